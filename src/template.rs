@@ -1,0 +1,1 @@
+//! Templates: owned by the template work (see issue 2).

@@ -1,0 +1,1 @@
+//! GLPI simulator (being written).
