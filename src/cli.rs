@@ -1,0 +1,234 @@
+//! Command-line syntax: clap derive types and value parsers only.
+//!
+//! Stage one of parsing (STYLE rule 3): no I/O, no resolution. Turning these
+//! into an [`crate::event::Event`] happens in `event.rs`. Also the argv[0]
+//! rewriting that makes `SEND_TICKET_GLPI[_MAIL]` behave as `notify`.
+
+#![allow(
+    clippy::doc_markdown,
+    reason = "clap shows these doc comments verbatim in --help"
+)]
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::event::State;
+
+/// The exit-status table, shown by `--help` and pinned by a test against
+/// `error::ExitStatus`.
+pub(crate) const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0  handled (including \"nothing to do\")
+  2  invalid command line
+  3  invalid or unreadable configuration
+  4  GLPI refused the request (tokens, rights, validation); the event is kept
+  5  GLPI unreachable, timing out or failing (5xx); the event is kept
+  6  local state unusable (state directory not writable, lock not obtained in time)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "esia-glpi",
+    version,
+    about = "Turns monitoring alerts (Esia, Nagios family) into GLPI tickets",
+    after_long_help = EXIT_STATUS_HELP
+)]
+pub(crate) struct Cli {
+    /// Configuration file [default: /etc/esia/glpi.conf]
+    #[arg(long, global = true, env = "ESIA_GLPI_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// State directory (overrides `state_dir` of the configuration)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) state_dir: Option<PathBuf>,
+    /// More log output on standard error (-v info, -vv debug, -vvv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Only errors on standard error
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// One JSON object on standard output instead of a line of text
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Handle one state change (what the alert programs run)
+    Notify(NotifyArgs),
+    /// Print the title and content a notify would send, contacting nothing
+    Render(NotifyArgs),
+    /// Inspect or edit the local state
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StateCommand {
+    /// List every key with an open ticket
+    List,
+    /// Show the record of one node and service
+    Show(KeyArgs),
+    /// Forget one node and service (the record is moved to dropped/, never deleted)
+    Forget(KeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyArgs {
+    /// Node (host) name
+    pub(crate) node: String,
+    /// Service name (omit or give "" for a host-level alert)
+    #[arg(default_value = "")]
+    pub(crate) service: String,
+}
+
+#[derive(Debug, Default, Clone, Args)]
+pub(crate) struct NotifyArgs {
+    /// Ticket priority: 1 very low, 2 low, 3 medium, 4 high, 5 very high, 6 major
+    #[arg(short = 'L', long = "priority", value_name = "N",
+          value_parser = clap::value_parser!(u8).range(1..=6))]
+    pub(crate) priority: Option<u8>,
+    /// Node (host) name [env: NAGIOS_HOSTNAME, ICINGA_HOSTNAME]
+    #[arg(long)]
+    pub(crate) node: Option<String>,
+    /// The node's group [env: NAGIOS_HOSTGROUPNAME]
+    #[arg(long)]
+    pub(crate) group: Option<String>,
+    /// Service name, empty for a host-level alert [env: NAGIOS_SERVICEDESC]
+    #[arg(long)]
+    pub(crate) service: Option<String>,
+    /// OK, WARNING, CRITICAL, UNKNOWN, ACK, UNACK (any case; also Alerte, Critique,
+    /// Inconnu, Acquittement, 0..3, UP, DOWN, UNREACHABLE) [env: NAGIOS_SERVICESTATE]
+    #[arg(long, value_parser = parse_state)]
+    pub(crate) state: Option<State>,
+    /// The check's output [env: NAGIOS_SERVICEOUTPUT]
+    #[arg(long)]
+    pub(crate) output: Option<String>,
+    /// The node's address [env: NAGIOS_HOSTADDRESS]
+    #[arg(long)]
+    pub(crate) address: Option<String>,
+    /// Who acknowledged (ACK / UNACK) [env: NAGIOS_NOTIFICATIONAUTHOR]
+    #[arg(long)]
+    pub(crate) ack_author: Option<String>,
+    /// Why (ACK / UNACK) [env: NAGIOS_NOTIFICATIONCOMMENT]
+    #[arg(long)]
+    pub(crate) ack_comment: Option<String>,
+    /// Also send the notification mail to ADDR (repeatable)
+    #[arg(long = "mail", value_name = "ADDR")]
+    pub(crate) mails: Vec<String>,
+    /// Extra template variable %KEY (repeatable)
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub(crate) vars: Vec<(String, String)>,
+    /// Set when started as SEND_TICKET_GLPI_MAIL
+    #[arg(long, hide = true)]
+    pub(crate) send_mail: bool,
+}
+
+fn parse_state(text: &str) -> Result<State, String> {
+    State::parse(text).ok_or_else(|| {
+        format!(
+            "unknown state {text:?}; accepted: OK, WARNING, CRITICAL, UNKNOWN, ACK, UNACK, \
+             Alerte, Critique, Inconnu, Acquittement, 0..3, UP, DOWN, UNREACHABLE"
+        )
+    })
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))?;
+    let key = key.trim_start_matches('%');
+    if key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    {
+        return Err(format!(
+            "invalid variable name {key:?}: use letters, digits, '_' and '.'"
+        ));
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+/// The alert-program names under which the binary behaves as `notify`.
+pub(crate) const TICKET_ALIAS: &str = "SEND_TICKET_GLPI";
+pub(crate) const MAIL_ALIAS: &str = "SEND_TICKET_GLPI_MAIL";
+
+/// Rewrites `SEND_TICKET_GLPI[_MAIL] ARGS…` into `esia-glpi notify [--send-mail] ARGS…`.
+pub(crate) fn rewrite_alias(mut args: Vec<OsString>) -> Vec<OsString> {
+    let Some(first) = args.first() else {
+        return args;
+    };
+    let name = Path::new(first)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let extra: &[&str] = match name.as_str() {
+        TICKET_ALIAS => &["notify"],
+        MAIL_ALIAS => &["notify", "--send-mail"],
+        _ => return args,
+    };
+    args[0] = OsString::from("esia-glpi");
+    for (i, word) in extra.iter().enumerate() {
+        args.insert(1 + i, OsString::from(word));
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn clap_model_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn aliases_become_notify() {
+        assert_eq!(
+            rewrite_alias(os(&["/usr/bin/SEND_TICKET_GLPI", "-L", "4"])),
+            os(&["esia-glpi", "notify", "-L", "4"])
+        );
+        assert_eq!(
+            rewrite_alias(os(&["SEND_TICKET_GLPI_MAIL", "--node", "n"])),
+            os(&["esia-glpi", "notify", "--send-mail", "--node", "n"])
+        );
+        assert_eq!(
+            rewrite_alias(os(&["esia-glpi", "state", "list"])),
+            os(&["esia-glpi", "state", "list"])
+        );
+    }
+
+    #[test]
+    fn priority_out_of_range_is_rejected() {
+        for bad in ["0", "7", "x"] {
+            assert!(Cli::try_parse_from(["esia-glpi", "notify", "-L", bad]).is_err());
+        }
+        let cli =
+            Cli::try_parse_from(["esia-glpi", "notify", "-L", "6", "--state", "critique"]).unwrap();
+        let Command::Notify(a) = cli.command else {
+            panic!("not notify")
+        };
+        assert_eq!(a.priority, Some(6));
+        assert_eq!(a.state, Some(State::Critical));
+    }
+
+    #[test]
+    fn vars_are_key_value() {
+        assert_eq!(
+            parse_var("site=Paris").unwrap(),
+            ("site".into(), "Paris".into())
+        );
+        assert_eq!(parse_var("%a.b=x=y").unwrap(), ("a.b".into(), "x=y".into()));
+        assert!(parse_var("novalue").is_err());
+        assert!(parse_var("bad key=1").is_err());
+    }
+}

@@ -1,0 +1,399 @@
+//! The event a monitoring engine hands us, resolved from the command line and
+//! the Nagios-style environment macros.
+//!
+//! Pure: no filesystem, no network, no clock. The environment is captured once
+//! by [`MonitorEnv::capture`] and passed in, so resolution is a plain function
+//! of its inputs (precedence: explicit option > `NAGIOS_*` > `ICINGA_*`).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cli::NotifyArgs;
+
+/// A service state, as recorded and as received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub(crate) enum State {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+    Ack,
+    Unack,
+}
+
+impl State {
+    /// Parses every spelling SPEC accepts: the English names (any case), the
+    /// Esia French labels, the Nagios numbers 0..3 and the host states.
+    pub(crate) fn parse(text: &str) -> Option<State> {
+        let t = text.trim().to_lowercase();
+        Some(match t.as_str() {
+            "ok" | "0" | "up" => State::Ok,
+            "warning" | "warn" | "1" | "alerte" => State::Warning,
+            "critical" | "crit" | "2" | "critique" | "down" => State::Critical,
+            "unknown" | "3" | "inconnu" | "unreachable" => State::Unknown,
+            "ack" | "acknowledgement" | "acknowledged" | "acquittement" => State::Ack,
+            "unack" | "unacknowledgement" | "unacknowledged" => State::Unack,
+            _ => return None,
+        })
+    }
+
+    /// WARNING, CRITICAL or UNKNOWN: the states that open a ticket.
+    pub(crate) fn is_problem(self) -> bool {
+        matches!(self, State::Warning | State::Critical | State::Unknown)
+    }
+
+    /// The upper-case label written in tickets and logs.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            State::Ok => "OK",
+            State::Warning => "WARNING",
+            State::Critical => "CRITICAL",
+            State::Unknown => "UNKNOWN",
+            State::Ack => "ACK",
+            State::Unack => "UNACK",
+        }
+    }
+
+    /// The value of the `state` field of the JSON output (SPEC "Command line").
+    pub(crate) fn json_name(self) -> &'static str {
+        match self {
+            State::Ok => "ok",
+            State::Warning => "warning",
+            State::Critical => "critical",
+            State::Unknown => "unknown",
+            State::Ack => "acknowledged",
+            State::Unack => "unacknowledged",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// GLPI ticket priority 1..=6 (SPEC `-L`).
+pub(crate) fn priority_label(priority: u8, lang: crate::config::Lang) -> &'static str {
+    use crate::config::Lang;
+    match (lang, priority) {
+        (Lang::Fr, 1) => "très basse",
+        (Lang::Fr, 2) => "basse",
+        (Lang::Fr, 3) => "moyenne",
+        (Lang::Fr, 4) => "haute",
+        (Lang::Fr, 5) => "très haute",
+        (Lang::Fr, _) => "majeure",
+        (Lang::En, 1) => "very low",
+        (Lang::En, 2) => "low",
+        (Lang::En, 3) => "medium",
+        (Lang::En, 4) => "high",
+        (Lang::En, 5) => "very high",
+        (Lang::En, _) => "major",
+    }
+}
+
+/// The identity of a monitored thing: one ticket at most is open per key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub(crate) struct Key {
+    pub(crate) node: String,
+    /// Empty for a host-level alert.
+    pub(crate) service: String,
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.service.is_empty() {
+            write!(f, "{}", self.node)
+        } else {
+            write!(f, "{}/{}", self.node, self.service)
+        }
+    }
+}
+
+/// One state change, fully resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Event {
+    pub(crate) key: Key,
+    pub(crate) group: String,
+    pub(crate) address: String,
+    pub(crate) state: State,
+    pub(crate) output: String,
+    pub(crate) priority: u8,
+    pub(crate) ack_author: String,
+    pub(crate) ack_comment: String,
+    pub(crate) vars: Vec<(String, String)>,
+    /// When the engine handed us the event (RFC 3339); a replayed event keeps it.
+    pub(crate) time: jiff::Timestamp,
+}
+
+/// Why an event could not be resolved (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum UsageError {
+    #[error("no node name: give --node or set NAGIOS_HOSTNAME")]
+    MissingNode,
+    #[error("no state: give --state or set NAGIOS_SERVICESTATE")]
+    MissingState,
+    #[error("invalid state {value:?} in {origin}")]
+    InvalidState { value: String, origin: &'static str },
+}
+
+impl UsageError {
+    pub(crate) fn hint(&self) -> Option<String> {
+        match self {
+            UsageError::InvalidState { .. } => Some(
+                "accepted: OK, WARNING, CRITICAL, UNKNOWN, ACK, UNACK (any case), Alerte, \
+                 Critique, Inconnu, Acquittement, 0..3, UP, DOWN, UNREACHABLE"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The Nagios/Icinga macros of the environment, read once.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct MonitorEnv {
+    vars: HashMap<String, String>,
+}
+
+const MACROS: &[&str] = &[
+    "HOSTNAME",
+    "SERVICEDESC",
+    "SERVICESTATE",
+    "SERVICEOUTPUT",
+    "HOSTSTATE",
+    "HOSTOUTPUT",
+    "HOSTADDRESS",
+    "HOSTGROUPNAME",
+    "NOTIFICATIONTYPE",
+    "NOTIFICATIONAUTHOR",
+    "NOTIFICATIONCOMMENT",
+];
+
+impl MonitorEnv {
+    /// Reads the `NAGIOS_*` and `ICINGA_*` macros this program understands.
+    /// Invalid UTF-8 is replaced, never fatal.
+    pub(crate) fn capture() -> MonitorEnv {
+        let mut vars = HashMap::new();
+        for prefix in ["NAGIOS_", "ICINGA_"] {
+            for name in MACROS {
+                let full = format!("{prefix}{name}");
+                if let Some(value) = std::env::var_os(&full) {
+                    vars.insert(full, value.to_string_lossy().into_owned());
+                }
+            }
+        }
+        MonitorEnv { vars }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> MonitorEnv {
+        MonitorEnv {
+            vars: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+        }
+    }
+
+    /// `NAGIOS_<name>` first, then `ICINGA_<name>`; empty values count as unset.
+    fn get(&self, name: &str) -> Option<(&str, &'static str)> {
+        for (prefix, origin) in [("NAGIOS_", "NAGIOS_"), ("ICINGA_", "ICINGA_")] {
+            if let Some(v) = self.vars.get(&format!("{prefix}{name}"))
+                && !v.is_empty()
+            {
+                return Some((v.as_str(), origin));
+            }
+        }
+        None
+    }
+}
+
+impl Event {
+    /// Resolves the command line and the environment into an event.
+    pub(crate) fn resolve(
+        args: &NotifyArgs,
+        env: &MonitorEnv,
+        default_priority: u8,
+        now: jiff::Timestamp,
+    ) -> Result<Event, UsageError> {
+        let pick = |opt: &Option<String>, name: &str| -> Option<String> {
+            opt.clone()
+                .or_else(|| env.get(name).map(|(v, _)| v.to_string()))
+        };
+        let node = pick(&args.node, "HOSTNAME")
+            .filter(|n| !n.trim().is_empty())
+            .ok_or(UsageError::MissingNode)?;
+        let service = pick(&args.service, "SERVICEDESC").unwrap_or_default();
+        let host_level = service.is_empty();
+
+        let state = match args.state {
+            Some(s) => s,
+            None => {
+                let notification = env.get("NOTIFICATIONTYPE").map(|(v, _)| v.to_uppercase());
+                match notification.as_deref() {
+                    Some("ACKNOWLEDGEMENT") => State::Ack,
+                    _ => {
+                        let macro_name = if host_level {
+                            "HOSTSTATE"
+                        } else {
+                            "SERVICESTATE"
+                        };
+                        let (value, _) = env.get(macro_name).ok_or(UsageError::MissingState)?;
+                        State::parse(value).ok_or_else(|| UsageError::InvalidState {
+                            value: value.to_string(),
+                            origin: if host_level {
+                                "NAGIOS_HOSTSTATE"
+                            } else {
+                                "NAGIOS_SERVICESTATE"
+                            },
+                        })?
+                    }
+                }
+            }
+        };
+        let output = pick(
+            &args.output,
+            if host_level {
+                "HOSTOUTPUT"
+            } else {
+                "SERVICEOUTPUT"
+            },
+        )
+        .unwrap_or_default();
+
+        Ok(Event {
+            key: Key { node, service },
+            group: pick(&args.group, "HOSTGROUPNAME").unwrap_or_default(),
+            address: pick(&args.address, "HOSTADDRESS").unwrap_or_default(),
+            state,
+            output,
+            priority: args.priority.unwrap_or(default_priority),
+            ack_author: pick(&args.ack_author, "NOTIFICATIONAUTHOR").unwrap_or_default(),
+            ack_comment: pick(&args.ack_comment, "NOTIFICATIONCOMMENT").unwrap_or_default(),
+            vars: args.vars.clone(),
+            time: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> NotifyArgs {
+        NotifyArgs::default()
+    }
+
+    fn now() -> jiff::Timestamp {
+        jiff::Timestamp::UNIX_EPOCH
+    }
+
+    #[test]
+    fn every_documented_state_spelling_parses() {
+        for (text, state) in [
+            ("OK", State::Ok),
+            ("ok", State::Ok),
+            ("0", State::Ok),
+            ("UP", State::Ok),
+            ("Warning", State::Warning),
+            ("1", State::Warning),
+            ("Alerte", State::Warning),
+            ("CRITICAL", State::Critical),
+            ("2", State::Critical),
+            ("Critique", State::Critical),
+            ("DOWN", State::Critical),
+            ("unknown", State::Unknown),
+            ("3", State::Unknown),
+            ("Inconnu", State::Unknown),
+            ("UNREACHABLE", State::Unknown),
+            ("ACK", State::Ack),
+            ("Acquittement", State::Ack),
+            ("unack", State::Unack),
+        ] {
+            assert_eq!(State::parse(text), Some(state), "{text}");
+        }
+        for bad in ["", "4", "CRIT1CAL", "-1"] {
+            assert_eq!(State::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn options_win_over_nagios_which_win_over_icinga() {
+        let env = MonitorEnv::from_pairs(&[
+            ("NAGIOS_HOSTNAME", "nagios-node"),
+            ("ICINGA_HOSTNAME", "icinga-node"),
+            ("ICINGA_SERVICEDESC", "icinga-svc"),
+            ("NAGIOS_SERVICESTATE", "CRITICAL"),
+            ("NAGIOS_SERVICEOUTPUT", "boom"),
+        ]);
+        let e = Event::resolve(&args(), &env, 3, now()).unwrap();
+        assert_eq!(e.key.node, "nagios-node");
+        assert_eq!(e.key.service, "icinga-svc");
+        assert_eq!(e.state, State::Critical);
+        assert_eq!(e.output, "boom");
+        assert_eq!(e.priority, 3);
+
+        let mut a = args();
+        a.node = Some("cli-node".into());
+        a.state = Some(State::Ok);
+        a.priority = Some(5);
+        let e = Event::resolve(&a, &env, 3, now()).unwrap();
+        assert_eq!(e.key.node, "cli-node");
+        assert_eq!(e.state, State::Ok);
+        assert_eq!(e.priority, 5);
+    }
+
+    #[test]
+    fn host_level_alert_uses_host_macros() {
+        let env = MonitorEnv::from_pairs(&[
+            ("NAGIOS_HOSTNAME", "n"),
+            ("NAGIOS_HOSTSTATE", "DOWN"),
+            ("NAGIOS_HOSTOUTPUT", "no ping"),
+        ]);
+        let e = Event::resolve(&args(), &env, 3, now()).unwrap();
+        assert_eq!(e.key.service, "");
+        assert_eq!(e.state, State::Critical);
+        assert_eq!(e.output, "no ping");
+    }
+
+    #[test]
+    fn missing_or_bad_context_is_a_usage_error() {
+        let env = MonitorEnv::default();
+        assert!(matches!(
+            Event::resolve(&args(), &env, 3, now()),
+            Err(UsageError::MissingNode)
+        ));
+        let mut a = args();
+        a.node = Some("n".into());
+        assert!(matches!(
+            Event::resolve(&a, &env, 3, now()),
+            Err(UsageError::MissingState)
+        ));
+        let env =
+            MonitorEnv::from_pairs(&[("NAGIOS_SERVICEDESC", "s"), ("NAGIOS_SERVICESTATE", "BAD")]);
+        assert!(matches!(
+            Event::resolve(&a, &env, 3, now()),
+            Err(UsageError::InvalidState { .. })
+        ));
+    }
+
+    #[test]
+    fn acknowledgement_notification_type_means_ack() {
+        let env = MonitorEnv::from_pairs(&[
+            ("NAGIOS_HOSTNAME", "n"),
+            ("NAGIOS_SERVICEDESC", "s"),
+            ("NAGIOS_SERVICESTATE", "CRITICAL"),
+            ("NAGIOS_NOTIFICATIONTYPE", "ACKNOWLEDGEMENT"),
+            ("NAGIOS_NOTIFICATIONAUTHOR", "bob"),
+            ("NAGIOS_NOTIFICATIONCOMMENT", "on it"),
+        ]);
+        let e = Event::resolve(&args(), &env, 3, now()).unwrap();
+        assert_eq!(e.state, State::Ack);
+        assert_eq!(e.ack_author, "bob");
+        assert_eq!(e.ack_comment, "on it");
+    }
+}

@@ -1,0 +1,384 @@
+//! Every text written into GLPI: title, content, follow-ups, solution — in
+//! French (default) or English — plus HTML escaping and the stable marker.
+//!
+//! Pure: values (the date included) are passed in. Every value that comes from
+//! the monitored world is HTML-escaped before it reaches ticket content, so a
+//! check output can never inject markup; the title is plain text.
+
+use std::fmt::Write as _;
+
+use crate::config::Lang;
+use crate::event::{Event, Key, State, priority_label};
+use crate::lifecycle::{Note, Remote};
+use crate::template::{self, Vars};
+
+/// GLPI's ticket title column is varchar(255).
+pub(crate) const TITLE_MAX_CHARS: usize = 255;
+/// Longest check output copied into GLPI; the rest is cut with a visible note.
+pub(crate) const OUTPUT_MAX_BYTES: usize = 64 * 1024;
+
+/// Escapes the five HTML-significant characters.
+pub(crate) fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The marker that lets us find the open ticket of a key again in GLPI
+/// (search on the description field). Hex keeps it free of characters that
+/// GLPI encodes or that SQL LIKE interprets; the brackets stop a key from
+/// matching a longer one.
+pub(crate) fn marker(key: &Key) -> String {
+    let hex = |s: &str| {
+        s.bytes()
+            .fold(String::with_capacity(s.len() * 2), |mut acc, b| {
+                let _ = write!(acc, "{b:02x}");
+                acc
+            })
+    };
+    format!("[esia-glpi:{}:{}]", hex(&key.node), hex(&key.service))
+}
+
+/// Cuts an over-long output on a character boundary, saying so.
+pub(crate) fn cap_output(output: &str, lang: Lang) -> String {
+    if output.len() <= OUTPUT_MAX_BYTES {
+        return output.to_string();
+    }
+    let cut = (0..=OUTPUT_MAX_BYTES)
+        .rev()
+        .find(|i| output.is_char_boundary(*i))
+        .unwrap_or(0);
+    let note = match lang {
+        Lang::Fr => format!("[… sortie tronquée : {} octets sur {}]", cut, output.len()),
+        Lang::En => format!("[… output truncated: {} of {} bytes]", cut, output.len()),
+    };
+    format!("{}\n{note}", &output[..cut])
+}
+
+/// The template variables of an event (SPEC "Configuration", `tpl_title`).
+pub(crate) fn vars(event: &Event, previous: Option<State>, date: &str, lang: Lang) -> Vars {
+    let mut v = Vars::new();
+    v.set("node.name", event.key.node.clone());
+    v.set("node.group.name", event.group.clone());
+    v.set("node.address", event.address.clone());
+    v.set("service.name", event.key.service.clone());
+    v.set("service.state", event.state.label());
+    v.set(
+        "service.previous_state",
+        previous.unwrap_or(State::Ok).label(),
+    );
+    v.set("service.output", cap_output(&event.output, lang));
+    v.set("priority", event.priority.to_string());
+    v.set("priority.label", priority_label(event.priority, lang));
+    v.set("date", date);
+    for (name, value) in &event.vars {
+        v.set(name.clone(), value.clone());
+    }
+    v
+}
+
+/// A rendered text and the unknown variables met (for a warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Text {
+    pub(crate) text: String,
+    pub(crate) unknown: Vec<String>,
+}
+
+/// The ticket title: plain text on one line, at most 255 characters.
+pub(crate) fn title(tpl: &str, vars: &Vars) -> Text {
+    let r = template::render(tpl, vars, str::to_string);
+    let one_line: String = r
+        .text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let text = one_line.trim().chars().take(TITLE_MAX_CHARS).collect();
+    Text {
+        text,
+        unknown: r.unknown,
+    }
+}
+
+/// Plain text → HTML paragraphs, escaped, newlines kept.
+fn html_lines(text: &str) -> String {
+    escape_html(text)
+        .replace("\r\n", "\n")
+        .replace('\n', "<br>")
+}
+
+fn remote_label(remote: Remote, lang: Lang) -> &'static str {
+    match (lang, remote) {
+        (Lang::Fr, Remote::Solved) => "résolu",
+        (Lang::Fr, Remote::Closed) => "clos",
+        (Lang::Fr, Remote::Trashed) => "mis à la corbeille",
+        (Lang::Fr, Remote::Gone) => "supprimé",
+        (Lang::Fr, Remote::Open) => "ouvert",
+        (Lang::En, Remote::Solved) => "solved",
+        (Lang::En, Remote::Closed) => "closed",
+        (Lang::En, Remote::Trashed) => "put in the trash",
+        (Lang::En, Remote::Gone) => "purged",
+        (Lang::En, Remote::Open) => "open",
+    }
+}
+
+/// The ticket content (HTML). `tpl` is the administrator's `tpl_content`
+/// (HTML written by them; values escaped), or the built-in layout. The note
+/// about a replaced ticket and the marker are always appended.
+pub(crate) fn content(
+    tpl: Option<&str>,
+    vars: &Vars,
+    lang: Lang,
+    previous_ticket: Option<(u64, Remote)>,
+    key: &Key,
+) -> Text {
+    let tpl = tpl.map_or_else(|| default_content_template(lang), str::to_string);
+    let r = template::render(&tpl, vars, html_lines);
+    let mut text = r.text;
+    if let Some((id, remote)) = previous_ticket {
+        let _ = match lang {
+            Lang::Fr => write!(
+                text,
+                "<p>Ce ticket remplace le ticket {id}, {} dans GLPI.</p>",
+                remote_label(remote, lang)
+            ),
+            Lang::En => write!(
+                text,
+                "<p>This ticket replaces ticket {id}, which was {} in GLPI.</p>",
+                remote_label(remote, lang)
+            ),
+        };
+    }
+    let _ = write!(text, "<p><small>{}</small></p>", marker(key));
+    Text {
+        text,
+        unknown: r.unknown,
+    }
+}
+
+fn default_content_template(lang: Lang) -> String {
+    let labels = match lang {
+        Lang::Fr => [
+            "Nœud",
+            "Adresse",
+            "Groupe",
+            "Service",
+            "État",
+            "État précédent",
+            "Priorité",
+            "Date",
+            "Sortie",
+        ],
+        Lang::En => [
+            "Node",
+            "Address",
+            "Group",
+            "Service",
+            "State",
+            "Previous state",
+            "Priority",
+            "Date",
+            "Output",
+        ],
+    };
+    let vars = [
+        "%node.name",
+        "%node.address",
+        "%node.group.name",
+        "%service.name",
+        "%service.state",
+        "%service.previous_state",
+        "%priority.label",
+        "%date",
+    ];
+    let mut out = String::from("<p>");
+    for (i, (label, var)) in labels.iter().zip(vars).enumerate() {
+        if i > 0 {
+            out.push_str("<br>");
+        }
+        let _ = write!(out, "<b>{label}</b> : {var}");
+    }
+    let _ = write!(out, "</p><p><b>{}</b> :<br>%service.output</p>", labels[8]);
+    out
+}
+
+/// A follow-up (HTML), dated with the event's time.
+pub(crate) fn followup(note: &Note, event: &Event, date: &str, lang: Lang) -> String {
+    let head = match (note, lang) {
+        (
+            Note::StateChange {
+                from: Some(from),
+                to,
+            },
+            Lang::Fr,
+        ) => {
+            format!("Changement d'état : {from} → {to}")
+        }
+        (
+            Note::StateChange {
+                from: Some(from),
+                to,
+            },
+            Lang::En,
+        ) => {
+            format!("Status changed {from} → {to}")
+        }
+        (Note::StateChange { from: None, to }, Lang::Fr) => format!("État : {to}"),
+        (Note::StateChange { from: None, to }, Lang::En) => format!("Status: {to}"),
+        (Note::Ack, Lang::Fr) => format!("Acquitté par {}", event.ack_author),
+        (Note::Ack, Lang::En) => format!("Acknowledged by {}", event.ack_author),
+        (Note::Unack, Lang::Fr) => format!("Acquittement retiré par {}", event.ack_author),
+        (Note::Unack, Lang::En) => format!("Acknowledgement removed by {}", event.ack_author),
+    };
+    let body = match note {
+        Note::StateChange { .. } => cap_output(&event.output, lang),
+        Note::Ack | Note::Unack => event.ack_comment.clone(),
+    };
+    let mut out = format!(
+        "<p><b>{}</b> ({})</p>",
+        escape_html(&head),
+        escape_html(date)
+    );
+    if !body.is_empty() {
+        let _ = write!(out, "<p>{}</p>", html_lines(&body));
+    }
+    out
+}
+
+/// The solution added on recovery (HTML).
+pub(crate) fn solution(event: &Event, date: &str, lang: Lang) -> String {
+    let head = match lang {
+        Lang::Fr => format!("Retour à l'état OK ({date})"),
+        Lang::En => format!("Recovered: back to OK ({date})"),
+    };
+    let mut out = format!("<p><b>{}</b></p>", escape_html(&head));
+    let output = cap_output(&event.output, lang);
+    if !output.is_empty() {
+        let _ = write!(out, "<p>{}</p>", html_lines(&output));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(output: &str) -> Event {
+        Event {
+            key: Key {
+                node: "web<01>".into(),
+                service: "HTTP".into(),
+            },
+            group: "Paris & co".into(),
+            address: "10.0.0.1".into(),
+            state: State::Critical,
+            output: output.into(),
+            priority: 4,
+            ack_author: "<b>bob</b>".into(),
+            ack_comment: "it's \"fine\"".into(),
+            vars: vec![("site".into(), "<x>".into())],
+            time: jiff::Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            escape_html(r#"<script>alert("x&y")</script>'"#),
+            "&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;&#39;"
+        );
+    }
+
+    #[test]
+    fn content_escapes_every_monitored_value() {
+        let e = event("<script>alert(1)</script>\nline2");
+        let v = vars(&e, None, "2026-11-22 10:00:00", Lang::En);
+        let c = content(None, &v, Lang::En, None, &e.key);
+        assert!(!c.text.contains("<script>"), "{}", c.text);
+        assert!(
+            c.text
+                .contains("&lt;script&gt;alert(1)&lt;/script&gt;<br>line2")
+        );
+        assert!(c.text.contains("web&lt;01&gt;"));
+        assert!(c.text.contains("Paris &amp; co"));
+        assert!(c.text.contains(&marker(&e.key)));
+        assert!(c.unknown.is_empty());
+        let custom = content(Some("<p>%site %nope</p>"), &v, Lang::En, None, &e.key);
+        assert!(custom.text.starts_with("<p>&lt;x&gt; %nope</p>"));
+        assert_eq!(custom.unknown, vec!["nope".to_string()]);
+    }
+
+    #[test]
+    fn title_is_one_plain_line_capped_at_255_chars() {
+        let mut e = event("x");
+        e.key.node = "é".repeat(300);
+        let v = vars(&e, None, "d", Lang::Fr);
+        let t = title("( %node.group.name ) %node.name:%service.name", &v);
+        assert_eq!(t.text.chars().count(), 255);
+        assert!(t.text.starts_with("( Paris & co ) éé"));
+        let e = event("x");
+        let v = vars(&e, None, "d", Lang::Fr);
+        assert_eq!(title("a\nb\t%service.name\r", &v).text, "a b HTTP");
+    }
+
+    #[test]
+    fn replaced_ticket_is_named() {
+        let e = event("x");
+        let v = vars(&e, None, "d", Lang::Fr);
+        let c = content(None, &v, Lang::Fr, Some((12, Remote::Closed)), &e.key);
+        assert!(c.text.contains("remplace le ticket 12, clos"));
+        let c = content(None, &v, Lang::En, Some((12, Remote::Gone)), &e.key);
+        assert!(c.text.contains("replaces ticket 12, which was purged"));
+    }
+
+    #[test]
+    fn markers_do_not_prefix_each_other() {
+        let a = marker(&Key {
+            node: "web".into(),
+            service: String::new(),
+        });
+        let b = marker(&Key {
+            node: "web01".into(),
+            service: String::new(),
+        });
+        assert!(!b.contains(&a) && !a.contains(&b));
+        assert_eq!(a, "[esia-glpi:776562:]");
+    }
+
+    #[test]
+    fn followups_name_the_transition_and_the_author() {
+        let e = event("disk <full>");
+        let f = followup(
+            &Note::StateChange {
+                from: Some(State::Warning),
+                to: State::Critical,
+            },
+            &e,
+            "d",
+            Lang::En,
+        );
+        assert!(f.contains("Status changed WARNING → CRITICAL"));
+        assert!(f.contains("disk &lt;full&gt;"));
+        let f = followup(&Note::Ack, &e, "d", Lang::Fr);
+        assert!(f.contains("Acquitté par &lt;b&gt;bob&lt;/b&gt;"));
+        assert!(f.contains("it&#39;s &quot;fine&quot;"));
+        let s = solution(&e, "d", Lang::Fr);
+        assert!(s.contains("Retour à l&#39;état OK"));
+    }
+
+    #[test]
+    fn huge_output_is_cut_with_a_note() {
+        let big = "é".repeat(OUTPUT_MAX_BYTES);
+        let capped = cap_output(&big, Lang::En);
+        assert!(capped.len() < big.len());
+        assert!(capped.ends_with(&format!("of {} bytes]", big.len())));
+    }
+}
