@@ -1,0 +1,93 @@
+//! `GlpiError`: every way a GLPI exchange can fail, classified once into
+//! "refused" (exit 4: tokens, rights, validation) or "unavailable" (exit 5:
+//! unreachable, timeout, 5xx, an answer that is not GLPI's).
+
+/// An error of the GLPI client. Display never contains a token: tokens travel
+/// in headers only, never in URLs, and are never logged.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum GlpiError {
+    /// GLPI answered with its `["ERROR_CODE", "message"]` pair (4xx).
+    #[error("GLPI refused {what}: {code} ({message})")]
+    Refused {
+        what: String,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// Connection refused, DNS, TLS, timeout, reset, or a 5xx.
+    #[error("GLPI is unavailable during {what}: {reason}")]
+    Unavailable {
+        what: String,
+        reason: String,
+        /// True when a write may have been applied although no answer came back.
+        outcome_unknown: bool,
+    },
+    /// GLPI answered something we cannot read (not JSON, unexpected shape).
+    #[error("unexpected answer from GLPI to {what}: {detail}")]
+    Protocol { what: String, detail: String },
+    /// The HTTP client could not be set up (e.g. an unreadable `ca_file`).
+    #[error("cannot set up the connection to GLPI: {reason}")]
+    Setup { reason: String },
+}
+
+impl GlpiError {
+    /// True for errors an administrator must fix on the GLPI side (exit 4).
+    pub(crate) fn is_refusal(&self) -> bool {
+        matches!(self, GlpiError::Refused { .. })
+    }
+
+    pub(crate) fn code(&self) -> Option<&str> {
+        match self {
+            GlpiError::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The next action for the operator.
+    pub(crate) fn hint(&self) -> Option<String> {
+        let hint = match self {
+            GlpiError::Refused { code, message, .. } => match code.as_str() {
+                "ERROR_GLPI_LOGIN_USER_TOKEN" => {
+                    "GLPI refused the user_token: regenerate it under Administration → Users → \
+                     (the API user) → Remote access keys (API token), and again after every \
+                     change of that user's profile; also check that the user is active"
+                }
+                "ERROR_WRONG_APP_TOKEN_PARAMETER" => {
+                    "GLPI refused the app_token: copy it from Setup → General → API → the API \
+                     client of this server"
+                }
+                "ERROR_APP_TOKEN_PARAMETERS_MISSING" => {
+                    "the API client of this server has an application token: set app_token"
+                }
+                "ERROR_NOT_ALLOWED_IP" => {
+                    "no active API client accepts this server's address: add it to the IPv4 \
+                     range of an API client (Setup → General → API)"
+                }
+                "ERROR_LOGIN_PARAMETERS_MISSING" => {
+                    "GLPI did not receive the user_token: the web server in front of GLPI \
+                     probably strips the Authorization header (Apache + PHP-FPM: add \
+                     `SetEnvIf Authorization \"(.*)\" HTTP_AUTHORIZATION=$1`)"
+                }
+                "ERROR" if message.contains("API disabled") => {
+                    "enable the REST API in GLPI: Setup → General → API → Enable Rest API"
+                }
+                "ERROR_RIGHT_MISSING" | "ERROR_GLPI_ADD" | "ERROR_GLPI_UPDATE"
+                    if message.contains("permission") =>
+                {
+                    "the API user's profile lacks a right: it needs ticket create/update, \
+                     follow-up add and user/asset read (see README, \"GLPI rights\")"
+                }
+                _ => return None,
+            },
+            GlpiError::Unavailable { .. } => {
+                "the event is kept; check that GLPI answers at `host`, or raise timeout / \
+                 connect_timeout if it is only slow"
+            }
+            GlpiError::Protocol { .. } => {
+                "check that `host` points at the GLPI root (the client adds /apirest.php/)"
+            }
+            GlpiError::Setup { .. } => "check ca_file and the TLS settings in the configuration",
+        };
+        Some(hint.to_string())
+    }
+}

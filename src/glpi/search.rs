@@ -1,0 +1,134 @@
+//! Look-ups through the search engine (`/search/:itemtype`, glpi-api.md §5):
+//! the requester by login, assets by exact name, the open ticket of a key by
+//! its marker. Matching is re-checked on our side: GLPI's LIKE is
+//! case-insensitive and `%` in a value is a wildcard.
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use super::model::{SearchResult, cell_id, cell_text};
+use super::{GlpiError, Session};
+
+/// The answer of a requester look-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum UserMatch {
+    Found(u64),
+    NotFound,
+    Inactive(u64),
+    Ambiguous(usize),
+}
+
+/// One asset carrying exactly the node's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AssetMatch {
+    pub(crate) itemtype: String,
+    pub(crate) id: u64,
+}
+
+fn criteria(rules: &[(u32, &str, &str)], display: &[u32]) -> Vec<(String, String)> {
+    let mut q = Vec::new();
+    for (i, (field, searchtype, value)) in rules.iter().enumerate() {
+        if i > 0 {
+            q.push((format!("criteria[{i}][link]"), "AND".to_string()));
+        }
+        q.push((format!("criteria[{i}][field]"), field.to_string()));
+        q.push((
+            format!("criteria[{i}][searchtype]"),
+            (*searchtype).to_string(),
+        ));
+        q.push((format!("criteria[{i}][value]"), (*value).to_string()));
+    }
+    for (i, f) in display.iter().enumerate() {
+        q.push((format!("forcedisplay[{i}]"), f.to_string()));
+    }
+    q.push(("range".to_string(), "0-49".to_string()));
+    q
+}
+
+impl Session<'_> {
+    async fn search(
+        &self,
+        itemtype: &str,
+        query: &[(String, String)],
+    ) -> Result<SearchResult, GlpiError> {
+        self.call::<(), SearchResult>(Method::GET, &format!("search/{itemtype}"), None, query)
+            .await
+    }
+
+    /// The user whose login is exactly `login` (field 1), active (field 8).
+    pub(crate) async fn find_user(&self, login: &str) -> Result<UserMatch, GlpiError> {
+        let anchored = format!("^{login}$");
+        let result = self
+            .search("User", &criteria(&[(1, "contains", &anchored)], &[2, 8]))
+            .await?;
+        let exact: Vec<_> = result
+            .data
+            .iter()
+            .filter(|row| row.get("1").and_then(cell_text).as_deref() == Some(login))
+            .filter_map(|row| {
+                let id = row.get("2").and_then(cell_id)?;
+                let active = row.get("8").and_then(cell_id).is_none_or(|a| a != 0);
+                Some((id, active))
+            })
+            .collect();
+        Ok(match exact.as_slice() {
+            [] => UserMatch::NotFound,
+            [(id, true)] => UserMatch::Found(*id),
+            [(id, false)] => UserMatch::Inactive(*id),
+            many => UserMatch::Ambiguous(many.len()),
+        })
+    }
+
+    /// Every asset of `types` named exactly `name`, in one search over
+    /// `AllAssets` (rows carry `itemtype` and `id`, transcript 10a).
+    pub(crate) async fn find_assets(
+        &self,
+        name: &str,
+        types: &[String],
+    ) -> Result<Vec<AssetMatch>, GlpiError> {
+        let anchored = format!("^{name}$");
+        let result = self
+            .search("AllAssets", &criteria(&[(1, "contains", &anchored)], &[2]))
+            .await?;
+        Ok(result
+            .data
+            .iter()
+            .filter(|row| row.get("1").and_then(cell_text).as_deref() == Some(name))
+            .filter_map(|row| {
+                let itemtype = row.get("itemtype").and_then(cell_text)?;
+                let id = row.get("id").or_else(|| row.get("2")).and_then(cell_id)?;
+                types
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(&itemtype))
+                    .then_some(AssetMatch { itemtype, id })
+            })
+            .collect())
+    }
+
+    /// Open tickets (not solved, not closed, not in the trash) whose
+    /// description carries `marker` (field 21), oldest first.
+    pub(crate) async fn find_open_tickets(&self, marker: &str) -> Result<Vec<u64>, GlpiError> {
+        let result = self
+            .search(
+                "Ticket",
+                &criteria(
+                    &[(21, "contains", marker), (12, "equals", "notold")],
+                    &[2, 12],
+                ),
+            )
+            .await?;
+        let mut ids: Vec<u64> = result
+            .data
+            .iter()
+            .filter_map(|row| row.get("2").and_then(cell_id))
+            .collect();
+        ids.sort_unstable();
+        if result.totalcount > 50 {
+            tracing::warn!(
+                "{} open tickets carry the marker {marker}; only the first 50 were read",
+                result.totalcount
+            );
+        }
+        Ok(ids)
+    }
+}
