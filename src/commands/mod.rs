@@ -1,0 +1,60 @@
+//! Command handlers: the imperative shell that joins the pure modules
+//! (event, template, text, lifecycle) with the edges (config, state, GLPI,
+//! output). Only here do GLPI and the state directory meet.
+
+mod notify;
+mod render;
+mod state;
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, Config};
+use crate::error::Error;
+
+/// Global options every command sees.
+#[derive(Debug)]
+pub(crate) struct Globals {
+    pub(crate) config_path: PathBuf,
+    pub(crate) state_dir: Option<PathBuf>,
+    pub(crate) json: bool,
+}
+
+impl Globals {
+    /// Reads and validates the configuration, logging its warnings.
+    pub(crate) fn load_config(&self) -> Result<Config, Error> {
+        let loaded = config::load(&self.config_path)?;
+        for w in &loaded.warnings {
+            tracing::warn!("{w}");
+        }
+        Ok(loaded.config)
+    }
+
+    /// The state directory: `--state-dir`, else the configuration's.
+    pub(crate) fn state_root<'a>(&'a self, config: &'a Config) -> &'a Path {
+        self.state_dir.as_deref().unwrap_or(&config.state_dir)
+    }
+}
+
+pub(crate) fn dispatch(cli: Cli) -> Result<(), Error> {
+    let globals = Globals {
+        config_path: cli
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH)),
+        state_dir: cli.state_dir.clone(),
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Notify(args) => notify::run(&globals, &args),
+        Command::Render(args) => render::run(&globals, &args),
+        Command::State(cmd) => state::run(&globals, &cmd),
+    }
+}
+
+/// "YYYY-MM-DD HH:MM:SS" in the system time zone, for texts written in GLPI.
+pub(crate) fn local_date(time: jiff::Timestamp) -> String {
+    time.to_zoned(jiff::tz::TimeZone::system())
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
