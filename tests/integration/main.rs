@@ -2,4 +2,5 @@
 //! binary as a process against the GLPI simulator.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
+mod contract;
 mod support;
