@@ -199,14 +199,23 @@ fn default_content_template(lang: Lang) -> String {
         "%priority.label",
         "%date",
     ];
+    // French typography puts a space before the colon.
+    let colon = match lang {
+        Lang::Fr => " :",
+        Lang::En => ":",
+    };
     let mut out = String::from("<p>");
     for (i, (label, var)) in labels.iter().zip(vars).enumerate() {
         if i > 0 {
             out.push_str("<br>");
         }
-        let _ = write!(out, "<b>{label}</b> : {var}");
+        let _ = write!(out, "<b>{label}</b>{colon} {var}");
     }
-    let _ = write!(out, "</p><p><b>{}</b> :<br>%service.output</p>", labels[8]);
+    let _ = write!(
+        out,
+        "</p><p><b>{}</b>{colon}<br>%service.output</p>",
+        labels[8]
+    );
     out
 }
 

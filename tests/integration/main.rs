@@ -1,6 +1,10 @@
 //! The single integration-test binary: every test runs the real `esia-glpi`
-//! binary as a process against the GLPI simulator.
+//! binary as a process against the GLPI simulator (a real HTTP server).
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
-mod contract;
 mod support;
+
+mod cli;
+mod config;
+mod contract;
+mod lifecycle;

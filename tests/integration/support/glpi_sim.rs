@@ -161,6 +161,9 @@ pub enum FaultKind {
     Reset,
     /// Apply the request, then close the connection without answering.
     DropAfterCommit,
+    /// Answer normally, then forget every session (as a GLPI restart or the
+    /// session garbage collector would): the next call meets a 401.
+    ExpireSessionsAfter,
 }
 
 /// The running simulator. Dropping it stops the server.
@@ -552,6 +555,11 @@ async fn handle(shared: &Arc<Mutex<State>>, req: Req) -> Outcome {
         Some(FaultKind::Delay(d)) => {
             tokio::time::sleep(d).await;
             Outcome::Respond(answer(shared, &req))
+        }
+        Some(FaultKind::ExpireSessionsAfter) => {
+            let resp = answer(shared, &req);
+            lock(shared).sessions.clear();
+            Outcome::Respond(resp)
         }
         None => Outcome::Respond(answer(shared, &req)),
     }

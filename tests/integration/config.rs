@@ -1,0 +1,134 @@
+//! Configuration errors as an administrator meets them: exit 3, the key and
+//! the line named, never a token.
+
+use crate::support::{APP_TOKEN, Env, USER_TOKEN, write_private};
+
+#[test]
+fn unknown_key_exits_3_naming_it_and_its_line() {
+    let env = Env::with_config("colour = \"blue\"");
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    run.code(3);
+    assert!(run.stderr.contains("colour"), "{}", run.stderr);
+    assert!(run.stderr.contains("line 12"), "{}", run.stderr);
+    assert!(env.sim.requests().is_empty());
+}
+
+#[test]
+fn missing_or_unreadable_configuration_exits_3() {
+    let env = Env::new();
+    let run = env.run(
+        std::process::Command::new(crate::support::BIN)
+            .env_clear()
+            .args([
+                "--config",
+                "/nonexistent/glpi.conf",
+                "notify",
+                "--node",
+                "n",
+                "--state",
+                "OK",
+            ]),
+    );
+    run.code(3);
+    assert!(
+        run.stderr.contains("/nonexistent/glpi.conf"),
+        "{}",
+        run.stderr
+    );
+    // ESIA_GLPI_CONFIG is honoured.
+    let run = env.run(
+        std::process::Command::new(crate::support::BIN)
+            .env_clear()
+            .env("ESIA_GLPI_CONFIG", &env.config)
+            .args(["--json", "notify", "--node", "n", "--state", "OK"]),
+    );
+    run.ok();
+}
+
+#[test]
+fn malformed_token_line_never_echoes_the_token() {
+    let env = Env::new();
+    let text = std::fs::read_to_string(&env.config).unwrap().replace(
+        &format!("user_token=\"{USER_TOKEN}\""),
+        &format!("user_token=\"{USER_TOKEN}"),
+    );
+    write_private(&env.config, &text);
+    let run = env.notify("web01", "HTTP", "CRITICAL", &["-vvv"]);
+    run.code(3);
+    assert!(run.stderr.contains("line 3"), "{}", run.stderr);
+    for t in [USER_TOKEN, APP_TOKEN] {
+        assert!(
+            !run.stderr.contains(t) && !run.stdout.contains(t),
+            "token leaked: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn world_readable_configuration_draws_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    std::fs::set_permissions(&env.config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    run.ok();
+    assert!(run.stderr.contains("warn"), "{}", run.stderr);
+    assert!(run.stderr.contains("0640"), "{}", run.stderr);
+}
+
+#[test]
+fn no_token_in_any_output_or_file_at_maximum_verbosity() {
+    let env = Env::new();
+    let mut outputs = String::new();
+    for args in [
+        &[
+            "-vvv",
+            "--json",
+            "notify",
+            "--node",
+            "srv-web-01",
+            "--service",
+            "S",
+            "--state",
+            "CRITICAL",
+        ][..],
+        &[
+            "-vvv",
+            "notify",
+            "--node",
+            "srv-web-01",
+            "--service",
+            "S",
+            "--state",
+            "WARNING",
+            "-L",
+            "5",
+        ],
+        &[
+            "-vvv",
+            "notify",
+            "--node",
+            "srv-web-01",
+            "--service",
+            "S",
+            "--state",
+            "OK",
+        ],
+        &["-vvv", "state", "list"],
+        &["-vvv", "render", "--node", "n", "--state", "CRITICAL"],
+    ] {
+        let run = env.esia(args);
+        run.ok();
+        outputs.push_str(&run.stdout);
+        outputs.push_str(&run.stderr);
+    }
+    assert!(
+        outputs.contains("DEBUG") || outputs.contains("debug"),
+        "verbose logs present"
+    );
+    let state = String::from_utf8_lossy(&env.state_bytes()).into_owned();
+    for t in [USER_TOKEN, APP_TOKEN] {
+        assert!(!outputs.contains(t), "{t} in output");
+        assert!(!state.contains(t), "{t} in the state directory");
+    }
+}
