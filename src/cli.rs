@@ -58,6 +58,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Handle one state change (what the alert programs run)
     Notify(NotifyArgs),
+    /// Deliver the events that were kept because GLPI could not take them
+    Flush,
     /// Print the title and content a notify would send, contacting nothing
     Render(NotifyArgs),
     /// Inspect or edit the local state

@@ -2,6 +2,8 @@
 //! (event, template, text, lifecycle) with the edges (config, state, GLPI,
 //! output). Only here do GLPI and the state directory meet.
 
+mod deliver;
+mod flush;
 mod notify;
 mod render;
 mod state;
@@ -47,8 +49,23 @@ pub(crate) fn dispatch(cli: Cli) -> Result<(), Error> {
     };
     match cli.command {
         Command::Notify(args) => notify::run(&globals, &args),
+        Command::Flush => flush::run(&globals),
         Command::Render(args) => render::run(&globals, &args),
         Command::State(cmd) => state::run(&globals, &cmd),
+    }
+}
+
+/// What the GLPI client needs from the configuration.
+pub(crate) fn glpi_settings(config: &Config) -> crate::glpi::Settings {
+    crate::glpi::Settings {
+        api_url: config.api_url(),
+        app_token: config.app_token.clone(),
+        user_token: config.user_token.clone(),
+        connect_timeout: config.connect_timeout,
+        request_timeout: config.request_timeout,
+        retries: config.retries,
+        tls_verify: config.tls_verify,
+        ca_file: config.ca_file.clone(),
     }
 }
 

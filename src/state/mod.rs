@@ -2,7 +2,8 @@
 //! the lookup cache.
 //!
 //! Layout under `state_dir` (0700, files 0600):
-//! `records/<key>.json`, `locks/<key>.lock`, `cache/…`, `dropped/…`.
+//! `records/<key>.json`, `locks/<key>.lock`, `spool/<key>/<time>-….json`,
+//! `intents/<key>.json`, `cache/…`, `dropped/…`.
 //! `<key>` is the node and the service percent-encoded and joined by `~`, so
 //! file names are reversible, portable and never collide; very long keys are
 //! shortened with a hash, and the record itself carries the exact key.
@@ -11,6 +12,7 @@
 mod atomic;
 mod lock;
 mod records;
+mod spool;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -21,7 +23,8 @@ use std::time::Duration;
 
 pub(crate) use atomic::write_atomic;
 pub(crate) use lock::KeyLock;
-pub(crate) use records::{RecordLoad, SCHEMA, TicketRecord};
+pub(crate) use records::{CreateIntent, RecordLoad, SCHEMA, TicketRecord};
+pub(crate) use spool::{SpoolEntry, Spooled};
 
 #[cfg(test)]
 pub(crate) fn records_schema() -> u32 {
@@ -57,13 +60,19 @@ impl StateError {
     }
 }
 
+/// A creation intent found on disk.
+#[derive(Debug)]
+pub(crate) struct PendingCreate {
+    pub(crate) intent: Option<CreateIntent>,
+}
+
 /// An opened state directory.
 #[derive(Debug, Clone)]
 pub(crate) struct StateDir {
     root: PathBuf,
 }
 
-const SUBDIRS: [&str; 4] = ["records", "locks", "cache", "dropped"];
+const SUBDIRS: [&str; 6] = ["records", "locks", "cache", "dropped", "spool", "intents"];
 
 impl StateDir {
     /// Opens (creating with mode 0700 when missing) the state directory.
@@ -124,29 +133,124 @@ impl StateDir {
         }
     }
 
-    /// Moves the record of `key` to `dropped/` (never deletes it). Returns
-    /// where it went, or `None` when there was nothing to forget.
-    pub(crate) fn forget(&self, key: &Key) -> Result<Option<PathBuf>, StateError> {
-        let from = self.record_path(key);
-        if !from.exists() {
-            return Ok(None);
+    /// Moves the record and the spool of `key` to `dropped/` (never deletes
+    /// them). Returns where they went; empty when there was nothing to forget.
+    pub(crate) fn forget(&self, key: &Key) -> Result<Vec<PathBuf>, StateError> {
+        let stamp = jiff::Timestamp::now().as_second();
+        let stem = file_stem(key);
+        let dropped = self.root.join("dropped");
+        let mut moved = Vec::new();
+        for (from, to) in [
+            (
+                self.record_path(key),
+                dropped.join(format!("{stem}.json.{stamp}")),
+            ),
+            (
+                self.spool_dir(key),
+                dropped.join(format!("{stem}.spool.{stamp}")),
+            ),
+            (
+                self.intent_path(key),
+                dropped.join(format!("{stem}.intent.{stamp}")),
+            ),
+        ] {
+            let empty_dir = from.is_dir()
+                && fs::read_dir(&from).is_ok_and(|mut entries| entries.next().is_none());
+            if !from.exists() || empty_dir {
+                continue;
+            }
+            fs::rename(&from, &to).map_err(|source| StateError::Io {
+                path: from.clone(),
+                action: "move to dropped/",
+                source,
+            })?;
+            if let Some(parent) = from.parent() {
+                atomic::sync_dir(parent).map_err(|source| StateError::Io {
+                    path: from.clone(),
+                    action: "sync the directory of",
+                    source,
+                })?;
+            }
+            moved.push(to);
         }
-        let to = self.root.join("dropped").join(format!(
-            "{}.json.{}",
-            file_stem(key),
-            jiff::Timestamp::now().as_second()
-        ));
-        fs::rename(&from, &to).map_err(|source| StateError::Io {
-            path: from.clone(),
-            action: "move to dropped/",
+        Ok(moved)
+    }
+
+    fn spool_dir(&self, key: &Key) -> PathBuf {
+        self.root.join("spool").join(file_stem(key))
+    }
+
+    /// Keeps `event` durably until GLPI confirmed it.
+    pub(crate) fn spool_push(&self, event: &crate::event::Event) -> Result<Spooled, StateError> {
+        spool::push(&self.spool_dir(&event.key), event)
+    }
+
+    /// The kept events of `key`, oldest first (corrupt entries moved aside).
+    pub(crate) fn spool_list(&self, key: &Key) -> Result<Vec<Spooled>, StateError> {
+        let list = spool::list(&self.spool_dir(key))?;
+        // A shortened file name may be shared by two keys: keep ours only.
+        Ok(list
+            .into_iter()
+            .filter(|s| s.entry.event.key == *key)
+            .collect())
+    }
+
+    /// Every key with kept events, sorted.
+    pub(crate) fn spooled_keys(&self) -> Result<Vec<Key>, StateError> {
+        let dir = self.root.join("spool");
+        let entries = fs::read_dir(&dir).map_err(|source| StateError::Io {
+            path: dir.clone(),
+            action: "read",
             source,
         })?;
-        atomic::sync_dir(&self.root.join("records")).map_err(|source| StateError::Io {
-            path: from,
-            action: "sync the directory of",
-            source,
+        let mut keys = Vec::new();
+        for entry in entries.flatten() {
+            for s in spool::list(&entry.path())? {
+                if !keys.contains(&s.entry.event.key) {
+                    keys.push(s.entry.event.key);
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn intent_path(&self, key: &Key) -> PathBuf {
+        self.path("intents", key, ".json")
+    }
+
+    /// Written just before a ticket creation is sent: if its answer is lost
+    /// (crash, timeout), the next run looks for the ticket by its marker
+    /// instead of creating a second one.
+    pub(crate) fn write_intent(&self, intent: &CreateIntent) -> Result<(), StateError> {
+        let path = self.intent_path(&intent.key());
+        let bytes = serde_json::to_vec_pretty(intent).map_err(|e| StateError::Io {
+            path: path.clone(),
+            action: "encode",
+            source: io::Error::other(e),
         })?;
-        Ok(Some(to))
+        write_atomic(&path, &bytes).map_err(|source| StateError::Io {
+            path,
+            action: "write",
+            source,
+        })
+    }
+
+    /// The pending creation of `key`, if a previous run did not finish it.
+    /// An unreadable intent still counts (`intent: None`): better one search
+    /// too many than a second ticket.
+    pub(crate) fn read_intent(&self, key: &Key) -> Option<PendingCreate> {
+        let path = self.intent_path(key);
+        let bytes = fs::read(&path).ok()?;
+        Some(PendingCreate {
+            intent: serde_json::from_slice(&bytes)
+                .ok()
+                .filter(|i: &CreateIntent| i.key() == *key),
+        })
+    }
+
+    pub(crate) fn clear_intent(&self, key: &Key) -> Result<(), StateError> {
+        spool::remove(&self.intent_path(key))
     }
 
     /// Every record, sorted by key; corrupt files are moved aside and reported.

@@ -38,6 +38,27 @@ impl TicketRecord {
     }
 }
 
+/// A ticket creation about to be sent (see `StateDir::write_intent`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CreateIntent {
+    pub(crate) node: String,
+    pub(crate) service: String,
+    /// The state, output and priority the ticket was created with.
+    pub(crate) state: State,
+    pub(crate) output: String,
+    pub(crate) priority: u8,
+    pub(crate) event_time: jiff::Timestamp,
+}
+
+impl CreateIntent {
+    pub(crate) fn key(&self) -> Key {
+        Key {
+            node: self.node.clone(),
+            service: self.service.clone(),
+        }
+    }
+}
+
 /// The outcome of reading a record file.
 #[derive(Debug)]
 pub(crate) enum RecordLoad {
