@@ -97,32 +97,7 @@ pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), deliverer.close()).await;
     });
-    let mut text = format!(
-        "flushed {} event(s) for {} key(s); {} still kept",
-        report.delivered,
-        report.keys.len(),
-        report.kept
-    );
-    for k in report
-        .keys
-        .iter()
-        .filter(|k| k.error.is_some() || k.kept > 0)
-    {
-        let key = if k.service.is_empty() {
-            k.node.clone()
-        } else {
-            format!("{}/{}", k.node, k.service)
-        };
-        let _ = write!(
-            text,
-            "\n  {} kept {}: {}",
-            output::sanitize(&key),
-            k.kept,
-            k.error
-                .as_deref()
-                .unwrap_or("not reached before run_timeout")
-        );
-    }
+    let text = summary(&report);
     output::text(globals.json, &report, &text);
     tracing::info!(
         "flush delivered={} kept={} keys={} requests={} ms={}",
@@ -137,4 +112,29 @@ pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
         None if report.kept > 0 => Err(Error::RunTimeout(config.run_timeout.as_secs())),
         None => Ok(()),
     }
+}
+
+/// The human summary: one line, then one line per key left with events.
+fn summary(report: &FlushReport) -> String {
+    let mut text = format!(
+        "flushed {} event(s) for {} key(s); {} still kept",
+        report.delivered,
+        report.keys.len(),
+        report.kept
+    );
+    for k in report.keys.iter().filter(|k| k.error.is_some() || k.kept > 0) {
+        let key = if k.service.is_empty() {
+            k.node.clone()
+        } else {
+            format!("{}/{}", k.node, k.service)
+        };
+        let _ = write!(
+            text,
+            "\n  {} kept {}: {}",
+            output::sanitize(&key),
+            k.kept,
+            k.error.as_deref().unwrap_or("not reached before run_timeout")
+        );
+    }
+    text
 }

@@ -67,6 +67,9 @@ enum Retry {
     Read,
     /// A write: never retried blindly (a lost answer may hide a success).
     Write,
+    /// killSession: idempotent, and worth two more tries whatever `retries`
+    /// says, so that a passing error does not leave a session open in GLPI.
+    Close,
 }
 
 impl Client {
@@ -162,7 +165,8 @@ impl Client {
                 .await;
             match result {
                 Err(GlpiError::Unavailable { .. })
-                    if retry == Retry::Read && attempt < self.retries =>
+                    if (retry == Retry::Read && attempt < self.retries)
+                        || (retry == Retry::Close && attempt < 2) =>
                 {
                     attempt += 1;
                     let pause = backoff(attempt);
@@ -369,7 +373,7 @@ impl Session<'_> {
                         h,
                         None::<&()>,
                         &[],
-                        Retry::Write,
+                        Retry::Close,
                     )
                     .await
             }

@@ -1,0 +1,481 @@
+//! SPEC "Durability — nothing lost, nothing doubled", proved with real
+//! processes against the simulator and injected faults.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::Env;
+use crate::support::glpi_sim::{Fault, FaultKind, TicketView};
+
+fn fault(path: &str, kind: FaultKind) -> Fault {
+    Fault::new(path, kind)
+}
+
+fn ticket_of(env: &Env, node: &str, service: &str) -> Vec<TicketView> {
+    let title = format!("(  ) {node}:{service}");
+    env.sim
+        .tickets()
+        .into_iter()
+        .filter(|t| t.name == title)
+        .collect()
+}
+
+#[test]
+fn outage_keeps_events_and_flush_delivers_them_in_order() {
+    let env = Env::new();
+    env.sim
+        .inject(fault("/apirest.php/", FaultKind::Status(503)));
+    for (state, out) in [
+        ("WARNING", "w1"),
+        ("CRITICAL", "c1"),
+        ("CRITICAL", "c1 again"),
+        ("WARNING", "w2"),
+    ] {
+        let run = env.notify("web01", "HTTP", state, &["--output", out]);
+        run.code(5);
+        let j = run.json();
+        assert_eq!(j["action"], "spooled");
+        assert!(run.stderr.contains("unavailable"), "{}", run.stderr);
+    }
+    assert!(env.sim.tickets().is_empty());
+    let show = env.esia(&["state", "show", "web01", "HTTP"]);
+    assert_eq!(
+        show.ok().stdout.matches("kept:").count(),
+        4,
+        "{}",
+        show.stdout
+    );
+    assert!(show.stdout.contains("last error"), "{}", show.stdout);
+    assert!(
+        env.esia(&["state", "list"])
+            .ok()
+            .stdout
+            .contains("4 event(s) kept")
+    );
+
+    // While GLPI is down, flush keeps everything and says 5.
+    env.esia(&["flush"]).code(5);
+
+    env.sim.clear_faults();
+    let run = env.esia(&["--json", "flush"]);
+    let j = run.ok().json();
+    assert_eq!(j["delivered"], 4);
+    assert_eq!(j["kept"], 0);
+    let tickets = env.sim.tickets();
+    assert_eq!(tickets.len(), 1, "one ticket for the whole outage");
+    let t = &tickets[0];
+    assert!(
+        t.content.contains("w1"),
+        "the ticket carries the first event"
+    );
+    // CRITICAL, then the repeated CRITICAL is a re-notification, then WARNING.
+    assert_eq!(t.followups.len(), 2, "{:?}", t.followups);
+    assert!(t.followups[0].contains("WARNING → CRITICAL"));
+    assert!(t.followups[1].contains("CRITICAL → WARNING"));
+    // A second flush has nothing to do.
+    let before = env.sim.requests().len();
+    assert!(
+        env.esia(&["flush"])
+            .ok()
+            .stdout
+            .contains("nothing to flush")
+    );
+    assert_eq!(env.sim.requests().len(), before);
+}
+
+#[test]
+fn next_notify_delivers_the_kept_events_first() {
+    let env = Env::new();
+    env.sim
+        .inject(fault("/apirest.php/", FaultKind::Status(500)).times(1));
+    env.notify("web01", "HTTP", "CRITICAL", &["--output", "down"])
+        .code(5);
+    let j = env
+        .notify("web01", "HTTP", "OK", &["--output", "up"])
+        .ok()
+        .json();
+    assert_eq!(
+        j["action"], "solved",
+        "the kept CRITICAL opened the ticket first"
+    );
+    let t = &env.sim.tickets()[0];
+    assert_eq!(t.status, 5);
+    assert!(t.content.contains("down"));
+    assert!(
+        env.esia(&["state", "list"])
+            .ok()
+            .stdout
+            .contains("no open ticket recorded")
+    );
+}
+
+#[test]
+fn problem_then_recovery_during_an_outage_leaves_a_true_trail() {
+    let env = Env::new();
+    env.sim
+        .inject(fault("/apirest.php/", FaultKind::Status(502)));
+    env.notify("web01", "HTTP", "CRITICAL", &["--output", "down at night"])
+        .code(5);
+    std::thread::sleep(Duration::from_millis(1100));
+    env.notify("web01", "HTTP", "OK", &["--output", "back"])
+        .code(5);
+    env.sim.clear_faults();
+    env.esia(&["flush"]).ok();
+    let t = &env.sim.tickets()[0];
+    assert_eq!(t.status, 5, "created then solved");
+    assert!(t.content.contains("down at night"));
+    assert!(t.solutions[0].contains("back"));
+}
+
+#[test]
+fn lost_answer_after_creation_makes_exactly_one_ticket() {
+    let env = Env::new();
+    env.sim.inject(
+        fault("/apirest.php/Ticket", FaultKind::DropAfterCommit)
+            .method("POST")
+            .times(1),
+    );
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    let j = run.ok().json();
+    assert_eq!(j["action"], "created", "{}", run.stderr);
+    assert!(
+        run.stderr.contains("looking for the ticket by its marker"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.sim.tickets().len(), 1);
+    assert_eq!(j["ticket_id"].as_u64(), Some(env.sim.tickets()[0].id));
+    // The key goes on normally.
+    assert_eq!(
+        env.notify("web01", "HTTP", "OK", &[]).ok().json()["action"],
+        "solved"
+    );
+    assert_eq!(env.sim.tickets().len(), 1);
+}
+
+#[test]
+fn creation_timing_out_makes_exactly_one_ticket() {
+    let env = Env::new();
+    // Answered after 4 s, while the client gives up after 3 s.
+    env.sim.inject(
+        fault(
+            "/apirest.php/Ticket",
+            FaultKind::Delay(Duration::from_secs(4)),
+        )
+        .method("POST")
+        .times(1),
+    );
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    run.code(5);
+    assert_eq!(run.json()["action"], "spooled");
+    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    // Whether or not GLPI finished that creation, the next run ends with
+    // exactly one ticket: it looks for it by its marker before creating.
+    std::thread::sleep(Duration::from_millis(1500));
+    let j = env.notify("web01", "HTTP", "OK", &[]).ok().json();
+    assert_eq!(j["action"], "solved");
+    let tickets = env.sim.tickets();
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].status, 5);
+}
+
+#[test]
+fn lost_answer_and_failed_search_are_reconciled_by_the_next_run() {
+    let env = Env::new();
+    env.sim.inject(
+        fault("/apirest.php/Ticket", FaultKind::DropAfterCommit)
+            .method("POST")
+            .times(1),
+    );
+    // The marker search right after fails too: the outcome stays unknown.
+    env.sim
+        .inject(fault("/apirest.php/search/Ticket", FaultKind::Status(503)).times(1));
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    run.code(5);
+    assert_eq!(env.sim.tickets().len(), 1, "the creation did happen");
+    // The next run adopts it rather than creating a second one.
+    let j = env.notify("web01", "HTTP", "WARNING", &[]).ok().json();
+    assert_eq!(j["action"], "followed_up");
+    assert_eq!(env.sim.tickets().len(), 1);
+    assert_eq!(env.sim.tickets()[0].followups.len(), 1);
+}
+
+#[test]
+fn refused_event_stays_ahead_until_forgotten() {
+    let env = Env::new();
+    env.sim
+        .inject(fault("/apirest.php/Ticket", FaultKind::Status(400)).method("POST"));
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    // A 400 with an HTML body is not a GLPI refusal: GLPI is misbehaving.
+    assert_ne!(run.code, 0);
+    env.sim.clear_faults();
+    // A real refusal: the user_token is wrong.
+    let conf = std::fs::read_to_string(&env.config).unwrap();
+    crate::support::write_private(
+        &env.config,
+        &conf.replace(crate::support::USER_TOKEN, "revoked-token-000000"),
+    );
+    env.notify("web01", "HTTP", "WARNING", &[]).code(4);
+    let show = env.esia(&["state", "show", "web01", "HTTP"]);
+    assert_eq!(
+        show.ok().stdout.matches("kept:").count(),
+        2,
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("ERROR_GLPI_LOGIN_USER_TOKEN"),
+        "{}",
+        show.stdout
+    );
+    env.esia(&["flush"]).code(4);
+    // Forget moves the key's record and spool aside, never deletes them.
+    let forget = env.esia(&["state", "forget", "web01", "HTTP"]);
+    assert!(forget.ok().stdout.contains(".spool."), "{}", forget.stdout);
+    assert!(
+        env.esia(&["flush"])
+            .ok()
+            .stdout
+            .contains("nothing to flush")
+    );
+    let spool: Vec<_> = std::fs::read_dir(env.state.join("dropped"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".spool."))
+        .collect();
+    assert_eq!(spool.len(), 1);
+    assert_eq!(
+        std::fs::read_dir(spool[0].path()).unwrap().count(),
+        2,
+        "both events kept"
+    );
+}
+
+#[test]
+fn lock_timeout_exits_6_and_keeps_the_event() {
+    let env = Env::with_config("");
+    let conf = std::fs::read_to_string(&env.config)
+        .unwrap()
+        .replace("lock_timeout=20", "lock_timeout=1");
+    crate::support::write_private(&env.config, &conf);
+    // A slow GLPI holds the lock of the first run for 4 s.
+    env.sim.inject(
+        fault(
+            "/apirest.php/initSession",
+            FaultKind::Delay(Duration::from_millis(2500)),
+        )
+        .times(1),
+    );
+    let mut first = env.cmd();
+    first
+        .args([
+            "notify",
+            "--node",
+            "web01",
+            "--service",
+            "HTTP",
+            "--state",
+            "CRITICAL",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = first.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let run = env.notify("web01", "HTTP", "WARNING", &[]);
+    run.code(6);
+    assert_eq!(run.json()["action"], "spooled");
+    assert!(run.stderr.contains("lock_timeout"), "{}", run.stderr);
+    assert!(child.wait().unwrap().success());
+    env.esia(&["flush"]).ok();
+    let t = &env.sim.tickets();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].followups.len(), 1, "the kept WARNING was delivered");
+}
+
+#[test]
+fn concurrent_runs_on_one_key_make_one_ticket() {
+    let env = Env::new();
+    let children: Vec<_> = (0..24)
+        .map(|i| {
+            let mut c = env.cmd();
+            c.args([
+                "notify",
+                "--node",
+                "web01",
+                "--service",
+                "HTTP",
+                "--state",
+                "CRITICAL",
+            ])
+            .args(["--output", &format!("run {i}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(env.sim.tickets().len(), 1);
+    assert_eq!(env.sim.open_sessions(), 0);
+}
+
+/// 12 keys, each WARNING → CRITICAL → OK → CRITICAL, keys in parallel, with
+/// 20 % of GLPI answers a 5xx: after flush, exactly two tickets per key.
+#[test]
+fn storm_with_failures_loses_nothing_and_doubles_nothing() {
+    let env = Env::new();
+    env.sim
+        .inject(fault("/apirest.php/", FaultKind::Status(503)).probability(0.2));
+    let keys: Vec<String> = (0..12).map(|i| format!("node{i:02}")).collect();
+    let threads: Vec<_> = keys
+        .iter()
+        .map(|node| {
+            let node = node.clone();
+            let cmd = |state: &str, out: &str| {
+                let mut c = env.cmd();
+                c.args([
+                    "notify",
+                    "--node",
+                    &node,
+                    "--service",
+                    "SVC",
+                    "--state",
+                    state,
+                    "--output",
+                    out,
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+                c
+            };
+            let cmds: Vec<Command> = vec![
+                cmd("WARNING", "step1"),
+                cmd("CRITICAL", "step2"),
+                cmd("OK", "step3"),
+                cmd("CRITICAL", "step4"),
+            ];
+            std::thread::spawn(move || {
+                for mut c in cmds {
+                    let status = c.status().unwrap();
+                    assert!(matches!(status.code(), Some(0 | 5)), "{status}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    env.sim.clear_faults();
+    env.esia(&["flush"]).ok();
+    for node in &keys {
+        let tickets = ticket_of(&env, node, "SVC");
+        assert_eq!(tickets.len(), 2, "{node}: {tickets:#?}");
+        let (first, second) = (&tickets[0], &tickets[1]);
+        assert_eq!(first.status, 5, "{node}: the first is solved");
+        assert!(first.content.contains("step1"));
+        assert!(
+            first
+                .followups
+                .iter()
+                .any(|f| f.contains("WARNING → CRITICAL")),
+            "{node}"
+        );
+        assert!(first.solutions[0].contains("step3"));
+        assert!(second.status < 5, "{node}: the second is open");
+        assert!(second.content.contains("step4"));
+    }
+}
+
+/// Runs killed with SIGKILL at random instants, then a flush: every event of
+/// the sequence is in GLPI once, no ticket twice.
+#[test]
+fn runs_killed_at_random_instants_lose_and_double_nothing() {
+    let env = Env::new();
+    // Slow GLPI answers widen the window in which a kill lands mid-exchange.
+    env.sim.inject(fault(
+        "/apirest.php/",
+        FaultKind::Delay(Duration::from_millis(15)),
+    ));
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let states = ["WARNING", "CRITICAL", "OK"];
+    let mut killed = 0;
+    for round in 0..30 {
+        let state = states[round % 3];
+        let mut c = env.cmd();
+        c.args([
+            "notify",
+            "--node",
+            "web01",
+            "--service",
+            "HTTP",
+            "--state",
+            state,
+        ])
+        .args(["--output", &format!("round {round}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        let mut child = c.spawn().unwrap();
+        // Kill only once the event was accepted (in the spool): before that,
+        // no design can keep an event whose process died.
+        let spool = env.state.join("spool/web01~HTTP");
+        let accepted = || {
+            std::fs::read_dir(&spool).is_ok_and(|d| {
+                // Renamed into place: a `.tmp-…` file is not accepted yet.
+                d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")).any(|e| {
+                    std::fs::read_to_string(e.path())
+                        .is_ok_and(|t| t.contains(&format!("\"round {round}\"")))
+                })
+            })
+        };
+        while !accepted() && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let wait = next() % 60;
+        std::thread::sleep(Duration::from_millis(wait));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    env.sim.clear_faults();
+    env.esia(&["flush"]).ok();
+    assert!(
+        killed > 5,
+        "only {killed} runs were killed: the test proves little"
+    );
+    // 30 rounds of W, C, OK: ten problem episodes, each one ticket, solved.
+    let tickets = env.sim.tickets();
+    assert_eq!(tickets.len(), 10, "{tickets:#?}");
+    for (i, t) in tickets.iter().enumerate() {
+        assert!(
+            t.content.contains(&format!("round {}", i * 3)),
+            "ticket {i}: {}",
+            t.content
+        );
+        assert_eq!(t.status, 5, "ticket {i} solved");
+        assert_eq!(t.solutions.len(), 1, "ticket {i}");
+        assert!(
+            t.followups.iter().any(|f| f.contains("WARNING → CRITICAL")),
+            "ticket {i}"
+        );
+    }
+    assert!(
+        env.esia(&["state", "list"])
+            .ok()
+            .stdout
+            .contains("no open ticket recorded")
+    );
+}
