@@ -25,7 +25,10 @@ Exit status:
   3  invalid or unreadable configuration
   4  GLPI refused the request (tokens, rights, validation); the event is kept
   5  GLPI unreachable, timing out or failing (5xx); the event is kept
-  6  local state unusable (state directory not writable, lock not obtained in time)";
+  6  local state unusable (state directory not writable, lock not obtained in time)
+  7  the ticket action succeeded but the notification mail (--mail,
+     SEND_TICKET_GLPI_MAIL) could not be sent; when the ticket action itself
+     failed, its status (4, 5, 6) wins and the mail failure is only logged";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,6 +53,16 @@ pub(crate) struct Cli {
     /// One JSON object on standard output instead of a line of text
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// Where logs go besides standard error: journald, or syslog (/dev/log)
+    #[arg(
+        long,
+        global = true,
+        env = "ESIA_GLPI_LOG",
+        value_enum,
+        value_name = "SINK",
+        default_value = "stderr"
+    )]
+    pub(crate) log: LogSink,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -65,6 +78,24 @@ pub(crate) enum Command {
     /// Inspect or edit the local state
     #[command(subcommand)]
     State(StateCommand),
+    /// Write the man pages and shell completions, generated from this
+    /// command-line model, into DIR (used to build the .deb)
+    #[command(hide = true)]
+    Generate {
+        /// Output directory (created if missing)
+        dir: PathBuf,
+    },
+}
+
+/// Where the log goes besides standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogSink {
+    /// Standard error only
+    Stderr,
+    /// Standard error and the systemd journal
+    Journald,
+    /// Standard error and the local syslog daemon (/dev/log)
+    Syslog,
 }
 
 #[derive(Debug, Subcommand)]

@@ -142,16 +142,13 @@ pub(crate) struct Config {
     pub(crate) tls_verify: bool,
     pub(crate) ca_file: Option<PathBuf>,
     pub(crate) lang: Lang,
-    /// The `[mail]` table; `None` when the file has none. Parsed and
-    /// validated now so a file written for mail never breaks; read once mail
-    /// sending lands (`SEND_TICKET_GLPI_MAIL`).
-    #[allow(dead_code, reason = "mail sending is not implemented yet")]
+    /// The `[mail]` table (`--mail`, `SEND_TICKET_GLPI_MAIL`); `None` when
+    /// the file has none.
     pub(crate) mail: Option<MailConfig>,
 }
 
 /// The `[mail]` table.
 #[derive(Debug, Clone)]
-#[allow(dead_code, reason = "mail sending is not implemented yet")]
 pub(crate) struct MailConfig {
     /// Sender address; mail cannot be sent without it.
     pub(crate) from: Option<String>,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::config::ConfigError;
 use crate::event::UsageError;
 use crate::glpi::GlpiError;
+use crate::mail::MailError;
 use crate::state::StateError;
 
 /// SPEC "Exit status"; the same table is in `--help` and the README.
@@ -17,6 +18,8 @@ pub(crate) enum ExitStatus {
     Refused = 4,
     Unavailable = 5,
     State = 6,
+    /// The ticket action succeeded, the notification mail failed.
+    Mail = 7,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -35,6 +38,15 @@ pub(crate) enum Error {
     Glpi(#[from] GlpiError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    /// `generate` (packaging) could not write a file.
+    #[error("cannot write {}", path.display())]
+    Generate {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The run as a whole exceeded `run_timeout`.
     #[error("the run exceeded run_timeout ({0} s)")]
     RunTimeout(u64),
@@ -51,7 +63,8 @@ impl Error {
             Error::Config(_) | Error::Glpi(GlpiError::Setup { .. }) => ExitStatus::Config,
             Error::Glpi(e) if e.is_refusal() => ExitStatus::Refused,
             Error::Glpi(_) | Error::RunTimeout(_) => ExitStatus::Unavailable,
-            Error::State(_) | Error::Runtime(_) => ExitStatus::State,
+            Error::State(_) | Error::Runtime(_) | Error::Generate { .. } => ExitStatus::State,
+            Error::Mail(_) => ExitStatus::Mail,
         }
     }
 
@@ -65,6 +78,8 @@ impl Error {
                 "GLPI is too slow: the event is kept; raise run_timeout if this is normal".into(),
             ),
             Error::Runtime(_) => None,
+            Error::Mail(e) => Some(e.hint()),
+            Error::Generate { .. } => Some("give a writable output directory".into()),
         }
     }
 }
@@ -82,6 +97,7 @@ mod tests {
             (ExitStatus::Refused, 4),
             (ExitStatus::Unavailable, 5),
             (ExitStatus::State, 6),
+            (ExitStatus::Mail, 7),
         ];
         for (status, code) in table {
             assert_eq!(status as u8, code);

@@ -14,6 +14,7 @@ mod event;
 mod glpi;
 mod lifecycle;
 mod logging;
+mod mail;
 mod output;
 mod state;
 mod template;
@@ -36,7 +37,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return u8::try_from(e.exit_code()).map_or(ExitCode::FAILURE, ExitCode::from);
         }
     };
-    logging::init(cli.verbose, cli.quiet);
+    logging::init(cli.verbose, cli.quiet, cli.log);
     match commands::dispatch(cli) {
         Ok(()) => error::ExitStatus::Handled.into(),
         Err(e) => {
@@ -63,7 +64,10 @@ fn report(e: &error::Error) {
         }
         source = s.source();
     }
-    eprintln!("esia-glpi: error: {}", output::sanitize(&line));
+    let line = output::sanitize(&line);
+    // The system log, when asked for (--log), gets the final error too.
+    tracing::error!(target: logging::REPORT_TARGET, "{line}");
+    eprintln!("esia-glpi: error: {line}");
     if let Some(hint) = e.hint() {
         eprintln!("hint: {hint}");
     }

@@ -4,6 +4,7 @@
 
 mod deliver;
 mod flush;
+mod generate;
 mod notify;
 mod render;
 mod state;
@@ -52,6 +53,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Flush => flush::run(&globals),
         Command::Render(args) => render::run(&globals, &args),
         Command::State(cmd) => state::run(&globals, &cmd),
+        Command::Generate { dir } => generate::run(&dir),
     }
 }
 

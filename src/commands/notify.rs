@@ -27,41 +27,44 @@ pub(crate) fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
         config.default_priority,
         jiff::Timestamp::now(),
     )?;
-    if args.send_mail || !args.mails.is_empty() {
-        // Mail sending is not part of this version: say so, never skip silently.
-        tracing::warn!(
-            "mail sending is not available in this version of esia-glpi: no notification \
-             mail is sent{}",
-            if args.mails.is_empty() {
-                String::new()
-            } else {
-                format!(" to {}", args.mails.join(", "))
-            }
-        );
-    }
-    let dir = StateDir::open(globals.state_root(&config))?;
+    // The notification mail (--mail, SEND_TICKET_GLPI_MAIL) goes after the
+    // ticket action, whatever its fate, once the key's lock is released.
+    let mut shown = None;
+    let result = deliver(globals, &config, &event, started, &mut shown);
+    crate::mail::after_notify(&config, args, &event, shown.as_ref(), result)
+}
+
+/// Lock → spool → deliver → report; `shown` receives the report printed.
+fn deliver(
+    globals: &Globals,
+    config: &Config,
+    event: &Event,
+    started: Instant,
+    shown: &mut Option<NotifyReport>,
+) -> Result<(), Error> {
+    let dir = StateDir::open(globals.state_root(config))?;
     let _lock = match dir.lock(&event.key, config.lock_timeout) {
         Ok(lock) => lock,
         Err(e @ StateError::LockTimeout { .. }) => {
             // Keep the event: the run holding the lock, the next one or `flush`
             // delivers it.
-            dir.spool_push(&event)?;
+            dir.spool_push(event)?;
             let error = Error::from(e);
-            output::notify(globals.json, &spooled(&config, &event, None, &error));
+            *shown = Some(show(globals, spooled(config, event, None, &error)));
             return Err(error);
         }
         Err(e) => return Err(e.into()),
     };
-    dir.spool_push(&event)?;
+    dir.spool_push(event)?;
 
-    let client = Client::new(glpi_settings(&config))?;
+    let client = Client::new(glpi_settings(config))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
     let budget = config.run_timeout;
     let deadline = started + budget;
-    let mut deliverer = Deliverer::new(&config, &dir, &client);
+    let mut deliverer = Deliverer::new(config, &dir, &client);
     let result = runtime.block_on(async {
         let result = tokio::time::timeout(
             deadline.saturating_duration_since(Instant::now()),
@@ -78,12 +81,18 @@ pub(crate) fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
         Ok(report) => report,
         Err(error) => {
             // The event is in the spool (written ahead): say so.
-            output::notify(globals.json, &spooled(&config, &event, None, &error));
-            log_run(&event, "spooled", None, &client, started, None);
+            *shown = Some(show(globals, spooled(config, event, None, &error)));
+            log_run(event, "spooled", None, &client, started, None);
             return Err(error);
         }
     };
-    finish(globals, &config, &event, report, &client, started)
+    finish(globals, config, event, report, &client, started, shown)
+}
+
+/// Prints a report and hands it back (for the mail).
+fn show(globals: &Globals, report: NotifyReport) -> NotifyReport {
+    output::notify(globals.json, &report);
+    report
 }
 
 /// Reports the fate of this run's event: delivered, or kept behind a failure.
@@ -94,6 +103,7 @@ fn finish(
     report: KeyReport,
     client: &Client,
     started: Instant,
+    shown: &mut Option<NotifyReport>,
 ) -> Result<(), Error> {
     let mine = report.delivered.iter().find(|d| d.event == *event);
     if report.delivered.len() > usize::from(mine.is_some()) {
@@ -116,9 +126,9 @@ fn finish(
             _ => None,
         });
         log_run(event, action, d.ticket, client, started, Some(report.left));
-        output::notify(
-            globals.json,
-            &NotifyReport {
+        *shown = Some(show(
+            globals,
+            NotifyReport {
                 action,
                 ticket_id: d.ticket,
                 url: d.ticket.map(|id| config.ticket_url(id)),
@@ -128,7 +138,7 @@ fn finish(
                 reason,
                 replaces,
             },
-        );
+        ));
         return Ok(());
     }
     let error = report
@@ -142,7 +152,7 @@ fn finish(
         started,
         Some(report.left),
     );
-    output::notify(globals.json, &spooled(config, event, report.ticket, &error));
+    *shown = Some(show(globals, spooled(config, event, report.ticket, &error)));
     Err(error)
 }
 

@@ -70,7 +70,8 @@ fn send_ticket_glpi_symlink_behaves_as_notify() {
         run.stdout
     );
 
-    // The mail variant says plainly that no mail is sent in this version.
+    // The mail variant handles the ticket, then says plainly that no mail
+    // could be sent (no [mail] table here): exit 7, see tests/integration/mail.rs.
     let link = env.dir.path().join("SEND_TICKET_GLPI_MAIL");
     std::os::unix::fs::symlink(BIN, &link).unwrap();
     let mut linked = std::process::Command::new(&link);
@@ -87,14 +88,14 @@ fn send_ticket_glpi_symlink_behaves_as_notify() {
             "WARNING",
         ]);
     let run = env.run(&mut linked);
-    run.ok();
+    run.code(7);
     assert!(
         run.stdout.starts_with("followed up ticket 1 "),
         "{}",
         run.stdout
     );
     assert!(
-        run.stderr.contains("no notification mail is sent"),
+        run.stderr.contains("notification mail not sent"),
         "{}",
         run.stderr
     );

@@ -9,3 +9,5 @@ mod config;
 mod contract;
 mod durability;
 mod lifecycle;
+mod mail;
+mod operations;

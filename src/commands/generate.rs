@@ -1,0 +1,45 @@
+//! `generate DIR` (hidden): the man pages and shell completions, generated
+//! from the clap model itself so they can never drift from the flags.
+//!
+//! Run once at packaging time (`pkg/build-deb.sh`): the binary that is
+//! packaged writes its own documentation, as xh's `--generate` does. A build
+//! script could not reach the clap model (it lives in the library and uses its
+//! types), and an `xtask` crate would be one more build on a 2-core CI.
+//!
+//! Writes `DIR/man/*.1` (esia-glpi and one page per visible command) and
+//! `DIR/completions/{esia-glpi.bash,_esia-glpi,esia-glpi.fish}`.
+
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory as _;
+use clap_complete::Shell;
+
+use crate::cli::Cli;
+use crate::error::Error;
+
+pub(crate) fn run(dir: &Path) -> Result<(), Error> {
+    let man = dir.join("man");
+    let completions = dir.join("completions");
+    for d in [&man, &completions] {
+        std::fs::create_dir_all(d).map_err(io(d))?;
+    }
+    let cmd = Cli::command();
+    clap_mangen::generate_to(cmd.clone(), &man).map_err(io(&man))?;
+    for (shell, name) in [
+        (Shell::Bash, "esia-glpi.bash"),
+        (Shell::Zsh, "_esia-glpi"),
+        (Shell::Fish, "esia-glpi.fish"),
+    ] {
+        let path = completions.join(name);
+        let mut file = std::fs::File::create(&path).map_err(io(&path))?;
+        clap_complete::generate(shell, &mut cmd.clone(), "esia-glpi", &mut file);
+        file.sync_all().map_err(io(&path))?;
+    }
+    tracing::info!("man pages and completions written under {}", dir.display());
+    Ok(())
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let path: PathBuf = path.to_owned();
+    move |source| Error::Generate { path, source }
+}

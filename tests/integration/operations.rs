@@ -1,0 +1,311 @@
+//! Operations: the man pages and completions generated from the clap model,
+//! the Debian package's contents (`dpkg-deb`), and logging to syslog /
+//! journald on request.
+//!
+//! The man-page render (`man -l`) and the .deb checks need man-db, dpkg-deb
+//! and a .deb built by `pkg/build-deb.sh`. Locally they are skipped with a
+//! message when one is missing; under CI (`CI` set) a missing one is a
+//! failure, and `.ci/run` installs and builds them first.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::support::glpi_sim::{Fault, FaultKind};
+use crate::support::{BIN, Env};
+
+/// Skips (returns true) when `what` is missing locally; fails under CI.
+fn missing(what: &str, why: &str) -> bool {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{what} is required under CI: {why}"
+    );
+    eprintln!("SKIPPED: {what} is missing ({why})");
+    true
+}
+
+fn has_tool(name: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn generate() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("generate")
+        .arg(dir.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    dir
+}
+
+#[test]
+fn man_pages_and_completions_come_from_the_cli_model() {
+    let dir = generate();
+    let man = dir.path().join("man");
+    for page in [
+        "esia-glpi.1",
+        "esia-glpi-notify.1",
+        "esia-glpi-flush.1",
+        "esia-glpi-check.1",
+        "esia-glpi-render.1",
+        "esia-glpi-state.1",
+    ] {
+        assert!(man.join(page).is_file(), "{page} missing");
+    }
+    assert!(
+        !man.join("esia-glpi-generate.1").exists(),
+        "the hidden packaging command has no page"
+    );
+    let bash = std::fs::read_to_string(dir.path().join("completions/esia-glpi.bash")).unwrap();
+    for word in ["notify", "flush", "--mail", "--priority", "--log"] {
+        assert!(bash.contains(word), "bash completion lacks {word}");
+    }
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(dir.path().join("completions/esia-glpi.bash"))
+        .status()
+        .unwrap();
+    assert!(syntax.success());
+    for other in ["_esia-glpi", "esia-glpi.fish"] {
+        let text = std::fs::read_to_string(dir.path().join("completions").join(other)).unwrap();
+        assert!(text.contains("mail") && text.contains("notify"), "{other}");
+    }
+}
+
+#[test]
+fn the_man_page_renders() {
+    if !has_tool("man") && missing("man (man-db)", "apt-get install man-db") {
+        return;
+    }
+    let dir = generate();
+    let render = |page: &str| {
+        let out = Command::new("man")
+            .args(["--warnings", "-l"])
+            .arg(dir.path().join("man").join(page))
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "100")
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.trim().is_empty(), "man/groff warnings: {stderr}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let main = render("esia-glpi.1");
+    for needle in [
+        "NAME",
+        "esia-glpi",
+        "SYNOPSIS",
+        "notify",
+        "flush",
+        "Exit status:",
+        "GLPI refused the request",
+        "notification mail",
+        "ESIA_GLPI_CONFIG",
+    ] {
+        assert!(
+            main.contains(needle),
+            "man esia-glpi lacks {needle:?}:\n{main}"
+        );
+    }
+    let notify = render("esia-glpi-notify.1");
+    for needle in ["--mail", "--priority", "--state", "--node"] {
+        assert!(
+            notify.contains(needle),
+            "man esia-glpi-notify lacks {needle}:\n{notify}"
+        );
+    }
+}
+
+/// The newest .deb built by pkg/build-deb.sh.
+fn built_deb() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dirs = [
+        std::env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("debian")),
+        Some(root.join("target/debian")),
+    ];
+    dirs.into_iter()
+        .flatten()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("esia-glpi_"))
+                && p.extension().is_some_and(|x| x == "deb")
+        })
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+}
+
+fn dpkg_deb(args: &[&str], deb: &Path) -> String {
+    let out = Command::new("dpkg-deb")
+        .args(args)
+        .arg(deb)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "dpkg-deb {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_deb_contents() {
+    if !has_tool("dpkg-deb") && missing("dpkg-deb", "install dpkg") {
+        return;
+    }
+    let Some(deb) = built_deb() else {
+        missing("target/debian/esia-glpi_*.deb", "run bash pkg/build-deb.sh");
+        return;
+    };
+    eprintln!("checking {}", deb.display());
+    let listing = dpkg_deb(&["-c"], &deb);
+    // "mode owner/group size date time path [-> target]"
+    let entry = |path: &str| -> (String, String, Option<String>) {
+        listing
+            .lines()
+            .find_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let at = fields.iter().position(|f| *f == path)?;
+                Some((
+                    fields[0].to_owned(),
+                    fields[1].to_owned(),
+                    fields.get(at + 2).map(|t| (*t).to_owned()),
+                ))
+            })
+            .unwrap_or_else(|| panic!("{path} not in the package:\n{listing}"))
+    };
+    // cargo-deb writes numeric owners: 0/0 is root/root.
+    let root = |owner: &str| owner == "root/root" || owner == "0/0";
+    let (mode, owner, _) = entry("./usr/bin/esia-glpi");
+    assert_eq!(mode, "-rwxr-xr-x");
+    assert!(root(&owner), "{owner}");
+    for alias in ["SEND_TICKET_GLPI", "SEND_TICKET_GLPI_MAIL"] {
+        let (mode, _, target) = entry(&format!("./usr/bin/{alias}"));
+        assert!(mode.starts_with('l'), "{alias} is a symlink");
+        assert_eq!(target.as_deref(), Some("esia-glpi"), "{alias}");
+    }
+    let (mode, owner, _) = entry("./etc/esia/glpi.conf");
+    assert_eq!(mode, "-rw-r-----", "the conffile holds both tokens");
+    assert!(root(&owner), "{owner}");
+    let has = |suffix: &str| listing.lines().any(|l| l.trim_end().ends_with(suffix));
+    for suffix in [
+        "/man/man1/esia-glpi.1.gz",
+        "/man/man1/esia-glpi-notify.1.gz",
+        "/man/man1/esia-glpi-flush.1.gz",
+        "/bash-completion/completions/esia-glpi",
+        "/zsh/vendor-completions/_esia-glpi",
+        "/fish/vendor_completions.d/esia-glpi.fish",
+        "/systemd/system/esia-glpi-flush.service",
+        "/systemd/system/esia-glpi-flush.timer",
+    ] {
+        assert!(has(suffix), "no {suffix} in the package:\n{listing}");
+    }
+
+    let info = |file: &str| {
+        let out = Command::new("dpkg-deb")
+            .arg("-I")
+            .arg(&deb)
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "dpkg-deb -I {file}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(info("conffiles").contains("/etc/esia/glpi.conf"));
+    let postinst = info("postinst");
+    assert!(postinst.contains("install -d -m 0700"), "{postinst}");
+    assert!(postinst.contains("chmod 0640"), "{postinst}");
+    assert!(
+        postinst.contains("esia-glpi-flush.timer"),
+        "timer enabled: {postinst}"
+    );
+
+    // The units as installed, and the packaged binary itself.
+    let tree = tempfile::tempdir().unwrap();
+    let out = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&deb)
+        .arg(tree.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let unit = |name: &str| {
+        ["lib/systemd/system", "usr/lib/systemd/system"]
+            .iter()
+            .find_map(|d| std::fs::read_to_string(tree.path().join(d).join(name)).ok())
+            .unwrap_or_else(|| panic!("{name} not extracted"))
+    };
+    assert!(unit("esia-glpi-flush.service").contains("\nExecStart=/usr/bin/esia-glpi flush\n"));
+    let timer = unit("esia-glpi-flush.timer");
+    assert!(timer.contains("\nOnCalendar=minutely\n"), "{timer}");
+    assert!(timer.contains("WantedBy=timers.target"), "{timer}");
+    let help = Command::new(tree.path().join("usr/bin/esia-glpi"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("  7  the ticket action succeeded"));
+}
+
+#[test]
+fn logs_go_to_syslog_on_request() {
+    let env = Env::new();
+    env.sim
+        .inject(Fault::new("/apirest.php/", FaultKind::Status(503)));
+    let sock_path = env.dir.path().join("log.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_nonblocking(true).unwrap();
+    let run = env.run(env.cmd().env("ESIA_GLPI_SYSLOG_SOCKET", &sock_path).args([
+        "--log", "syslog", "notify", "--node", "web01", "--state", "CRITICAL",
+    ]));
+    run.code(5);
+    let mut lines = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = sock.recv(&mut buf) {
+        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    let error = lines
+        .iter()
+        .find(|l| l.starts_with("<27>esia-glpi["))
+        .unwrap_or_else(|| panic!("no error line in syslog: {lines:#?}"));
+    assert!(error.contains("GLPI is unavailable"), "{error}");
+    assert_eq!(
+        run.stderr.matches("esia-glpi: error:").count(),
+        1,
+        "stderr keeps one error line: {}",
+        run.stderr
+    );
+
+    // ESIA_GLPI_LOG does the same; a missing socket is said once, not fatal.
+    let run = env.run(
+        env.cmd()
+            .env("ESIA_GLPI_LOG", "syslog")
+            .env(
+                "ESIA_GLPI_SYSLOG_SOCKET",
+                env.dir.path().join("nothing.sock"),
+            )
+            .args(["state", "list"]),
+    );
+    run.ok();
+    assert!(
+        run.stderr.contains("--log syslog:") && run.stderr.contains("standard error only"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn journald_on_request_never_fails_a_run() {
+    let env = Env::new();
+    let run = env.esia(&["--log", "journald", "state", "list"]);
+    run.ok();
+    if !Path::new("/run/systemd/journal/socket").exists() {
+        assert!(run.stderr.contains("--log journald"), "{}", run.stderr);
+    }
+}
