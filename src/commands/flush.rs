@@ -122,7 +122,11 @@ fn summary(report: &FlushReport) -> String {
         report.keys.len(),
         report.kept
     );
-    for k in report.keys.iter().filter(|k| k.error.is_some() || k.kept > 0) {
+    for k in report
+        .keys
+        .iter()
+        .filter(|k| k.error.is_some() || k.kept > 0)
+    {
         let key = if k.service.is_empty() {
             k.node.clone()
         } else {
@@ -133,7 +137,9 @@ fn summary(report: &FlushReport) -> String {
             "\n  {} kept {}: {}",
             output::sanitize(&key),
             k.kept,
-            k.error.as_deref().unwrap_or("not reached before run_timeout")
+            k.error
+                .as_deref()
+                .unwrap_or("not reached before run_timeout")
         );
     }
     text
