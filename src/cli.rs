@@ -73,6 +73,9 @@ pub(crate) enum Command {
     Notify(NotifyArgs),
     /// Deliver the events that were kept because GLPI could not take them
     Flush,
+    /// Verify the configuration, the connection, both tokens and the rights
+    /// of the API user, and say precisely what is wrong (exit 0: notify will work)
+    Check,
     /// Print the title and content a notify would send, contacting nothing
     Render(NotifyArgs),
     /// Inspect or edit the local state
@@ -106,6 +109,9 @@ pub(crate) enum StateCommand {
     Show(KeyArgs),
     /// Forget one node and service (the record is moved to dropped/, never deleted)
     Forget(KeyArgs),
+    /// Rebuild the records from GLPI: the open tickets that carry the marker
+    /// and were written by the API user (existing records are kept)
+    Rebuild,
 }
 
 #[derive(Debug, Args)]
@@ -190,7 +196,26 @@ pub(crate) const TICKET_ALIAS: &str = "SEND_TICKET_GLPI";
 pub(crate) const MAIL_ALIAS: &str = "SEND_TICKET_GLPI_MAIL";
 
 /// Rewrites `SEND_TICKET_GLPI[_MAIL] ARGS…` into `esia-glpi notify [--send-mail] ARGS…`.
-pub(crate) fn rewrite_alias(mut args: Vec<OsString>) -> Vec<OsString> {
+///
+/// Arguments that are not UTF-8 (a check output in Latin-1, say) are
+/// converted lossily (U+FFFD) rather than refused, so that such an alert
+/// still reaches GLPI; file paths (`--config`, `--state-dir`) are kept as given.
+pub(crate) fn rewrite_alias(args: Vec<OsString>) -> Vec<OsString> {
+    let mut path_next = false;
+    let mut args: Vec<OsString> = args
+        .into_iter()
+        .map(|a| {
+            let is_path = std::mem::take(&mut path_next);
+            let text = a.to_string_lossy();
+            path_next = text == "--config" || text == "--state-dir";
+            let path_inline = text.starts_with("--config=") || text.starts_with("--state-dir=");
+            if is_path || path_inline || a.to_str().is_some() {
+                a
+            } else {
+                OsString::from(text.into_owned())
+            }
+        })
+        .collect();
     let Some(first) = args.first() else {
         return args;
     };

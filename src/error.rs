@@ -53,6 +53,24 @@ pub(crate) enum Error {
     /// The async runtime could not start (out of resources).
     #[error("cannot start the runtime")]
     Runtime(#[source] std::io::Error),
+    /// `check` found problems; its checklist on stdout names each one.
+    #[error("check found {problems} problem(s); the first: {first}")]
+    Check {
+        problems: usize,
+        first: String,
+        kind: CheckFailure,
+    },
+}
+
+/// The class of the first problem `check` found, which sets its exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CheckFailure {
+    /// The configuration file (or a file it names) is unusable: 3.
+    Config,
+    /// GLPI refuses: API disabled, address, tokens, rights, missing items: 4.
+    Refused,
+    /// GLPI cannot be reached: DNS, TCP, TLS, timeouts, 5xx: 5.
+    Unreachable,
 }
 
 impl Error {
@@ -65,6 +83,11 @@ impl Error {
             Error::Glpi(_) | Error::RunTimeout(_) => ExitStatus::Unavailable,
             Error::State(_) | Error::Runtime(_) | Error::Generate { .. } => ExitStatus::State,
             Error::Mail(_) => ExitStatus::Mail,
+            Error::Check { kind, .. } => match kind {
+                CheckFailure::Config => ExitStatus::Config,
+                CheckFailure::Refused => ExitStatus::Refused,
+                CheckFailure::Unreachable => ExitStatus::Unavailable,
+            },
         }
     }
 
@@ -80,6 +103,10 @@ impl Error {
             Error::Runtime(_) => None,
             Error::Mail(e) => Some(e.hint()),
             Error::Generate { .. } => Some("give a writable output directory".into()),
+            Error::Check { .. } => Some(
+                "fix the ✗ lines from the top (each says how), then run `esia-glpi check` again"
+                    .into(),
+            ),
         }
     }
 }

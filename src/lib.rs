@@ -16,6 +16,8 @@ mod lifecycle;
 mod logging;
 mod mail;
 mod output;
+#[cfg(test)]
+mod proptests;
 mod state;
 mod template;
 mod text;

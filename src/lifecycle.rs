@@ -150,6 +150,9 @@ pub(crate) fn lookup(record: Option<&TicketRecord>, event: &Event, record_lost: 
 }
 
 fn is_repeat(record: &TicketRecord, state: State) -> bool {
+    if record.rebuilt {
+        return false;
+    }
     match state {
         State::Ack => record.acked,
         State::Unack => !record.acked,
@@ -217,7 +220,7 @@ pub(crate) fn decide(
             let mut steps = vec![Step::FollowUp {
                 ticket: id,
                 note: Note::StateChange {
-                    from: Some(r.state),
+                    from: (!r.rebuilt).then_some(r.state),
                     to: state,
                 },
             }];
@@ -329,6 +332,7 @@ mod tests {
             acked,
             opened_at: jiff::Timestamp::UNIX_EPOCH,
             updated_at: jiff::Timestamp::UNIX_EPOCH,
+            rebuilt: false,
         }
     }
 
@@ -575,6 +579,26 @@ mod tests {
             plan.record,
             RecordChange::Write { acked: false, .. }
         ));
+    }
+
+    #[test]
+    fn a_rebuilt_record_repeats_nothing_and_names_no_previous_state() {
+        let mut r = record(State::Unknown, 3, false);
+        r.rebuilt = true;
+        let e = event(State::Unknown, 3);
+        assert_eq!(lookup(Some(&r), &e, false), Lookup::ReadTicket(7));
+        let plan = decide(Some(&r), Found::Ticket(7, Remote::Open), &e, POLICY);
+        assert_eq!(
+            plan.steps,
+            vec![Step::FollowUp {
+                ticket: 7,
+                note: Note::StateChange {
+                    from: None,
+                    to: State::Unknown
+                }
+            }]
+        );
+        assert!(matches!(plan.record, RecordChange::Write { .. }));
     }
 
     #[test]

@@ -48,6 +48,32 @@ pub(crate) fn marker(key: &Key) -> String {
     format!("[esia-glpi:{}:{}]", hex(&key.node), hex(&key.service))
 }
 
+/// The start every marker shares, for searching all of them.
+pub(crate) const MARKER_PREFIX: &str = "[esia-glpi:";
+
+/// Reads the key back from the first marker found in a ticket's content.
+pub(crate) fn parse_marker(content: &str) -> Option<Key> {
+    let start = content.find(MARKER_PREFIX)? + MARKER_PREFIX.len();
+    let rest = &content[start..];
+    let (inner, _) = rest.split_once(']')?;
+    let (node, service) = inner.split_once(':')?;
+    let unhex = |h: &str| -> Option<String> {
+        if !h.len().is_multiple_of(2) {
+            return None;
+        }
+        let bytes = (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        String::from_utf8(bytes).ok()
+    };
+    let key = Key {
+        node: unhex(node)?,
+        service: unhex(service)?,
+    };
+    (!key.node.is_empty()).then_some(key)
+}
+
 /// Cuts an over-long output on a character boundary, saying so.
 pub(crate) fn cap_output(output: &str, lang: Lang) -> String {
     if output.len() <= OUTPUT_MAX_BYTES {
@@ -101,7 +127,9 @@ pub(crate) fn title(tpl: &str, vars: &Vars) -> Text {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let text = one_line.trim().chars().take(TITLE_MAX_CHARS).collect();
+    let cut: String = one_line.trim().chars().take(TITLE_MAX_CHARS).collect();
+    // The cut may land just after a space (found by the property tests).
+    let text = cut.trim_end().to_string();
     Text {
         text,
         unknown: r.unknown,
@@ -604,6 +632,30 @@ mod tests {
         assert!(c.text.contains("remplace le ticket 12, clos"));
         let c = content(None, &v, Lang::En, Some((12, Remote::Gone)), &e.key);
         assert!(c.text.contains("replaces ticket 12, which was purged"));
+    }
+
+    #[test]
+    fn markers_read_back() {
+        let key = Key {
+            node: "web 01/é".into(),
+            service: "]:[".into(),
+        };
+        let content = format!("<p>x</p><p><small>{}</small></p>", marker(&key));
+        assert_eq!(parse_marker(&content), Some(key));
+        let host = Key {
+            node: "n".into(),
+            service: String::new(),
+        };
+        assert_eq!(parse_marker(&marker(&host)), Some(host));
+        for bad in [
+            "",
+            "[esia-glpi:zz:]",
+            "[esia-glpi:6:]",
+            "[esia-glpi::41]",
+            "[esia-glpi:41",
+        ] {
+            assert_eq!(parse_marker(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -262,6 +262,7 @@ impl<'c> Deliverer<'c> {
                     acked: false,
                     opened_at: intent.event_time,
                     updated_at: jiff::Timestamp::now(),
+                    rebuilt: false,
                 };
                 self.dir.save_record(&adopted)?;
                 Some(adopted)
@@ -468,6 +469,7 @@ impl<'c> Deliverer<'c> {
                     acked: *acked,
                     opened_at,
                     updated_at: jiff::Timestamp::now(),
+                    rebuilt: false,
                 };
                 self.dir.save_record(&r)?;
                 Some(r)

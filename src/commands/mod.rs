@@ -2,10 +2,12 @@
 //! (event, template, text, lifecycle) with the edges (config, state, GLPI,
 //! output). Only here do GLPI and the state directory meet.
 
+mod check;
 mod deliver;
 mod flush;
 mod generate;
 mod notify;
+mod rebuild;
 mod render;
 mod state;
 
@@ -51,6 +53,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Notify(args) => notify::run(&globals, &args),
         Command::Flush => flush::run(&globals),
+        Command::Check => check::run(&globals),
         Command::Render(args) => render::run(&globals, &args),
         Command::State(cmd) => state::run(&globals, &cmd),
         Command::Generate { dir } => generate::run(&dir),

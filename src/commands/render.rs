@@ -42,10 +42,11 @@ pub(crate) fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
     for name in &unknown {
         tracing::warn!("unknown template variable %{name} left as written");
     }
+    // Monitored-world text never reaches a terminal with its control characters.
     let human = format!(
         "title: {}\ncontent:\n{}",
         output::sanitize(&title.text),
-        content.text
+        output::sanitize(&content.text)
     );
     output::text(
         globals.json,

@@ -66,7 +66,39 @@ fn line(k: &KeyState) -> String {
     text
 }
 
+fn show_text(dir: &StateDir, key: &Key, state: &KeyState) -> String {
+    let mut text = match &state.record {
+        Some(r) => format!(
+            "{} {}\nrecord: {}\noutput: {}",
+            key_text(key),
+            describe(r),
+            dir.record_path(key).display(),
+            output::sanitize(&r.output)
+        ),
+        None => format!("no record for {}", key_text(key)),
+    };
+    for e in &state.spool {
+        let _ = write!(
+            text,
+            "\nkept: {} {} at {} ({} attempt(s)){}",
+            e.event.state,
+            output::sanitize(&e.event.output),
+            e.event.time,
+            e.attempts,
+            e.last_error
+                .as_deref()
+                .map(|err| format!("; last error: {}", output::sanitize(err)))
+                .unwrap_or_default()
+        );
+    }
+    text
+}
+
 pub(crate) fn run(globals: &Globals, cmd: &StateCommand) -> Result<(), Error> {
+    if let StateCommand::Rebuild = cmd {
+        // The only state command that talks to GLPI.
+        return super::rebuild::run(globals);
+    }
     // `--state-dir` alone is enough to inspect a state directory.
     let (root, lock_timeout) = match &globals.state_dir {
         Some(dir) => (dir.clone(), DEFAULT_LOCK_TIMEOUT),
@@ -116,32 +148,11 @@ pub(crate) fn run(globals: &Globals, cmd: &StateCommand) -> Result<(), Error> {
                 service: k.service.clone(),
             };
             let state = load(key.clone())?;
-            let mut text = match &state.record {
-                Some(r) => format!(
-                    "{} {}\nrecord: {}\noutput: {}",
-                    key_text(&key),
-                    describe(r),
-                    dir.record_path(&key).display(),
-                    output::sanitize(&r.output)
-                ),
-                None => format!("no record for {}", key_text(&key)),
-            };
-            for e in &state.spool {
-                let _ = write!(
-                    text,
-                    "\nkept: {} {} at {} ({} attempt(s)){}",
-                    e.event.state,
-                    output::sanitize(&e.event.output),
-                    e.event.time,
-                    e.attempts,
-                    e.last_error
-                        .as_deref()
-                        .map(|err| format!("; last error: {}", output::sanitize(err)))
-                        .unwrap_or_default()
-                );
-            }
+            let text = show_text(&dir, &key, &state);
             output::text(globals.json, &state, &text);
         }
+        // Handled above: the only state command that talks to GLPI.
+        StateCommand::Rebuild => {}
         StateCommand::Forget(k) => {
             let key = Key {
                 node: k.node.clone(),

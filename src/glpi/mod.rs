@@ -5,10 +5,17 @@
 //! `Authorization: user_token …`, the work, then `killSession` on every path
 //! ([`Session::close`]). On `401 ERROR_SESSION_TOKEN_INVALID` the session is
 //! opened again once and the call retried once. Token headers are marked
-//! sensitive and never logged; URLs never carry a token.
+//! sensitive and never logged; URLs never carry a token — except when the web
+//! server strips `Authorization` (`ERROR_LOGIN_PARAMETERS_MISSING` although a
+//! token was sent, §12.4): then `initSession` is sent again with the
+//! `user_token` as a query parameter, with a warning on every run, because the
+//! token then lands in the web server's access log.
 
 mod error;
 mod model;
+mod probe;
+#[cfg(test)]
+mod proptests;
 mod search;
 mod tickets;
 
@@ -23,6 +30,7 @@ use serde::de::DeserializeOwned;
 
 pub(crate) use error::GlpiError;
 pub(crate) use model::NewTicket;
+pub(crate) use probe::{ItemLookup, Me, Profile};
 pub(crate) use search::{AssetMatch, UserMatch};
 
 /// What the client needs from the configuration.
@@ -50,6 +58,8 @@ pub(crate) struct Client {
     retries: u32,
     /// HTTP requests sent, for the run's summary line.
     sent: Cell<u32>,
+    /// The web server strips `Authorization`: send the `user_token` in the query.
+    auth_in_query: Cell<bool>,
 }
 
 fn sensitive(value: &str) -> Result<HeaderValue, GlpiError> {
@@ -102,6 +112,7 @@ impl Client {
             user_token: settings.user_token,
             retries: settings.retries,
             sent: Cell::new(0),
+            auth_in_query: Cell::new(false),
         })
     }
 
@@ -129,18 +140,45 @@ impl Client {
     }
 
     async fn init_session(&self) -> Result<SecretString, GlpiError> {
+        if !self.auth_in_query.get() {
+            match self.init_session_via(false).await {
+                Err(e) if e.code() == Some("ERROR_LOGIN_PARAMETERS_MISSING") => {
+                    tracing::warn!(
+                        "GLPI did not receive the Authorization header (the web server in front \
+                         of GLPI strips it): sending the user_token as a query parameter \
+                         instead, where it may appear in the web server's access log; fix the \
+                         server (Apache: SetEnvIf Authorization \"(.*)\" HTTP_AUTHORIZATION=$1)"
+                    );
+                    self.auth_in_query.set(true);
+                }
+                other => return other,
+            }
+        }
+        self.init_session_via(true).await
+    }
+
+    /// `initSession` with the `user_token` in `Authorization`, or in the query.
+    async fn init_session_via(&self, in_query: bool) -> Result<SecretString, GlpiError> {
         let mut headers = self.base_headers()?;
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            sensitive(&format!("user_token {}", self.user_token.expose_secret()))?,
-        );
+        let mut query = Vec::new();
+        if in_query {
+            query.push((
+                "user_token".to_string(),
+                self.user_token.expose_secret().to_string(),
+            ));
+        } else {
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                sensitive(&format!("user_token {}", self.user_token.expose_secret()))?,
+            );
+        }
         let body: model::SessionToken = self
             .send_json(
                 Method::GET,
                 "initSession",
                 headers,
                 None::<&()>,
-                &[],
+                &query,
                 Retry::Read,
             )
             .await?;

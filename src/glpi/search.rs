@@ -105,6 +105,49 @@ impl Session<'_> {
             .collect())
     }
 
+    /// Open tickets written by `writer` (field 22) that carry an esia-glpi
+    /// marker: (id, priority, description as stored), oldest first.
+    pub(crate) async fn find_marked_tickets(
+        &self,
+        prefix: &str,
+        writer: u64,
+    ) -> Result<Vec<(u64, u8, String)>, GlpiError> {
+        let writer = writer.to_string();
+        let mut query = criteria(
+            &[
+                (21, "contains", prefix),
+                (12, "equals", "notold"),
+                (22, "equals", &writer),
+            ],
+            &[2, 3, 21],
+        );
+        query.retain(|(k, _)| k != "range");
+        query.push(("range".to_string(), "0-999".to_string()));
+        let result = self.search("Ticket", &query).await?;
+        let mut rows: Vec<(u64, u8, String)> = result
+            .data
+            .iter()
+            .filter_map(|row| {
+                let id = row.get("2").and_then(cell_id)?;
+                let priority = row
+                    .get("3")
+                    .and_then(cell_id)
+                    .and_then(|p| u8::try_from(p).ok())
+                    .unwrap_or(3);
+                let content = row.get("21").and_then(cell_text).unwrap_or_default();
+                Some((id, priority, content))
+            })
+            .collect();
+        rows.sort_unstable_by_key(|r| r.0);
+        if result.totalcount > 1000 {
+            tracing::warn!(
+                "{} marked open tickets; only the first 1000 were read",
+                result.totalcount
+            );
+        }
+        Ok(rows)
+    }
+
     /// Open tickets (not solved, not closed, not in the trash) whose
     /// description carries `marker` (field 21), oldest first.
     pub(crate) async fn find_open_tickets(&self, marker: &str) -> Result<Vec<u64>, GlpiError> {

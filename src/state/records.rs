@@ -27,6 +27,10 @@ pub(crate) struct TicketRecord {
     pub(crate) acked: bool,
     pub(crate) opened_at: jiff::Timestamp,
     pub(crate) updated_at: jiff::Timestamp,
+    /// Rebuilt from GLPI by `state rebuild`: the last state is not known, so
+    /// no event counts as a re-notification until one is recorded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) rebuilt: bool,
 }
 
 impl TicketRecord {
@@ -145,6 +149,7 @@ mod tests {
             acked: false,
             opened_at: jiff::Timestamp::UNIX_EPOCH,
             updated_at: jiff::Timestamp::UNIX_EPOCH,
+            rebuilt: false,
         }
     }
 

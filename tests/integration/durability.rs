@@ -433,10 +433,12 @@ fn runs_killed_at_random_instants_lose_and_double_nothing() {
         let accepted = || {
             std::fs::read_dir(&spool).is_ok_and(|d| {
                 // Renamed into place: a `.tmp-…` file is not accepted yet.
-                d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")).any(|e| {
-                    std::fs::read_to_string(e.path())
-                        .is_ok_and(|t| t.contains(&format!("\"round {round}\"")))
-                })
+                d.flatten()
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                    .any(|e| {
+                        std::fs::read_to_string(e.path())
+                            .is_ok_and(|t| t.contains(&format!("\"round {round}\"")))
+                    })
             })
         };
         while !accepted() && child.try_wait().unwrap().is_none() {
@@ -478,4 +480,65 @@ fn runs_killed_at_random_instants_lose_and_double_nothing() {
             .stdout
             .contains("no open ticket recorded")
     );
+}
+
+#[test]
+fn state_rebuild_recovers_open_tickets_from_glpi() {
+    let env = Env::new();
+    let a = env
+        .notify("web01", "HTTP", "CRITICAL", &["-L", "4"])
+        .ok()
+        .json()["ticket_id"]
+        .as_u64()
+        .unwrap();
+    let b = env.notify("db01", "", "WARNING", &[]).ok().json()["ticket_id"]
+        .as_u64()
+        .unwrap();
+    let c = env.notify("web02", "HTTP", "WARNING", &[]).ok().json()["ticket_id"]
+        .as_u64()
+        .unwrap();
+    env.sim.set_ticket_status(c, 5); // solved by hand: not rebuilt
+    std::fs::remove_dir_all(&env.state).unwrap();
+
+    let run = env.esia(&["--json", "state", "rebuild"]);
+    let j = run.ok().json();
+    let rebuilt: Vec<(String, u64)> = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["node"].as_str().unwrap().to_string(),
+                l["ticket_id"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rebuilt,
+        vec![("web01".to_string(), a), ("db01".to_string(), b)]
+    );
+    let list = env.esia(&["state", "list"]);
+    assert!(
+        list.ok().stdout.contains(&format!("web01/HTTP ticket {a}")),
+        "{}",
+        list.stdout
+    );
+    // A second rebuild keeps what is there.
+    assert!(
+        env.esia(&["state", "rebuild"])
+            .ok()
+            .stdout
+            .contains("0 record(s) rebuilt")
+    );
+
+    // The rebuilt records work: OK solves, a problem follows up (never ignored,
+    // never a second ticket).
+    assert_eq!(
+        env.notify("web01", "HTTP", "OK", &[]).ok().json()["action"],
+        "solved"
+    );
+    let j = env.notify("db01", "", "WARNING", &[]).ok().json();
+    assert_eq!(j["action"], "followed_up");
+    assert_eq!(j["ticket_id"].as_u64(), Some(b));
+    assert_eq!(env.sim.tickets().len(), 3);
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod check;
 mod cli;
 mod config;
 mod contract;
@@ -11,3 +12,4 @@ mod durability;
 mod lifecycle;
 mod mail;
 mod operations;
+mod security;

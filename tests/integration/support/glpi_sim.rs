@@ -350,6 +350,50 @@ impl Sim {
         }
     }
 
+    /// GLPI's "Enable Rest API" setting (default on); off, every request
+    /// answers `400 ["ERROR", "API disabled"]`.
+    pub fn set_api_enabled(&self, on: bool) {
+        self.st().api_enabled = on;
+    }
+
+    /// Whether an active API client matches the caller's address (default
+    /// yes); no, every request answers `400 ERROR_NOT_ALLOWED_IP`.
+    pub fn set_ip_allowed(&self, on: bool) {
+        self.st().ip_allowed = on;
+    }
+
+    /// Behave like Apache + PHP-FPM without the `SetEnvIf` fix: GLPI never
+    /// sees a non-Basic `Authorization` header (glpi-api.md §12.4).
+    pub fn set_strip_authorization(&self, on: bool) {
+        self.st().strip_authorization = on;
+    }
+
+    /// Set one right (or any key, e.g. `ticket_status`) of the API user's
+    /// profile as `getActiveProfile` shows it; `ticket` and `followup` are
+    /// also enforced on writes.
+    pub fn set_profile_right(&self, name: &str, value: Value) {
+        let mut st = self.st();
+        let p = st.profiles.get_mut(&API_PROFILE_ID).unwrap();
+        match (name, as_u64(&value)) {
+            ("ticket", Some(v)) => p.ticket = v,
+            ("followup", Some(v)) => p.followup = v,
+            _ => {}
+        }
+        st.profile_overrides.insert(name.to_owned(), value);
+    }
+
+    /// Add an ITIL category; returns its id.
+    pub fn add_category(&self, name: &str) -> u64 {
+        let mut st = self.st();
+        let row = obj(json!({
+            "id": 0, "entities_id": 0, "is_recursive": 1, "itilcategories_id": 0,
+            "name": encode(name), "completename": encode(name), "comment": null, "level": 1,
+            "is_helpdeskvisible": 1, "is_incident": 1, "is_request": 1, "is_problem": 1,
+            "is_change": 1,
+        }));
+        st.insert_row("ITILCategory", row)
+    }
+
     /// Human-readable dump of every ticket and its timeline.
     pub fn trail(&self) -> String {
         self.st().trail()
@@ -794,7 +838,8 @@ const ASSET_TYPES: [&str; 6] = [
     "Phone",
     "Printer",
 ];
-const ITEMTYPES: [&str; 12] = [
+const ITEMTYPES: [&str; 13] = [
+    "ITILCategory",
     "Ticket",
     "ITILFollowup",
     "ITILSolution",
@@ -905,6 +950,11 @@ struct State {
     /// Global creation order of follow-ups and solutions, for the trail.
     seq: u64,
     timeline: HashMap<(&'static str, u64), u64>,
+    api_enabled: bool,
+    ip_allowed: bool,
+    strip_authorization: bool,
+    /// Keys shown in place of the API profile's own in `getActiveProfile`.
+    profile_overrides: BTreeMap<String, Value>,
 }
 
 impl State {
@@ -925,6 +975,10 @@ impl State {
             token_rng: 0x2545_F491_4F6C_DD1D ^ u64::from(base_url.len() as u32) ^ port_of(base_url),
             seq: 0,
             timeline: HashMap::new(),
+            api_enabled: true,
+            ip_allowed: true,
+            strip_authorization: false,
+            profile_overrides: BTreeMap::new(),
         };
         st.profiles.insert(
             SELF_SERVICE_PROFILE_ID,
@@ -1444,6 +1498,18 @@ impl State {
                 &format!("glpi-sim: no route for {} {}\n", req.method, req.path),
             );
         }
+        // GLPI checks these before anything else, the API root included (§1, §12.3).
+        if !self.api_enabled {
+            return self.err(400, "ERROR", "API disabled", false);
+        }
+        if !self.ip_allowed {
+            return self.err(
+                400,
+                "ERROR_NOT_ALLOWED_IP",
+                "There isn't an active API client matching your IP address in the configuration (127.0.0.1)",
+                false,
+            );
+        }
         let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
         if segs.is_empty() {
             return text_resp(
@@ -1606,7 +1672,12 @@ impl State {
     fn init_session(&mut self, ctx: &Ctx<'_>) -> Resp {
         let mut user_token: Option<String> = None;
         let mut credentials = false;
-        if let Some(auth) = ctx.req.header("Authorization") {
+        let stripped = self.strip_authorization;
+        if let Some(auth) = ctx
+            .req
+            .header("Authorization")
+            .filter(|a| !stripped || a.starts_with("Basic "))
+        {
             let parts: Vec<&str> = auth.split(' ').collect();
             match parts[0] {
                 "user_token" => user_token = Some(parts.get(1).copied().unwrap_or("").to_owned()),
@@ -1685,6 +1756,11 @@ impl State {
         v["ticket"] = json!(p.ticket);
         v["followup"] = json!(p.followup);
         v["entities"] = root_entities();
+        if id == API_PROFILE_ID {
+            for (k, value) in &self.profile_overrides {
+                v[k.as_str()] = value.clone();
+            }
+        }
         v
     }
 
@@ -1766,6 +1842,14 @@ impl State {
                 true,
             );
         };
+        // Dropdowns are read with their own right (`itilcategory` READ).
+        if itemtype == "ITILCategory"
+            && ctx.req.method == "GET"
+            && as_u64(&self.profile_json(session.profile_id)["itilcategory"]).unwrap_or(0) & READ
+                == 0
+        {
+            return self.err(403, "ERROR_RIGHT_MISSING", NO_PERMISSION, true);
+        }
         let id = segs.get(1).map(|s| s.parse::<u64>());
         let id = match id {
             None => None,

@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unused_self)]
 
 pub mod glpi_sim;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,256 @@
+//! Read-only probes for the `check` command (glpi-api.md §1 "cheap probe",
+//! §2.4–§2.7, §9): the API root, the GLPI configuration, the active profile
+//! and its rights, the user's entities, one item by id.
+//!
+//! Nothing here writes into GLPI. Answers are decoded leniently (numbers or
+//! numeric strings, arrays or maps) because GLPI serialises PHP arrays either
+//! way (§2.4 "JSON typing trap").
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::model::{cell_id, cell_text};
+use super::{Client, GlpiError, Session};
+
+/// `getGlpiConfig` → `cfg_glpi`, the keys `check` reports.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct GlpiConfig {
+    #[serde(default)]
+    pub(crate) version: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ConfigAnswer {
+    cfg_glpi: GlpiConfig,
+}
+
+/// The active profile: its name, interface and every right (§9.1).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Profile {
+    #[serde(default)]
+    pub(crate) name: String,
+    #[serde(default)]
+    pub(crate) interface: Option<String>,
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProfileAnswer {
+    active_profile: Profile,
+}
+
+impl Profile {
+    /// The bitmask of right `name`; a missing key means 0 (§9.1).
+    pub(crate) fn right(&self, name: &str) -> u64 {
+        self.rest.get(name).and_then(cell_id).unwrap_or(0)
+    }
+
+    /// True when the profile's ticket life cycle explicitly forbids
+    /// `from` → `to` (`ticket_status[from][to] == 0`; absent = allowed).
+    pub(crate) fn forbids_transition(&self, from: u8, to: u8) -> bool {
+        let Some(Value::Object(matrix)) = self.rest.get("ticket_status") else {
+            return false;
+        };
+        let row = matrix.get(&from.to_string());
+        let cell = match row {
+            Some(Value::Object(r)) => r.get(&to.to_string()),
+            Some(Value::Array(r)) => r.get(usize::from(to)),
+            _ => None,
+        };
+        cell.and_then(cell_id) == Some(0)
+    }
+}
+
+/// One entity the API user can reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entity {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct EntitiesAnswer {
+    #[serde(default)]
+    myentities: Value,
+}
+
+/// Who the session belongs to (`getFullSession`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Me {
+    pub(crate) id: u64,
+    pub(crate) login: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct FullSession {
+    session: BTreeMap<String, Value>,
+}
+
+/// The answer to `GET /:itemtype/:id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ItemLookup {
+    /// It exists; its display name and its other fields.
+    Found {
+        name: String,
+        fields: BTreeMap<String, Value>,
+    },
+    /// 404 `ERROR_ITEM_NOT_FOUND`.
+    Missing,
+    /// 403 `ERROR_RIGHT_MISSING`: the profile may not read that type.
+    NotReadable,
+}
+
+impl Client {
+    /// `GET apirest.php/` with no token at all: GLPI answers its API
+    /// documentation (200) when the API is enabled and this address allowed,
+    /// `["ERROR", "API disabled"]` or `ERROR_NOT_ALLOWED_IP` otherwise.
+    pub(crate) async fn probe_root(&self) -> Result<(), GlpiError> {
+        self.send_once(
+            "GET apirest.php/",
+            Method::GET,
+            "",
+            HeaderMap::new(),
+            None::<&()>,
+            &[],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// True once `initSession` had to send the `user_token` as a query
+    /// parameter because the web server strips `Authorization` (§12.4).
+    pub(crate) fn auth_in_query(&self) -> bool {
+        self.auth_in_query.get()
+    }
+}
+
+impl Session<'_> {
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, GlpiError> {
+        let query: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        self.call::<(), T>(Method::GET, path, None, &query).await
+    }
+
+    /// `getGlpiConfig` → version and friends.
+    pub(crate) async fn glpi_config(&self) -> Result<GlpiConfig, GlpiError> {
+        let a: ConfigAnswer = self.get("getGlpiConfig", &[]).await?;
+        Ok(a.cfg_glpi)
+    }
+
+    /// `getActiveProfile` (the profile is wrapped in `active_profile`, §2.5).
+    pub(crate) async fn active_profile(&self) -> Result<Profile, GlpiError> {
+        let a: ProfileAnswer = self.get("getActiveProfile", &[]).await?;
+        Ok(a.active_profile)
+    }
+
+    /// `getFullSession` → the logged-in user's id and login.
+    pub(crate) async fn me(&self) -> Result<Me, GlpiError> {
+        let a: FullSession = self.get("getFullSession", &[]).await?;
+        Ok(Me {
+            id: a.session.get("glpiID").and_then(cell_id).unwrap_or(0),
+            login: a
+                .session
+                .get("glpiname")
+                .and_then(cell_text)
+                .unwrap_or_default(),
+        })
+    }
+
+    /// `getMyEntities?is_recursive=true`: every entity the user can reach.
+    pub(crate) async fn my_entities(&self) -> Result<Vec<Entity>, GlpiError> {
+        let a: EntitiesAnswer = self
+            .get("getMyEntities", &[("is_recursive", "true")])
+            .await?;
+        let rows: Vec<&Value> = match &a.myentities {
+            Value::Array(list) => list.iter().collect(),
+            Value::Object(map) => map.values().collect(),
+            _ => Vec::new(),
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                Some(Entity {
+                    id: row.get("id").and_then(cell_id)?,
+                    name: row.get("name").and_then(cell_text).unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+
+    /// `GET /:itemtype/:id`: does it exist, and may we read it?
+    pub(crate) async fn item(&self, itemtype: &str, id: u64) -> Result<ItemLookup, GlpiError> {
+        let answer: Result<BTreeMap<String, Value>, GlpiError> = self
+            .get(&format!("{itemtype}/{id}"), &[("get_hateoas", "false")])
+            .await;
+        match answer {
+            Ok(fields) => Ok(ItemLookup::Found {
+                name: fields
+                    .get("completename")
+                    .or_else(|| fields.get("name"))
+                    .and_then(cell_text)
+                    .unwrap_or_default(),
+                fields,
+            }),
+            Err(e) if e.code() == Some("ERROR_ITEM_NOT_FOUND") => Ok(ItemLookup::Missing),
+            Err(e) if e.code() == Some("ERROR_RIGHT_MISSING") => Ok(ItemLookup::NotReadable),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(json: &str) -> Profile {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn rights_read_numbers_strings_and_absent_keys() {
+        let p = profile(r#"{"name":"P","interface":"central","ticket":261151,"user":"1"}"#);
+        assert_eq!(p.right("ticket"), 261_151);
+        assert_eq!(p.right("user"), 1);
+        assert_eq!(p.right("computer"), 0);
+        assert_eq!(p.name, "P");
+    }
+
+    #[test]
+    fn ticket_status_matrix_forbids_only_explicit_zeroes() {
+        assert!(!profile(r#"{"ticket_status":[]}"#).forbids_transition(1, 5));
+        let p = profile(r#"{"ticket_status":{"1":{"5":0,"6":1},"2":{"5":"1"}}}"#);
+        assert!(p.forbids_transition(1, 5));
+        assert!(!p.forbids_transition(1, 6));
+        assert!(!p.forbids_transition(2, 5));
+        assert!(!p.forbids_transition(3, 5));
+    }
+
+    #[test]
+    fn debug_of_the_client_shows_no_token() {
+        let settings = crate::glpi::Settings {
+            api_url: "http://127.0.0.1:1/apirest.php/".into(),
+            app_token: Some("app-SECRET-1".to_string().into()),
+            user_token: "user-SECRET-2".to_string().into(),
+            connect_timeout: std::time::Duration::from_secs(1),
+            request_timeout: std::time::Duration::from_secs(1),
+            retries: 0,
+            tls_verify: true,
+            ca_file: None,
+        };
+        let shown = format!("{settings:?}");
+        let client = Client::new(settings).unwrap();
+        let shown = format!("{shown} {client:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+    }
+}
