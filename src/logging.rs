@@ -18,7 +18,7 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::format::{FmtSpan, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
-use tracing_subscriber::layer::{Context, Layered, SubscriberExt as _};
+use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
@@ -54,25 +54,43 @@ where
     }
 }
 
-type Base = Layered<EnvFilter, Registry>;
+type Base = Registry;
 type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
 
+/// The filter directive for a level: our crate at `level`, dependencies at
+/// `warn` (below `-vvv`, where everything is at `trace`).
+fn directive(level: &str, everything: bool) -> String {
+    if everything {
+        level.to_string()
+    } else {
+        format!("warn,esia_glpi={level}")
+    }
+}
+
+/// `RUST_LOG` when set, else `directive`.
+fn filter(directive: &str) -> EnvFilter {
+    EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(directive))
+}
+
 /// Installs the subscriber; `verbose` counts `-v`.
+///
+/// The system log, when asked for, gets at least `info`: the one structured
+/// line of each run (key, event, decision, ticket, requests, latency, spool
+/// depth) lands there without `-v`, while stderr stays quiet by default.
 pub(crate) fn init(verbose: u8, quiet: bool, sink: LogSink) {
-    let default = match (quiet, verbose) {
+    let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
         (false, 1) => "info",
         (false, 2) => "debug",
         (false, _) => "trace",
     };
-    // Our own crate at the chosen level; dependencies stay quieter below -vvv.
-    let directive = if verbose >= 3 {
-        default.to_string()
+    let everything = verbose >= 3;
+    let system_level = if verbose >= 1 && !quiet {
+        level
     } else {
-        format!("warn,esia_glpi={default}")
+        "info"
     };
-    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(directive));
 
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
@@ -85,14 +103,21 @@ pub(crate) fn init(verbose: u8, quiet: bool, sink: LogSink) {
     };
     let mut layers: Vec<BoxedLayer> = vec![
         stderr
+            .with_filter(filter(&directive(level, everything)))
             .with_filter(filter_fn(|m| m.target() != REPORT_TARGET))
             .boxed(),
     ];
+    let system_filter = || filter(&directive(system_level, everything));
     let mut problem = None;
     match sink {
         LogSink::Stderr => {}
         LogSink::Journald => match tracing_journald::layer() {
-            Ok(layer) => layers.push(layer.with_syslog_identifier(IDENTIFIER.into()).boxed()),
+            Ok(layer) => layers.push(
+                layer
+                    .with_syslog_identifier(IDENTIFIER.into())
+                    .with_filter(system_filter())
+                    .boxed(),
+            ),
             Err(e) => {
                 problem = Some(format!(
                     "--log journald: the systemd journal is not reachable ({e}); logging to \
@@ -101,7 +126,7 @@ pub(crate) fn init(verbose: u8, quiet: bool, sink: LogSink) {
             }
         },
         LogSink::Syslog => match Syslog::connect() {
-            Ok(layer) => layers.push(layer.boxed()),
+            Ok(layer) => layers.push(layer.with_filter(system_filter()).boxed()),
             Err((path, e)) => {
                 problem = Some(format!(
                     "--log syslog: {} is not reachable ({e}); logging to standard error only",
@@ -110,10 +135,7 @@ pub(crate) fn init(verbose: u8, quiet: bool, sink: LogSink) {
             }
         },
     }
-    let _ = tracing_subscriber::registry()
-        .with(filter)
-        .with(layers)
-        .try_init();
+    let _ = tracing_subscriber::registry().with(layers).try_init();
     if let Some(problem) = problem {
         tracing::warn!("{problem}");
     }

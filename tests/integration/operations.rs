@@ -275,6 +275,23 @@ fn logs_go_to_syslog_on_request() {
         .find(|l| l.starts_with("<27>esia-glpi["))
         .unwrap_or_else(|| panic!("no error line in syslog: {lines:#?}"));
     assert!(error.contains("GLPI is unavailable"), "{error}");
+    // The run's structured line reaches the system log without -v (info,
+    // severity 6), while stderr stays at warnings.
+    let summary = lines
+        .iter()
+        .find(|l| l.starts_with("<30>esia-glpi[") && l.contains(": run key="))
+        .unwrap_or_else(|| panic!("no run line in syslog: {lines:#?}"));
+    for field in [
+        "key=\"web01\"",
+        "event=CRITICAL",
+        "action=spooled",
+        "requests=",
+        "ms=",
+        "spool=",
+    ] {
+        assert!(summary.contains(field), "{field} missing: {summary}");
+    }
+    assert!(!run.stderr.contains("run key="), "{}", run.stderr);
     assert_eq!(
         run.stderr.matches("esia-glpi: error:").count(),
         1,
