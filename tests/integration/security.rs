@@ -79,6 +79,7 @@ fn no_token_anywhere_from_any_command_at_maximum_verbosity() {
         vec!["check"],
         vec!["--json", "check"],
         vec!["flush"],
+        vec!["state", "rebuild"],
         notify_args("OK", &[]),
         vec!["state", "forget", "srv-web-01", "HTTP"],
     ] {
