@@ -101,6 +101,11 @@ impl Client {
                     ),
                 })?;
             builder = builder.tls_certs_merge(certs);
+        } else if plain_http(&settings.api_url) {
+            // No TLS will ever be spoken: skip loading the system's root
+            // certificates (~150 certificate files parsed, about 4 ms of CPU
+            // on every run).
+            builder = builder.tls_certs_only([]);
         }
         let http = builder.build().map_err(|e| GlpiError::Setup {
             reason: e.to_string(),
@@ -279,6 +284,12 @@ impl Client {
         }
         Err(decode_error(what, status, &bytes))
     }
+}
+
+/// Whether the API URL is plain `http://`.
+fn plain_http(url: &str) -> bool {
+    url.get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
 }
 
 /// Exponential backoff with a little jitter (no RNG crate: the clock's
