@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Storm benchmark: builds the release binary and runs examples/storm.rs.
-# Extra arguments go to the benchmark (--events, --keys, --parallel, --latency-ms).
+# Storm benchmark alone: builds the release binary and runs examples/storm.rs
+# (bench/run.sh runs it too, with everything else). Extra arguments go to the
+# harness: --events, --keys, --parallel, --latency-ms; or `counts` first for
+# the requests per action.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 cargo build --quiet --locked --release --bin esia-glpi --example storm
-"$target/release/examples/storm" --bin "$target/release/esia-glpi" "$@"
+"$target/release/examples/storm" "$@" --bin "$target/release/esia-glpi"

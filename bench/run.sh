@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The performance benchmark of issue 6, in one go, against the GLPI simulator
+# on loopback (see bench/README.md):
+#   1. one warm `notify` creation vs the same HTTP requests made by a shell
+#      script with curl + jq (the floor) and by a Python script with requests,
+#      timed by hyperfine in one run, each run a fresh creation (new node);
+#   2. requests per event for each action, counted from the simulator's
+#      request log, and a check that the two scripts make the same requests;
+#   3. the storm of the durability issue (1,000 events, 200 keys, 16 at a
+#      time, 20 ms latency);
+#   4. binary size and peak RSS of one notify;
+# then the targets, PASS/FAIL. Exits 1 if a target fails, 2 if a tool is
+# missing (it installs nothing).
+#
+#   bench/run.sh [--runs N] [--bin PATH]
+#
+# --bin times another build of esia-glpi instead of the one built here (the
+# session-reuse prototype of bench/README.md was measured that way).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-target}"
+runs=60
+bin=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    --bin) bin="$2"; shift 2 ;;
+    *) echo "usage: bench/run.sh [--runs N] [--bin PATH]" >&2; exit 2 ;;
+  esac
+done
+
+# --- tools: say what is missing and how to get it, install nothing ---------
+apt=()
+command -v curl >/dev/null || apt+=(curl)
+command -v jq >/dev/null || apt+=(jq)
+command -v hyperfine >/dev/null || apt+=(hyperfine)
+command -v strip >/dev/null || apt+=(binutils)
+/usr/bin/time -f %M /bin/sh -c : >/dev/null 2>&1 || apt+=(time)
+python3 -c 'import requests' 2>/dev/null || apt+=(python3-requests)
+if [ ${#apt[@]} -gt 0 ]; then
+  echo "bench/run.sh: missing tools; install them with:" >&2
+  echo "  apt-get install -y ${apt[*]}" >&2
+  echo "(python3-requests: or pip install requests)" >&2
+  exit 2
+fi
+# The interpreter itself, not a wrapper (a pyenv shim costs ~30 ms a run).
+python="$(python3 -c 'import sys; print(sys.executable)')"
+
+cargo build --quiet --locked --release --bin esia-glpi --example glpi_sim --example storm
+bin="${bin:-$target/release/esia-glpi}"
+sim_bin="$target/release/examples/glpi_sim"
+storm_bin="$target/release/examples/storm"
+
+work="$(mktemp -d)"
+sim_pid=""
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+  if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "esia-glpi benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "binary $bin ($("$bin" --version)); $(hyperfine --version); $(curl --version | head -1 | cut -d' ' -f1-2); jq $(jq --version); Python $("$python" -c 'import platform, requests; print(platform.python_version(), "requests", requests.__version__)')"
+
+# --- the simulator, no added latency: start-up and client costs show fully --
+"$sim_bin" --port 0 --port-file "$work/port" --latency-ms 0 >"$work/sim.log" 2>&1 &
+sim_pid=$!
+for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+[ -s "$work/port" ] || { echo "the simulator did not start:"; cat "$work/sim.log"; exit 1; }
+glpi="http://127.0.0.1:$(cat "$work/port")"
+umask 077
+cat >"$work/glpi.conf" <<CONF
+host="$glpi"
+app_token="sim-app-token-0123456789"
+user_token="sim-user-token-0123456789"
+user_name="esia"
+tpl_title="( %node.group.name ) %node.name:%service.name"
+state_dir="$work/state"
+CONF
+notify() { "$bin" --config "$work/glpi.conf" notify --service svc --output "CRITICAL output" "$@"; }
+
+# Warm caches for every node a timed run will use: each node's requester and
+# asset lookups are cached by one CRITICAL, and its ticket solved by an OK,
+# so that the timed CRITICAL is a fresh creation with warm caches (3 requests).
+for node in $(seq -f "bench-%g" 1 $((runs + 10))) $(seq -f "rss-%g" 1 5); do
+  notify --node "$node" --state CRITICAL >/dev/null
+  notify --node "$node" --state OK >/dev/null
+done
+for c in notify curl jq python; do echo 1 >"$work/n-$c"; done
+# Each command takes the next node number from its counter (shell builtins
+# only, the same cost for the three; hyperfine subtracts the shell itself).
+next() { echo "read n <$work/n-$1; echo \$((n+1)) >$work/n-$1;"; }
+
+echo
+echo "== 1. one creation: notify vs curl vs Python requests ($runs runs each, warm caches, no added latency)"
+hyperfine --style basic --time-unit millisecond --warmup 3 --runs "$runs" \
+  --export-json "$work/create.json" \
+  -n "esia-glpi notify" \
+  "$(next notify) exec $bin --config $work/glpi.conf notify --service svc --output 'CRITICAL output' --node bench-\$n --state CRITICAL >/dev/null" \
+  -n "curl script (floor)" \
+  "$(next curl) exec bench/create_curl.sh $glpi curl-\$n >/dev/null" \
+  -n "curl + jq script" \
+  "$(next jq) export PARSER=jq; exec bench/create_curl.sh $glpi jq-\$n >/dev/null" \
+  -n "Python requests script" \
+  "$(next python) exec $python bench/create_requests.py $glpi py-\$n >/dev/null"
+mean() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .mean * 1000' "$work/create.json"; }
+t_notify="$(mean "esia-glpi notify")"
+t_curl="$(mean "curl script (floor)")"
+t_jq="$(mean "curl + jq script")"
+t_python="$(mean "Python requests script")"
+r_curl="$(echo "$t_notify $t_curl" | awk '{printf "%.2f", $1 / $2}')"
+r_python="$(echo "$t_python $t_notify" | awk '{printf "%.1f", $1 / $2}')"
+
+echo
+echo "== 2. requests per event"
+counts_ok=PASS
+"$storm_bin" counts --bin "$bin" --compare bench/create_curl.sh \
+  --compare "PARSER=jq bench/create_curl.sh" --compare "$python bench/create_requests.py" | tee "$work/counts.txt" || counts_ok=FAIL
+
+echo
+echo "== 3. storm"
+storm_ok=PASS
+"$storm_bin" --bin "$bin" | tee "$work/storm.txt" || storm_ok=FAIL
+r_storm="$(awk '/ratio to ideal/ {print $4}' "$work/storm.txt")"
+dup="$(awk '/duplicates/ {print $2}' "$work/storm.txt")"
+lost="$(awk '/lost events/ {print $3}' "$work/storm.txt")"
+
+echo
+echo "== 4. size and memory"
+size="$(stat -c %s "$bin")"
+strip -o "$work/stripped" "$bin"
+size_stripped="$(stat -c %s "$work/stripped")"
+rss=()
+for i in 1 2 3 4 5; do
+  /usr/bin/time -f %M -o "$work/rss" "$bin" --config "$work/glpi.conf" notify --service svc \
+    --output "CRITICAL output" --node "rss-$i" --state CRITICAL >/dev/null
+  rss+=("$(cat "$work/rss")")
+done
+rss_max="$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)"
+hyperfine --style none --warmup 5 --runs 100 -N --export-json "$work/start.json" "$bin --version"
+t_start="$(jq -r '.results[0].mean * 1000' "$work/start.json")"
+echo "binary size      $((size / 1024)) KiB as built ($size bytes), $((size_stripped / 1024)) KiB stripped ($size_stripped bytes)"
+echo "peak RSS         ${rss_max} KiB (max of 5 warm notify creations: ${rss[*]} KiB)"
+echo "start-up         $(printf %.1f "$t_start") ms (esia-glpi --version, mean of 100)"
+
+echo
+echo "== targets"
+verdict=0
+check() { # check LABEL MEASURED OP LIMIT
+  local ok
+  ok="$(awk -v m="$2" -v l="$4" -v op="$3" 'BEGIN { print ((op == "<=" && m <= l) || (op == ">=" && m >= l)) ? "PASS" : "FAIL" }')"
+  [ "$ok" = PASS ] || verdict=1
+  printf '  %-44s %10s   target %s %-6s %s\n' "$1" "$2" "$3" "$4" "$ok"
+}
+printf '  %-44s %10s\n' "notify, mean (ms)" "$(printf %.1f "$t_notify")"
+printf '  %-44s %10s\n' "curl script (the floor), mean (ms)" "$(printf %.1f "$t_curl")"
+printf '  %-44s %10s\n' "curl + jq script, mean (ms)" "$(printf %.1f "$t_jq")"
+printf '  %-44s %10s\n' "Python requests script, mean (ms)" "$(printf %.1f "$t_python")"
+check "notify ÷ curl floor" "$r_curl" "<=" 1.3
+check "Python ÷ notify" "$r_python" ">=" 10
+check "storm ÷ ideal time" "$r_storm" "<=" 1.5
+check "storm duplicates" "$dup" "<=" 0
+check "storm lost events" "$lost" "<=" 0
+printf '  %-44s %10s   target create ≤ 3, follow-up ≤ 4, solve ≤ 4 %s\n' "request counts (section 2)" "" "$counts_ok"
+[ "$counts_ok" = PASS ] && [ "$storm_ok" = PASS ] || verdict=1
+exit "$verdict"
