@@ -174,7 +174,7 @@ fn parse_state(text: &str) -> Result<State, String> {
     })
 }
 
-fn parse_var(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_var(text: &str) -> Result<(String, String), String> {
     let (key, value) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))?;

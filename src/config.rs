@@ -328,7 +328,7 @@ fn mode_warnings(_path: &Path) -> Vec<String> {
 }
 
 /// Settings that are valid but that the operator should know about.
-fn advisories(config: &Config) -> Vec<String> {
+pub(crate) fn advisories(config: &Config) -> Vec<String> {
     let mut warnings = Vec::new();
     if let Some(rest) = strip_prefix_ignore_case(&config.host, "http://") {
         let authority = rest.split('/').next().unwrap_or_default();

@@ -11,6 +11,9 @@ mod commands;
 mod config;
 mod error;
 mod event;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod glpi;
 mod lifecycle;
 mod logging;

@@ -12,8 +12,8 @@
 //! token then lands in the web server's access log.
 
 mod error;
-mod model;
-mod probe;
+pub(crate) mod model;
+pub(crate) mod probe;
 #[cfg(test)]
 mod proptests;
 mod search;
@@ -326,7 +326,7 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// Decodes GLPI's `["ERROR_CODE", message]` pair (message may be null).
-fn decode_error(what: &str, status: StatusCode, bytes: &[u8]) -> GlpiError {
+pub(crate) fn decode_error(what: &str, status: StatusCode, bytes: &[u8]) -> GlpiError {
     match serde_json::from_slice::<(String, serde_json::Value)>(bytes) {
         Ok((code, message)) => {
             let message = match message {

@@ -24,8 +24,8 @@ pub(crate) struct GlpiConfig {
 }
 
 #[derive(Debug, Deserialize)]
-struct ConfigAnswer {
-    cfg_glpi: GlpiConfig,
+pub(crate) struct ConfigAnswer {
+    pub(crate) cfg_glpi: GlpiConfig,
 }
 
 /// The active profile: its name, interface and every right (§9.1).
@@ -40,8 +40,8 @@ pub(crate) struct Profile {
 }
 
 #[derive(Debug, Deserialize)]
-struct ProfileAnswer {
-    active_profile: Profile,
+pub(crate) struct ProfileAnswer {
+    pub(crate) active_profile: Profile,
 }
 
 impl Profile {
@@ -74,7 +74,7 @@ pub(crate) struct Entity {
 }
 
 #[derive(Debug, Deserialize)]
-struct EntitiesAnswer {
+pub(crate) struct EntitiesAnswer {
     #[serde(default)]
     myentities: Value,
 }
@@ -87,7 +87,7 @@ pub(crate) struct Me {
 }
 
 #[derive(Debug, Deserialize)]
-struct FullSession {
+pub(crate) struct FullSession {
     session: BTreeMap<String, Value>,
 }
 
@@ -103,6 +103,54 @@ pub(crate) enum ItemLookup {
     Missing,
     /// 403 `ERROR_RIGHT_MISSING`: the profile may not read that type.
     NotReadable,
+}
+
+impl FullSession {
+    /// The logged-in user's id and login (0 and "" when GLPI leaves them out).
+    pub(crate) fn me(&self) -> Me {
+        Me {
+            id: self.session.get("glpiID").and_then(cell_id).unwrap_or(0),
+            login: self
+                .session
+                .get("glpiname")
+                .and_then(cell_text)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl EntitiesAnswer {
+    /// The entities, from a list or a map of rows; rows without an id are
+    /// dropped.
+    pub(crate) fn entities(&self) -> Vec<Entity> {
+        let rows: Vec<&Value> = match &self.myentities {
+            Value::Array(list) => list.iter().collect(),
+            Value::Object(map) => map.values().collect(),
+            _ => Vec::new(),
+        };
+        rows.into_iter()
+            .filter_map(|row| {
+                Some(Entity {
+                    id: row.get("id").and_then(cell_id)?,
+                    name: row.get("name").and_then(cell_text).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}
+
+impl ItemLookup {
+    /// An item read by id, named by its `completename` or `name`.
+    pub(crate) fn found(fields: BTreeMap<String, Value>) -> ItemLookup {
+        ItemLookup::Found {
+            name: fields
+                .get("completename")
+                .or_else(|| fields.get("name"))
+                .and_then(cell_text)
+                .unwrap_or_default(),
+            fields,
+        }
+    }
 }
 
 impl Client {
@@ -157,14 +205,7 @@ impl Session<'_> {
     /// `getFullSession` → the logged-in user's id and login.
     pub(crate) async fn me(&self) -> Result<Me, GlpiError> {
         let a: FullSession = self.get("getFullSession", &[]).await?;
-        Ok(Me {
-            id: a.session.get("glpiID").and_then(cell_id).unwrap_or(0),
-            login: a
-                .session
-                .get("glpiname")
-                .and_then(cell_text)
-                .unwrap_or_default(),
-        })
+        Ok(a.me())
     }
 
     /// `getMyEntities?is_recursive=true`: every entity the user can reach.
@@ -172,20 +213,7 @@ impl Session<'_> {
         let a: EntitiesAnswer = self
             .get("getMyEntities", &[("is_recursive", "true")])
             .await?;
-        let rows: Vec<&Value> = match &a.myentities {
-            Value::Array(list) => list.iter().collect(),
-            Value::Object(map) => map.values().collect(),
-            _ => Vec::new(),
-        };
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| {
-                Some(Entity {
-                    id: row.get("id").and_then(cell_id)?,
-                    name: row.get("name").and_then(cell_text).unwrap_or_default(),
-                })
-            })
-            .collect())
+        Ok(a.entities())
     }
 
     /// `GET /:itemtype/:id`: does it exist, and may we read it?
@@ -194,14 +222,7 @@ impl Session<'_> {
             .get(&format!("{itemtype}/{id}"), &[("get_hateoas", "false")])
             .await;
         match answer {
-            Ok(fields) => Ok(ItemLookup::Found {
-                name: fields
-                    .get("completename")
-                    .or_else(|| fields.get("name"))
-                    .and_then(cell_text)
-                    .unwrap_or_default(),
-                fields,
-            }),
+            Ok(fields) => Ok(ItemLookup::found(fields)),
             Err(e) if e.code() == Some("ERROR_ITEM_NOT_FOUND") => Ok(ItemLookup::Missing),
             Err(e) if e.code() == Some("ERROR_RIGHT_MISSING") => Ok(ItemLookup::NotReadable),
             Err(e) => Err(e),
