@@ -51,9 +51,12 @@ pub(crate) fn marker(key: &Key) -> String {
 /// The start every marker shares, for searching all of them.
 pub(crate) const MARKER_PREFIX: &str = "[esia-glpi:";
 
-/// Reads the key back from the first marker found in a ticket's content.
+/// Reads the key back from the last marker found in a ticket's content:
+/// [`content`] writes it after everything else, so a value of the monitored
+/// world (a check output) that holds marker text comes before it (found by
+/// fuzz/ `template`).
 pub(crate) fn parse_marker(content: &str) -> Option<Key> {
-    let start = content.find(MARKER_PREFIX)? + MARKER_PREFIX.len();
+    let start = content.rfind(MARKER_PREFIX)? + MARKER_PREFIX.len();
     let rest = &content[start..];
     let (inner, _) = rest.split_once(']')?;
     let (node, service) = inner.split_once(':')?;
@@ -263,6 +266,12 @@ pub(crate) fn followup(note: &Note, event: &Event, date: &str, lang: Lang) -> St
         (Note::Unack, Lang::Fr) => format!("Acquittement retiré par {}", event.ack_author),
         (Note::Unack, Lang::En) => format!("Acknowledgement removed by {}", event.ack_author),
     };
+    // The author comes from the monitored world: like the content, the
+    // follow-up carries no control character (found by fuzz/ `template`).
+    let head: String = head
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let body = match note {
         Note::StateChange { .. } => cap_output(&event.output, lang),
         Note::Ack | Note::Unack => event.ack_comment.clone(),
@@ -659,6 +668,31 @@ mod tests {
     }
 
     #[test]
+    fn the_marker_read_back_is_the_ticket_s_own_after_marker_text_in_values() {
+        // fuzz/ `template`, minimised: an output holding "[esia-glpi:" made
+        // the ticket's marker unreadable (state rebuild skipped the ticket),
+        // and a well-formed one gave another key.
+        let forged = marker(&Key {
+            node: "other".into(),
+            service: "svc".into(),
+        });
+        for output in ["lin[esia-glpi:king at it", forged.as_str()] {
+            let e = event(output);
+            let v = vars(&e, None, "d", Lang::En);
+            let c = content(None, &v, Lang::En, Some((76, Remote::Closed)), &e.key);
+            assert_eq!(parse_marker(&c.text), Some(e.key.clone()), "{}", c.text);
+            let custom = content(
+                Some("[esia-glpi:%service.output"),
+                &v,
+                Lang::En,
+                None,
+                &e.key,
+            );
+            assert_eq!(parse_marker(&custom.text), Some(e.key), "{}", custom.text);
+        }
+    }
+
+    #[test]
     fn markers_do_not_prefix_each_other() {
         let a = marker(&Key {
             node: "web".into(),
@@ -691,6 +725,19 @@ mod tests {
         assert!(f.contains("it&#39;s &quot;fine&quot;"));
         let s = solution(&e, "d", Lang::Fr);
         assert!(s.contains("Retour à l&#39;état OK"));
+    }
+
+    #[test]
+    fn followup_heads_carry_no_control_character() {
+        // fuzz/ `template`, minimised: an acknowledgement author of "\u{5}"
+        // reached the follow-up as is.
+        let mut e = event("x");
+        e.ack_author = "\u{5}bob\n\u{1b}[31m".into();
+        for (note, lang) in [(Note::Ack, Lang::En), (Note::Unack, Lang::Fr)] {
+            let f = followup(&note, &e, "d", lang);
+            assert!(!f.chars().any(char::is_control), "{f:?}");
+            assert!(f.contains(" bob  [31m</b>"), "{f:?}");
+        }
     }
 
     #[test]
