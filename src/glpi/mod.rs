@@ -88,6 +88,9 @@ impl Client {
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .user_agent(concat!("esia-glpi/", env!("CARGO_PKG_VERSION")))
+            // A redirect is reported, never followed: a redirected POST comes
+            // back as a GET without its body, and the URL to fix is `host`.
+            .redirect(reqwest::redirect::Policy::none())
             .tls_danger_accept_invalid_certs(!settings.tls_verify);
         if let Some(path) = &settings.ca_file {
             let pem = std::fs::read(path).map_err(|e| GlpiError::Setup {
@@ -266,6 +269,9 @@ impl Client {
             unavailable(describe(&e), sent)
         })?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(redirected(what, status, response.headers()));
+        }
         let bytes = response
             .bytes()
             .await
@@ -349,6 +355,28 @@ pub(crate) fn decode_error(what: &str, status: StatusCode, bytes: &[u8]) -> Glpi
                 detail: format!("HTTP {status} with a body that is not a GLPI error: {snippet:?}"),
             }
         }
+    }
+}
+
+/// A 3xx answer: where it points, without its query (which may echo ours,
+/// and with the Authorization-stripped fallback that holds the `user_token`).
+fn redirected(what: &str, status: StatusCode, headers: &HeaderMap) -> GlpiError {
+    let to = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .map(|l| l.split(['?', '#']).next().unwrap_or_default().to_string());
+    let detail = match to {
+        Some(to) => format!(
+            "HTTP {status}, a redirect to {to}: set `host` to the address GLPI is really served \
+             at (redirects are not followed)"
+        ),
+        None => {
+            format!("HTTP {status}, a redirect without a Location (redirects are not followed)")
+        }
+    };
+    GlpiError::Protocol {
+        what: what.to_string(),
+        detail,
     }
 }
 

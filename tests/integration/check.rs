@@ -428,6 +428,36 @@ fn failing_or_foreign_server() {
     assert!(line(&run, "✗", "REST API").contains("set `host` to the GLPI root URL"));
 }
 
+#[test]
+fn a_redirect_is_named_and_never_followed() {
+    // A web server sending every http:// request to https://.
+    let env = Env::new();
+    env.sim.inject(Fault::new(
+        "/apirest.php",
+        FaultKind::Redirect("https://glpi.example.org/glpi"),
+    ));
+    let run = check(&env);
+    run.code(3);
+    assert!(
+        line(&run, "✗", "REST API")
+            .contains("a redirect to https://glpi.example.org/glpi/apirest.php/: set `host`"),
+        "{}",
+        run.stdout
+    );
+
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    run.code(5);
+    assert_eq!(run.json()["action"], "spooled");
+    assert!(
+        run.stderr
+            .contains("redirect to https://glpi.example.org/glpi/apirest.php/initSession"),
+        "{}",
+        run.stderr
+    );
+    // Nothing followed the redirect (the simulator saw one request per run).
+    assert!(env.sim.requests().iter().all(|r| r.status == 301));
+}
+
 /// An environment whose `host` is `https://<name>:<port>` in front of its simulator.
 fn tls_env(cert: &SelfSigned, name: &str) -> (Env, TlsFront) {
     let env = Env::new();

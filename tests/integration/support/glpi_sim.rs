@@ -164,6 +164,10 @@ pub enum FaultKind {
     /// Answer normally, then forget every session (as a GLPI restart or the
     /// session garbage collector would): the next call meets a 401.
     ExpireSessionsAfter,
+    /// Answer `301 Moved Permanently` to this base URL followed by the
+    /// request's path and query, as a web server that sends every http://
+    /// request to https:// does (request not applied).
+    Redirect(&'static str),
 }
 
 /// The running simulator. Dropping it stops the server.
@@ -558,6 +562,7 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         201 => "Created",
         206 => "Partial Content",
+        301 => "Moved Permanently",
         207 => "Multi-Status",
         400 => "Bad Request",
         401 => "Unauthorized",
@@ -585,6 +590,19 @@ async fn handle(shared: &Arc<Mutex<State>>, req: Req) -> Outcome {
             let resp = html_error(code);
             lock(shared).log_request(&req, code);
             Outcome::Respond(resp)
+        }
+        Some(FaultKind::Redirect(base)) => {
+            let mut location = format!("{}{}", base.trim_end_matches('/'), req.path);
+            if !req.query.is_empty() {
+                location.push('?');
+                location.push_str(&req.query);
+            }
+            lock(shared).log_request(&req, 301);
+            Outcome::Respond(Resp {
+                status: 301,
+                headers: vec![("Location".into(), location)],
+                body: Vec::new(),
+            })
         }
         Some(FaultKind::Reset) => {
             lock(shared).log_request(&req, 0);
