@@ -1,0 +1,8 @@
+//! Fuzz target: every decoder of a GLPI answer: answer types, error pair, entities, search cells, probes
+//! (invariants in `esia_glpi::fuzzing::glpi_answer`).
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| esia_glpi::fuzzing::glpi_answer(data));

@@ -1,0 +1,8 @@
+//! Fuzz target: the %-variable renderer, ticket title/content/follow-up/solution and mail texts
+//! (invariants in `esia_glpi::fuzzing::template`).
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| esia_glpi::fuzzing::template(data));
