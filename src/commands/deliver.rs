@@ -219,13 +219,31 @@ impl<'c> Deliverer<'c> {
         })
     }
 
-    /// The oldest open ticket carrying the key's marker.
+    /// The oldest open ticket carrying the key's marker. GLPI's "contains"
+    /// also finds a ticket whose check output merely quotes this marker: a
+    /// ticket counts only if its own marker — the last one of its content,
+    /// which esia-glpi writes after every monitored value — names this key
+    /// (or if no marker can be read back, e.g. a content GLPI cut short).
     async fn find_open(&mut self, key: &Key) -> Result<Option<u64>, Error> {
-        let ids = self
+        let rows = self
             .session()
             .await?
             .find_open_tickets(&text::marker(key))
             .await?;
+        let ids: Vec<u64> = rows
+            .into_iter()
+            .filter(|(id, content)| match text::parse_marker(content) {
+                Some(theirs) if theirs != *key => {
+                    tracing::warn!(
+                        "ticket {id} only quotes the marker of {key} (it is the ticket of \
+                         {theirs}): not taken for it"
+                    );
+                    false
+                }
+                _ => true,
+            })
+            .map(|(id, _)| id)
+            .collect();
         if ids.len() > 1 {
             tracing::warn!(
                 "{} open tickets carry the marker of {key}: using the oldest, {}",

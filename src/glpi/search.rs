@@ -149,29 +149,38 @@ impl Session<'_> {
     }
 
     /// Open tickets (not solved, not closed, not in the trash) whose
-    /// description carries `marker` (field 21), oldest first.
-    pub(crate) async fn find_open_tickets(&self, marker: &str) -> Result<Vec<u64>, GlpiError> {
+    /// description carries `marker` (field 21), oldest first, each with its
+    /// description as GLPI holds it: "contains" also matches a marker quoted
+    /// in another ticket's check output, which the caller weeds out.
+    pub(crate) async fn find_open_tickets(
+        &self,
+        marker: &str,
+    ) -> Result<Vec<(u64, String)>, GlpiError> {
         let result = self
             .search(
                 "Ticket",
                 &criteria(
                     &[(21, "contains", marker), (12, "equals", "notold")],
-                    &[2, 12],
+                    &[2, 12, 21],
                 ),
             )
             .await?;
-        let mut ids: Vec<u64> = result
+        let mut rows: Vec<(u64, String)> = result
             .data
             .iter()
-            .filter_map(|row| row.get("2").and_then(cell_id))
+            .filter_map(|row| {
+                let id = row.get("2").and_then(cell_id)?;
+                let content = row.get("21").and_then(cell_text).unwrap_or_default();
+                Some((id, content))
+            })
             .collect();
-        ids.sort_unstable();
+        rows.sort_unstable_by_key(|r| r.0);
         if result.totalcount > 50 {
             tracing::warn!(
                 "{} open tickets carry the marker {marker}; only the first 50 were read",
                 result.totalcount
             );
         }
-        Ok(ids)
+        Ok(rows)
     }
 }

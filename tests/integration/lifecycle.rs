@@ -144,6 +144,48 @@ fn ok_with_lost_record_solves_the_ticket_found_by_its_marker() {
 }
 
 #[test]
+fn a_marker_quoted_in_another_check_output_is_not_taken_for_the_key() {
+    let env = Env::new();
+    // The marker of web01/HTTP, quoted by the check output of web02/HTTP.
+    let quoted = "[esia-glpi:7765623031:48545450]";
+    let other = env
+        .notify(
+            "web02",
+            "HTTP",
+            "CRITICAL",
+            &["--output", &format!("saw {quoted} in a log")],
+        )
+        .ok()
+        .json()["ticket_id"]
+        .as_u64()
+        .unwrap();
+    assert!(env.sim.ticket(other).unwrap().content.contains(quoted));
+
+    // OK for web01/HTTP with no record: nothing of its own is open.
+    let run = env.notify("web01", "HTTP", "OK", &[]);
+    assert_eq!(run.ok().json()["action"], "ignored");
+    assert!(
+        run.stderr.contains("only quotes the marker"),
+        "{}",
+        run.stderr
+    );
+    // Its own ticket, record lost: the OK solves that one, not the other.
+    let own = env.notify("web01", "HTTP", "CRITICAL", &[]).ok().json()["ticket_id"]
+        .as_u64()
+        .unwrap();
+    std::fs::remove_dir_all(env.state.join("records")).unwrap();
+    let j = env.notify("web01", "HTTP", "OK", &[]).ok().json();
+    assert_eq!(j["action"], "solved");
+    assert_eq!(j["ticket_id"].as_u64(), Some(own));
+    assert_eq!(env.sim.ticket(own).unwrap().status, 5);
+    assert_ne!(
+        env.sim.ticket(other).unwrap().status,
+        5,
+        "never solved by another key's OK"
+    );
+}
+
+#[test]
 fn ack_and_unack_without_ticket_do_nothing() {
     let env = Env::new();
     for state in ["ACK", "UNACK"] {
