@@ -1,7 +1,8 @@
-//! Property tests — the project's fuzzing on a stable toolchain (cargo-fuzz
-//! needs nightly). Targets: the configuration parser and the template
-//! renderer with the ticket texts built on it; the GLPI answer decoder has
-//! its own in `glpi/proptests.rs`.
+//! Property tests: the short fuzzing pass that runs in the normal suite.
+//! Targets: the configuration parser and the template renderer with the
+//! ticket texts built on it; the GLPI answer decoder has its own in
+//! `glpi/proptests.rs`. The coverage-guided fuzzing of the same three (cargo
+//! fuzz, libFuzzer) lives in `fuzz/` and runs by hand (`fuzz/run.sh`).
 //!
 //! The normal suite runs a short pass of each (512 random cases). A long run:
 //! `ESIA_FUZZ_SECS=600 cargo test --lib proptests -- --nocapture`, which
