@@ -103,11 +103,12 @@ pub(crate) enum LogSink {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum StateCommand {
-    /// List every key with an open ticket
+    /// List every key with an open ticket or kept events (with their number)
     List,
-    /// Show the record of one node and service
+    /// Show the record of one node and service, and its kept events with their last error
     Show(KeyArgs),
-    /// Forget one node and service (the record is moved to dropped/, never deleted)
+    /// Forget one node and service: its record and kept events are moved to
+    /// dropped/, never deleted
     Forget(KeyArgs),
     /// Rebuild the records from GLPI: the open tickets that carry the marker
     /// and were written by the API user (existing records are kept)
