@@ -19,7 +19,7 @@ mod proptests;
 mod search;
 mod tickets;
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -48,10 +48,31 @@ pub(crate) struct Settings {
     pub(crate) ca_file: Option<std::path::PathBuf>,
 }
 
+/// Which certificate authorities the HTTP client trusts.
+#[derive(Debug)]
+enum Roots {
+    /// The system's.
+    System,
+    /// The system's, plus those of `ca_file`.
+    SystemAnd(Vec<reqwest::Certificate>),
+    /// None: a plain `http://` GLPI, where no TLS is ever spoken.
+    None,
+}
+
+/// How to build the HTTP client.
+#[derive(Debug)]
+struct HttpSetup {
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    tls_verify: bool,
+    roots: Roots,
+}
+
 /// An HTTP client bound to one GLPI.
 #[derive(Debug)]
 pub(crate) struct Client {
-    http: reqwest::Client,
+    http: OnceCell<reqwest::Client>,
+    http_setup: HttpSetup,
     api_url: String,
     app_token: Option<SecretString>,
     user_token: SecretString,
@@ -83,38 +104,37 @@ enum Retry {
 }
 
 impl Client {
+    /// Checks the settings (`ca_file` is read and parsed here, so a bad one
+    /// is reported at once); the HTTP client itself is built on the first
+    /// request, so that a run which never contacts GLPI (a re-notification)
+    /// does not load the system's root certificates (~4 ms over https).
     pub(crate) fn new(settings: Settings) -> Result<Client, GlpiError> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .user_agent(concat!("esia-glpi/", env!("CARGO_PKG_VERSION")))
-            // A redirect is reported, never followed: a redirected POST comes
-            // back as a GET without its body, and the URL to fix is `host`.
-            .redirect(reqwest::redirect::Policy::none())
-            .tls_danger_accept_invalid_certs(!settings.tls_verify);
-        if let Some(path) = &settings.ca_file {
-            let pem = std::fs::read(path).map_err(|e| GlpiError::Setup {
-                reason: format!("cannot read ca_file {}: {e}", path.display()),
-            })?;
-            let certs =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| GlpiError::Setup {
-                    reason: format!(
-                        "ca_file {} holds no usable PEM certificate: {e}",
-                        path.display()
-                    ),
+        let roots = match &settings.ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| GlpiError::Setup {
+                    reason: format!("cannot read ca_file {}: {e}", path.display()),
                 })?;
-            builder = builder.tls_certs_merge(certs);
-        } else if plain_http(&settings.api_url) {
-            // No TLS will ever be spoken: skip loading the system's root
-            // certificates (~150 certificate files parsed, about 4 ms of CPU
-            // on every run).
-            builder = builder.tls_certs_only([]);
-        }
-        let http = builder.build().map_err(|e| GlpiError::Setup {
-            reason: e.to_string(),
-        })?;
+                let certs =
+                    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| GlpiError::Setup {
+                        reason: format!(
+                            "ca_file {} holds no usable PEM certificate: {e}",
+                            path.display()
+                        ),
+                    })?;
+                Roots::SystemAnd(certs)
+            }
+            // No TLS will ever be spoken: no root certificate is needed.
+            None if plain_http(&settings.api_url) => Roots::None,
+            None => Roots::System,
+        };
         Ok(Client {
-            http,
+            http: OnceCell::new(),
+            http_setup: HttpSetup {
+                connect_timeout: settings.connect_timeout,
+                request_timeout: settings.request_timeout,
+                tls_verify: settings.tls_verify,
+                roots,
+            },
             api_url: settings.api_url,
             app_token: settings.app_token.filter(|t| !t.expose_secret().is_empty()),
             user_token: settings.user_token,
@@ -122,6 +142,32 @@ impl Client {
             sent: Cell::new(0),
             auth_in_query: Cell::new(false),
         })
+    }
+
+    /// The HTTP client, built on first use.
+    fn http(&self) -> Result<&reqwest::Client, GlpiError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let setup = &self.http_setup;
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(setup.connect_timeout)
+            .timeout(setup.request_timeout)
+            .user_agent(concat!("esia-glpi/", env!("CARGO_PKG_VERSION")))
+            // A redirect is reported, never followed: a redirected POST comes
+            // back as a GET without its body, and the URL to fix is `host`.
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_danger_accept_invalid_certs(!setup.tls_verify);
+        builder = match &setup.roots {
+            Roots::System => builder,
+            Roots::SystemAnd(certs) => builder.tls_certs_merge(certs.iter().cloned()),
+            // Skips loading the system's root certificates (~150 files parsed).
+            Roots::None => builder.tls_certs_only([]),
+        };
+        let http = builder.build().map_err(|e| GlpiError::Setup {
+            reason: e.to_string(),
+        })?;
+        Ok(self.http.get_or_init(|| http))
     }
 
     /// Number of HTTP requests sent so far.
@@ -243,7 +289,7 @@ impl Client {
         let url = format!("{}{path}", self.api_url);
         let is_write = method != Method::GET;
         let mut req = self
-            .http
+            .http()?
             .request(method, &url)
             .headers(headers)
             .header(reqwest::header::CONTENT_TYPE, "application/json");
