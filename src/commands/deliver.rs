@@ -232,17 +232,18 @@ impl<'c> Deliverer<'c> {
             .await?;
         let ids: Vec<u64> = rows
             .into_iter()
-            .filter(|(id, content)| match text::parse_marker(content) {
+            .filter(|t| match text::parse_marker(&t.content) {
                 Some(theirs) if theirs != *key => {
                     tracing::warn!(
-                        "ticket {id} only quotes the marker of {key} (it is the ticket of \
-                         {theirs}): not taken for it"
+                        "ticket {} only quotes the marker of {key} (it is the ticket of \
+                         {theirs}): not taken for it",
+                        t.id
                     );
                     false
                 }
                 _ => true,
             })
-            .map(|(id, _)| id)
+            .map(|t| t.id)
             .collect();
         if ids.len() > 1 {
             tracing::warn!(

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{Globals, glpi_settings};
 use crate::error::Error;
 use crate::event::{Key, State};
-use crate::glpi::Client;
+use crate::glpi::{Client, MarkedTicket};
 use crate::output;
 use crate::state::{RecordLoad, StateDir, TicketRecord};
 use crate::text;
@@ -46,7 +46,12 @@ pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
     })?;
     let mut lines: Vec<Rebuilt> = Vec::new();
     let mut seen: Vec<Key> = Vec::new();
-    for (ticket_id, priority, content) in found {
+    for MarkedTicket {
+        id: ticket_id,
+        priority,
+        content,
+    } in found
+    {
         let Some(key) = text::parse_marker(&content) else {
             tracing::warn!("ticket {ticket_id} carries an unreadable esia-glpi marker: skipped");
             continue;

@@ -31,7 +31,7 @@ use serde::de::DeserializeOwned;
 pub(crate) use error::GlpiError;
 pub(crate) use model::NewTicket;
 pub(crate) use probe::{ItemLookup, Me, Profile};
-pub(crate) use search::{AssetMatch, UserMatch};
+pub(crate) use search::{AssetMatch, MarkedTicket, UserMatch};
 
 /// What the client needs from the configuration.
 #[derive(Debug)]

@@ -106,81 +106,75 @@ impl Session<'_> {
     }
 
     /// Open tickets written by `writer` (field 22) that carry an esia-glpi
-    /// marker: (id, priority, description as stored), oldest first.
+    /// marker (`prefix`), oldest first (`state rebuild`).
     pub(crate) async fn find_marked_tickets(
         &self,
         prefix: &str,
         writer: u64,
-    ) -> Result<Vec<(u64, u8, String)>, GlpiError> {
-        let writer = writer.to_string();
-        let mut query = criteria(
-            &[
-                (21, "contains", prefix),
-                (12, "equals", "notold"),
-                (22, "equals", &writer),
-            ],
-            &[2, 3, 21],
-        );
-        query.retain(|(k, _)| k != "range");
-        query.push(("range".to_string(), "0-999".to_string()));
-        let result = self.search("Ticket", &query).await?;
-        let mut rows: Vec<(u64, u8, String)> = result
-            .data
-            .iter()
-            .filter_map(|row| {
-                let id = row.get("2").and_then(cell_id)?;
-                let priority = row
-                    .get("3")
-                    .and_then(cell_id)
-                    .and_then(|p| u8::try_from(p).ok())
-                    .unwrap_or(3);
-                let content = row.get("21").and_then(cell_text).unwrap_or_default();
-                Some((id, priority, content))
-            })
-            .collect();
-        rows.sort_unstable_by_key(|r| r.0);
-        if result.totalcount > 1000 {
-            tracing::warn!(
-                "{} marked open tickets; only the first 1000 were read",
-                result.totalcount
-            );
-        }
-        Ok(rows)
+    ) -> Result<Vec<MarkedTicket>, GlpiError> {
+        self.open_tickets_containing(prefix, Some(writer), 1000)
+            .await
     }
 
-    /// Open tickets (not solved, not closed, not in the trash) whose
-    /// description carries `marker` (field 21), oldest first, each with its
-    /// description as GLPI holds it: "contains" also matches a marker quoted
-    /// in another ticket's check output, which the caller weeds out.
+    /// Open tickets whose description carries `marker`, oldest first.
+    /// "contains" also matches a marker quoted in another ticket's check
+    /// output, which the caller weeds out with the description returned.
     pub(crate) async fn find_open_tickets(
         &self,
         marker: &str,
-    ) -> Result<Vec<(u64, String)>, GlpiError> {
-        let result = self
-            .search(
-                "Ticket",
-                &criteria(
-                    &[(21, "contains", marker), (12, "equals", "notold")],
-                    &[2, 12, 21],
-                ),
-            )
-            .await?;
-        let mut rows: Vec<(u64, String)> = result
+    ) -> Result<Vec<MarkedTicket>, GlpiError> {
+        self.open_tickets_containing(marker, None, 50).await
+    }
+
+    /// Open tickets (not solved, not closed, not in the trash) whose
+    /// description (field 21) contains `text`, written by `writer` if given,
+    /// at most `max`, oldest first.
+    async fn open_tickets_containing(
+        &self,
+        text: &str,
+        writer: Option<u64>,
+        max: usize,
+    ) -> Result<Vec<MarkedTicket>, GlpiError> {
+        let writer = writer.map(|w| w.to_string());
+        let mut rules = vec![(21, "contains", text), (12, "equals", "notold")];
+        if let Some(w) = &writer {
+            rules.push((22, "equals", w));
+        }
+        let mut query = criteria(&rules, &[2, 3, 21]);
+        query.retain(|(k, _)| k != "range");
+        query.push(("range".to_string(), format!("0-{}", max - 1)));
+        let result = self.search("Ticket", &query).await?;
+        let mut rows: Vec<MarkedTicket> = result
             .data
             .iter()
             .filter_map(|row| {
-                let id = row.get("2").and_then(cell_id)?;
-                let content = row.get("21").and_then(cell_text).unwrap_or_default();
-                Some((id, content))
+                Some(MarkedTicket {
+                    id: row.get("2").and_then(cell_id)?,
+                    priority: row
+                        .get("3")
+                        .and_then(cell_id)
+                        .and_then(|p| u8::try_from(p).ok())
+                        .unwrap_or(3),
+                    content: row.get("21").and_then(cell_text).unwrap_or_default(),
+                })
             })
             .collect();
-        rows.sort_unstable_by_key(|r| r.0);
-        if result.totalcount > 50 {
+        rows.sort_unstable_by_key(|r| r.id);
+        if result.totalcount > u64::try_from(max).unwrap_or(u64::MAX) {
             tracing::warn!(
-                "{} open tickets carry the marker {marker}; only the first 50 were read",
+                "{} open tickets contain {text}; only the first {max} were read",
                 result.totalcount
             );
         }
         Ok(rows)
     }
+}
+
+/// An open ticket found by its marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MarkedTicket {
+    pub(crate) id: u64,
+    pub(crate) priority: u8,
+    /// The description, as GLPI holds it (entities decoded).
+    pub(crate) content: String,
 }
