@@ -468,14 +468,7 @@ async fn glpi_steps(r: &mut Report, client: &Client, config: &Config, local_ip: 
             return;
         }
     };
-    r.ok(
-        "app_token",
-        if config.app_token.is_some() {
-            "accepted by the API client of this address"
-        } else {
-            "none configured, and the API client of this address needs none"
-        },
-    );
+    app_token_ok(r, config);
     let me = session.me().await.ok();
     r.ok(
         "user_token",
@@ -489,6 +482,18 @@ async fn glpi_steps(r: &mut Report, client: &Client, config: &Config, local_ip: 
     }
     after_login(r, &session, config).await;
     session.close().await;
+}
+
+/// The ✓ line of the `app_token`: GLPI got past its check.
+fn app_token_ok(r: &mut Report, config: &Config) {
+    r.ok(
+        "app_token",
+        if config.app_token.is_some() {
+            "accepted by the API client of this address"
+        } else {
+            "none configured, and the API client of this address needs none"
+        },
+    );
 }
 
 fn tls_ok(r: &mut Report, config: &Config, https: bool) {
@@ -547,16 +552,6 @@ fn login_failure(
     local_ip: Option<IpAddr>,
     e: &GlpiError,
 ) {
-    let app_ok = |r: &mut Report| {
-        r.ok(
-            "app_token",
-            if config.app_token.is_some() {
-                "accepted by the API client of this address"
-            } else {
-                "none configured, and the API client of this address needs none"
-            },
-        );
-    };
     match e.code() {
         Some("ERROR_WRONG_APP_TOKEN_PARAMETER") => r.fail(
             "app_token",
@@ -579,7 +574,7 @@ fn login_failure(
         ),
         Some("ERROR_NOT_ALLOWED_IP") => not_allowed_ip(r, local_ip),
         Some("ERROR_GLPI_LOGIN_USER_TOKEN") => {
-            app_ok(r);
+            app_token_ok(r, config);
             if client.auth_in_query() {
                 stripped_warning(r);
             }
@@ -593,7 +588,7 @@ fn login_failure(
             );
         }
         Some("ERROR_LOGIN_PARAMETERS_MISSING") => {
-            app_ok(r);
+            app_token_ok(r, config);
             r.fail(
                 "user_token",
                 CheckFailure::Refused,
