@@ -1,8 +1,10 @@
 //! Command-line syntax: clap derive types and value parsers only.
 //!
-//! Stage one of parsing (STYLE rule 3): no I/O, no resolution. Turning these
-//! into an [`crate::event::Event`] happens in `event.rs`. Also the argv[0]
+//! Stage one of parsing (STYLE rule 3): no I/O, no resolution. What the
+//! options gave is handed over as a [`Given`]; turning it into an
+//! [`Event`](crate::core::Event) happens in `core::event`. Also the argv[0]
 //! rewriting that makes `SEND_TICKET_GLPI[_MAIL]` behave as `notify`.
+//! Imports only `core` (the state values).
 
 #![allow(
     clippy::doc_markdown,
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::event::State;
+use crate::core::{Given, Key, State};
 
 /// The exit-status table, shown by `--help` and pinned by a test against
 /// `error::ExitStatus`.
@@ -164,6 +166,30 @@ pub(crate) struct NotifyArgs {
     /// Set when started as SEND_TICKET_GLPI_MAIL
     #[arg(long, hide = true)]
     pub(crate) send_mail: bool,
+}
+
+impl KeyArgs {
+    pub(crate) fn key(&self) -> Key {
+        Key::new(self.node.clone(), self.service.clone())
+    }
+}
+
+impl NotifyArgs {
+    /// What the options gave for the event.
+    pub(crate) fn given(&self) -> Given {
+        Given {
+            priority: self.priority,
+            node: self.node.clone(),
+            group: self.group.clone(),
+            service: self.service.clone(),
+            state: self.state,
+            output: self.output.clone(),
+            address: self.address.clone(),
+            ack_author: self.ack_author.clone(),
+            ack_comment: self.ack_comment.clone(),
+            vars: self.vars.clone(),
+        }
+    }
 }
 
 fn parse_state(text: &str) -> Result<State, String> {

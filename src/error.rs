@@ -1,16 +1,18 @@
 //! The top-level error and the one place that maps errors to SPEC's exit
-//! statuses (0/2/3/4/5/6).
+//! statuses (0/2/3/4/5/6, and 7 for the mail). Imported by `lib` and
+//! `commands` only; it imports each layer's error type.
 
 use std::process::ExitCode;
 
 use crate::config::ConfigError;
-use crate::event::UsageError;
+use crate::core::{Failure, UsageError};
+use crate::engine::{EngineError, glpi_failure};
 use crate::glpi::GlpiError;
 use crate::mail::MailError;
 use crate::state::StateError;
 
 /// SPEC "Exit status"; the same table is in `--help` and the README.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum ExitStatus {
     Handled = 0,
     Usage = 2,
@@ -28,6 +30,17 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
+impl From<Failure> for ExitStatus {
+    fn from(failure: Failure) -> ExitStatus {
+        match failure {
+            Failure::Config => ExitStatus::Config,
+            Failure::Refused => ExitStatus::Refused,
+            Failure::Unavailable => ExitStatus::Unavailable,
+            Failure::Local => ExitStatus::State,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
     #[error(transparent)]
@@ -39,6 +52,8 @@ pub(crate) enum Error {
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
     Mail(#[from] MailError),
     /// `generate` (packaging) could not write a file.
     #[error("cannot write {}", path.display())]
@@ -47,30 +62,13 @@ pub(crate) enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The run as a whole exceeded `run_timeout`.
-    #[error("the run exceeded run_timeout ({0} s)")]
-    RunTimeout(u64),
-    /// The async runtime could not start (out of resources).
-    #[error("cannot start the runtime")]
-    Runtime(#[source] std::io::Error),
     /// `check` found problems; its checklist on stdout names each one.
     #[error("check found {problems} problem(s); the first: {first}")]
     Check {
         problems: usize,
         first: String,
-        kind: CheckFailure,
+        kind: Failure,
     },
-}
-
-/// The class of the first problem `check` found, which sets its exit status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CheckFailure {
-    /// The configuration file (or a file it names) is unusable: 3.
-    Config,
-    /// GLPI refuses: API disabled, address, tokens, rights, missing items: 4.
-    Refused,
-    /// GLPI cannot be reached: DNS, TCP, TLS, timeouts, 5xx: 5.
-    Unreachable,
 }
 
 impl Error {
@@ -78,16 +76,22 @@ impl Error {
     pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Usage(_) => ExitStatus::Usage,
-            Error::Config(_) | Error::Glpi(GlpiError::Setup { .. }) => ExitStatus::Config,
-            Error::Glpi(e) if e.is_refusal() => ExitStatus::Refused,
-            Error::Glpi(_) | Error::RunTimeout(_) => ExitStatus::Unavailable,
-            Error::State(_) | Error::Runtime(_) | Error::Generate { .. } => ExitStatus::State,
             Error::Mail(_) => ExitStatus::Mail,
-            Error::Check { kind, .. } => match kind {
-                CheckFailure::Config => ExitStatus::Config,
-                CheckFailure::Refused => ExitStatus::Refused,
-                CheckFailure::Unreachable => ExitStatus::Unavailable,
-            },
+            other => other.failure().into(),
+        }
+    }
+
+    /// The class of the failure: what it makes of an event it keeps, and of
+    /// the exit status.
+    pub(crate) fn failure(&self) -> Failure {
+        match self {
+            Error::Config(_) => Failure::Config,
+            Error::Glpi(e) => glpi_failure(e),
+            Error::Engine(e) => e.failure(),
+            Error::Check { kind, .. } => *kind,
+            Error::Usage(_) | Error::State(_) | Error::Mail(_) | Error::Generate { .. } => {
+                Failure::Local
+            }
         }
     }
 
@@ -97,10 +101,7 @@ impl Error {
             Error::Config(e) => e.hint(),
             Error::Glpi(e) => e.hint(),
             Error::State(e) => Some(e.hint()),
-            Error::RunTimeout(_) => Some(
-                "GLPI is too slow: the event is kept; raise run_timeout if this is normal".into(),
-            ),
-            Error::Runtime(_) => None,
+            Error::Engine(e) => e.hint(),
             Error::Mail(e) => Some(e.hint()),
             Error::Generate { .. } => Some("give a writable output directory".into()),
             Error::Check { .. } => Some(
@@ -140,12 +141,20 @@ mod tests {
             message: String::new(),
         });
         assert_eq!(refused.exit_status(), ExitStatus::Refused);
-        let down = Error::Glpi(GlpiError::Unavailable {
+        let down = Error::Engine(EngineError::Glpi(GlpiError::Unavailable {
             what: "x".into(),
             reason: "y".into(),
             outcome_unknown: false,
-        });
+        }));
         assert_eq!(down.exit_status(), ExitStatus::Unavailable);
+        assert_eq!(
+            Error::Engine(EngineError::RunTimeout(30)).exit_status(),
+            ExitStatus::Unavailable
+        );
+        assert_eq!(
+            Error::Glpi(GlpiError::Setup { reason: "r".into() }).exit_status(),
+            ExitStatus::Config
+        );
         assert_eq!(
             Error::Usage(UsageError::MissingNode).exit_status(),
             ExitStatus::Usage

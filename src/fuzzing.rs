@@ -24,8 +24,9 @@ use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::config::{self, Lang};
-use crate::event::{Event, Key, State};
+use crate::config;
+use crate::core::{Event, Failure, Key, Lang, Note, Outcome, Remote, Skip, State};
+use crate::glpi::TicketStatus;
 use crate::glpi::model::{
     Created, SearchResult, SessionToken, TicketRead, cell_id, cell_text, decode_entities,
 };
@@ -33,9 +34,8 @@ use crate::glpi::probe::{
     ConfigAnswer, EntitiesAnswer, FullSession, GlpiConfig, ItemLookup, Profile, ProfileAnswer,
 };
 use crate::glpi::{GlpiError, decode_error};
-use crate::lifecycle::{Note, Remote};
 use crate::template::{self, Vars};
-use crate::text::{self, MailAction, MailTicket};
+use crate::text::{self, MailTicket};
 
 // ---------------------------------------------------------------------------
 // Configuration parser
@@ -208,9 +208,9 @@ pub fn template(input: &[u8]) {
     });
     let (title_tpl, content_tpl) = (part(0), part(1));
     let event = event_of(flags, more, &parts);
-    // The date is always ours (`local_date` of the event's time), never text
+    // The date is always ours (the clock's, of the event's time), never text
     // from the monitored world.
-    let date = &crate::commands::local_date(event.time);
+    let date = &crate::engine::Clock::system().date(event.time);
     let vars = text::vars(&event, previous, date, lang);
 
     check_render(title_tpl, &vars);
@@ -243,23 +243,35 @@ pub fn template(input: &[u8]) {
     }
     check_html(&text::solution(&event, date, lang), true);
 
+    let id = (flags & 0x20 != 0).then_some(u64::from(more));
     let ticket = MailTicket {
-        action: match more >> 6 {
-            0 => MailAction::Created,
-            1 => MailAction::FollowedUp,
-            2 => MailAction::Ignored,
-            _ => MailAction::Pending(part(8).to_owned()),
+        outcome: match more >> 6 {
+            0 => Outcome::Created {
+                ticket: u64::from(more),
+                replaces: None,
+            },
+            1 => Outcome::FollowedUp {
+                ticket: u64::from(more),
+            },
+            2 => Outcome::Ignored {
+                ticket: id,
+                skip: Skip::NoTicket,
+            },
+            _ => Outcome::Kept {
+                ticket: id,
+                failure: Failure::Unavailable,
+                reason: part(8).to_owned(),
+            },
         },
-        id: (flags & 0x20 != 0).then_some(u64::from(more)),
         url: Some(part(10).to_owned()).filter(|u| !u.is_empty()),
     };
-    let mail_vars = text::mail_vars(vars.clone(), &ticket, lang);
+    let mail_vars = text::mail::mail_vars(vars.clone(), &ticket, lang);
     let (subject_tpl, body_tpl) = if flags & 0x80 != 0 {
         (Some(title_tpl), Some(content_tpl))
     } else {
         (None, None)
     };
-    let mail = text::mail(
+    let mail = text::mail::mail(
         subject_tpl,
         body_tpl,
         &mail_vars,
@@ -290,10 +302,7 @@ fn event_of(flags: u8, more: u8, parts: &[String]) -> Event {
     ))
     .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     Event {
-        key: Key {
-            node: part(2).to_owned(),
-            service: part(3).to_owned(),
-        },
+        key: Key::new(part(2), part(3)),
         group: part(4).to_owned(),
         address: part(5).to_owned(),
         state: STATES[usize::from(flags >> 1 & 7) % STATES.len()],
@@ -417,7 +426,7 @@ pub fn glpi_answer(data: &[u8]) {
     let _ = session.map(|s| s.session_token.len());
     let _ = decode::<Created>(body).map(|c| c.id.0);
     if let Some(t) = decode::<TicketRead>(body) {
-        let _ = (t.id.0, Remote::from_glpi(t.status, t.is_deleted != 0));
+        let _ = (t.id.0, TicketStatus::from_glpi(t.status, t.is_deleted != 0));
     }
     if let Some(r) = decode::<SearchResult>(body) {
         let _ = r.totalcount;
@@ -466,7 +475,12 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
 fn check_error_pair(status: u16, body: &[u8]) {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     let e = decode_error("GET Ticket/1", status, body);
-    let _ = (e.to_string(), e.hint(), e.is_refusal(), e.code());
+    let _ = (
+        e.to_string(),
+        e.hint(),
+        crate::engine::glpi_failure(&e),
+        e.code(),
+    );
     match e {
         GlpiError::Refused { code, message, .. } => {
             assert!(!message.contains("; view documentation"), "{message:?}");

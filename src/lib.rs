@@ -1,21 +1,29 @@
 //! esia-glpi turns monitoring alerts (Esia, Nagios family) into GLPI tickets.
 //!
-//! `main.rs` only forwards to [`run`]. Pure modules (`cli`, `event`,
-//! `template`, `text`, `lifecycle`) never touch the network, the filesystem
-//! or the clock; edge modules (`config`, `glpi`, `state`, `output`,
-//! `logging`) do the I/O; `commands` joins the two. `error` maps every
-//! failure to SPEC's exit statuses in one place.
+//! `main.rs` only forwards to [`run`]: parse (`cli`) → logging → the
+//! subcommand (`commands`) → report. The layers, each importing only those
+//! below it:
+//!
+//! - `commands`: thin subcommands (parse, call the engine, print);
+//! - `engine`: the delivery of a key's events, look-ups, reconciliation,
+//!   the runtime and the clock;
+//! - `core` (event, key, record, lifecycle decision, outcome — pure),
+//!   `glpi` (the REST client), `state` (records, kept events, intents,
+//!   locks), `text` and `template` (every text, pure), `config`;
+//! - beside them: `mail` (build and send), `output` (the one stdout writer),
+//!   `logging`, and `error`, which maps every failure to SPEC's exit
+//!   statuses in one place.
 
 mod cli;
 mod commands;
 mod config;
+mod core;
+mod engine;
 mod error;
-mod event;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod glpi;
-mod lifecycle;
 mod logging;
 mod mail;
 mod output;
@@ -59,17 +67,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     reason = "the reporter is the one direct stderr writer"
 )]
 fn report(e: &error::Error) {
-    let mut line = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = s.source();
-    }
-    let line = output::sanitize(&line);
+    let line = text::error_line(e);
     // The system log, when asked for (--log), gets the final error too.
     tracing::error!(target: logging::REPORT_TARGET, "{line}");
     eprintln!("esia-glpi: error: {line}");

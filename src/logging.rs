@@ -9,6 +9,8 @@
 //! plus the reporter's final `error:` line, which stderr already carries
 //! directly. A system log that cannot be reached is said once on stderr and
 //! the run goes on: logging never fails a run.
+//!
+//! Imports `cli` (the sink) and `text` (one line per syslog message).
 
 use std::fmt::Write as _;
 use std::os::unix::net::UnixDatagram;
@@ -181,13 +183,10 @@ fn syslog_line(level: tracing::Level, pid: u32, message: &str) -> String {
         tracing::Level::INFO => 6,
         _ => 7,
     };
-    let one_line: String = message
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
     format!(
-        "<{}>{IDENTIFIER}[{pid}]: {one_line}",
-        FACILITY_DAEMON * 8 + severity
+        "<{}>{IDENTIFIER}[{pid}]: {}",
+        FACILITY_DAEMON * 8 + severity,
+        crate::text::one_line(message)
     )
 }
 

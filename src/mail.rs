@@ -1,18 +1,13 @@
 //! The notification mail of `--mail` and `SEND_TICKET_GLPI_MAIL` (SPEC
-//! "Configuration", `[mail]`).
+//! "Configuration", `[mail]`): builds and sends, nothing else.
 //!
-//! [`build`] turns the texts of `text.rs` into a lettre [`Message`] — plain
-//! text with an HTML alternative — and is pure. [`send`] hands a message to
-//! the SMTP relay (none / STARTTLS / TLS, optional login; rustls, never
-//! OpenSSL) or to the local sendmail program. [`after_notify`] is the one call
-//! `notify` makes once the ticket action is over: it decides whether a mail is
-//! wanted, sends it, and folds a mail failure into the run's result.
-//!
-//! Exit status (README "Exit status"): the ticket action's status wins. When
-//! the ticket action failed (4, 5, 6) the mail still goes — it is the fallback
-//! channel and says the ticket is pending — and a mail failure is only logged.
-//! When the ticket action succeeded and the mail failed, the run exits 7: the
-//! ticket is done, the mail is not retried.
+//! [`recipients`] and [`build`] are pure: the addresses, and the texts of
+//! `text::mail` turned into a lettre [`Message`] — plain text with an HTML
+//! alternative. [`send`] hands a message to the SMTP relay (none / STARTTLS /
+//! TLS, optional login; rustls, never OpenSSL) or to the local sendmail
+//! program. Whether a run wants a mail, and what a mail failure does to its
+//! exit status, is `notify`'s business (`commands/notify.rs`).
+//! Imports `config`, `core` and `text`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,16 +18,9 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SendmailTransport, SmtpTransport, Transport as _};
 use secrecy::ExposeSecret as _;
 
-use crate::cli::NotifyArgs;
 use crate::config::{Config, MailConfig, SmtpSecurity};
-use crate::error::Error;
-use crate::event::Event;
-use crate::output::NotifyReport;
-use crate::text::{self, MailAction, MailText, MailTicket};
-
-/// The environment macros that name the contact's address when the alert
-/// program is given no `--mail` (Nagios sets them for notification commands).
-const CONTACT_MACROS: [&str; 2] = ["NAGIOS_CONTACTEMAIL", "ICINGA_CONTACTEMAIL"];
+use crate::core::Event;
+use crate::text::{self, MailText, MailTicket};
 
 /// Why the notification mail was not sent. `Display` never shows the SMTP
 /// password.
@@ -116,87 +104,6 @@ impl MailError {
     }
 }
 
-/// Whether this run asked for a mail: `--mail ADDR` or the
-/// `SEND_TICKET_GLPI_MAIL` name.
-pub(crate) fn wanted(args: &NotifyArgs) -> bool {
-    args.send_mail || !args.mails.is_empty()
-}
-
-/// Sends the notification mail of a `notify` run, when the run asked for one,
-/// and folds a mail failure into the run's result.
-///
-/// `report` is what the run printed (`None` if it failed before printing);
-/// `result` is the run's result so far. The ticket's own error wins; a mail
-/// failure alone becomes [`Error::Mail`] (exit 7).
-pub(crate) fn after_notify(
-    config: &Config,
-    args: &NotifyArgs,
-    event: &Event,
-    report: Option<&NotifyReport>,
-    result: Result<(), Error>,
-) -> Result<(), Error> {
-    if !wanted(args) {
-        return result;
-    }
-    let contact = CONTACT_MACROS.iter().find_map(|name| {
-        std::env::var_os(name)
-            .map(|v| v.to_string_lossy().into_owned())
-            .filter(|v| !v.trim().is_empty())
-    });
-    let ticket = ticket_of(config, report, result.as_ref().err());
-    let sent = recipients(&args.mails, contact.as_deref())
-        .and_then(|to| notify_mail(config, &to, event, &ticket).map(|()| to));
-    match (sent, result) {
-        (Ok(to), result) => {
-            let list: Vec<String> = to.iter().map(ToString::to_string).collect();
-            tracing::info!(
-                "{}: notification mail sent to {}",
-                event.key,
-                list.join(", ")
-            );
-            result
-        }
-        (Err(e), Ok(())) => Err(Error::Mail(e)),
-        (Err(e), Err(ticket_error)) => {
-            tracing::error!("{}: {}", event.key, chain(&e));
-            Err(ticket_error)
-        }
-    }
-}
-
-/// What the mail says about the ticket.
-fn ticket_of(config: &Config, report: Option<&NotifyReport>, error: Option<&Error>) -> MailTicket {
-    let id = report.and_then(|r| r.ticket_id);
-    let url = id.map(|id| config.ticket_url(id));
-    let action = match (error, report.map(|r| r.action)) {
-        (Some(e), _) => MailAction::Pending(chain(e)),
-        (None, Some("spooled") | None) => {
-            MailAction::Pending("GLPI could not take the event".to_owned())
-        }
-        (None, Some("created")) => MailAction::Created,
-        (None, Some("followed_up")) => MailAction::FollowedUp,
-        (None, Some("solved")) => MailAction::Solved,
-        (None, Some("acknowledged")) => MailAction::Acknowledged,
-        (None, Some(_)) => MailAction::Ignored,
-    };
-    MailTicket { action, id, url }
-}
-
-/// An error and its sources on one line, as the reporter prints them.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut line = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = s.source();
-    }
-    crate::output::sanitize(&line)
-}
-
 /// The recipients: every `--mail` value (each may hold several addresses
 /// separated by `,` or `;`), else the contact macro of the environment.
 pub(crate) fn recipients(
@@ -233,27 +140,28 @@ pub(crate) fn recipients(
     Ok(out)
 }
 
-/// Renders, builds and sends the mail for `event`.
-fn notify_mail(
+/// Renders, builds and sends the notification mail of `event` to `to`;
+/// `date` is the event's time as written in texts.
+pub(crate) fn send_notification(
     config: &Config,
     to: &[Mailbox],
     event: &Event,
     ticket: &MailTicket,
+    date: &str,
 ) -> Result<(), MailError> {
     let mail = config.mail.as_ref().ok_or(MailError::NotConfigured)?;
-    let date = crate::commands::local_date(event.time);
-    let vars = text::mail_vars(
-        text::vars(event, None, &date, config.lang),
+    let vars = text::mail::mail_vars(
+        text::vars(event, None, date, config.lang),
         ticket,
         config.lang,
     );
-    let texts = text::mail(
+    let texts = text::mail::mail(
         mail.tpl_mail_subject.as_deref(),
         mail.tpl_mail_body.as_deref(),
         &vars,
         event,
         ticket,
-        &date,
+        date,
         config.lang,
     );
     for name in &texts.unknown {
@@ -353,15 +261,11 @@ fn tls_parameters(config: &Config, host: &str) -> Result<TlsParameters, MailErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Lang;
-    use crate::event::{Key, State};
+    use crate::core::{Key, Lang, Outcome, State};
 
     fn event(state: State) -> Event {
         Event {
-            key: Key {
-                node: "srv-web-01".into(),
-                service: "HTTP".into(),
-            },
+            key: Key::new("srv-web-01", "HTTP"),
             group: "Paris".into(),
             address: "10.0.0.1".into(),
             state,
@@ -390,8 +294,10 @@ mod tests {
 
     fn created(id: u64) -> MailTicket {
         MailTicket {
-            action: MailAction::Created,
-            id: Some(id),
+            outcome: Outcome::Created {
+                ticket: id,
+                replaces: None,
+            },
             url: Some(format!(
                 "https://glpi.example.org/front/ticket.form.php?id={id}"
             )),
@@ -405,12 +311,12 @@ mod tests {
         subject: Option<&str>,
         body: Option<&str>,
     ) -> MailText {
-        let vars = text::mail_vars(
+        let vars = text::mail::mail_vars(
             text::vars(e, None, "2026-11-22 10:00:00", lang),
             ticket,
             lang,
         );
-        text::mail(subject, body, &vars, e, ticket, "2026-11-22 10:00:00", lang)
+        text::mail::mail(subject, body, &vars, e, ticket, "2026-11-22 10:00:00", lang)
     }
 
     #[test]
@@ -467,8 +373,11 @@ mod tests {
     fn pending_ticket_is_said_even_with_a_custom_body() {
         let e = event(State::Critical);
         let pending = MailTicket {
-            action: MailAction::Pending("GLPI is unavailable".into()),
-            id: None,
+            outcome: Outcome::Kept {
+                ticket: None,
+                failure: crate::core::Failure::Unavailable,
+                reason: "GLPI is unavailable".into(),
+            },
             url: None,
         };
         let t = render(&e, &pending, Lang::Fr, None, None);

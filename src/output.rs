@@ -1,38 +1,59 @@
 //! The only writer of standard output: one human line, or one JSON object
 //! with `--json` (SPEC "Command line"). Monitored-world text is stripped of
-//! control characters before it reaches a terminal.
+//! control characters before it reaches a terminal. Imports `core` and `text`.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 
 use serde::Serialize;
 
-/// The result of a `notify` run.
+use crate::core::{Event, Outcome, Remote, Skip, State};
+
+/// The result of a `notify` run, as printed.
 #[derive(Debug, Serialize)]
 pub(crate) struct NotifyReport {
     /// `created`, `followed_up`, `solved`, `acknowledged`, `ignored` or `spooled`
-    pub(crate) action: &'static str,
-    pub(crate) ticket_id: Option<u64>,
-    pub(crate) url: Option<String>,
-    pub(crate) node: String,
-    pub(crate) service: String,
-    pub(crate) state: &'static str,
-    /// Why nothing was written, for `ignored`.
+    action: &'static str,
+    ticket_id: Option<u64>,
+    url: Option<String>,
+    node: String,
+    service: String,
+    state: &'static str,
+    /// Why nothing was written (`ignored`), or why the event is kept (`spooled`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) reason: Option<String>,
+    reason: Option<String>,
     /// The ticket a human closed, replaced by this one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) replaces: Option<u64>,
+    replaces: Option<u64>,
 }
 
 /// Replaces control characters (escape sequences included) by spaces.
 pub(crate) fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    crate::text::one_line(text)
 }
 
 impl NotifyReport {
+    /// The report of `event`'s `outcome`; `url` gives a ticket's web page.
+    pub(crate) fn new(event: &Event, outcome: &Outcome, url: impl Fn(u64) -> String) -> Self {
+        let reason = match outcome {
+            Outcome::Ignored { skip, .. } => Some(skip_reason(*skip, event.state)),
+            Outcome::Kept { reason, .. } => Some(format!(
+                "kept for the next run or `esia-glpi flush`: {reason}"
+            )),
+            _ => None,
+        };
+        NotifyReport {
+            action: outcome.action(),
+            ticket_id: outcome.ticket(),
+            url: outcome.ticket().map(url),
+            node: event.key.node.clone(),
+            service: event.key.service.clone(),
+            state: event.state.json_name(),
+            reason,
+            replaces: outcome.replaces(),
+        }
+    }
+
     fn line(&self) -> String {
         let mut line = self.action.replace('_', " ");
         if let Some(id) = self.ticket_id {
@@ -53,6 +74,24 @@ impl NotifyReport {
     }
 }
 
+/// Why nothing was written, for people.
+fn skip_reason(skip: Skip, state: State) -> String {
+    match skip {
+        Skip::Renotification => format!("already recorded as {state}"),
+        Skip::NoTicket => "no open ticket for this node and service".to_string(),
+        Skip::ClosedInGlpi(id, remote) => {
+            let how = match remote {
+                Remote::Solved => "solved",
+                Remote::Closed => "closed",
+                Remote::Trashed => "put in the trash",
+                Remote::Gone => "purged",
+                Remote::Open => "open",
+            };
+            format!("ticket {id} was {how} in GLPI; nothing written into it")
+        }
+    }
+}
+
 /// Prints one line of text or one JSON value.
 pub(crate) fn emit<T: Serialize>(json: bool, value: &T, text: &str) {
     let rendered = if json {
@@ -70,27 +109,33 @@ pub(crate) fn notify(json: bool, report: &NotifyReport) {
     emit(json, report, &report.line());
 }
 
-/// Free text for the `state` and `render` commands (already composed).
-pub(crate) fn text<T: Serialize>(json: bool, value: &T, text: &str) {
-    emit(json, value, text);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::Key;
 
     #[test]
     fn human_line_names_action_ticket_and_url() {
-        let r = NotifyReport {
-            action: "created",
-            ticket_id: Some(42),
-            url: Some("https://glpi.example.org/glpi/front/ticket.form.php?id=42".into()),
-            node: "n".into(),
-            service: "s".into(),
-            state: "critical",
-            reason: None,
-            replaces: None,
+        let event = Event {
+            key: Key::new("n", "s"),
+            group: String::new(),
+            address: String::new(),
+            state: State::Critical,
+            output: String::new(),
+            priority: 3,
+            ack_author: String::new(),
+            ack_comment: String::new(),
+            vars: Vec::new(),
+            time: jiff::Timestamp::UNIX_EPOCH,
         };
+        let r = NotifyReport::new(
+            &event,
+            &Outcome::Created {
+                ticket: 42,
+                replaces: None,
+            },
+            |id| format!("https://glpi.example.org/glpi/front/ticket.form.php?id={id}"),
+        );
         assert_eq!(
             r.line(),
             "created ticket 42 https://glpi.example.org/glpi/front/ticket.form.php?id=42"
@@ -99,6 +144,7 @@ mod tests {
         for k in ["action", "ticket_id", "url", "node", "service", "state"] {
             assert!(json.get(k).is_some(), "{k}");
         }
+        assert_eq!(json["state"], "critical");
     }
 
     #[test]

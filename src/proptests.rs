@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestError, TestRunner};
 
-use crate::config::Lang;
-use crate::event::Key;
+use crate::core::{Key, Lang};
 use crate::template::{self, Vars};
 use crate::{config, text};
 

@@ -9,6 +9,8 @@
 //! `%` followed by no name character stays as written, silently. The `encode`
 //! function (HTML escaping for ticket content, identity for titles) is applied
 //! to substituted values only, never to the template's own text.
+//!
+//! Imports nothing from the crate.
 
 use std::collections::BTreeMap;
 

@@ -3,11 +3,12 @@
 
 use serde::Serialize;
 
-use super::{Globals, local_date};
+use super::globals::{Globals, monitor_env};
 use crate::cli::NotifyArgs;
+use crate::core::Event;
+use crate::engine::{self, Clock};
 use crate::error::Error;
-use crate::event::{Event, MonitorEnv};
-use crate::{output, text};
+use crate::output;
 
 #[derive(Debug, Serialize)]
 struct Rendered {
@@ -18,42 +19,26 @@ struct Rendered {
 
 pub(crate) fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
     let config = globals.load_config()?;
+    let clock = Clock::system();
     let event = Event::resolve(
-        args,
-        &MonitorEnv::capture(),
+        &args.given(),
+        &monitor_env(),
         config.default_priority,
-        jiff::Timestamp::now(),
+        clock.now(),
     )?;
-    let vars = text::vars(&event, None, &local_date(event.time), config.lang);
-    let title = text::title(&config.tpl_title, &vars);
-    let content = text::content(
-        config.tpl_content.as_deref(),
-        &vars,
-        config.lang,
-        None,
-        &event.key,
-    );
-    let mut unknown = title.unknown;
-    for name in content.unknown {
-        if !unknown.contains(&name) {
-            unknown.push(name);
-        }
-    }
-    for name in &unknown {
-        tracing::warn!("unknown template variable %{name} left as written");
-    }
+    let texts = engine::ticket_texts(&config, &event, None, None, &clock.date(event.time));
     // Monitored-world text never reaches a terminal with its control characters.
     let human = format!(
         "title: {}\ncontent:\n{}",
-        output::sanitize(&title.text),
-        output::sanitize(&content.text)
+        output::sanitize(&texts.title),
+        output::sanitize(&texts.content)
     );
-    output::text(
+    output::emit(
         globals.json,
         &Rendered {
-            title: title.text,
-            content: content.text,
-            unknown_variables: unknown,
+            title: texts.title,
+            content: texts.content,
+            unknown_variables: texts.unknown,
         },
         &human,
     );

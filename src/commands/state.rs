@@ -1,35 +1,47 @@
 //! `state list | show | forget`: the local records and kept events, read and
-//! edited by hand. `forget` moves a key's record and spool to `dropped/`,
-//! never deletes them.
+//! edited by hand. `forget` sets a key's record, kept events and creation
+//! intent aside in `dropped/`, never deletes them. (`state rebuild`, which
+//! talks to GLPI, is `rebuild.rs`.)
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::Globals;
-use crate::cli::StateCommand;
+use super::globals::Globals;
+use crate::core::{Event, Failure, Key, Record};
+use crate::engine;
 use crate::error::Error;
-use crate::event::Key;
 use crate::output;
-use crate::state::{RecordLoad, SpoolEntry, StateDir, TicketRecord};
+use crate::state::{FileStore, Kept, RecordLoad, Store};
 
 /// Used when `--state-dir` is given without a readable configuration.
 const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A kept event, as `state` shows it.
+#[derive(Serialize)]
+struct KeptLine {
+    event: Event,
+    attempts: u32,
+    last_error: Option<String>,
+    /// The class of the last failure (`refused`, `unavailable`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<Failure>,
+}
+
 #[derive(Serialize)]
 struct KeyState {
-    node: String,
-    service: String,
-    record: Option<TicketRecord>,
+    #[serde(flatten)]
+    key: Key,
+    record: Option<Record>,
     /// Events kept for delivery, oldest first.
-    spool: Vec<SpoolEntry>,
+    spool: Vec<KeptLine>,
 }
 
 #[derive(Serialize)]
 struct Forgot {
-    node: String,
-    service: String,
+    #[serde(flatten)]
+    key: Key,
     kept_as: Vec<String>,
 }
 
@@ -37,7 +49,7 @@ fn key_text(key: &Key) -> String {
     output::sanitize(&key.to_string())
 }
 
-fn describe(r: &TicketRecord) -> String {
+fn describe(r: &Record) -> String {
     format!(
         "ticket {} {} priority {}{} since {}",
         r.ticket_id,
@@ -49,11 +61,7 @@ fn describe(r: &TicketRecord) -> String {
 }
 
 fn line(k: &KeyState) -> String {
-    let key = Key {
-        node: k.node.clone(),
-        service: k.service.clone(),
-    };
-    let mut text = key_text(&key);
+    let mut text = key_text(&k.key);
     match &k.record {
         Some(r) => {
             let _ = write!(text, " {}", describe(r));
@@ -66,13 +74,13 @@ fn line(k: &KeyState) -> String {
     text
 }
 
-fn show_text(dir: &StateDir, key: &Key, state: &KeyState) -> String {
+fn show_text(location: &str, state: &KeyState) -> String {
+    let key = &state.key;
     let mut text = match &state.record {
         Some(r) => format!(
-            "{} {}\nrecord: {}\noutput: {}",
+            "{} {}\nrecord: {location}\noutput: {}",
             key_text(key),
             describe(r),
-            dir.record_path(key).display(),
             output::sanitize(&r.output)
         ),
         None => format!("no record for {}", key_text(key)),
@@ -94,12 +102,31 @@ fn show_text(dir: &StateDir, key: &Key, state: &KeyState) -> String {
     text
 }
 
-pub(crate) fn run(globals: &Globals, cmd: &StateCommand) -> Result<(), Error> {
-    if let StateCommand::Rebuild = cmd {
-        // The only state command that talks to GLPI.
-        return super::rebuild::run(globals);
-    }
-    // `--state-dir` alone is enough to inspect a state directory.
+async fn load(store: &FileStore, key: Key) -> Result<KeyState, Error> {
+    let record = match store.load_record(&key).await? {
+        RecordLoad::Found(r) => Some(r),
+        RecordLoad::Missing | RecordLoad::Corrupt { .. } => None,
+    };
+    let spool = store
+        .kept(&key)
+        .await?
+        .into_iter()
+        .map(|k: Kept| KeptLine {
+            event: k.event,
+            attempts: k.attempts,
+            last_error: k.last_error,
+            failure: k.failure,
+        })
+        .collect();
+    Ok(KeyState { key, record, spool })
+}
+
+/// Opens the state directory of `--state-dir` (no configuration needed),
+/// else the configuration's; runs `f` on it with the lock timeout to use.
+fn with_store<F>(globals: &Globals, f: F) -> Result<(), Error>
+where
+    F: AsyncFnOnce(&FileStore, Duration) -> Result<(), Error>,
+{
     let (root, lock_timeout) = match &globals.state_dir {
         Some(dir) => (dir.clone(), DEFAULT_LOCK_TIMEOUT),
         None => {
@@ -107,75 +134,66 @@ pub(crate) fn run(globals: &Globals, cmd: &StateCommand) -> Result<(), Error> {
             (config.state_dir.clone(), config.lock_timeout)
         }
     };
-    let dir = StateDir::open(&root)?;
-    let load = |key: Key| -> Result<KeyState, Error> {
-        let record = match dir.load_record(&key)? {
-            RecordLoad::Found(r) => Some(r),
-            RecordLoad::Missing | RecordLoad::Corrupt { .. } => None,
+    let store = FileStore::open(&root)?;
+    engine::runtime()?.block_on(f(&store, lock_timeout))
+}
+
+/// `state list`: every key with an open ticket or kept events.
+pub(crate) fn list(globals: &Globals) -> Result<(), Error> {
+    with_store(globals, async |store, _| {
+        let (records, corrupt) = store.records().await?;
+        for path in &corrupt {
+            tracing::error!("a corrupt record was moved aside to {path}");
+        }
+        let mut keys: Vec<Key> = records.into_iter().map(|r| r.key).collect();
+        for k in store.keys_with_kept_events().await? {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        keys.sort();
+        let mut states = Vec::with_capacity(keys.len());
+        for key in keys {
+            states.push(load(store, key).await?);
+        }
+        let text = if states.is_empty() {
+            "no open ticket recorded and no event kept".to_string()
+        } else {
+            states.iter().map(line).collect::<Vec<_>>().join("\n")
         };
-        let spool = dir.spool_list(&key)?.into_iter().map(|s| s.entry).collect();
-        Ok(KeyState {
-            node: key.node,
-            service: key.service,
-            record,
-            spool,
-        })
-    };
-    match cmd {
-        StateCommand::List => {
-            let (records, corrupt) = dir.list()?;
-            for path in &corrupt {
-                tracing::error!("a corrupt record was moved aside to {}", path.display());
-            }
-            let mut keys: Vec<Key> = records.iter().map(TicketRecord::key).collect();
-            for k in dir.spooled_keys()? {
-                if !keys.contains(&k) {
-                    keys.push(k);
-                }
-            }
-            keys.sort();
-            let states = keys.into_iter().map(load).collect::<Result<Vec<_>, _>>()?;
-            let text = if states.is_empty() {
-                "no open ticket recorded and no event kept".to_string()
-            } else {
-                states.iter().map(line).collect::<Vec<_>>().join("\n")
-            };
-            output::text(globals.json, &states, &text);
-        }
-        StateCommand::Show(k) => {
-            let key = Key {
-                node: k.node.clone(),
-                service: k.service.clone(),
-            };
-            let state = load(key.clone())?;
-            let text = show_text(&dir, &key, &state);
-            output::text(globals.json, &state, &text);
-        }
-        // Handled above: the only state command that talks to GLPI.
-        StateCommand::Rebuild => {}
-        StateCommand::Forget(k) => {
-            let key = Key {
-                node: k.node.clone(),
-                service: k.service.clone(),
-            };
-            let _lock = dir.lock(&key, lock_timeout)?;
-            let moved = dir.forget(&key)?;
-            let text = if moved.is_empty() {
-                format!("no record and no kept event for {}", key_text(&key))
-            } else {
-                let paths: Vec<String> = moved.iter().map(|p| p.display().to_string()).collect();
-                format!("forgot {}; kept as {}", key_text(&key), paths.join(", "))
-            };
-            output::text(
-                globals.json,
-                &Forgot {
-                    node: key.node,
-                    service: key.service,
-                    kept_as: moved.iter().map(|p| p.display().to_string()).collect(),
-                },
-                &text,
-            );
-        }
-    }
-    Ok(())
+        output::emit(globals.json, &states, &text);
+        Ok(())
+    })
+}
+
+/// `state show NODE [SERVICE]`: the record and the kept events of one key.
+pub(crate) fn show(globals: &Globals, key: Key) -> Result<(), Error> {
+    with_store(globals, async |store, _| {
+        let state = load(store, key).await?;
+        let text = show_text(&store.record_location(&state.key), &state);
+        output::emit(globals.json, &state, &text);
+        Ok(())
+    })
+}
+
+/// `state forget NODE [SERVICE]`: set the key's files aside in `dropped/`.
+pub(crate) fn forget(globals: &Globals, key: Key) -> Result<(), Error> {
+    with_store(globals, async |store, lock_timeout| {
+        let _hold = store.hold(&key, lock_timeout).await?;
+        let moved = store.forget(&key).await?;
+        let text = if moved.is_empty() {
+            format!("no record and no kept event for {}", key_text(&key))
+        } else {
+            format!("forgot {}; kept as {}", key_text(&key), moved.join(", "))
+        };
+        output::emit(
+            globals.json,
+            &Forgot {
+                key,
+                kept_as: moved,
+            },
+            &text,
+        );
+        Ok(())
+    })
 }

@@ -31,11 +31,6 @@ pub(crate) enum GlpiError {
 }
 
 impl GlpiError {
-    /// True for errors an administrator must fix on the GLPI side (exit 4).
-    pub(crate) fn is_refusal(&self) -> bool {
-        matches!(self, GlpiError::Refused { .. })
-    }
-
     pub(crate) fn code(&self) -> Option<&str> {
         match self {
             GlpiError::Refused { code, .. } => Some(code),

@@ -13,8 +13,10 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::client::Client;
+use super::error::GlpiError;
 use super::model::{cell_id, cell_text};
-use super::{Client, GlpiError, Session};
+use super::session::Session;
 
 /// `getGlpiConfig` → `cfg_glpi`, the keys `check` reports.
 #[derive(Debug, Default, Deserialize)]
@@ -168,12 +170,6 @@ impl Client {
         )
         .await
         .map(|_| ())
-    }
-
-    /// True once `initSession` had to send the `user_token` as a query
-    /// parameter because the web server strips `Authorization` (§12.4).
-    pub(crate) fn auth_in_query(&self) -> bool {
-        self.auth_in_query.get()
     }
 }
 

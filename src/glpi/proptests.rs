@@ -6,11 +6,12 @@ use proptest::prelude::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use super::error::GlpiError;
+use super::http::decode_error;
 use super::model::{
     Created, Id, SearchResult, SessionToken, TicketRead, cell_id, cell_text, decode_entities,
 };
 use super::probe::{GlpiConfig, Profile};
-use super::{GlpiError, decode_error};
 use crate::proptests::fuzz;
 
 fn json() -> impl Strategy<Value = Value> {

@@ -6,8 +6,9 @@
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
+use super::error::GlpiError;
 use super::model::{SearchResult, cell_id, cell_text};
-use super::{GlpiError, Session};
+use super::session::Session;
 
 /// The answer of a requester look-up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,11 +1,47 @@
-//! Tickets and their timeline: create, read status, follow-up, solution,
-//! priority (glpi-api.md §6–§7).
+//! Tickets and their timeline: create, read where a ticket stands, follow-up,
+//! solution, priority (glpi-api.md §6–§7).
 
 use reqwest::Method;
 
+use super::error::GlpiError;
 use super::model::{Created, Input, NewTicket, NewTimelineItem, PriorityUpdate, TicketRead};
-use super::{GlpiError, Session};
-use crate::lifecycle::Remote;
+use super::session::Session;
+
+/// Where a ticket stands in GLPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TicketStatus {
+    /// New, processing or pending (statuses 1..4), not in the trash.
+    Open,
+    /// Status 5.
+    Solved,
+    /// Status 6.
+    Closed,
+    /// In the trash (`is_deleted`), whatever its status.
+    Trashed,
+    /// Purged: GLPI answers 404.
+    Gone,
+}
+
+impl TicketStatus {
+    /// Maps a GLPI ticket status and trash flag.
+    pub(crate) fn from_glpi(status: u8, is_deleted: bool) -> TicketStatus {
+        match (is_deleted, status) {
+            (true, _) => TicketStatus::Trashed,
+            (false, 5) => TicketStatus::Solved,
+            (false, 6) => TicketStatus::Closed,
+            _ => TicketStatus::Open,
+        }
+    }
+}
+
+/// The two items of a ticket's timeline esia-glpi writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timeline {
+    /// `ITILFollowup`, public.
+    Followup,
+    /// `ITILSolution`: GLPI sets the ticket to solved (5).
+    Solution,
+}
 
 impl Session<'_> {
     /// `POST /Ticket` → the new id.
@@ -17,41 +53,30 @@ impl Session<'_> {
     }
 
     /// `GET /Ticket/:id` → where the ticket stands; `Gone` on 404.
-    pub(crate) async fn ticket_state(&self, id: u64) -> Result<Remote, GlpiError> {
+    pub(crate) async fn ticket_status(&self, id: u64) -> Result<TicketStatus, GlpiError> {
         let query = [("get_hateoas".to_string(), "false".to_string())];
         match self
             .call::<(), TicketRead>(Method::GET, &format!("Ticket/{id}"), None, &query)
             .await
         {
-            Ok(t) if t.id.0 == id => Ok(Remote::from_glpi(t.status, t.is_deleted != 0)),
+            Ok(t) if t.id.0 == id => Ok(TicketStatus::from_glpi(t.status, t.is_deleted != 0)),
             Ok(t) => Err(GlpiError::Protocol {
                 what: format!("GET Ticket/{id}"),
                 detail: format!("GLPI answered with ticket {}", t.id.0),
             }),
-            Err(e) if e.code() == Some("ERROR_ITEM_NOT_FOUND") => Ok(Remote::Gone),
+            Err(e) if e.code() == Some("ERROR_ITEM_NOT_FOUND") => Ok(TicketStatus::Gone),
             Err(e) => Err(e),
         }
     }
 
-    /// `POST /ITILFollowup`.
+    /// `POST /ITILFollowup`: a public follow-up.
     pub(crate) async fn add_followup(
         &self,
         ticket: u64,
         content: String,
     ) -> Result<u64, GlpiError> {
-        let body = Input {
-            input: NewTimelineItem {
-                itemtype: "Ticket",
-                items_id: ticket,
-                content,
-                is_private: Some(0),
-                solutiontypes_id: None,
-            },
-        };
-        let created: Created = self
-            .call(Method::POST, "ITILFollowup", Some(&body), &[])
-            .await?;
-        Ok(created.id.0)
+        self.add_to_timeline(Timeline::Followup, ticket, content)
+            .await
     }
 
     /// `POST /ITILSolution`: GLPI sets the ticket to solved (5). Only call it
@@ -61,18 +86,30 @@ impl Session<'_> {
         ticket: u64,
         content: String,
     ) -> Result<u64, GlpiError> {
+        self.add_to_timeline(Timeline::Solution, ticket, content)
+            .await
+    }
+
+    async fn add_to_timeline(
+        &self,
+        item: Timeline,
+        ticket: u64,
+        content: String,
+    ) -> Result<u64, GlpiError> {
+        let (path, is_private, solutiontypes_id) = match item {
+            Timeline::Followup => ("ITILFollowup", Some(0), None),
+            Timeline::Solution => ("ITILSolution", None, Some(0)),
+        };
         let body = Input {
             input: NewTimelineItem {
                 itemtype: "Ticket",
                 items_id: ticket,
                 content,
-                is_private: None,
-                solutiontypes_id: Some(0),
+                is_private,
+                solutiontypes_id,
             },
         };
-        let created: Created = self
-            .call(Method::POST, "ITILSolution", Some(&body), &[])
-            .await?;
+        let created: Created = self.call(Method::POST, path, Some(&body), &[]).await?;
         Ok(created.id.0)
     }
 
@@ -86,5 +123,20 @@ impl Session<'_> {
             .call(Method::PUT, &format!("Ticket/{ticket}"), Some(&body), &[])
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_mapping() {
+        for s in 1..=4 {
+            assert_eq!(TicketStatus::from_glpi(s, false), TicketStatus::Open);
+        }
+        assert_eq!(TicketStatus::from_glpi(5, false), TicketStatus::Solved);
+        assert_eq!(TicketStatus::from_glpi(6, false), TicketStatus::Closed);
+        assert_eq!(TicketStatus::from_glpi(2, true), TicketStatus::Trashed);
     }
 }

@@ -1,12 +1,13 @@
-//! Per-key locks: one sentinel file per key, locked with std `File::try_lock`
-//! and polled until a deadline (std has no timed lock). The lock is never
-//! taken on the data file itself, whose inode a rename replaces.
+//! Per-key locks of the files backend: one sentinel file per key, locked with
+//! std `File::try_lock` and polled until a deadline (std has no timed lock;
+//! the pause between polls is an async sleep). The lock is never taken on the
+//! data file itself, whose inode a rename replaces.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::StateError;
+use super::error::StateError;
 
 /// Held for the whole read → decide → GLPI → record sequence of one key;
 /// released on drop (closing the file releases the lock).
@@ -16,7 +17,7 @@ pub(crate) struct KeyLock {
 }
 
 impl KeyLock {
-    pub(crate) fn acquire(
+    pub(super) async fn acquire(
         path: &Path,
         what: &str,
         timeout: Duration,
@@ -48,7 +49,7 @@ impl KeyLock {
                             timeout,
                         });
                     }
-                    std::thread::sleep(pause);
+                    tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(100));
                 }
                 Err(TryLockError::Error(source)) => {
@@ -67,14 +68,20 @@ impl KeyLock {
 mod tests {
     use super::*;
 
-    #[test]
-    fn second_holder_times_out_then_succeeds_after_release() {
+    #[tokio::test(flavor = "current_thread")]
+    async fn second_holder_times_out_then_succeeds_after_release() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.lock");
-        let first = KeyLock::acquire(&path, "k", Duration::from_secs(1)).unwrap();
-        let err = KeyLock::acquire(&path, "k", Duration::from_millis(50)).unwrap_err();
+        let first = KeyLock::acquire(&path, "k", Duration::from_secs(1))
+            .await
+            .unwrap();
+        let err = KeyLock::acquire(&path, "k", Duration::from_millis(50))
+            .await
+            .unwrap_err();
         assert!(matches!(err, StateError::LockTimeout { .. }));
         drop(first);
-        KeyLock::acquire(&path, "k", Duration::from_millis(50)).unwrap();
+        KeyLock::acquire(&path, "k", Duration::from_millis(50))
+            .await
+            .unwrap();
     }
 }

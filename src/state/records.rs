@@ -1,90 +1,39 @@
-//! The record of the open ticket of one key: load and save, schema version,
-//! corrupt files moved aside (never deleted) and reported.
+//! Record files: one JSON document per key, with a schema version; a corrupt
+//! file is moved aside (never deleted) and reported.
 
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{StateError, move_aside, write_atomic};
-use crate::event::{Key, State};
+use super::atomic::write_atomic;
+use super::error::StateError;
+use super::paths::move_aside;
+use super::store::RecordLoad;
+use crate::core::{Key, Record};
 
 /// Current schema of a record file. Older versions get a migration here.
-pub(crate) const SCHEMA: u32 = 1;
+pub(super) const SCHEMA: u32 = 1;
 
-/// What we remember about the open ticket of a key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct TicketRecord {
-    pub(crate) schema: u32,
-    pub(crate) node: String,
-    pub(crate) service: String,
-    pub(crate) ticket_id: u64,
-    /// The last problem state written into the ticket (WARNING, CRITICAL, UNKNOWN).
-    pub(crate) state: State,
-    pub(crate) output: String,
-    pub(crate) priority: u8,
-    pub(crate) acked: bool,
-    pub(crate) opened_at: jiff::Timestamp,
-    pub(crate) updated_at: jiff::Timestamp,
-    /// Rebuilt from GLPI by `state rebuild`: the last state is not known, so
-    /// no event counts as a re-notification until one is recorded.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub(crate) rebuilt: bool,
-}
-
-impl TicketRecord {
-    pub(crate) fn key(&self) -> Key {
-        Key {
-            node: self.node.clone(),
-            service: self.service.clone(),
-        }
-    }
-}
-
-/// A ticket creation about to be sent (see `StateDir::write_intent`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct CreateIntent {
-    pub(crate) node: String,
-    pub(crate) service: String,
-    /// The state, output and priority the ticket was created with.
-    pub(crate) state: State,
-    pub(crate) output: String,
-    pub(crate) priority: u8,
-    pub(crate) event_time: jiff::Timestamp,
-}
-
-impl CreateIntent {
-    pub(crate) fn key(&self) -> Key {
-        Key {
-            node: self.node.clone(),
-            service: self.service.clone(),
-        }
-    }
-}
-
-/// The outcome of reading a record file.
-#[derive(Debug)]
-pub(crate) enum RecordLoad {
-    Missing,
-    Found(TicketRecord),
-    /// The file could not be decoded; it was moved to `moved_to`.
-    Corrupt {
-        moved_to: PathBuf,
-        reason: String,
-    },
+/// A record as written on disk: its schema version, then its fields.
+#[derive(Serialize, Deserialize)]
+struct OnDisk {
+    schema: u32,
+    #[serde(flatten)]
+    record: Record,
 }
 
 /// Loads the record of `key`; a record of another key (a hash collision of a
 /// shortened file name) counts as missing.
-pub(crate) fn load(path: &Path, key: &Key) -> Result<RecordLoad, StateError> {
+pub(super) fn load(path: &Path, key: &Key) -> Result<RecordLoad, StateError> {
     match load_any(path)? {
-        RecordLoad::Found(r) if r.key() != *key => Ok(RecordLoad::Missing),
+        RecordLoad::Found(r) if r.key != *key => Ok(RecordLoad::Missing),
         other => Ok(other),
     }
 }
 
-pub(crate) fn load_any(path: &Path) -> Result<RecordLoad, StateError> {
+pub(super) fn load_any(path: &Path) -> Result<RecordLoad, StateError> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(RecordLoad::Missing),
@@ -96,11 +45,11 @@ pub(crate) fn load_any(path: &Path) -> Result<RecordLoad, StateError> {
             });
         }
     };
-    let decoded = serde_json::from_slice::<TicketRecord>(&bytes)
+    let decoded = serde_json::from_slice::<OnDisk>(&bytes)
         .map_err(|e| e.to_string())
         .and_then(|r| {
             if r.schema == SCHEMA {
-                Ok(r)
+                Ok(r.record)
             } else {
                 Err(format!("unsupported schema version {}", r.schema))
             }
@@ -114,13 +63,20 @@ pub(crate) fn load_any(path: &Path) -> Result<RecordLoad, StateError> {
                 path.display(),
                 moved_to.display()
             );
-            Ok(RecordLoad::Corrupt { moved_to, reason })
+            Ok(RecordLoad::Corrupt {
+                kept_as: moved_to.display().to_string(),
+                reason,
+            })
         }
     }
 }
 
-pub(crate) fn save(path: &Path, record: &TicketRecord) -> Result<(), StateError> {
-    let mut bytes = serde_json::to_vec_pretty(record).map_err(|e| StateError::Io {
+pub(super) fn save(path: &Path, record: &Record) -> Result<(), StateError> {
+    let on_disk = OnDisk {
+        schema: SCHEMA,
+        record: record.clone(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&on_disk).map_err(|e| StateError::Io {
         path: path.to_path_buf(),
         action: "encode",
         source: io::Error::other(e),
@@ -136,12 +92,11 @@ pub(crate) fn save(path: &Path, record: &TicketRecord) -> Result<(), StateError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::State;
 
-    fn record() -> TicketRecord {
-        TicketRecord {
-            schema: SCHEMA,
-            node: "web01".into(),
-            service: "HTTP".into(),
+    fn record() -> Record {
+        Record {
+            key: Key::new("web01", "HTTP"),
             ticket_id: 42,
             state: State::Critical,
             output: "down".into(),
@@ -154,11 +109,16 @@ mod tests {
     }
 
     #[test]
-    fn round_trip() {
+    fn round_trip_keeps_the_file_format() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         save(&path, &record()).unwrap();
-        match load(&path, &record().key()).unwrap() {
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("{\n  \"schema\": 1,\n  \"node\": \"web01\",\n  \"service\": \"HTTP\",\n  \"ticket_id\": 42,"),
+            "{text}"
+        );
+        match load(&path, &record().key).unwrap() {
             RecordLoad::Found(r) => assert_eq!(r, record()),
             other => panic!("{other:?}"),
         }
@@ -169,12 +129,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         fs::write(&path, b"{\"schema\":1, trunc").unwrap();
-        let RecordLoad::Corrupt { moved_to, .. } = load(&path, &record().key()).unwrap() else {
+        let RecordLoad::Corrupt { kept_as, .. } = load(&path, &record().key).unwrap() else {
             panic!("not corrupt")
         };
         assert!(!path.exists());
-        assert_eq!(fs::read(&moved_to).unwrap(), b"{\"schema\":1, trunc");
-        assert!(moved_to.to_string_lossy().contains("r.json.corrupt-"));
+        assert_eq!(fs::read(&kept_as).unwrap(), b"{\"schema\":1, trunc");
+        assert!(kept_as.contains("r.json.corrupt-"));
     }
 
     #[test]
@@ -182,10 +142,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
         save(&path, &record()).unwrap();
-        let other = Key {
-            node: "web02".into(),
-            service: "HTTP".into(),
-        };
+        let other = Key::new("web02", "HTTP");
         assert!(matches!(load(&path, &other).unwrap(), RecordLoad::Missing));
     }
 }

@@ -15,59 +15,55 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use super::{StateError, move_aside, write_atomic};
-use crate::event::Event;
+use super::atomic::{self, write_atomic};
+use super::error::StateError;
+use super::paths::{io_err, move_aside};
+use super::store::Kept;
+use crate::core::{Event, Failure};
 
 /// Schema of a spool entry.
 const SCHEMA: u32 = 1;
 
-/// One kept event.
+/// One kept event as written on disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct SpoolEntry {
-    pub(crate) schema: u32,
-    pub(crate) event: Event,
+struct Entry {
+    schema: u32,
+    event: Event,
     /// Delivery attempts that failed so far.
-    pub(crate) attempts: u32,
+    attempts: u32,
     /// The last failure, for `state show`.
-    pub(crate) last_error: Option<String>,
-    /// The exit status of the last failure (4 refused, 5 unavailable, 6 lock).
-    pub(crate) last_status: Option<u8>,
+    last_error: Option<String>,
+    /// The class of the last failure (refused, unavailable, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failure: Option<Failure>,
 }
 
-/// A spool entry and the file that holds it.
-#[derive(Debug, Clone)]
-pub(crate) struct Spooled {
-    pub(crate) path: PathBuf,
-    pub(crate) entry: SpoolEntry,
-}
-
-impl Spooled {
-    /// Records a failed delivery attempt.
-    pub(crate) fn failed(&mut self, error: String, status: u8) -> Result<(), StateError> {
-        self.entry.attempts += 1;
-        self.entry.last_error = Some(error);
-        self.entry.last_status = Some(status);
-        save(&self.path, &self.entry)
+impl Entry {
+    fn of(kept: &Kept) -> Entry {
+        Entry {
+            schema: SCHEMA,
+            event: kept.event.clone(),
+            attempts: kept.attempts,
+            last_error: kept.last_error.clone(),
+            failure: kept.failure,
+        }
     }
 
-    /// Removes the event from the spool: GLPI confirmed it.
-    pub(crate) fn remove(&self) -> Result<(), StateError> {
-        remove(&self.path)
+    fn kept(self, path: &Path) -> Kept {
+        Kept {
+            id: path.display().to_string(),
+            event: self.event,
+            attempts: self.attempts,
+            last_error: self.last_error,
+            failure: self.failure,
+        }
     }
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-fn io_err<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(io::Error) -> StateError + 'a {
-    move |source| StateError::Io {
-        path: path.to_path_buf(),
-        action,
-        source,
-    }
-}
-
 /// Writes `event` durably into the key's spool directory `dir`.
-pub(crate) fn push(dir: &Path, event: &Event) -> Result<Spooled, StateError> {
+pub(super) fn push(dir: &Path, event: &Event) -> Result<Kept, StateError> {
     fs::create_dir_all(dir).map_err(io_err(dir, "create the spool directory"))?;
     let nanos = event.time.as_nanosecond().max(0);
     let name = format!(
@@ -76,20 +72,21 @@ pub(crate) fn push(dir: &Path, event: &Event) -> Result<Spooled, StateError> {
         COUNTER.fetch_add(1, Ordering::Relaxed) % 10_000
     );
     let path = dir.join(name);
-    let entry = SpoolEntry {
-        schema: SCHEMA,
+    let kept = Kept {
+        id: path.display().to_string(),
         event: event.clone(),
         attempts: 0,
         last_error: None,
-        last_status: None,
+        failure: None,
     };
-    save(&path, &entry)?;
-    Ok(Spooled { path, entry })
+    save(&kept)?;
+    Ok(kept)
 }
 
-/// Rewrites an entry (after a failed attempt).
-pub(crate) fn save(path: &Path, entry: &SpoolEntry) -> Result<(), StateError> {
-    let bytes = serde_json::to_vec_pretty(entry).map_err(|e| StateError::Io {
+/// Writes an entry (new, or after a failed attempt).
+pub(super) fn save(kept: &Kept) -> Result<(), StateError> {
+    let path = Path::new(&kept.id);
+    let bytes = serde_json::to_vec_pretty(&Entry::of(kept)).map_err(|e| StateError::Io {
         path: path.to_path_buf(),
         action: "encode",
         source: io::Error::other(e),
@@ -98,11 +95,11 @@ pub(crate) fn save(path: &Path, entry: &SpoolEntry) -> Result<(), StateError> {
 }
 
 /// Removes a delivered entry.
-pub(crate) fn remove(path: &Path) -> Result<(), StateError> {
+pub(super) fn remove(path: &Path) -> Result<(), StateError> {
     match fs::remove_file(path) {
         Ok(()) => {
             if let Some(dir) = path.parent() {
-                super::atomic::sync_dir(dir).map_err(io_err(path, "sync the directory of"))?;
+                atomic::sync_dir(dir).map_err(io_err(path, "sync the directory of"))?;
             }
             Ok(())
         }
@@ -117,7 +114,7 @@ pub(crate) fn remove(path: &Path) -> Result<(), StateError> {
 
 /// The entries of one key's spool, oldest first. A corrupt entry is moved
 /// aside (`<name>.corrupt-<time>`, never deleted) and reported.
-pub(crate) fn list(dir: &Path) -> Result<Vec<Spooled>, StateError> {
+pub(super) fn list(dir: &Path) -> Result<Vec<Kept>, StateError> {
     let mut names: Vec<PathBuf> = match fs::read_dir(dir) {
         Ok(entries) => entries
             .flatten()
@@ -147,8 +144,8 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Spooled>, StateError> {
                 });
             }
         };
-        match serde_json::from_slice::<SpoolEntry>(&bytes) {
-            Ok(entry) if entry.schema == SCHEMA => out.push(Spooled { path, entry }),
+        match serde_json::from_slice::<Entry>(&bytes) {
+            Ok(entry) if entry.schema == SCHEMA => out.push(entry.kept(&path)),
             Ok(entry) => {
                 let to = move_aside(&path)?;
                 tracing::error!(
@@ -174,14 +171,11 @@ pub(crate) fn list(dir: &Path) -> Result<Vec<Spooled>, StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Key, State};
+    use crate::core::{Key, State};
 
     fn event(nanos: i64) -> Event {
         Event {
-            key: Key {
-                node: "n".into(),
-                service: "s".into(),
-            },
+            key: Key::new("n", "s"),
             group: String::new(),
             address: String::new(),
             state: State::Critical,
@@ -204,7 +198,7 @@ mod tests {
         let outputs: Vec<_> = list(&spool)
             .unwrap()
             .into_iter()
-            .map(|s| s.entry.event.output)
+            .map(|k| k.event.output)
             .collect();
         assert_eq!(outputs, ["e1000", "e2000", "e3000"]);
     }
@@ -215,12 +209,12 @@ mod tests {
         let spool = dir.path().join("k");
         let a = push(&spool, &event(1)).unwrap();
         push(&spool, &event(2)).unwrap();
-        remove(&a.path).unwrap();
-        remove(&a.path).unwrap();
+        remove(Path::new(&a.id)).unwrap();
+        remove(Path::new(&a.id)).unwrap();
         fs::write(spool.join("00000000000000000000-0-0.json"), b"{").unwrap();
         let left = list(&spool).unwrap();
         assert_eq!(left.len(), 1);
-        assert_eq!(left[0].entry.event.output, "e2");
+        assert_eq!(left[0].event.output, "e2");
         let aside = fs::read_dir(&spool)
             .unwrap()
             .flatten()

@@ -7,8 +7,9 @@
 //! recorded ticket before writing into it, a marker search for an OK without
 //! record), then [`decide`] turns the answer into a [`Plan`].
 
-use crate::event::{Event, State};
-use crate::state::TicketRecord;
+use super::event::{Event, State};
+use super::outcome::{Outcome, Remote, Skip};
+use super::record::Record;
 
 /// What GLPI must be asked before deciding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,30 +20,6 @@ pub(crate) enum Lookup {
     ReadTicket(u64),
     /// Search GLPI for an open ticket carrying the key's marker.
     FindByMarker,
-}
-
-/// The state of a ticket in GLPI, as far as we care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Remote {
-    /// New, processing or pending (statuses 1..4), not in the trash.
-    Open,
-    Solved,
-    Closed,
-    Trashed,
-    /// Purged: GLPI answers 404.
-    Gone,
-}
-
-impl Remote {
-    /// Maps a GLPI ticket status and trash flag.
-    pub(crate) fn from_glpi(status: u8, is_deleted: bool) -> Remote {
-        match (is_deleted, status) {
-            (true, _) => Remote::Trashed,
-            (false, 5) => Remote::Solved,
-            (false, 6) => Remote::Closed,
-            _ => Remote::Open,
-        }
-    }
 }
 
 /// The answer to a [`Lookup`].
@@ -87,27 +64,6 @@ pub(crate) enum Step {
     },
 }
 
-/// Why nothing was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Skip {
-    /// Same state as recorded (SPEC: re-notification).
-    Renotification,
-    /// OK, ACK or UNACK without a ticket to act on.
-    NoTicket,
-    /// The recorded ticket was solved, closed, trashed or purged in GLPI.
-    ClosedInGlpi(u64, Remote),
-}
-
-/// What the run reports (SPEC `action`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Created,
-    FollowedUp,
-    Solved,
-    Acknowledged,
-    Ignored(Skip),
-}
-
 /// What becomes of the local record after the steps succeeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RecordChange {
@@ -123,11 +79,43 @@ pub(crate) enum RecordChange {
     },
 }
 
+/// The writes to make, in order, what becomes of the record, and — when
+/// there is nothing to write — why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Plan {
     pub(crate) steps: Vec<Step>,
-    pub(crate) outcome: Outcome,
     pub(crate) record: RecordChange,
+    /// `Some` exactly when `steps` is empty.
+    pub(crate) skip: Option<Skip>,
+}
+
+impl Plan {
+    /// The outcome once the steps are done. `ticket` is the ticket acted
+    /// upon: the one created by a `Create` step, else the key's ticket (the
+    /// one written into, or the recorded one when nothing was written).
+    pub(crate) fn outcome(&self, ticket: Option<u64>) -> Outcome {
+        match (self.steps.first(), ticket) {
+            (Some(Step::Create { previous }), Some(ticket)) => Outcome::Created {
+                ticket,
+                replaces: previous.map(|(id, _)| id),
+            },
+            (Some(Step::Solve { ticket }), _) => Outcome::Solved { ticket: *ticket },
+            (
+                Some(Step::FollowUp {
+                    ticket,
+                    note: Note::Ack,
+                }),
+                _,
+            ) => Outcome::Acknowledged { ticket: *ticket },
+            (Some(Step::FollowUp { ticket, .. } | Step::SetPriority { ticket, .. }), _) => {
+                Outcome::FollowedUp { ticket: *ticket }
+            }
+            (None | Some(Step::Create { .. }), ticket) => Outcome::Ignored {
+                ticket,
+                skip: self.skip.unwrap_or(Skip::NoTicket),
+            },
+        }
+    }
 }
 
 /// Knobs of the decision that come from the configuration.
@@ -139,7 +127,7 @@ pub(crate) struct Policy {
 /// What must be read from GLPI before [`decide`]. `record_lost` is true when
 /// the record file was corrupt: then a problem looks for the open ticket by its
 /// marker instead of opening a second one.
-pub(crate) fn lookup(record: Option<&TicketRecord>, event: &Event, record_lost: bool) -> Lookup {
+pub(crate) fn lookup(record: Option<&Record>, event: &Event, record_lost: bool) -> Lookup {
     match (record, event.state) {
         (Some(r), s) if is_repeat(r, s) => Lookup::Nothing,
         (Some(r), _) => Lookup::ReadTicket(r.ticket_id),
@@ -149,7 +137,7 @@ pub(crate) fn lookup(record: Option<&TicketRecord>, event: &Event, record_lost: 
     }
 }
 
-fn is_repeat(record: &TicketRecord, state: State) -> bool {
+fn is_repeat(record: &Record, state: State) -> bool {
     if record.rebuilt {
         return false;
     }
@@ -163,15 +151,15 @@ fn is_repeat(record: &TicketRecord, state: State) -> bool {
 fn ignore(skip: Skip, record: RecordChange) -> Plan {
     Plan {
         steps: Vec::new(),
-        outcome: Outcome::Ignored(skip),
         record,
+        skip: Some(skip),
     }
 }
 
 fn create(event: &Event, previous: Option<(u64, Remote)>) -> Plan {
     Plan {
         steps: vec![Step::Create { previous }],
-        outcome: Outcome::Created,
+        skip: None,
         record: RecordChange::Write {
             state: event.state,
             output: event.output.clone(),
@@ -182,12 +170,7 @@ fn create(event: &Event, previous: Option<(u64, Remote)>) -> Plan {
 }
 
 /// The plan for `event`, given the record and what GLPI said.
-pub(crate) fn decide(
-    record: Option<&TicketRecord>,
-    found: Found,
-    event: &Event,
-    policy: Policy,
-) -> Plan {
+pub(crate) fn decide(record: Option<&Record>, found: Found, event: &Event, policy: Policy) -> Plan {
     let state = event.state;
     if let Some(r) = record
         && is_repeat(r, state)
@@ -206,7 +189,7 @@ pub(crate) fn decide(
                         to: state,
                     },
                 }],
-                outcome: Outcome::FollowedUp,
+                skip: None,
                 record: RecordChange::Write {
                     state,
                     output: event.output.clone(),
@@ -234,7 +217,7 @@ pub(crate) fn decide(
             }
             Plan {
                 steps,
-                outcome: Outcome::FollowedUp,
+                skip: None,
                 record: RecordChange::Write {
                     state,
                     output: event.output.clone(),
@@ -254,7 +237,7 @@ pub(crate) fn decide(
         // ---- recovery: OK
         (_, Found::Ticket(id, Remote::Open)) if state == State::Ok => Plan {
             steps: vec![Step::Solve { ticket: id }],
-            outcome: Outcome::Solved,
+            skip: None,
             record: RecordChange::Forget,
         },
         (Some(r), Found::Ticket(_, remote)) if state == State::Ok => ignore(
@@ -273,11 +256,7 @@ pub(crate) fn decide(
                     Note::Unack
                 },
             }],
-            outcome: if state == State::Ack {
-                Outcome::Acknowledged
-            } else {
-                Outcome::FollowedUp
-            },
+            skip: None,
             record: RecordChange::Write {
                 state: r.state,
                 output: r.output.clone(),
@@ -295,8 +274,7 @@ pub(crate) fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Key;
-    use crate::state::TicketRecord;
+    use crate::core::event::Key;
 
     const POLICY: Policy = Policy {
         update_priority: true,
@@ -304,10 +282,7 @@ mod tests {
 
     fn event(state: State, priority: u8) -> Event {
         Event {
-            key: Key {
-                node: "web01".into(),
-                service: "HTTP".into(),
-            },
+            key: Key::new("web01", "HTTP"),
             group: String::new(),
             address: String::new(),
             state,
@@ -320,11 +295,14 @@ mod tests {
         }
     }
 
-    fn record(state: State, priority: u8, acked: bool) -> TicketRecord {
-        TicketRecord {
-            schema: crate::state::records_schema(),
-            node: "web01".into(),
-            service: "HTTP".into(),
+    /// The outcome of a plan whose ticket is 7 (written into or created).
+    fn outcome(plan: &Plan) -> Outcome {
+        plan.outcome(Some(7))
+    }
+
+    fn record(state: State, priority: u8, acked: bool) -> Record {
+        Record {
+            key: Key::new("web01", "HTTP"),
             ticket_id: 7,
             state,
             output: "old".into(),
@@ -351,7 +329,7 @@ mod tests {
             assert_eq!(lookup(None, &e, false), Lookup::Nothing);
             let plan = decide(None, Found::NotLooked, &e, POLICY);
             assert_eq!(plan.steps, vec![Step::Create { previous: None }]);
-            assert_eq!(plan.outcome, Outcome::Created);
+            assert_eq!(outcome(&plan).action(), "created");
             assert_eq!(
                 plan.record,
                 RecordChange::Write {
@@ -386,7 +364,7 @@ mod tests {
                 }
             ]
         );
-        assert_eq!(plan.outcome, Outcome::FollowedUp);
+        assert_eq!(outcome(&plan).action(), "followed_up");
         assert!(matches!(
             plan.record,
             RecordChange::Write { priority: 5, .. }
@@ -426,7 +404,7 @@ mod tests {
             let e = event(s, 5);
             assert_eq!(lookup(Some(&r), &e, false), Lookup::Nothing);
             let plan = decide(Some(&r), Found::NotLooked, &e, POLICY);
-            assert_eq!(plan.outcome, Outcome::Ignored(Skip::Renotification));
+            assert_eq!(plan.skip, Some(Skip::Renotification));
             assert!(plan.steps.is_empty());
             assert_eq!(plan.record, RecordChange::Keep);
         }
@@ -448,7 +426,7 @@ mod tests {
                     previous: Some((7, remote))
                 }]
             );
-            assert_eq!(plan.outcome, Outcome::Created);
+            assert_eq!(outcome(&plan).action(), "created");
         }
     }
 
@@ -459,7 +437,7 @@ mod tests {
         assert_eq!(lookup(Some(&r), &e, false), Lookup::ReadTicket(7));
         let plan = decide(Some(&r), Found::Ticket(7, Remote::Open), &e, POLICY);
         assert_eq!(plan.steps, vec![Step::Solve { ticket: 7 }]);
-        assert_eq!(plan.outcome, Outcome::Solved);
+        assert_eq!(outcome(&plan).action(), "solved");
         assert_eq!(plan.record, RecordChange::Forget);
     }
 
@@ -475,8 +453,11 @@ mod tests {
             );
             assert!(plan.steps.is_empty());
             assert_eq!(
-                plan.outcome,
-                Outcome::Ignored(Skip::ClosedInGlpi(7, remote))
+                outcome(&plan),
+                Outcome::Ignored {
+                    ticket: Some(7),
+                    skip: Skip::ClosedInGlpi(7, remote)
+                }
             );
             assert_eq!(plan.record, RecordChange::Forget);
         }
@@ -488,10 +469,10 @@ mod tests {
         assert_eq!(lookup(None, &e, false), Lookup::FindByMarker);
         let plan = decide(None, Found::NoTicket, &e, POLICY);
         assert!(plan.steps.is_empty());
-        assert_eq!(plan.outcome, Outcome::Ignored(Skip::NoTicket));
+        assert_eq!(plan.skip, Some(Skip::NoTicket));
         let plan = decide(None, Found::Ticket(9, Remote::Open), &e, POLICY);
         assert_eq!(plan.steps, vec![Step::Solve { ticket: 9 }]);
-        assert_eq!(plan.outcome, Outcome::Solved);
+        assert_eq!(outcome(&plan).action(), "solved");
     }
 
     #[test]
@@ -500,7 +481,7 @@ mod tests {
         assert_eq!(lookup(None, &e, true), Lookup::FindByMarker);
         let plan = decide(None, Found::Ticket(9, Remote::Open), &e, POLICY);
         assert!(matches!(plan.steps[..], [Step::FollowUp { ticket: 9, .. }]));
-        assert_eq!(plan.outcome, Outcome::FollowedUp);
+        assert_eq!(outcome(&plan).action(), "followed_up");
         let plan = decide(None, Found::NoTicket, &e, POLICY);
         assert_eq!(plan.steps, vec![Step::Create { previous: None }]);
     }
@@ -513,7 +494,7 @@ mod tests {
         for e in [&e_ack, &e_unack] {
             assert_eq!(lookup(None, e, false), Lookup::Nothing);
             let plan = decide(None, Found::NotLooked, e, POLICY);
-            assert_eq!(plan.outcome, Outcome::Ignored(Skip::NoTicket));
+            assert_eq!(plan.skip, Some(Skip::NoTicket));
         }
         // ack on an open ticket
         let r = record(State::Critical, 3, false);
@@ -526,7 +507,7 @@ mod tests {
                 note: Note::Ack
             }]
         );
-        assert_eq!(plan.outcome, Outcome::Acknowledged);
+        assert_eq!(outcome(&plan), Outcome::Acknowledged { ticket: 7 });
         assert!(matches!(
             plan.record,
             RecordChange::Write {
@@ -553,7 +534,7 @@ mod tests {
                 note: Note::Unack
             }]
         );
-        assert_eq!(plan.outcome, Outcome::FollowedUp);
+        assert_eq!(outcome(&plan).action(), "followed_up");
         assert!(matches!(
             plan.record,
             RecordChange::Write { acked: false, .. }
@@ -599,15 +580,5 @@ mod tests {
             }]
         );
         assert!(matches!(plan.record, RecordChange::Write { .. }));
-    }
-
-    #[test]
-    fn remote_mapping() {
-        for s in 1..=4 {
-            assert_eq!(Remote::from_glpi(s, false), Remote::Open);
-        }
-        assert_eq!(Remote::from_glpi(5, false), Remote::Solved);
-        assert_eq!(Remote::from_glpi(6, false), Remote::Closed);
-        assert_eq!(Remote::from_glpi(2, true), Remote::Trashed);
     }
 }

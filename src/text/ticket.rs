@@ -1,15 +1,10 @@
-//! Every text written into GLPI: title, content, follow-ups, solution — in
-//! French (default) or English — plus HTML escaping and the stable marker.
-//!
-//! Pure: values (the date included) are passed in. Every value that comes from
-//! the monitored world is HTML-escaped before it reaches ticket content, so a
-//! check output can never inject markup; the title is plain text.
+//! The texts written into GLPI: title, content, follow-ups, solution — in
+//! French (default) or English — and the stable marker of a key.
 
 use std::fmt::Write as _;
 
-use crate::config::Lang;
-use crate::event::{Event, Key, State, priority_label};
-use crate::lifecycle::{Note, Remote};
+use super::html::{escape_html, html_lines, one_line};
+use crate::core::{Event, Key, Lang, Note, Remote, State};
 use crate::template::{self, Vars};
 
 /// GLPI's ticket title column is varchar(255).
@@ -17,20 +12,22 @@ pub(crate) const TITLE_MAX_CHARS: usize = 255;
 /// Longest check output copied into GLPI; the rest is cut with a visible note.
 pub(crate) const OUTPUT_MAX_BYTES: usize = 64 * 1024;
 
-/// Escapes the five HTML-significant characters.
-pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+/// GLPI ticket priority 1..=6 (SPEC `-L`), in words.
+pub(crate) fn priority_label(priority: u8, lang: Lang) -> &'static str {
+    match (lang, priority) {
+        (Lang::Fr, 1) => "très basse",
+        (Lang::Fr, 2) => "basse",
+        (Lang::Fr, 3) => "moyenne",
+        (Lang::Fr, 4) => "haute",
+        (Lang::Fr, 5) => "très haute",
+        (Lang::Fr, _) => "majeure",
+        (Lang::En, 1) => "very low",
+        (Lang::En, 2) => "low",
+        (Lang::En, 3) => "medium",
+        (Lang::En, 4) => "high",
+        (Lang::En, 5) => "very high",
+        (Lang::En, _) => "major",
     }
-    out
 }
 
 /// The marker that lets us find the open ticket of a key again in GLPI
@@ -125,36 +122,17 @@ pub(crate) struct Text {
 /// The ticket title: plain text on one line, at most 255 characters.
 pub(crate) fn title(tpl: &str, vars: &Vars) -> Text {
     let r = template::render(tpl, vars, str::to_string);
-    let one_line: String = r
-        .text
+    let cut: String = one_line(&r.text)
+        .trim()
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(TITLE_MAX_CHARS)
         .collect();
-    let cut: String = one_line.trim().chars().take(TITLE_MAX_CHARS).collect();
     // The cut may land just after a space (found by the property tests).
     let text = cut.trim_end().to_string();
     Text {
         text,
         unknown: r.unknown,
     }
-}
-
-/// Plain text → HTML paragraphs, escaped, newlines kept.
-fn html_lines(text: &str) -> String {
-    // Control characters (escape sequences, NUL, BEL…) have no business in a
-    // ticket: they become spaces; line breaks become <br>.
-    let text: String = text
-        .replace("\r\n", "\n")
-        .chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    escape_html(&text).replace('\n', "<br>")
 }
 
 fn remote_label(remote: Remote, lang: Lang) -> &'static str {
@@ -203,6 +181,41 @@ pub(crate) fn content(
     Text {
         text,
         unknown: r.unknown,
+    }
+}
+
+/// The title and the content of a new ticket, and the unknown variables met
+/// in either template (each once, for a warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TicketText {
+    pub(crate) title: String,
+    pub(crate) content: String,
+    pub(crate) unknown: Vec<String>,
+}
+
+/// The texts of a new ticket for `key`: `tpl_title` and `tpl_content` (the
+/// configuration's) rendered with `vars`; `replaces` names the ticket a human
+/// closed, if any.
+pub(crate) fn ticket(
+    tpl_title: &str,
+    tpl_content: Option<&str>,
+    vars: &Vars,
+    lang: Lang,
+    replaces: Option<(u64, Remote)>,
+    key: &Key,
+) -> TicketText {
+    let title = title(tpl_title, vars);
+    let content = content(tpl_content, vars, lang, replaces, key);
+    let mut unknown = title.unknown;
+    for name in content.unknown {
+        if !unknown.contains(&name) {
+            unknown.push(name);
+        }
+    }
+    TicketText {
+        title: title.text,
+        content: content.text,
+        unknown,
     }
 }
 
@@ -268,10 +281,7 @@ pub(crate) fn followup(note: &Note, event: &Event, date: &str, lang: Lang) -> St
     };
     // The author comes from the monitored world: like the content, the
     // follow-up carries no control character (found by fuzz/ `template`).
-    let head: String = head
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let head = one_line(&head);
     let body = match note {
         Note::StateChange { .. } => cap_output(&event.output, lang),
         Note::Ack | Note::Unack => event.ack_comment.clone(),
@@ -301,177 +311,8 @@ pub(crate) fn solution(event: &Event, date: &str, lang: Lang) -> String {
     out
 }
 
-// ---------------------------------------------------------------------------
-// The notification mail (`--mail`, `SEND_TICKET_GLPI_MAIL`; SPEC
-// "Configuration", `[mail]`): subject, plain text and HTML alternative.
-
-/// What became of the event in GLPI, as the mail tells it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum MailAction {
-    Created,
-    FollowedUp,
-    Solved,
-    Acknowledged,
-    /// Nothing to write (re-notification, OK without ticket, ticket closed by
-    /// a human).
-    Ignored,
-    /// GLPI could not take the event (down, refused, too slow): it is kept
-    /// and delivered later. Carries the reason, for the reader.
-    Pending(String),
-}
-
-/// The ticket side of a mail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct MailTicket {
-    pub(crate) action: MailAction,
-    /// The ticket concerned, when one is known.
-    pub(crate) id: Option<u64>,
-    /// Its web page (`…/front/ticket.form.php?id=N`).
-    pub(crate) url: Option<String>,
-}
-
-/// A rendered mail: subject (one line), plain text and HTML bodies, and the
-/// unknown template variables met (for a warning).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct MailText {
-    pub(crate) subject: String,
-    pub(crate) plain: String,
-    pub(crate) html: String,
-    pub(crate) unknown: Vec<String>,
-}
-
-/// One sentence saying what became of the ticket (variable `%ticket.status`).
-pub(crate) fn mail_status(ticket: &MailTicket, lang: Lang) -> String {
-    let id = ticket.id;
-    match (&ticket.action, lang, id) {
-        (MailAction::Created, Lang::Fr, _) => format!("Ticket GLPI {} créé.", num(id)),
-        (MailAction::Created, Lang::En, _) => format!("GLPI ticket {} created.", num(id)),
-        (MailAction::FollowedUp, Lang::Fr, _) => {
-            format!("Suivi ajouté au ticket GLPI {}.", num(id))
-        }
-        (MailAction::FollowedUp, Lang::En, _) => {
-            format!("Follow-up added to GLPI ticket {}.", num(id))
-        }
-        (MailAction::Solved, Lang::Fr, _) => format!("Ticket GLPI {} résolu.", num(id)),
-        (MailAction::Solved, Lang::En, _) => format!("GLPI ticket {} solved.", num(id)),
-        (MailAction::Acknowledged, Lang::Fr, _) => {
-            format!("Acquittement noté dans le ticket GLPI {}.", num(id))
-        }
-        (MailAction::Acknowledged, Lang::En, _) => {
-            format!("Acknowledgement written into GLPI ticket {}.", num(id))
-        }
-        (MailAction::Ignored, Lang::Fr, Some(id)) => {
-            format!("Ticket GLPI {id} : rien de nouveau à y écrire.")
-        }
-        (MailAction::Ignored, Lang::En, Some(id)) => {
-            format!("GLPI ticket {id}: nothing new to write into it.")
-        }
-        (MailAction::Ignored, Lang::Fr, None) => {
-            "Aucun ticket GLPI ouvert pour ce nœud et ce service.".to_owned()
-        }
-        (MailAction::Ignored, Lang::En, None) => {
-            "No GLPI ticket is open for this node and service.".to_owned()
-        }
-        (MailAction::Pending(reason), Lang::Fr, _) => format!(
-            "Ticket GLPI en attente{} : GLPI n'a pas pu prendre l'événement ({reason}). \
-             L'événement est conservé et sera transmis à GLPI par la prochaine notification \
-             de ce service ou par « esia-glpi flush ».",
-            id.map(|id| format!(" (ticket {id})")).unwrap_or_default()
-        ),
-        (MailAction::Pending(reason), Lang::En, _) => format!(
-            "GLPI ticket pending{}: GLPI could not take the event ({reason}). The event is \
-             kept and will be delivered to GLPI by the next notification of this service or \
-             by \"esia-glpi flush\".",
-            id.map(|id| format!(" (ticket {id})")).unwrap_or_default()
-        ),
-    }
-}
-
-fn num(id: Option<u64>) -> String {
-    id.map(|id| id.to_string()).unwrap_or_default()
-}
-
-/// The mail's template variables: the ticket's plus `%ticket.id`,
-/// `%ticket.url` (empty when unknown) and `%ticket.status`.
-pub(crate) fn mail_vars(mut vars: Vars, ticket: &MailTicket, lang: Lang) -> Vars {
-    vars.set("ticket.id", num(ticket.id));
-    vars.set("ticket.url", ticket.url.clone().unwrap_or_default());
-    vars.set("ticket.status", mail_status(ticket, lang));
-    vars
-}
-
-/// Subject, plain text and HTML of the notification mail. `tpl_subject` and
-/// `tpl_body` are the administrator's templates (plain text), `None` for the
-/// built-in texts. A pending ticket is always said, even with a custom body.
-pub(crate) fn mail(
-    tpl_subject: Option<&str>,
-    tpl_body: Option<&str>,
-    vars: &Vars,
-    event: &Event,
-    ticket: &MailTicket,
-    date: &str,
-    lang: Lang,
-) -> MailText {
-    let mut unknown = Vec::new();
-    let subject = match tpl_subject {
-        Some(tpl) => {
-            let r = template::render(tpl, vars, str::to_string);
-            unknown.extend(r.unknown);
-            r.text
-        }
-        None => default_subject(event, ticket, lang),
-    };
-    // One line: a header never carries a line break from the monitored world.
-    let subject = subject
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_owned();
-    let (plain, html) = match tpl_body {
-        Some(tpl) => {
-            let r = template::render(tpl, vars, str::to_string);
-            for name in r.unknown {
-                if !unknown.contains(&name) {
-                    unknown.push(name);
-                }
-            }
-            let plain = match ticket.action {
-                MailAction::Pending(_) => format!("{}\n\n{}", mail_status(ticket, lang), r.text),
-                _ => r.text,
-            };
-            let html = format!("<html><body><p>{}</p></body></html>", html_lines(&plain));
-            (plain, html)
-        }
-        None => default_body(event, ticket, date, lang),
-    };
-    MailText {
-        subject,
-        plain,
-        html,
-        unknown,
-    }
-}
-
-fn default_subject(event: &Event, ticket: &MailTicket, lang: Lang) -> String {
-    let what = if event.key.service.is_empty() {
-        event.key.node.clone()
-    } else {
-        format!("{}:{}", event.key.node, event.key.service)
-    };
-    let tag = match (&ticket.action, ticket.id, lang) {
-        (MailAction::Pending(_), Some(id), Lang::Fr) => format!("GLPI #{id} en attente"),
-        (MailAction::Pending(_), Some(id), Lang::En) => format!("GLPI #{id} pending"),
-        (MailAction::Pending(_), None, Lang::Fr) => "GLPI en attente".to_owned(),
-        (MailAction::Pending(_), None, Lang::En) => "GLPI pending".to_owned(),
-        (_, Some(id), _) => format!("GLPI #{id}"),
-        (_, None, _) => "GLPI".to_owned(),
-    };
-    format!("[{tag}] {} {what}", event.state)
-}
-
 /// The field labels of the built-in ticket content and mail body.
-fn field_labels(lang: Lang) -> [&'static str; 9] {
+pub(crate) fn field_labels(lang: Lang) -> [&'static str; 9] {
     match lang {
         Lang::Fr => [
             "Nœud",
@@ -496,79 +337,6 @@ fn field_labels(lang: Lang) -> [&'static str; 9] {
             "Output",
         ],
     }
-}
-
-fn default_body(event: &Event, ticket: &MailTicket, date: &str, lang: Lang) -> (String, String) {
-    let labels = field_labels(lang);
-    let colon = match lang {
-        Lang::Fr => " :",
-        Lang::En => ":",
-    };
-    let mut fields: Vec<(&str, String)> = vec![
-        (labels[0], event.key.node.clone()),
-        (labels[1], event.address.clone()),
-        (labels[2], event.group.clone()),
-        (labels[3], event.key.service.clone()),
-        (labels[4], event.state.label().to_owned()),
-        (labels[6], priority_label(event.priority, lang).to_owned()),
-        (labels[7], date.to_owned()),
-    ];
-    fields.retain(|(_, v)| !v.is_empty());
-    if matches!(event.state, State::Ack | State::Unack) {
-        let (by, why) = match lang {
-            Lang::Fr => ("Par", "Commentaire"),
-            Lang::En => ("By", "Comment"),
-        };
-        for (label, v) in [(by, &event.ack_author), (why, &event.ack_comment)] {
-            if !v.is_empty() {
-                fields.push((label, v.clone()));
-            }
-        }
-    }
-    let status = mail_status(ticket, lang);
-    let output = cap_output(&event.output, lang);
-
-    let mut plain = status.clone();
-    if let Some(url) = &ticket.url {
-        let _ = write!(plain, "\n{url}");
-    }
-    plain.push_str("\n\n");
-    for (label, v) in &fields {
-        let _ = writeln!(plain, "{label}{colon} {v}");
-    }
-    if !output.is_empty() {
-        let _ = write!(plain, "\n{}{colon}\n{output}\n", labels[8]);
-    }
-    plain.push_str("\n-- \nesia-glpi\n");
-
-    let mut html = format!("<html><body><p><b>{}</b>", escape_html(&status));
-    if let Some(url) = &ticket.url {
-        let url = escape_html(url);
-        let _ = write!(html, "<br><a href=\"{url}\">{url}</a>");
-    }
-    html.push_str("</p><p>");
-    for (i, (label, v)) in fields.iter().enumerate() {
-        if i > 0 {
-            html.push_str("<br>");
-        }
-        let _ = write!(
-            html,
-            "<b>{}</b>{colon} {}",
-            escape_html(label),
-            escape_html(v)
-        );
-    }
-    html.push_str("</p>");
-    if !output.is_empty() {
-        let _ = write!(
-            html,
-            "<p><b>{}</b>{colon}<br>{}</p>",
-            labels[8],
-            html_lines(&output)
-        );
-    }
-    html.push_str("<p>-- <br>esia-glpi</p></body></html>");
-    (plain, html)
 }
 
 #[cfg(test)]

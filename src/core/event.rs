@@ -1,16 +1,15 @@
-//! The event a monitoring engine hands us, resolved from the command line and
-//! the Nagios-style environment macros.
+//! The event a monitoring engine hands us, resolved from what the command
+//! line gave ([`Given`]) and the Nagios-style environment macros
+//! ([`MonitorEnv`]); the key ([`Key`]) an event belongs to.
 //!
-//! Pure: no filesystem, no network, no clock. The environment is captured once
-//! by [`MonitorEnv::capture`] and passed in, so resolution is a plain function
-//! of its inputs (precedence: explicit option > `NAGIOS_*` > `ICINGA_*`).
+//! Pure: no filesystem, no network, no clock. The caller captures the
+//! environment once and passes it in, so resolution is a plain function of
+//! its inputs (precedence: explicit option > `NAGIOS_*` > `ICINGA_*`).
 
 use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-
-use crate::cli::NotifyArgs;
 
 /// A service state, as recorded and as received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,31 +75,23 @@ impl fmt::Display for State {
     }
 }
 
-/// GLPI ticket priority 1..=6 (SPEC `-L`).
-pub(crate) fn priority_label(priority: u8, lang: crate::config::Lang) -> &'static str {
-    use crate::config::Lang;
-    match (lang, priority) {
-        (Lang::Fr, 1) => "très basse",
-        (Lang::Fr, 2) => "basse",
-        (Lang::Fr, 3) => "moyenne",
-        (Lang::Fr, 4) => "haute",
-        (Lang::Fr, 5) => "très haute",
-        (Lang::Fr, _) => "majeure",
-        (Lang::En, 1) => "very low",
-        (Lang::En, 2) => "low",
-        (Lang::En, 3) => "medium",
-        (Lang::En, 4) => "high",
-        (Lang::En, 5) => "very high",
-        (Lang::En, _) => "major",
-    }
-}
-
 /// The identity of a monitored thing: one ticket at most is open per key.
+/// Built once, from the event or from what a stored file names, and passed
+/// along; serialised as the two fields `node` and `service`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub(crate) struct Key {
     pub(crate) node: String,
     /// Empty for a host-level alert.
     pub(crate) service: String,
+}
+
+impl Key {
+    pub(crate) fn new(node: impl Into<String>, service: impl Into<String>) -> Key {
+        Key {
+            node: node.into(),
+            service: service.into(),
+        }
+    }
 }
 
 impl fmt::Display for Key {
@@ -153,13 +144,31 @@ impl UsageError {
     }
 }
 
-/// The Nagios/Icinga macros of the environment, read once.
+/// What the command line gave for one event (`notify` and `render`
+/// options); `None` means "not given": the environment may supply it.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Given {
+    pub(crate) priority: Option<u8>,
+    pub(crate) node: Option<String>,
+    pub(crate) group: Option<String>,
+    pub(crate) service: Option<String>,
+    pub(crate) state: Option<State>,
+    pub(crate) output: Option<String>,
+    pub(crate) address: Option<String>,
+    pub(crate) ack_author: Option<String>,
+    pub(crate) ack_comment: Option<String>,
+    pub(crate) vars: Vec<(String, String)>,
+}
+
+/// The Nagios/Icinga macros of the environment, as the caller read them once.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct MonitorEnv {
     vars: HashMap<String, String>,
 }
 
-const MACROS: &[&str] = &[
+/// The macros this program understands, without their `NAGIOS_` / `ICINGA_`
+/// prefix.
+pub(crate) const MACROS: &[&str] = &[
     "HOSTNAME",
     "SERVICEDESC",
     "SERVICESTATE",
@@ -171,58 +180,55 @@ const MACROS: &[&str] = &[
     "NOTIFICATIONTYPE",
     "NOTIFICATIONAUTHOR",
     "NOTIFICATIONCOMMENT",
+    "CONTACTEMAIL",
 ];
 
 impl MonitorEnv {
-    /// Reads the `NAGIOS_*` and `ICINGA_*` macros this program understands.
-    /// Invalid UTF-8 is replaced, never fatal.
-    pub(crate) fn capture() -> MonitorEnv {
-        let mut vars = HashMap::new();
-        for prefix in ["NAGIOS_", "ICINGA_"] {
-            for name in MACROS {
-                let full = format!("{prefix}{name}");
-                if let Some(value) = std::env::var_os(&full) {
-                    vars.insert(full, value.to_string_lossy().into_owned());
-                }
-            }
-        }
-        MonitorEnv { vars }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> MonitorEnv {
+    /// The macros among `vars` (name, value); others are ignored.
+    pub(crate) fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> MonitorEnv {
         MonitorEnv {
-            vars: pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            vars: vars
+                .into_iter()
+                .filter(|(name, _)| {
+                    ["NAGIOS_", "ICINGA_"].iter().any(|prefix| {
+                        name.strip_prefix(prefix)
+                            .is_some_and(|rest| MACROS.contains(&rest))
+                    })
+                })
                 .collect(),
         }
     }
 
+    #[cfg(test)]
+    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> MonitorEnv {
+        MonitorEnv::from_vars(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+        )
+    }
+
     /// `NAGIOS_<name>` first, then `ICINGA_<name>`; empty values count as unset.
-    fn get(&self, name: &str) -> Option<(&str, &'static str)> {
-        for (prefix, origin) in [("NAGIOS_", "NAGIOS_"), ("ICINGA_", "ICINGA_")] {
-            if let Some(v) = self.vars.get(&format!("{prefix}{name}"))
-                && !v.is_empty()
-            {
-                return Some((v.as_str(), origin));
-            }
-        }
-        None
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        ["NAGIOS_", "ICINGA_"].iter().find_map(|prefix| {
+            self.vars
+                .get(&format!("{prefix}{name}"))
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+        })
     }
 }
 
 impl Event {
     /// Resolves the command line and the environment into an event.
     pub(crate) fn resolve(
-        args: &NotifyArgs,
+        args: &Given,
         env: &MonitorEnv,
         default_priority: u8,
         now: jiff::Timestamp,
     ) -> Result<Event, UsageError> {
         let pick = |opt: &Option<String>, name: &str| -> Option<String> {
-            opt.clone()
-                .or_else(|| env.get(name).map(|(v, _)| v.to_string()))
+            opt.clone().or_else(|| env.get(name).map(str::to_string))
         };
         let node = pick(&args.node, "HOSTNAME")
             .filter(|n| !n.trim().is_empty())
@@ -233,7 +239,7 @@ impl Event {
         let state = match args.state {
             Some(s) => s,
             None => {
-                let notification = env.get("NOTIFICATIONTYPE").map(|(v, _)| v.to_uppercase());
+                let notification = env.get("NOTIFICATIONTYPE").map(str::to_uppercase);
                 match notification.as_deref() {
                     Some("ACKNOWLEDGEMENT") => State::Ack,
                     _ => {
@@ -242,7 +248,7 @@ impl Event {
                         } else {
                             "SERVICESTATE"
                         };
-                        let (value, _) = env.get(macro_name).ok_or(UsageError::MissingState)?;
+                        let value = env.get(macro_name).ok_or(UsageError::MissingState)?;
                         State::parse(value).ok_or_else(|| UsageError::InvalidState {
                             value: value.to_string(),
                             origin: if host_level {
@@ -266,7 +272,7 @@ impl Event {
         .unwrap_or_default();
 
         Ok(Event {
-            key: Key { node, service },
+            key: Key::new(node, service),
             group: pick(&args.group, "HOSTGROUPNAME").unwrap_or_default(),
             address: pick(&args.address, "HOSTADDRESS").unwrap_or_default(),
             state,
@@ -284,8 +290,8 @@ impl Event {
 mod tests {
     use super::*;
 
-    fn args() -> NotifyArgs {
-        NotifyArgs::default()
+    fn args() -> Given {
+        Given::default()
     }
 
     fn now() -> jiff::Timestamp {

@@ -1,0 +1,115 @@
+//! `check`: a preflight that says exactly which of the set-up steps is wrong
+//! and how to fix it (issue 4). It walks the path a `notify` takes, in order,
+//! and stops at the first step that blocks the next ones:
+//!
+//! configuration (syntax, values, file mode) → DNS → TCP → TLS → REST API
+//! enabled (`GET apirest.php/`, no token) → address allowed → `app_token` →
+//! `user_token` (`initSession`, with the `Authorization`-stripped fallback) →
+//! GLPI version → the active profile's rights (glpi-api.md §9.5) → entity →
+//! category → requester.
+//!
+//! Each step is one checklist line: ✓ done, ! works but deserves attention,
+//! ✗ a problem, with one actionable sentence. The exit status is that of the
+//! first problem's class ([`Failure`], mapped in `error.rs`): 0 when
+//! `notify` will work (warnings allowed). Nothing is written into GLPI and the
+//! state directory is not touched.
+//!
+//! By concern: the checklist and the configuration step here; DNS, TCP and
+//! TLS in `network.rs`; the GLPI API, its address filter and both tokens in
+//! `api.rs`; the version, rights, entity, category and requester in
+//! `rights.rs`. Imports `config`, `core`, `engine` (the runtime and the GLPI
+//! settings), `glpi` and `output`.
+
+mod api;
+mod network;
+mod report;
+mod rights;
+
+use std::path::Path;
+
+use super::globals::Globals;
+use crate::config::{self, Config};
+use crate::core::Failure;
+use crate::error::Error;
+use crate::output;
+use report::Report;
+
+pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
+    let mut report = Report::new(globals.config_path.display().to_string());
+    if let Some(config) = check_config(&mut report, &globals.config_path) {
+        api::check_glpi(&mut report, &config)?;
+    }
+    report.tally();
+    output::emit(globals.json, &report, &report.human());
+    match report.first_problem() {
+        None => Ok(()),
+        Some((first, kind)) => Err(Error::Check {
+            problems: report.problems(),
+            first,
+            kind,
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Configuration
+
+fn check_config(r: &mut Report, path: &Path) -> Option<Config> {
+    let loaded = match config::load(path) {
+        Ok(l) => l,
+        Err(e) => {
+            let hint = e.hint().map(|h| format!(": {h}")).unwrap_or_default();
+            r.fail("configuration", Failure::Config, format!("{e}{hint}"));
+            return None;
+        }
+    };
+    r.ok("configuration", format!("{} is valid", path.display()));
+    let shown = path.display().to_string();
+    let mut mode_warned = false;
+    for w in &loaded.warnings {
+        // The file-mode warnings start with the path; the others are advisories.
+        if w.starts_with(&shown) {
+            mode_warned = true;
+            r.warn("permissions", w.clone());
+        } else {
+            r.warn("configuration", w.clone());
+        }
+    }
+    if !mode_warned && let Some(mode) = file_mode(path) {
+        r.ok(
+            "permissions",
+            format!("mode {mode:04o}: other users cannot read the tokens"),
+        );
+    }
+    Some(loaded.config)
+}
+
+#[cfg(unix)]
+fn file_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn file_mode(_path: &Path) -> Option<u32> {
+    None
+}
+
+#[cfg(test)]
+pub(super) mod test_support {
+    use super::*;
+
+    pub(in crate::commands::check) fn config(extra: &str) -> Config {
+        let text = format!(
+            "host=\"https://glpi.example.org/glpi\"\napp_token=\"a\"\nuser_token=\"u\"\n\
+             user_name=\"esia\"\n{extra}\n"
+        );
+        config::parse(&text, Path::new("t.conf")).unwrap()
+    }
+
+    pub(in crate::commands::check) fn report() -> Report {
+        Report::new("t.conf".into())
+    }
+}

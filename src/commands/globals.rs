@@ -1,0 +1,43 @@
+//! What every subcommand sees: the global options, the configuration they
+//! name, and the monitoring engine's environment macros.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, Config};
+use crate::core::MonitorEnv;
+use crate::error::Error;
+
+/// Global options every command sees.
+#[derive(Debug)]
+pub(crate) struct Globals {
+    pub(crate) config_path: PathBuf,
+    pub(crate) state_dir: Option<PathBuf>,
+    pub(crate) json: bool,
+}
+
+impl Globals {
+    /// Reads and validates the configuration, logging its warnings.
+    pub(crate) fn load_config(&self) -> Result<Config, Error> {
+        let loaded = config::load(&self.config_path)?;
+        for w in &loaded.warnings {
+            tracing::warn!("{w}");
+        }
+        Ok(loaded.config)
+    }
+
+    /// The state directory: `--state-dir`, else the configuration's.
+    pub(crate) fn state_root<'a>(&'a self, config: &'a Config) -> &'a Path {
+        self.state_dir.as_deref().unwrap_or(&config.state_dir)
+    }
+}
+
+/// The Nagios/Icinga macros of this process's environment, read once.
+/// Values that are not UTF-8 are converted (U+FFFD), never fatal.
+pub(super) fn monitor_env() -> MonitorEnv {
+    MonitorEnv::from_vars(std::env::vars_os().map(|(k, v)| {
+        (
+            k.to_string_lossy().into_owned(),
+            v.to_string_lossy().into_owned(),
+        )
+    }))
+}

@@ -1,0 +1,88 @@
+//! Why a configuration cannot be used (exit status 3), and what to do.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why the configuration cannot be used (exit status 3).
+///
+/// `Display` names the file, the key and the line, never the source line and
+/// never a token value.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error("cannot read configuration file {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("invalid TOML at line {line} of {}: {message}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        /// toml's message with any quoted value cut out.
+        message: String,
+    },
+    #[error("unknown key `{key}` at line {line} of {}", path.display())]
+    UnknownKey {
+        path: PathBuf,
+        /// Dotted for table keys: `mail.smtp_hots`.
+        key: String,
+        line: usize,
+    },
+    #[error("missing required key `{key}` in {}", path.display())]
+    MissingKey { path: PathBuf, key: &'static str },
+    #[error("invalid value for `{key}` {}: {reason}", location(*line, path))]
+    InvalidValue {
+        path: PathBuf,
+        /// Dotted for table keys: `mail.smtp_port`.
+        key: String,
+        line: Option<usize>,
+        /// What is wrong, never the value itself.
+        reason: String,
+    },
+}
+
+/// "at line N of FILE", or "in FILE" when the line is unknown.
+fn location(line: Option<usize>, path: &Path) -> String {
+    match line {
+        Some(line) => format!("at line {line} of {}", path.display()),
+        None => format!("in {}", path.display()),
+    }
+}
+
+impl ConfigError {
+    /// The operator's next action, printed on its own `hint:` line.
+    pub(crate) fn hint(&self) -> Option<String> {
+        Some(match self {
+            Self::Read { path, source } => match source.kind() {
+                io::ErrorKind::NotFound => format!(
+                    "create {} from conf/glpi.conf, or point --config or ESIA_GLPI_CONFIG at the file",
+                    path.display()
+                ),
+                io::ErrorKind::PermissionDenied => format!(
+                    "{} must be readable by the user the monitoring engine runs as: chgrp it to that user's group and chmod 0640",
+                    path.display()
+                ),
+                io::ErrorKind::InvalidData => "the file must be UTF-8 text".to_owned(),
+                _ => return None,
+            },
+            Self::Syntax { message, .. } if message == "duplicate key" => {
+                "each key may appear only once; remove the repeated line".to_owned()
+            }
+            Self::Syntax { .. } => {
+                "each line is key = value, with text values in double quotes, e.g. host = \"https://glpi.example.org/glpi\"".to_owned()
+            }
+            Self::UnknownKey { .. } => {
+                "check the spelling; see conf/glpi.conf for the accepted keys".to_owned()
+            }
+            Self::MissingKey { key, .. } => match *key {
+                "app_token" => "add app_token = \"...\": the API client's token, in GLPI Setup > General > API (app_token = \"\" if the API client has none)".to_owned(),
+                "user_token" => "add user_token = \"...\": the API user's token, in that user's preferences, Remote access keys (API token)".to_owned(),
+                _ => format!("add {key} = \"...\"; see conf/glpi.conf"),
+            },
+            Self::InvalidValue { key, .. } => {
+                format!("see conf/glpi.conf for the values `{key}` accepts")
+            }
+        })
+    }
+}

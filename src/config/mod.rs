@@ -1,0 +1,104 @@
+//! The configuration file (SPEC "Configuration"): the validated [`Config`],
+//! its errors, and [`load`]. Parsing the TOML through a strict raw form
+//! (`deny_unknown_fields`) lives in `raw.rs`; turning it into a [`Config`]
+//! whose every optional key has its default filled in, in `validate.rs`.
+//!
+//! This module does no network I/O; [`load`] reads one file and looks at its
+//! mode, [`parse`] is pure. Imports only `core` (the language). It never prints a token: `app_token`, `user_token`
+//! and `mail.smtp_password` are [`SecretString`]s (redacted `Debug`), and every
+//! [`ConfigError`] message is built from toml's `message()` (sanitised: the
+//! quoted value is cut out) plus a line number worked out from `span()` —
+//! never from toml's own `Display`, which echoes the offending source line,
+//! token included. The documented keys and defaults live in `conf/glpi.conf`,
+//! which a unit test parses so the two cannot drift.
+
+mod error;
+mod raw;
+#[cfg(test)]
+mod tests;
+mod types;
+mod validate;
+
+use std::path::Path;
+
+pub(crate) use error::ConfigError;
+use raw::strip_prefix_ignore_case;
+pub(crate) use types::{Config, DEFAULT_PATH, Loaded, MailConfig, SmtpSecurity, TicketType};
+
+/// Reads and parses `path`, and checks its mode.
+pub(crate) fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let config = parse(&text, path)?;
+    let mut warnings = mode_warnings(path);
+    warnings.extend(advisories(&config));
+    Ok(Loaded { config, warnings })
+}
+
+/// SPEC: a world-readable file draws a warning (it holds both tokens).
+#[cfg(unix)]
+fn mode_warnings(path: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Vec::new();
+    };
+    let mode = meta.permissions().mode();
+    let mut warnings = Vec::new();
+    if mode & 0o004 != 0 {
+        warnings.push(format!(
+            "{} is readable by every user (mode {:04o}) and holds the GLPI tokens; chmod 0640 and a dedicated group are expected",
+            path.display(),
+            mode & 0o7777
+        ));
+    }
+    if mode & 0o002 != 0 {
+        warnings.push(format!(
+            "{} is writable by every user (mode {:04o}): anyone can redirect the tokens to another server; chmod 0640 and a dedicated group are expected",
+            path.display(),
+            mode & 0o7777
+        ));
+    }
+    warnings
+}
+
+#[cfg(not(unix))]
+fn mode_warnings(_path: &Path) -> Vec<String> {
+    Vec::new()
+}
+
+/// Settings that are valid but that the operator should know about.
+pub(crate) fn advisories(config: &Config) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(rest) = strip_prefix_ignore_case(&config.host, "http://") {
+        let authority = rest.split('/').next().unwrap_or_default();
+        let authority = authority.rsplit('@').next().unwrap_or_default();
+        let hostname = match authority.find(']') {
+            Some(end) if authority.starts_with('[') => &authority[..=end],
+            _ => authority.split(':').next().unwrap_or_default(),
+        };
+        let loopback = hostname.eq_ignore_ascii_case("localhost")
+            || hostname == "[::1]"
+            || hostname.starts_with("127.");
+        if !loopback {
+            warnings.push(
+                "host uses http://: the GLPI tokens travel unencrypted; use https://".to_owned(),
+            );
+        }
+    }
+    if !config.tls_verify {
+        warnings.push(
+            "tls_verify = false: the GLPI server's certificate is not checked; prefer ca_file"
+                .to_owned(),
+        );
+    }
+    warnings
+}
+
+/// Parses and validates the text of a configuration file. Pure: `path` only
+/// names the file in errors.
+pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let raw = raw::deserialize(text, path)?;
+    validate::Validator { text, path }.config(raw)
+}

@@ -1,0 +1,172 @@
+//! The raw form of the configuration file: exactly what the file may contain
+//! (`deny_unknown_fields`), deserialised through `serde_path_to_error` so an
+//! error names its key, and error messages built from toml's `message()`
+//! (sanitised: a quoted value, which may be a token, is cut out) plus a line
+//! number worked out from `span()` — never from toml's `Display`, which
+//! echoes the offending source line.
+
+use std::path::Path;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::ConfigError;
+
+/// Integers are read as `i64` and strings as `String` so that range and enum
+/// checks give our own message (naming the accepted values) instead of
+/// serde's, which quotes the value.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) host: Option<Spanned<String>>,
+    pub(super) app_token: Option<Spanned<SecretString>>,
+    pub(super) user_token: Option<Spanned<SecretString>>,
+    pub(super) user_name: Option<String>,
+    pub(super) tpl_title: Option<Spanned<String>>,
+    pub(super) tpl_content: Option<Spanned<String>>,
+    pub(super) entity: Option<Spanned<i64>>,
+    pub(super) category: Option<Spanned<i64>>,
+    pub(super) ticket_type: Option<Spanned<String>>,
+    pub(super) urgency: Option<Spanned<i64>>,
+    pub(super) impact: Option<Spanned<i64>>,
+    pub(super) default_priority: Option<Spanned<i64>>,
+    pub(super) update_priority: Option<bool>,
+    pub(super) asset_types: Option<Vec<Spanned<String>>>,
+    pub(super) state_dir: Option<Spanned<String>>,
+    pub(super) connect_timeout: Option<Spanned<i64>>,
+    pub(super) timeout: Option<Spanned<i64>>,
+    pub(super) run_timeout: Option<Spanned<i64>>,
+    pub(super) retries: Option<Spanned<i64>>,
+    pub(super) lock_timeout: Option<Spanned<i64>>,
+    pub(super) cache_ttl: Option<Spanned<i64>>,
+    pub(super) tls_verify: Option<bool>,
+    pub(super) ca_file: Option<Spanned<String>>,
+    pub(super) lang: Option<Spanned<String>>,
+    pub(super) mail: Option<RawMail>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMail {
+    pub(super) from: Option<Spanned<String>>,
+    pub(super) smtp_host: Option<Spanned<String>>,
+    pub(super) smtp_port: Option<Spanned<i64>>,
+    pub(super) smtp_security: Option<Spanned<String>>,
+    pub(super) smtp_user: Option<Spanned<String>>,
+    pub(super) smtp_password: Option<Spanned<SecretString>>,
+    pub(super) sendmail: Option<Spanned<String>>,
+    pub(super) tpl_mail_subject: Option<Spanned<String>>,
+    pub(super) tpl_mail_body: Option<Spanned<String>>,
+}
+
+/// Deserialises the text of a configuration file into its raw form. Pure:
+/// `path` only names the file in errors.
+pub(super) fn deserialize(text: &str, path: &Path) -> Result<RawConfig, ConfigError> {
+    let syntax = |e: &toml::de::Error| ConfigError::Syntax {
+        path: path.to_owned(),
+        line: line_of(text, e.span().map_or(text.len(), |s| s.start)),
+        message: sanitize(e.message()),
+    };
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| syntax(&e))?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = key_of(e.path());
+        let e = e.into_inner();
+        let line = e.span().map(|s| line_of(text, s.start));
+        let message = e.message();
+        if let Some(unknown) = unknown_field(message) {
+            // The path already ends with the unknown key when the tracker saw
+            // it; otherwise add it to the enclosing table's path.
+            let key = if key == unknown || key.ends_with(&format!(".{unknown}")) {
+                key
+            } else if key.is_empty() {
+                unknown.to_owned()
+            } else {
+                format!("{key}.{unknown}")
+            };
+            return ConfigError::UnknownKey {
+                path: path.to_owned(),
+                key,
+                line: line.unwrap_or(1),
+            };
+        }
+        if key.is_empty() {
+            return syntax(&e);
+        }
+        ConfigError::InvalidValue {
+            path: path.to_owned(),
+            key,
+            line,
+            reason: sanitize(message),
+        }
+    })
+}
+
+/// 1-based line of byte offset `offset`.
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end].split(|&b| b == b'\n').count()
+}
+
+/// The dotted key of a deserialisation path, without the array indices and
+/// the private segments `toml::Spanned` adds.
+fn key_of(path: &serde_path_to_error::Path) -> String {
+    let mut key = String::new();
+    for segment in path {
+        if let serde_path_to_error::Segment::Map { key: k } = segment {
+            if k.starts_with("$__") {
+                continue;
+            }
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(k);
+        }
+    }
+    key
+}
+
+/// The key of serde's "unknown field `KEY`, expected ..." message.
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let end = rest.find("`, expected").or_else(|| rest.rfind('`'))?;
+    Some(&rest[..end])
+}
+
+/// toml and serde messages may quote the offending value (`invalid type:
+/// string "…", expected u16`, `unknown variant `…``, `integer `123``), which
+/// can be a token. The part after the last ", expected " only lists what the
+/// file may contain; in the part before it, everything from the first quote
+/// on is dropped.
+pub(super) fn sanitize(message: &str) -> String {
+    let (head, tail) = match message.rfind(", expected ") {
+        Some(at) => message.split_at(at),
+        None => (message, ""),
+    };
+    let head = head
+        .find(['"', '`', '\''])
+        .map_or(head, |at| &head[..at])
+        .trim_end_matches([' ', ':']);
+    let head = if head.is_empty() {
+        "invalid value"
+    } else {
+        head
+    };
+    // Say what the file should contain in its own words, not Rust's.
+    let tail = match tail {
+        ", expected i64" => ", expected a whole number",
+        ", expected struct RawMail" => ", expected a [mail] table",
+        ", expected a sequence" => ", expected a list such as [\"a\", \"b\"]",
+        ", expected a boolean" => ", expected true or false",
+        ", expected a string" => ", expected a text in double quotes",
+        other => other,
+    };
+    // A message is one line in our output.
+    format!("{head}{tail}").replace(['\n', '\r'], " ")
+}
+
+pub(super) fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}

@@ -1,0 +1,373 @@
+//! Validation: the raw form of the file → a [`Config`] with every default
+//! filled in. Every error names the key and its line, never the value.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret as _, SecretString};
+use toml::Spanned;
+
+use super::error::ConfigError;
+use super::raw::{RawConfig, RawMail, line_of, strip_prefix_ignore_case};
+use super::types::{
+    ALLOWED_ASSET_TYPES, Config, DEFAULT_ASSET_TYPES, DEFAULT_TPL_TITLE, MAX_CACHE_TTL_SECS,
+    MAX_TIMEOUT_SECS, MailConfig, SmtpSecurity, TicketType,
+};
+use crate::core::Lang;
+
+pub(super) struct Validator<'a> {
+    pub(super) text: &'a str,
+    pub(super) path: &'a Path,
+}
+
+impl Validator<'_> {
+    fn invalid<T>(&self, key: &str, span: &Spanned<T>, reason: impl Into<String>) -> ConfigError {
+        ConfigError::InvalidValue {
+            path: self.path.to_owned(),
+            key: key.to_owned(),
+            line: Some(line_of(self.text, span.span().start)),
+            reason: reason.into(),
+        }
+    }
+
+    fn missing(&self, key: &'static str) -> ConfigError {
+        ConfigError::MissingKey {
+            path: self.path.to_owned(),
+            key,
+        }
+    }
+
+    pub(super) fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let host = raw.host.ok_or_else(|| self.missing("host"))?;
+        let app_token = raw.app_token.ok_or_else(|| self.missing("app_token"))?;
+        let user_token = raw.user_token.ok_or_else(|| self.missing("user_token"))?;
+        let host = self.host(&host)?;
+        let (app_token, user_token) = self.tokens(app_token, user_token)?;
+        let (tpl_title, tpl_content) = self.templates(raw.tpl_title, raw.tpl_content)?;
+        let ticket_type = match raw.ticket_type {
+            None => TicketType::default(),
+            Some(t) => self.choice(
+                "ticket_type",
+                &t,
+                &[
+                    ("incident", TicketType::Incident),
+                    ("request", TicketType::Request),
+                ],
+            )?,
+        };
+        let lang = match raw.lang {
+            None => Lang::default(),
+            Some(l) => self.choice("lang", &l, &[("fr", Lang::Fr), ("en", Lang::En)])?,
+        };
+        let state_dir = self.state_dir(raw.state_dir)?;
+        let ca_file = raw
+            .ca_file
+            .map(|c| self.non_empty("ca_file", c, "give the path of a PEM file"))
+            .transpose()?
+            .map(PathBuf::from);
+
+        Ok(Config {
+            host,
+            app_token,
+            user_token,
+            user_name: raw.user_name.filter(|u| !u.is_empty()),
+            tpl_title,
+            tpl_content,
+            entity: self.int_opt("entity", raw.entity, 0, i64::MAX)?,
+            category: self.int_opt("category", raw.category, 1, i64::MAX)?,
+            ticket_type,
+            urgency: self.int_opt("urgency", raw.urgency, 1, 5)?,
+            impact: self.int_opt("impact", raw.impact, 1, 5)?,
+            default_priority: self.int_or("default_priority", raw.default_priority, 1, 6, 3)?,
+            update_priority: raw.update_priority.unwrap_or(true),
+            asset_types: self.asset_types(raw.asset_types)?,
+            state_dir,
+            connect_timeout: self.secs(
+                "connect_timeout",
+                raw.connect_timeout,
+                5,
+                MAX_TIMEOUT_SECS,
+            )?,
+            request_timeout: self.secs("timeout", raw.timeout, 15, MAX_TIMEOUT_SECS)?,
+            run_timeout: self.secs("run_timeout", raw.run_timeout, 30, MAX_TIMEOUT_SECS)?,
+            retries: self.int_or("retries", raw.retries, 0, 10, 2)?,
+            lock_timeout: self.secs("lock_timeout", raw.lock_timeout, 10, MAX_TIMEOUT_SECS)?,
+            cache_ttl: self.secs("cache_ttl", raw.cache_ttl, 3600, MAX_CACHE_TTL_SECS)?,
+            tls_verify: raw.tls_verify.unwrap_or(true),
+            ca_file,
+            lang,
+            mail: raw.mail.map(|m| self.mail(m)).transpose()?,
+        })
+    }
+
+    /// `app_token` (SPEC says required; an empty one is accepted and means
+    /// "no App-Token header", for GLPI API clients defined without a token)
+    /// and `user_token`.
+    fn tokens(
+        &self,
+        app_token: Spanned<SecretString>,
+        user_token: Spanned<SecretString>,
+    ) -> Result<(Option<SecretString>, SecretString), ConfigError> {
+        self.check_token("app_token", &app_token, true)?;
+        let app_token = Some(app_token.into_inner()).filter(|t| !t.expose_secret().is_empty());
+        self.check_token("user_token", &user_token, false)?;
+        Ok((app_token, user_token.into_inner()))
+    }
+
+    /// `tpl_title` (default: the Esia documentation's) and `tpl_content`.
+    fn templates(
+        &self,
+        title: Option<Spanned<String>>,
+        content: Option<Spanned<String>>,
+    ) -> Result<(String, Option<String>), ConfigError> {
+        let title = match title {
+            None => DEFAULT_TPL_TITLE.to_owned(),
+            Some(t) => self.non_empty("tpl_title", t, "a ticket needs a title")?,
+        };
+        let content = content
+            .map(|t| {
+                self.non_empty(
+                    "tpl_content",
+                    t,
+                    "remove the key to use the built-in content",
+                )
+            })
+            .transpose()?;
+        Ok((title, content))
+    }
+
+    /// `state_dir`: absolute, since the engine's working directory is unknown.
+    fn state_dir(&self, dir: Option<Spanned<String>>) -> Result<PathBuf, ConfigError> {
+        let Some(s) = dir else {
+            return Ok(PathBuf::from("/var/lib/esia-glpi"));
+        };
+        let dir = PathBuf::from(s.get_ref());
+        if !dir.is_absolute() {
+            return Err(self.invalid(
+                "state_dir",
+                &s,
+                "must be an absolute path (the monitoring engine's working directory is unknown)",
+            ));
+        }
+        Ok(dir)
+    }
+
+    fn host(&self, host: &Spanned<String>) -> Result<String, ConfigError> {
+        let value = host.get_ref().trim_end_matches('/');
+        let rest = strip_prefix_ignore_case(value, "https://")
+            .or_else(|| strip_prefix_ignore_case(value, "http://"))
+            .ok_or_else(|| {
+                self.invalid(
+                    "host",
+                    host,
+                    "must start with https:// or http://, e.g. https://glpi.example.org/glpi",
+                )
+            })?;
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(self.invalid("host", host, "names no server"));
+        }
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(self.invalid("host", host, "contains spaces or control characters"));
+        }
+        if value.contains(['?', '#']) {
+            return Err(self.invalid(
+                "host",
+                host,
+                "must be the GLPI base URL, without ? or # parts",
+            ));
+        }
+        Ok(value.to_owned())
+    }
+
+    /// A token goes into an HTTP header: no spaces, no control characters.
+    /// The reasons never quote the value.
+    fn check_token(
+        &self,
+        key: &str,
+        token: &Spanned<SecretString>,
+        may_be_empty: bool,
+    ) -> Result<(), ConfigError> {
+        let value = token.get_ref().expose_secret();
+        if value.is_empty() && !may_be_empty {
+            return Err(self.invalid(key, token, "must not be empty"));
+        }
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(self.invalid(
+                key,
+                token,
+                "contains spaces or control characters (copy the token again)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn non_empty(
+        &self,
+        key: &str,
+        value: Spanned<String>,
+        why: &str,
+    ) -> Result<String, ConfigError> {
+        if value.get_ref().trim().is_empty() {
+            return Err(self.invalid(key, &value, format!("must not be empty ({why})")));
+        }
+        Ok(value.into_inner())
+    }
+
+    fn choice<T: Copy>(
+        &self,
+        key: &str,
+        value: &Spanned<String>,
+        choices: &[(&str, T)],
+    ) -> Result<T, ConfigError> {
+        let written = value.get_ref().trim();
+        choices
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(written))
+            .map(|&(_, v)| v)
+            .ok_or_else(|| {
+                let names: Vec<String> = choices
+                    .iter()
+                    .map(|(name, _)| format!("\"{name}\""))
+                    .collect();
+                self.invalid(key, value, format!("must be one of {}", names.join(", ")))
+            })
+    }
+
+    fn int_opt<T: TryFrom<i64>>(
+        &self,
+        key: &str,
+        value: Option<Spanned<i64>>,
+        min: i64,
+        max: i64,
+    ) -> Result<Option<T>, ConfigError> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let n = *value.get_ref();
+        if n < min || n > max {
+            let reason = if max == i64::MAX {
+                format!("must be {min} or more")
+            } else {
+                format!("must be between {min} and {max}")
+            };
+            return Err(self.invalid(key, &value, reason));
+        }
+        T::try_from(n)
+            .map(Some)
+            .map_err(|_| self.invalid(key, &value, "is too large"))
+    }
+
+    fn int_or<T: TryFrom<i64>>(
+        &self,
+        key: &str,
+        value: Option<Spanned<i64>>,
+        min: i64,
+        max: i64,
+        default: T,
+    ) -> Result<T, ConfigError> {
+        Ok(self.int_opt(key, value, min, max)?.unwrap_or(default))
+    }
+
+    /// Whole seconds, at least 1.
+    fn secs(
+        &self,
+        key: &str,
+        value: Option<Spanned<i64>>,
+        default: u64,
+        max: u64,
+    ) -> Result<Duration, ConfigError> {
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        let secs: u64 = self.int_or(key, value, 1, max, default)?;
+        Ok(Duration::from_secs(secs))
+    }
+
+    fn asset_types(&self, value: Option<Vec<Spanned<String>>>) -> Result<Vec<String>, ConfigError> {
+        let Some(value) = value else {
+            return Ok(DEFAULT_ASSET_TYPES.iter().map(|&t| t.to_owned()).collect());
+        };
+        let mut types: Vec<String> = Vec::with_capacity(value.len());
+        for item in &value {
+            let canonical = ALLOWED_ASSET_TYPES
+                .iter()
+                .find(|t| t.eq_ignore_ascii_case(item.get_ref().trim()))
+                .ok_or_else(|| {
+                    self.invalid(
+                        "asset_types",
+                        item,
+                        format!("accepted types are {}", ALLOWED_ASSET_TYPES.join(", ")),
+                    )
+                })?;
+            if !types.iter().any(|t| t == canonical) {
+                types.push((*canonical).to_owned());
+            }
+        }
+        Ok(types)
+    }
+
+    fn mail(&self, raw: RawMail) -> Result<MailConfig, ConfigError> {
+        let from = raw
+            .from
+            .filter(|f| !f.get_ref().trim().is_empty())
+            .map(|f| {
+                if f.get_ref().contains('@') {
+                    Ok(f.into_inner())
+                } else {
+                    Err(self.invalid("mail.from", &f, "must be an e-mail address"))
+                }
+            })
+            .transpose()?;
+        let smtp_host = match raw.smtp_host {
+            None => "localhost".to_owned(),
+            Some(h) => self.non_empty("mail.smtp_host", h, "name the SMTP relay")?,
+        };
+        let smtp_security = match raw.smtp_security {
+            None => SmtpSecurity::default(),
+            Some(s) => self.choice(
+                "mail.smtp_security",
+                &s,
+                &[
+                    ("none", SmtpSecurity::None),
+                    ("starttls", SmtpSecurity::StartTls),
+                    ("tls", SmtpSecurity::Tls),
+                ],
+            )?,
+        };
+        let smtp_user = raw.smtp_user.filter(|u| !u.get_ref().is_empty());
+        let smtp_password = raw
+            .smtp_password
+            .filter(|p| !p.get_ref().expose_secret().is_empty());
+        match (&smtp_user, &smtp_password) {
+            (Some(user), None) => {
+                return Err(self.invalid("mail.smtp_user", user, "smtp_password must be set too"));
+            }
+            (None, Some(password)) => {
+                return Err(self.invalid(
+                    "mail.smtp_password",
+                    password,
+                    "smtp_user must be set too",
+                ));
+            }
+            _ => {}
+        }
+        let sendmail = raw
+            .sendmail
+            .map(|s| self.non_empty("mail.sendmail", s, "remove the key to send through SMTP"))
+            .transpose()?
+            .map(PathBuf::from);
+        let template = |key: &str, t: Option<Spanned<String>>| {
+            t.map(|t| self.non_empty(key, t, "remove the key to use the built-in text"))
+                .transpose()
+        };
+        Ok(MailConfig {
+            from,
+            smtp_host,
+            smtp_port: self.int_or("mail.smtp_port", raw.smtp_port, 1, 65_535, 25)?,
+            smtp_security,
+            smtp_user: smtp_user.map(Spanned::into_inner),
+            smtp_password: smtp_password.map(Spanned::into_inner),
+            sendmail,
+            tpl_mail_subject: template("mail.tpl_mail_subject", raw.tpl_mail_subject)?,
+            tpl_mail_body: template("mail.tpl_mail_body", raw.tpl_mail_body)?,
+        })
+    }
+}

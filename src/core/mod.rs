@@ -1,0 +1,19 @@
+//! The domain, pure: what an event is, whom it concerns (the key), what we
+//! remember of a key's ticket, the lifecycle decision, and the one typed
+//! outcome of a delivery that the output, the mail, the log line and the
+//! spool all match on.
+//!
+//! No I/O, no clock, no environment, no async: everything is passed in.
+//! Imports nothing from the rest of the crate; every other layer may import it.
+
+pub(crate) mod event;
+mod lang;
+pub(crate) mod lifecycle;
+pub(crate) mod outcome;
+pub(crate) mod record;
+
+pub(crate) use event::{Event, Given, Key, MonitorEnv, State, UsageError};
+pub(crate) use lang::Lang;
+pub(crate) use lifecycle::Note;
+pub(crate) use outcome::{Failure, Outcome, Remote, Skip};
+pub(crate) use record::Record;

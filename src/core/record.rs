@@ -1,0 +1,26 @@
+//! What we remember about the open ticket of a key (the state layer stores
+//! it; the lifecycle decides from it).
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{Key, State};
+
+/// The open ticket of a key, as last written. Serialised with the key's two
+/// fields (`node`, `service`) at the top level, beside the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Record {
+    #[serde(flatten)]
+    pub(crate) key: Key,
+    pub(crate) ticket_id: u64,
+    /// The last problem state written into the ticket (WARNING, CRITICAL, UNKNOWN).
+    pub(crate) state: State,
+    pub(crate) output: String,
+    pub(crate) priority: u8,
+    pub(crate) acked: bool,
+    pub(crate) opened_at: jiff::Timestamp,
+    pub(crate) updated_at: jiff::Timestamp,
+    /// Rebuilt from GLPI by `state rebuild`: the last state is not known, so
+    /// no event counts as a re-notification until one is recorded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) rebuilt: bool,
+}

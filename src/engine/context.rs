@@ -1,0 +1,59 @@
+//! What an engine runs with: the configuration, the state, the cache, the
+//! clock and the time budget of the run; the one tokio runtime; the GLPI
+//! client's settings.
+
+use std::time::{Duration, Instant};
+
+use super::clock::Clock;
+use super::error::EngineError;
+use crate::config::Config;
+use crate::glpi::Settings;
+use crate::state::Cache;
+
+/// How long closing the GLPI session may take once the work is done.
+pub(super) const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The settings, state and clock of one command's engine.
+pub(super) struct Context<'a, S> {
+    pub(super) config: &'a Config,
+    pub(super) store: &'a S,
+    pub(super) cache: Cache,
+    pub(super) clock: Clock,
+    /// When the command started: `run_timeout` bounds the whole run.
+    pub(super) started: Instant,
+}
+
+impl<S> Context<'_, S> {
+    /// What is left of `run_timeout`.
+    pub(super) fn budget_left(&self) -> Duration {
+        (self.started + self.config.run_timeout).saturating_duration_since(Instant::now())
+    }
+
+    /// The error of a run out of time.
+    pub(super) fn run_timeout(&self) -> EngineError {
+        EngineError::RunTimeout(self.config.run_timeout.as_secs())
+    }
+}
+
+/// The one tokio runtime of a run (current thread: a run is one sequence
+/// of requests).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, EngineError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(EngineError::Runtime)
+}
+
+/// What the GLPI client needs from the configuration.
+pub(crate) fn glpi_settings(config: &Config) -> Settings {
+    Settings {
+        api_url: config.api_url(),
+        app_token: config.app_token.clone(),
+        user_token: config.user_token.clone(),
+        connect_timeout: config.connect_timeout,
+        request_timeout: config.request_timeout,
+        retries: config.retries,
+        tls_verify: config.tls_verify,
+        ca_file: config.ca_file.clone(),
+    }
+}

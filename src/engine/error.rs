@@ -1,0 +1,53 @@
+//! Why the engine could not do its work, and the class of each failure
+//! (which sets the exit status, in `error.rs`).
+
+use crate::core::Failure;
+use crate::glpi::GlpiError;
+use crate::state::StateError;
+
+/// Why the engine could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EngineError {
+    #[error(transparent)]
+    Glpi(#[from] GlpiError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The run as a whole exceeded `run_timeout`.
+    #[error("the run exceeded run_timeout ({0} s)")]
+    RunTimeout(u64),
+    /// The async runtime could not start (out of resources).
+    #[error("cannot start the runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+impl EngineError {
+    /// The class of the failure, which sets the exit status (`error.rs`).
+    pub(crate) fn failure(&self) -> Failure {
+        match self {
+            EngineError::Glpi(e) => glpi_failure(e),
+            EngineError::RunTimeout(_) => Failure::Unavailable,
+            EngineError::State(_) | EngineError::Runtime(_) => Failure::Local,
+        }
+    }
+
+    pub(crate) fn hint(&self) -> Option<String> {
+        match self {
+            EngineError::Glpi(e) => e.hint(),
+            EngineError::State(e) => Some(e.hint()),
+            EngineError::RunTimeout(_) => Some(
+                "GLPI is too slow: the event is kept; raise run_timeout if this is normal".into(),
+            ),
+            EngineError::Runtime(_) => None,
+        }
+    }
+}
+
+/// The class of a GLPI failure: what the administrator must fix (refused,
+/// configuration) or wait for (unavailable).
+pub(crate) fn glpi_failure(e: &GlpiError) -> Failure {
+    match e {
+        GlpiError::Setup { .. } => Failure::Config,
+        GlpiError::Refused { .. } => Failure::Refused,
+        GlpiError::Unavailable { .. } | GlpiError::Protocol { .. } => Failure::Unavailable,
+    }
+}

@@ -1,0 +1,129 @@
+//! Look-ups in GLPI: the key's open ticket by its marker, the requester by
+//! login and the asset by name (both cached for `cache_ttl`).
+
+use crate::core::Key;
+use crate::glpi::{AssetMatch, UserMatch};
+use crate::state::Store;
+use crate::text;
+
+use super::deliver::Run;
+use super::error::EngineError;
+
+impl<S: Store> Run<'_, S> {
+    /// The oldest open ticket carrying the key's marker. GLPI's "contains"
+    /// also finds a ticket whose check output merely quotes this marker: a
+    /// ticket counts only if its own marker — the last one of its content,
+    /// which esia-glpi writes after every monitored value — names this key
+    /// (or if no marker can be read back, e.g. a content GLPI cut short).
+    pub(super) async fn find_open(&mut self, key: &Key) -> Result<Option<u64>, EngineError> {
+        let rows = self
+            .session()
+            .await?
+            .find_open_tickets(&text::marker(key))
+            .await?;
+        let ids: Vec<u64> = rows
+            .into_iter()
+            .filter(|t| match text::parse_marker(&t.content) {
+                Some(theirs) if theirs != *key => {
+                    tracing::warn!(
+                        "ticket {} only quotes the marker of {key} (it is the ticket of \
+                         {theirs}): not taken for it",
+                        t.id
+                    );
+                    false
+                }
+                _ => true,
+            })
+            .map(|t| t.id)
+            .collect();
+        if ids.len() > 1 {
+            tracing::warn!(
+                "{} open tickets carry the marker of {key}: using the oldest, {}",
+                ids.len(),
+                ids[0]
+            );
+        }
+        Ok(ids.first().copied())
+    }
+
+    /// The requester's id: cached for `cache_ttl`; problems are logged, and the
+    /// ticket is created without a requester rather than not at all.
+    pub(super) async fn requester(&mut self) -> Result<Option<u64>, EngineError> {
+        let config = self.engine.config;
+        let Some(login) = config.user_name.as_deref() else {
+            return Ok(None);
+        };
+        let cache = &self.engine.cache;
+        let found = match cache.get::<UserMatch>("requester", login, config.cache_ttl) {
+            Some(m) => m,
+            None => {
+                let m = self.session().await?.find_user(login).await?;
+                cache.put("requester", login, &m);
+                m
+            }
+        };
+        Ok(match found {
+            UserMatch::Found(id) => Some(id),
+            UserMatch::NotFound => {
+                tracing::warn!(
+                    "no GLPI user has the login {login:?} (user_name): ticket created without requester"
+                );
+                None
+            }
+            UserMatch::Inactive(id) => {
+                tracing::warn!(
+                    "the GLPI user {login:?} (id {id}) is inactive: ticket created without requester"
+                );
+                None
+            }
+            UserMatch::Ambiguous(n) => {
+                tracing::warn!(
+                    "{n} GLPI users have the login {login:?}: ticket created without requester"
+                );
+                None
+            }
+        })
+    }
+
+    /// The asset named exactly like the node, if there is exactly one.
+    pub(super) async fn asset(&mut self, node: &str) -> Result<Option<AssetMatch>, EngineError> {
+        let config = self.engine.config;
+        let types = &config.asset_types;
+        if types.is_empty() {
+            return Ok(None);
+        }
+        let cache = &self.engine.cache;
+        let cached = cache
+            .get::<(Vec<String>, Vec<AssetMatch>)>("assets", node, config.cache_ttl)
+            .filter(|(cached_types, _)| cached_types == types);
+        let matches = match cached {
+            Some((_, m)) => m,
+            None => {
+                let m = self.session().await?.find_assets(node, types).await?;
+                cache.put("assets", node, &(types, &m));
+                m
+            }
+        };
+        Ok(match matches.as_slice() {
+            [one] => Some(one.clone()),
+            [] => {
+                tracing::info!(
+                    "no asset named {node:?} among {}: ticket not linked",
+                    types.join(", ")
+                );
+                None
+            }
+            many => {
+                let list: Vec<String> = many
+                    .iter()
+                    .map(|m| format!("{} {}", m.itemtype, m.id))
+                    .collect();
+                tracing::warn!(
+                    "several assets are named {node:?} ({}): ticket not linked",
+                    list.join(", ")
+                );
+                None
+            }
+        })
+    }
+}

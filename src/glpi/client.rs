@@ -1,0 +1,222 @@
+//! The HTTP client bound to one GLPI: its settings (timeouts, TLS roots,
+//! tokens), built on the first request, and `initSession` with the
+//! `Authorization`-stripped fallback.
+
+use std::cell::{Cell, OnceCell};
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::error::GlpiError;
+use super::model;
+
+/// What the client needs from the configuration.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    /// Ends with `/apirest.php/`.
+    pub(crate) api_url: String,
+    pub(crate) app_token: Option<SecretString>,
+    pub(crate) user_token: SecretString,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    /// Extra attempts of an idempotent read after a transient failure.
+    pub(crate) retries: u32,
+    pub(crate) tls_verify: bool,
+    pub(crate) ca_file: Option<std::path::PathBuf>,
+}
+
+/// Which certificate authorities the HTTP client trusts.
+#[derive(Debug)]
+enum Roots {
+    /// The system's.
+    System,
+    /// The system's, plus those of `ca_file`.
+    SystemAnd(Vec<reqwest::Certificate>),
+    /// None: a plain `http://` GLPI, where no TLS is ever spoken.
+    None,
+}
+
+/// How to build the HTTP client.
+#[derive(Debug)]
+struct HttpSetup {
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    tls_verify: bool,
+    roots: Roots,
+}
+
+/// An HTTP client bound to one GLPI.
+#[derive(Debug)]
+pub(crate) struct Client {
+    http: OnceCell<reqwest::Client>,
+    http_setup: HttpSetup,
+    pub(super) api_url: String,
+    app_token: Option<SecretString>,
+    user_token: SecretString,
+    pub(super) retries: u32,
+    /// HTTP requests sent, for the run's summary line.
+    pub(super) sent: Cell<u32>,
+    /// The web server strips `Authorization`: send the `user_token` in the query.
+    pub(super) auth_in_query: Cell<bool>,
+}
+
+pub(super) fn sensitive(value: &str) -> Result<HeaderValue, GlpiError> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| GlpiError::Setup {
+        reason: "a token contains characters that cannot be sent in an HTTP header".into(),
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+impl Client {
+    /// Checks the settings (`ca_file` is read and parsed here, so a bad one
+    /// is reported at once); the HTTP client itself is built on the first
+    /// request, so that a run which never contacts GLPI (a re-notification)
+    /// does not load the system's root certificates (~4 ms over https).
+    pub(crate) fn new(settings: Settings) -> Result<Client, GlpiError> {
+        let roots = match &settings.ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| GlpiError::Setup {
+                    reason: format!("cannot read ca_file {}: {e}", path.display()),
+                })?;
+                let certs =
+                    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| GlpiError::Setup {
+                        reason: format!(
+                            "ca_file {} holds no usable PEM certificate: {e}",
+                            path.display()
+                        ),
+                    })?;
+                Roots::SystemAnd(certs)
+            }
+            // No TLS will ever be spoken: no root certificate is needed.
+            None if plain_http(&settings.api_url) => Roots::None,
+            None => Roots::System,
+        };
+        Ok(Client {
+            http: OnceCell::new(),
+            http_setup: HttpSetup {
+                connect_timeout: settings.connect_timeout,
+                request_timeout: settings.request_timeout,
+                tls_verify: settings.tls_verify,
+                roots,
+            },
+            api_url: settings.api_url,
+            app_token: settings.app_token.filter(|t| !t.expose_secret().is_empty()),
+            user_token: settings.user_token,
+            retries: settings.retries,
+            sent: Cell::new(0),
+            auth_in_query: Cell::new(false),
+        })
+    }
+
+    /// The HTTP client, built on first use.
+    pub(super) fn http(&self) -> Result<&reqwest::Client, GlpiError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let setup = &self.http_setup;
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(setup.connect_timeout)
+            .timeout(setup.request_timeout)
+            .user_agent(concat!("esia-glpi/", env!("CARGO_PKG_VERSION")))
+            // A redirect is reported, never followed: a redirected POST comes
+            // back as a GET without its body, and the URL to fix is `host`.
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_danger_accept_invalid_certs(!setup.tls_verify);
+        builder = match &setup.roots {
+            Roots::System => builder,
+            Roots::SystemAnd(certs) => builder.tls_certs_merge(certs.iter().cloned()),
+            // Skips loading the system's root certificates (~150 files parsed).
+            Roots::None => builder.tls_certs_only([]),
+        };
+        let http = builder.build().map_err(|e| GlpiError::Setup {
+            reason: e.to_string(),
+        })?;
+        Ok(self.http.get_or_init(|| http))
+    }
+
+    /// True once `initSession` had to send the `user_token` as a query
+    /// parameter because the web server strips `Authorization` (§12.4).
+    pub(crate) fn auth_in_query(&self) -> bool {
+        self.auth_in_query.get()
+    }
+
+    /// Number of HTTP requests sent so far.
+    pub(crate) fn requests_sent(&self) -> u32 {
+        self.sent.get()
+    }
+
+    pub(super) fn base_headers(&self) -> Result<HeaderMap, GlpiError> {
+        let mut h = HeaderMap::new();
+        if let Some(app) = &self.app_token {
+            h.insert("App-Token", sensitive(app.expose_secret())?);
+        }
+        Ok(h)
+    }
+
+    pub(super) async fn init_session(&self) -> Result<SecretString, GlpiError> {
+        if !self.auth_in_query.get() {
+            match self.init_session_via(false).await {
+                Err(e) if e.code() == Some("ERROR_LOGIN_PARAMETERS_MISSING") => {
+                    tracing::warn!(
+                        "GLPI did not receive the Authorization header (the web server in front \
+                         of GLPI strips it): sending the user_token as a query parameter \
+                         instead, where it may appear in the web server's access log; fix the \
+                         server (Apache: SetEnvIf Authorization \"(.*)\" HTTP_AUTHORIZATION=$1)"
+                    );
+                    self.auth_in_query.set(true);
+                }
+                other => return other,
+            }
+        }
+        self.init_session_via(true).await
+    }
+
+    /// `initSession` with the `user_token` in `Authorization`, or in the query.
+    async fn init_session_via(&self, in_query: bool) -> Result<SecretString, GlpiError> {
+        let mut headers = self.base_headers()?;
+        let mut query = Vec::new();
+        if in_query {
+            query.push((
+                "user_token".to_string(),
+                self.user_token.expose_secret().to_string(),
+            ));
+        } else {
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                sensitive(&format!("user_token {}", self.user_token.expose_secret()))?,
+            );
+        }
+        let body: model::SessionToken = self
+            .send_json(
+                Method::GET,
+                "initSession",
+                headers,
+                None::<&()>,
+                &query,
+                Retry::Read,
+            )
+            .await?;
+        Ok(SecretString::from(body.session_token))
+    }
+}
+
+/// Whether the API URL is plain `http://`.
+fn plain_http(url: &str) -> bool {
+    url.get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+}
+
+/// How a request may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Retry {
+    /// Idempotent read: retried on transient failures.
+    Read,
+    /// A write: never retried blindly (a lost answer may hide a success).
+    Write,
+    /// killSession: idempotent, and worth two more tries whatever `retries`
+    /// says, so that a passing error does not leave a session open in GLPI.
+    Close,
+}

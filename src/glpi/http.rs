@@ -1,0 +1,203 @@
+//! Sending one request to GLPI: retries of reads with backoff, the
+//! classification of failures (refused / unavailable / unreadable), GLPI's
+//! error pair decoded, redirects reported rather than followed.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::client::{Client, Retry};
+use super::error::GlpiError;
+
+impl Client {
+    /// Sends one request (with retries for reads) and decodes a JSON answer.
+    pub(super) async fn send_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        headers: HeaderMap,
+        body: Option<&B>,
+        query: &[(String, String)],
+        retry: Retry,
+    ) -> Result<T, GlpiError> {
+        let what = format!("{method} {path}");
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .send_once(&what, method.clone(), path, headers.clone(), body, query)
+                .await;
+            match result {
+                Err(GlpiError::Unavailable { .. })
+                    if (retry == Retry::Read && attempt < self.retries)
+                        || (retry == Retry::Close && attempt < 2) =>
+                {
+                    attempt += 1;
+                    let pause = backoff(attempt);
+                    tracing::info!("{what} failed, retrying in {} ms", pause.as_millis());
+                    tokio::time::sleep(pause).await;
+                }
+                Err(e) => return Err(e),
+                Ok(bytes) => {
+                    let de = &mut serde_json::Deserializer::from_slice(&bytes);
+                    return serde_path_to_error::deserialize(de).map_err(|e| GlpiError::Protocol {
+                        what,
+                        detail: format!("at {}: {}", e.path(), e.inner()),
+                    });
+                }
+            }
+        }
+    }
+
+    pub(super) async fn send_once<B: Serialize>(
+        &self,
+        what: &str,
+        method: Method,
+        path: &str,
+        headers: HeaderMap,
+        body: Option<&B>,
+        query: &[(String, String)],
+    ) -> Result<Vec<u8>, GlpiError> {
+        let url = format!("{}{path}", self.api_url);
+        let is_write = method != Method::GET;
+        let mut req = self
+            .http()?
+            .request(method, &url)
+            .headers(headers)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        } else {
+            // GLPI 10 decodes stored entities on reads when asked (§6.8).
+            req = req.header("X-GLPI-Sanitized-Content", "false");
+        }
+        self.sent.set(self.sent.get() + 1);
+        let started = Instant::now();
+        let unavailable = |reason: String, outcome_unknown: bool| GlpiError::Unavailable {
+            what: what.to_string(),
+            reason,
+            outcome_unknown,
+        };
+        let response = req.send().await.map_err(|e| {
+            // A write whose request went out may have been applied.
+            let sent = is_write && !e.is_connect() && !e.is_builder();
+            unavailable(describe(&e), sent)
+        })?;
+        let status = response.status();
+        if status.is_redirection() {
+            return Err(redirected(what, status, response.headers()));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| unavailable(describe(&e), is_write))?;
+        tracing::debug!(
+            "{what} → {} ({} ms)",
+            status.as_u16(),
+            started.elapsed().as_millis()
+        );
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        if status.is_server_error() {
+            // PHP may have committed the write before failing.
+            return Err(unavailable(format!("HTTP {status}"), is_write));
+        }
+        Err(decode_error(what, status, &bytes))
+    }
+}
+
+/// Exponential backoff with a little jitter (no RNG crate: the clock's
+/// sub-second noise is enough to spread a storm of retries).
+fn backoff(attempt: u32) -> Duration {
+    let base = 200u64 << attempt.min(5);
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()),
+    ) % (base / 2 + 1);
+    Duration::from_millis(base + jitter)
+}
+
+/// A short reason for a transport error, without the URL's query (no token
+/// is ever in a URL, but keep messages short and stable).
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut reason = kind.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        source = s.source();
+    }
+    reason
+}
+
+/// Decodes GLPI's `["ERROR_CODE", message]` pair (message may be null).
+pub(crate) fn decode_error(what: &str, status: StatusCode, bytes: &[u8]) -> GlpiError {
+    match serde_json::from_slice::<(String, serde_json::Value)>(bytes) {
+        Ok((code, message)) => {
+            let message = match message {
+                serde_json::Value::String(s) => strip_doc_suffix(&s),
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            GlpiError::Refused {
+                what: what.to_string(),
+                status: status.as_u16(),
+                code,
+                message,
+            }
+        }
+        Err(_) => {
+            let text = String::from_utf8_lossy(bytes);
+            let snippet: String = text.chars().take(120).collect();
+            GlpiError::Protocol {
+                what: what.to_string(),
+                detail: format!("HTTP {status} with a body that is not a GLPI error: {snippet:?}"),
+            }
+        }
+    }
+}
+
+/// A 3xx answer: where it points, without its query (which may echo ours,
+/// and with the Authorization-stripped fallback that holds the `user_token`).
+fn redirected(what: &str, status: StatusCode, headers: &HeaderMap) -> GlpiError {
+    let to = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .map(|l| l.split(['?', '#']).next().unwrap_or_default().to_string());
+    let detail = match to {
+        Some(to) => format!(
+            "HTTP {status}, a redirect to {to}: set `host` to the address GLPI is really served \
+             at (redirects are not followed)"
+        ),
+        None => {
+            format!("HTTP {status}, a redirect without a Location (redirects are not followed)")
+        }
+    };
+    GlpiError::Protocol {
+        what: what.to_string(),
+        detail,
+    }
+}
+
+/// GLPI appends "; view documentation in your browser at <url>/#CODE".
+fn strip_doc_suffix(message: &str) -> String {
+    message
+        .split_once("; view documentation")
+        .map_or(message, |(m, _)| m)
+        .to_string()
+}

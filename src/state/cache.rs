@@ -1,0 +1,58 @@
+//! The cache of looked-up GLPI ids (requester, assets) in `cache/` under the
+//! state directory: an entry older than its time to live is a miss, and so
+//! is an unreadable one (it holds derived ids, looked up again and rewritten).
+//! Always local, whatever the backend of the records.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::atomic::write_atomic;
+use super::paths::encode_component;
+
+/// The `cache/` directory of a state directory.
+#[derive(Debug, Clone)]
+pub(crate) struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    pub(super) fn new(dir: PathBuf) -> Cache {
+        Cache { dir }
+    }
+
+    /// The file of entry `name` of `kind` (`requester`, `assets`, …).
+    fn path(&self, kind: &str, name: &str) -> PathBuf {
+        self.dir
+            .join(format!("{kind}-{}.json", encode_component(name)))
+    }
+
+    /// Reads an entry written by [`Cache::put`]; `None` when missing,
+    /// unreadable or older than `ttl`.
+    pub(crate) fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: &str,
+        name: &str,
+        ttl: Duration,
+    ) -> Option<T> {
+        let path = self.path(kind, name);
+        let meta = fs::metadata(&path).ok()?;
+        let age = meta.modified().ok()?.elapsed().unwrap_or(Duration::MAX);
+        if age > ttl {
+            return None;
+        }
+        serde_json::from_slice(&fs::read(&path).ok()?).ok()
+    }
+
+    /// Stores an entry; failures are logged, never fatal (a cache miss is
+    /// only a few more requests).
+    pub(crate) fn put<T: serde::Serialize>(&self, kind: &str, name: &str, value: &T) {
+        let path = self.path(kind, name);
+        let result = serde_json::to_vec(value)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| write_atomic(&path, &bytes));
+        if let Err(e) = result {
+            tracing::warn!("could not write the cache {}: {e}", path.display());
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The interface of the state ([`Store`]) and the values it keeps: a key's
+//! record, its kept events, the intent of a creation in flight.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::StateError;
+use crate::core::{Event, Failure, Key, Record, State};
+
+/// The outcome of reading a key's record.
+#[derive(Debug)]
+pub(crate) enum RecordLoad {
+    Missing,
+    Found(Record),
+    /// It could not be decoded; it was set aside (never deleted) at `kept_as`.
+    Corrupt {
+        kept_as: String,
+        reason: String,
+    },
+}
+
+/// A ticket creation about to be sent: if its answer is lost (crash,
+/// timeout), the next run looks for the ticket before creating a second one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Intent {
+    #[serde(flatten)]
+    pub(crate) key: Key,
+    /// The state, output and priority the ticket is created with.
+    pub(crate) state: State,
+    pub(crate) output: String,
+    pub(crate) priority: u8,
+    pub(crate) event_time: jiff::Timestamp,
+}
+
+/// A creation intent found for a key.
+#[derive(Debug)]
+pub(crate) enum Pending {
+    Intent(Intent),
+    /// An intent is there but cannot be read: it still counts (better one
+    /// search too many than a second ticket).
+    Unreadable,
+}
+
+/// One event kept until GLPI confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Kept {
+    /// Where the backend keeps it (a file, a row).
+    pub(crate) id: String,
+    pub(crate) event: Event,
+    /// Delivery attempts that failed so far.
+    pub(crate) attempts: u32,
+    /// The last failure, for `state show`, and its class.
+    pub(crate) last_error: Option<String>,
+    pub(crate) failure: Option<Failure>,
+}
+
+/// Records, kept events, creation intents and locks of every key.
+///
+/// Methods are `async` so that a backend behind a network (a database) can
+/// implement them; the files backend does its I/O in place.
+pub(crate) trait Store {
+    /// Held while a run works on one key: runs of one key are serialised,
+    /// runs of different keys proceed in parallel. Dropping it releases the key.
+    type Hold;
+
+    /// Takes the key, waiting at most `timeout`.
+    async fn hold(&self, key: &Key, timeout: Duration) -> Result<Self::Hold, StateError>;
+
+    async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError>;
+    async fn save_record(&self, record: &Record) -> Result<(), StateError>;
+    /// Forgets the record of a key whose ticket is solved (GLPI keeps the history).
+    async fn remove_record(&self, key: &Key) -> Result<(), StateError>;
+    /// Every record, sorted by key, and where corrupt ones were set aside.
+    async fn records(&self) -> Result<(Vec<Record>, Vec<String>), StateError>;
+    /// Where the record of `key` lives, for people.
+    fn record_location(&self, key: &Key) -> String;
+
+    /// Keeps `event` durably until [`Store::delivered`] is called for it.
+    async fn keep(&self, event: &Event) -> Result<Kept, StateError>;
+    /// The kept events of `key`, oldest first.
+    async fn kept(&self, key: &Key) -> Result<Vec<Kept>, StateError>;
+    /// GLPI confirmed it: it leaves the spool.
+    async fn delivered(&self, kept: &Kept) -> Result<(), StateError>;
+    /// A delivery attempt failed: count it and keep its error.
+    async fn failed(
+        &self,
+        kept: &mut Kept,
+        failure: Failure,
+        error: String,
+    ) -> Result<(), StateError>;
+    /// Every key with kept events, sorted.
+    async fn keys_with_kept_events(&self) -> Result<Vec<Key>, StateError>;
+
+    async fn write_intent(&self, intent: &Intent) -> Result<(), StateError>;
+    async fn read_intent(&self, key: &Key) -> Result<Option<Pending>, StateError>;
+    async fn clear_intent(&self, key: &Key) -> Result<(), StateError>;
+
+    /// Sets aside (never deletes) the record, kept events and intent of
+    /// `key`; returns where they went, empty when there was nothing.
+    async fn forget(&self, key: &Key) -> Result<Vec<String>, StateError>;
+}
