@@ -65,56 +65,95 @@ fn notify_args<'a>(state: &'a str, more: &[&'a str]) -> Vec<&'a str> {
 #[test]
 fn no_token_anywhere_from_any_command_at_maximum_verbosity() {
     let env = Env::new();
-    let mut statuses = Vec::new();
-    let mut note = |args: &[&str], run: &Run| statuses.push((args.join(" "), run.code));
+    // Each run with the status it must end with: the runs must reach GLPI and
+    // do their work, so that their output is the output of real work.
+    let run = |args: &[&str], want: i32| {
+        let run = run_clean(&env, args, &[]);
+        assert_eq!(
+            run.code, want,
+            "{args:?}\n--- stdout\n{}\n--- stderr\n{}",
+            run.stdout, run.stderr
+        );
+        run
+    };
 
     // The whole life cycle, JSON and text, plus every other command.
-    for args in [
-        notify_args("CRITICAL", &["--json", "-L", "4", "--output", "down"]),
-        notify_args("WARNING", &["-L", "2"]),
-        notify_args("ACK", &["--ack-author", "jeanne", "--ack-comment", "on it"]),
-        vec!["state", "list"],
-        vec!["--json", "state", "show", "srv-web-01", "HTTP"],
-        vec!["render", "--node", "n", "--state", "CRITICAL"],
-        vec!["check"],
-        vec!["--json", "check"],
-        vec!["flush"],
-        vec!["state", "rebuild"],
-        notify_args("OK", &[]),
-        vec!["state", "forget", "srv-web-01", "HTTP"],
-    ] {
-        let run = run_clean(&env, &args, &[]);
-        note(&args, &run);
-    }
-    // Failing runs: GLPI down (the event is kept), a refusal, the flush of the kept event.
+    let created = run(
+        &notify_args("CRITICAL", &["--json", "-L", "4", "--output", "down"]),
+        0,
+    )
+    .json();
+    assert_eq!(created["action"], "created");
+    let id = created["ticket_id"].as_u64().unwrap();
+    assert!(
+        run(&notify_args("WARNING", &["-L", "2"]), 0)
+            .stdout
+            .starts_with("followed up")
+    );
+    let ack = notify_args("ACK", &["--ack-author", "jeanne", "--ack-comment", "on it"]);
+    assert!(run(&ack, 0).stdout.starts_with("acknowledged"));
+    assert!(
+        run(&["state", "list"], 0)
+            .stdout
+            .contains(&format!("ticket {id}"))
+    );
+    run(&["--json", "state", "show", "srv-web-01", "HTTP"], 0);
+    run(&["render", "--node", "n", "--state", "CRITICAL"], 0);
+    assert!(run(&["check"], 0).stdout.contains("notify will work"));
+    run(&["--json", "check"], 0);
+    assert_eq!(run(&["flush"], 0).stdout.trim(), "nothing to flush");
+    assert!(
+        run(&["state", "rebuild"], 0)
+            .stdout
+            .contains(&format!("ticket {id} kept"))
+    );
+    assert!(run(&notify_args("OK", &[]), 0).stdout.starts_with("solved"));
+    let t = env.sim.ticket(id).unwrap();
+    assert_eq!((t.followups.len(), t.solutions.len()), (2, 1), "{t:?}");
+    run(&["state", "forget", "srv-web-01", "HTTP"], 0);
+
+    // Failing runs: GLPI down (the event is kept), the check, the flush of the kept event.
     env.sim
         .inject(Fault::new("/apirest.php", FaultKind::Status(503)));
-    for args in [notify_args("CRITICAL", &[]), vec!["check"], vec!["flush"]] {
-        let run = run_clean(&env, &args, &[]);
-        assert_ne!(run.code, 0, "{args:?} should fail");
-        note(&args, &run);
-    }
+    assert!(
+        run(&notify_args("CRITICAL", &[]), 5)
+            .stdout
+            .starts_with("spooled")
+    );
+    run(&["check"], 5);
+    run(&["flush"], 5);
     env.sim.clear_faults();
     // Header stripped: the token travels in the URL, yet never in our output.
     env.sim.set_strip_authorization(true);
-    for args in [vec!["check"], notify_args("WARNING", &[]), vec!["flush"]] {
-        let run = run_clean(&env, &args, &[]);
-        note(&args, &run);
-    }
+    assert!(run(&["check"], 0).stdout.contains("Authorization header"));
+    // The kept CRITICAL opens a ticket first, then the WARNING follows it up.
+    assert!(
+        run(&notify_args("WARNING", &[]), 0)
+            .stdout
+            .starts_with("followed up")
+    );
+    run(&["flush"], 0);
     env.sim.set_strip_authorization(false);
+    let in_query = env
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.path.ends_with("initSession") && r.query.contains("user_token") && r.status == 200
+        })
+        .count();
+    assert!(in_query >= 2, "the fallback was used: {in_query}");
+    assert_eq!(env.sim.tickets().len(), 2, "{}", env.sim.trail());
     // Usage and configuration errors.
-    for args in [vec!["notify", "--state", "CRITICAL"], vec!["bogus"]] {
-        let run = run_clean(&env, &args, &[]);
-        assert_ne!(run.code, 0);
-        note(&args, &run);
-    }
+    run(&["notify", "--state", "CRITICAL"], 2);
+    run(&["bogus"], 2);
     // The environment the engine gives us carries no token either.
-    let run = run_clean(
+    let rendered = run_clean(
         &env,
         &["render"],
         &[("NAGIOS_HOSTNAME", "h"), ("NAGIOS_HOSTSTATE", "DOWN")],
     );
-    note(&["render (env)"], &run);
+    assert_eq!(rendered.code, 0, "{}", rendered.stderr);
 
     let mut files = Vec::new();
     files_except_config(env.dir.path(), &env.config, &mut files);
@@ -122,7 +161,6 @@ fn no_token_anywhere_from_any_command_at_maximum_verbosity() {
     for (path, bytes) in &files {
         assert_no_token(path, bytes);
     }
-    println!("{statuses:#?}");
 }
 
 #[test]
