@@ -320,6 +320,7 @@ fn event_of(flags: u8, more: u8, parts: &[String]) -> Event {
             })
             .collect(),
         time,
+        order: None,
     }
 }
 

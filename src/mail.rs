@@ -261,20 +261,17 @@ fn tls_parameters(config: &Config, host: &str) -> Result<TlsParameters, MailErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{Key, Lang, Outcome, State};
+    use crate::core::{Lang, Outcome, State};
 
     fn event(state: State) -> Event {
         Event {
-            key: Key::new("srv-web-01", "HTTP"),
             group: "Paris".into(),
             address: "10.0.0.1".into(),
-            state,
             output: "connection <refused>".into(),
             priority: 4,
             ack_author: "Jeanne".into(),
             ack_comment: "on it".into(),
-            vars: vec![],
-            time: jiff::Timestamp::UNIX_EPOCH,
+            ..Event::sample("srv-web-01", "HTTP", state)
         }
     }
 

@@ -112,22 +112,10 @@ pub(crate) fn notify(json: bool, report: &NotifyReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::Key;
 
     #[test]
     fn human_line_names_action_ticket_and_url() {
-        let event = Event {
-            key: Key::new("n", "s"),
-            group: String::new(),
-            address: String::new(),
-            state: State::Critical,
-            output: String::new(),
-            priority: 3,
-            ack_author: String::new(),
-            ack_comment: String::new(),
-            vars: Vec::new(),
-            time: jiff::Timestamp::UNIX_EPOCH,
-        };
+        let event = Event::sample("n", "s", State::Critical);
         let r = NotifyReport::new(
             &event,
             &Outcome::Created {

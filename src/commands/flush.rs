@@ -21,8 +21,19 @@ struct KeyLine {
     key: Key,
     delivered: usize,
     kept: usize,
+    /// Kept for another GLPI: only a configuration naming it delivers them.
+    #[serde(skip_serializing_if = "is_zero")]
+    foreign: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Serialize)]
@@ -63,6 +74,7 @@ pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
             key: key.key,
             delivered: key.delivered,
             kept: key.kept,
+            foreign: key.foreign,
             error,
         });
     }
@@ -86,6 +98,14 @@ fn summary(report: &FlushReport) -> String {
         report.keys.len(),
         report.kept
     );
+    for k in report.keys.iter().filter(|k| k.foreign > 0) {
+        let _ = write!(
+            text,
+            "\n  {} kept {} for another GLPI (delivered by a configuration naming it)",
+            output::sanitize(&k.key.to_string()),
+            k.foreign
+        );
+    }
     for k in report
         .keys
         .iter()

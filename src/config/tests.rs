@@ -106,6 +106,7 @@ fn every_default() {
     assert_eq!(c.run_timeout, Duration::from_secs(30));
     assert_eq!(c.retries, 2);
     assert_eq!(c.lock_timeout, Duration::from_secs(10));
+    assert_eq!(c.order_wait, Duration::from_secs(1));
     assert_eq!(c.cache_ttl, Duration::from_hours(1));
     assert!(c.tls_verify);
     assert_eq!(c.ca_file, None);
@@ -144,6 +145,7 @@ timeout = 2
 run_timeout = 3
 retries = 0
 lock_timeout = 4
+order_wait = 0
 cache_ttl = 60
 tls_verify = false
 ca_file = "/etc/ssl/ca.pem"
@@ -181,6 +183,7 @@ tpl_mail_body = "b""#,
         [1, 2, 3, 4, 60].map(Duration::from_secs)
     );
     assert_eq!(c.retries, 0);
+    assert_eq!(c.order_wait, Duration::ZERO);
     assert!(!c.tls_verify);
     assert_eq!(c.ca_file.as_deref(), Some(Path::new("/etc/ssl/ca.pem")));
     assert_eq!(c.lang, Lang::En);
@@ -247,6 +250,7 @@ fn shipped_conf_parses_and_shows_the_defaults() {
         ]
     );
     assert_eq!(all.retries, d.retries);
+    assert_eq!(all.order_wait, d.order_wait);
     assert_eq!(all.tls_verify, d.tls_verify);
     assert_eq!(all.lang, d.lang);
     let m = all.mail.expect("mail");
@@ -293,6 +297,25 @@ fn api_and_ticket_urls_for_every_host_form() {
         assert_eq!(c.api_url(), api, "{written}");
         assert_eq!(c.ticket_url(42), ticket, "{written}");
     }
+}
+
+#[test]
+fn the_glpi_identity_ignores_case_user_information_and_the_api_path() {
+    for written in [
+        "https://glpi.example.org/glpi",
+        "HTTPS://GLPI.example.org/glpi/",
+        "https://monitor:s3cret@glpi.example.org/glpi/apirest.php",
+    ] {
+        assert_eq!(
+            host(written).glpi_identity(),
+            "https://glpi.example.org/glpi",
+            "{written}"
+        );
+    }
+    assert_ne!(
+        host("https://glpi.example.org/test").glpi_identity(),
+        host("https://glpi.example.org/glpi").glpi_identity()
+    );
 }
 
 #[test]
@@ -379,6 +402,7 @@ fn bad_values_name_the_key_and_line() {
     assert_invalid(&with("run_timeout = 99999999999"), "run_timeout", 4);
     assert_invalid(&with("cache_ttl = 0"), "cache_ttl", 4);
     assert_invalid(&with("retries = -1"), "retries", 4);
+    assert_invalid(&with("order_wait = 61"), "order_wait", 4);
     assert_invalid(&with("category = 0"), "category", 4);
     assert_invalid(&with("state_dir = \"relative/dir\""), "state_dir", 4);
     assert_invalid(&with("timeout = \"15\""), "timeout", 4);

@@ -118,6 +118,9 @@ pub(crate) struct Config {
     pub(crate) run_timeout: Duration,
     pub(crate) retries: u32,
     pub(crate) lock_timeout: Duration,
+    /// How long to wait for an earlier event the engine numbered but that
+    /// has not arrived (0: do not wait).
+    pub(crate) order_wait: Duration,
     pub(crate) cache_ttl: Duration,
     pub(crate) tls_verify: bool,
     pub(crate) ca_file: Option<PathBuf>,
@@ -164,6 +167,25 @@ impl Config {
             .unwrap_or(host)
             .trim_end_matches('/');
         format!("{root}/front/ticket.form.php?id={id}")
+    }
+
+    /// The identity of the GLPI this configuration names: its root URL with
+    /// scheme and server in lower case, without user information, trailing
+    /// `/` or `apirest.php`. Records and kept events are bound to it.
+    pub(crate) fn glpi_identity(&self) -> String {
+        let host = self.host.trim_end_matches('/');
+        let root = host
+            .strip_suffix("apirest.php")
+            .unwrap_or(host)
+            .trim_end_matches('/');
+        let (scheme, rest) = root.split_once("://").unwrap_or(("", root));
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let server = authority.rsplit('@').next().unwrap_or(authority);
+        format!(
+            "{}://{}{path}",
+            scheme.to_ascii_lowercase(),
+            server.to_ascii_lowercase()
+        )
     }
 
     /// Urgency and impact sent with a ticket of priority `priority` (1..=6).

@@ -92,6 +92,7 @@ impl Validator<'_> {
             run_timeout: self.secs("run_timeout", raw.run_timeout, 30, MAX_TIMEOUT_SECS)?,
             retries: self.int_or("retries", raw.retries, 0, 10, 2)?,
             lock_timeout: self.secs("lock_timeout", raw.lock_timeout, 10, MAX_TIMEOUT_SECS)?,
+            order_wait: Duration::from_secs(self.int_or("order_wait", raw.order_wait, 0, 60, 1)?),
             cache_ttl: self.secs("cache_ttl", raw.cache_ttl, 3600, MAX_CACHE_TTL_SECS)?,
             tls_verify: raw.tls_verify.unwrap_or(true),
             ca_file,

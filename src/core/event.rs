@@ -118,6 +118,52 @@ pub(crate) struct Event {
     pub(crate) vars: Vec<(String, String)>,
     /// When the engine handed us the event (RFC 3339); a replayed event keeps it.
     pub(crate) time: jiff::Timestamp,
+    /// Where the event stands in the engine's own numbering, when the engine
+    /// gives it (Nagios-family macros).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) order: Option<EngineOrder>,
+}
+
+#[cfg(test)]
+impl Event {
+    /// An event of `node`/`service` in `state`, priority 3, at the epoch,
+    /// everything else empty: tests change what they need.
+    pub(crate) fn sample(node: &str, service: &str, state: State) -> Event {
+        Event {
+            key: Key::new(node, service),
+            group: String::new(),
+            address: String::new(),
+            state,
+            output: String::new(),
+            priority: 3,
+            ack_author: String::new(),
+            ack_comment: String::new(),
+            vars: Vec::new(),
+            time: jiff::Timestamp::UNIX_EPOCH,
+            order: None,
+        }
+    }
+}
+
+/// Where an event stands in the monitoring engine's sequence: Nagios-family
+/// engines number every state change of the whole engine (`SERVICEEVENTID`,
+/// `HOSTEVENTID`) and tell the id of the object's previous state change
+/// (`LASTSERVICEEVENTID`), so that events of one key can be put back in the
+/// order the engine produced them, and a missing earlier event noticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct EngineOrder {
+    /// The id of the state change this notification is about.
+    pub(crate) id: u64,
+    /// The id of the previous state change of the same host or service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) previous: Option<u64>,
+    /// The id of the problem (kept across WARNING ↔ CRITICAL of one problem).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) problem: Option<u64>,
+    /// The previous state change was the soft one into this same state: the
+    /// engine never notifies it, so a gap to it is no missing event.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) after_soft: bool,
 }
 
 /// Why an event could not be resolved (exit 2).
@@ -181,6 +227,16 @@ pub(crate) const MACROS: &[&str] = &[
     "NOTIFICATIONAUTHOR",
     "NOTIFICATIONCOMMENT",
     "CONTACTEMAIL",
+    "SERVICEEVENTID",
+    "LASTSERVICEEVENTID",
+    "SERVICEPROBLEMID",
+    "SERVICESTATETYPE",
+    "LASTSERVICESTATE",
+    "HOSTEVENTID",
+    "LASTHOSTEVENTID",
+    "HOSTPROBLEMID",
+    "HOSTSTATETYPE",
+    "LASTHOSTSTATE",
 ];
 
 impl MonitorEnv {
@@ -271,6 +327,7 @@ impl Event {
         )
         .unwrap_or_default();
 
+        let order = engine_order(env, &node, &service);
         Ok(Event {
             key: Key::new(node, service),
             group: pick(&args.group, "HOSTGROUPNAME").unwrap_or_default(),
@@ -282,8 +339,41 @@ impl Event {
             ack_comment: pick(&args.ack_comment, "NOTIFICATIONCOMMENT").unwrap_or_default(),
             vars: args.vars.clone(),
             time: now,
+            order,
         })
     }
+}
+
+/// The engine's numbering of this event, from the environment — only when
+/// the environment is about this node and service (an option may name
+/// another one) and gives a non-zero event id.
+fn engine_order(env: &MonitorEnv, node: &str, service: &str) -> Option<EngineOrder> {
+    let same = |name, value: &str| env.get(name).is_none_or(|v| v == value);
+    if !same("HOSTNAME", node) || !same("SERVICEDESC", service) {
+        return None;
+    }
+    let kind = if service.is_empty() {
+        "HOST"
+    } else {
+        "SERVICE"
+    };
+    let number = |name: &str| {
+        env.get(name)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|n| *n > 0)
+    };
+    let id = number(&format!("{kind}EVENTID"))?;
+    let hard = env
+        .get(&format!("{kind}STATETYPE"))
+        .is_some_and(|t| t.eq_ignore_ascii_case("HARD"));
+    let state = env.get(&format!("{kind}STATE"));
+    let last_state = env.get(&format!("LAST{kind}STATE"));
+    Some(EngineOrder {
+        id,
+        previous: number(&format!("LAST{kind}EVENTID")),
+        problem: number(&format!("{kind}PROBLEMID")),
+        after_soft: hard && state.is_some() && state == last_state,
+    })
 }
 
 #[cfg(test)]

@@ -1,35 +1,56 @@
-//! The decision: (recorded ticket, what GLPI says about it, event, policy) →
-//! plan of actions. Pure — no I/O, no async, no clock — so every row of SPEC's
+//! The decision: (recorded ticket, what GLPI said, event, policy) → plan of
+//! actions. Pure — no I/O, no async, no clock — so every row of SPEC's
 //! lifecycle table is a unit test below.
 //!
-//! The decision runs in two steps because GLPI is only asked when needed:
-//! [`lookup`] says what must be read first (nothing for a re-notification, the
-//! recorded ticket before writing into it, a marker search for an OK without
-//! record), then [`decide`] turns the answer into a [`Plan`].
+//! GLPI is only asked what the decision needs: [`lookup`] names the next
+//! question, given what is [`Known`] so far — nothing for a re-notification;
+//! the recorded ticket before writing into it (never write into a ticket a
+//! human closed); a search for the key's open ticket by its marker whenever
+//! no usable recorded ticket is open and the event would open or solve one
+//! (so a lost, stale or foreign record never doubles a ticket nor leaves one
+//! open) — then [`decide`] turns the answers into a [`Plan`].
+//!
+//! A record the caller could not trust (written for another GLPI, a ticket id
+//! of 0, a recorded ticket that does not carry the key's marker) is passed as
+//! `None`: the decision then relies on the search.
 
 use super::event::{Event, State};
 use super::outcome::{Outcome, Remote, Skip};
 use super::record::Record;
 
-/// What GLPI must be asked before deciding.
+/// A question to ask GLPI before deciding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lookup {
-    /// Decide from local state alone (and perhaps contact GLPI only to write).
-    Nothing,
-    /// Read the recorded ticket: never write into a ticket a human closed.
+    /// Read the recorded ticket: where it stands, and whether it is the key's.
     ReadTicket(u64),
-    /// Search GLPI for an open ticket carrying the key's marker.
+    /// Search GLPI for the key's open ticket by its marker.
     FindByMarker,
 }
 
-/// The answer to a [`Lookup`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Found {
-    NotLooked,
-    /// The ticket read or found, with its state.
-    Ticket(u64, Remote),
-    /// The marker search found no open ticket.
-    NoTicket,
+/// What GLPI said so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Known {
+    /// Where the recorded ticket stands, once read.
+    pub(crate) recorded: Option<Remote>,
+    /// The search for the key's open ticket by its marker.
+    pub(crate) search: Search,
+}
+
+/// The search for the key's open ticket by its marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Search {
+    #[default]
+    NotMade,
+    /// No open ticket carries the key's marker.
+    Nothing,
+    /// The key's open ticket (the oldest, if several).
+    Open(u64),
+}
+
+impl From<Option<u64>> for Search {
+    fn from(found: Option<u64>) -> Search {
+        found.map_or(Search::Nothing, Search::Open)
+    }
 }
 
 /// The text of a follow-up.
@@ -124,17 +145,20 @@ pub(crate) struct Policy {
     pub(crate) update_priority: bool,
 }
 
-/// What must be read from GLPI before [`decide`]. `record_lost` is true when
-/// the record file was corrupt: then a problem looks for the open ticket by its
-/// marker instead of opening a second one.
-pub(crate) fn lookup(record: Option<&Record>, event: &Event, record_lost: bool) -> Lookup {
-    match (record, event.state) {
-        (Some(r), s) if is_repeat(r, s) => Lookup::Nothing,
-        (Some(r), _) => Lookup::ReadTicket(r.ticket_id),
-        (None, State::Ok) => Lookup::FindByMarker,
-        (None, s) if s.is_problem() && record_lost => Lookup::FindByMarker,
-        (None, _) => Lookup::Nothing,
+/// The next question for GLPI, or `None` once [`decide`] has what it needs.
+pub(crate) fn lookup(record: Option<&Record>, event: &Event, known: Known) -> Option<Lookup> {
+    if let Some(r) = record {
+        if is_repeat(r, event.state) {
+            return None;
+        }
+        if known.recorded.is_none() {
+            return Some(Lookup::ReadTicket(r.ticket_id));
+        }
     }
+    let recorded_open = record.is_some() && known.recorded == Some(Remote::Open);
+    let opens_or_solves = event.state.is_problem() || event.state == State::Ok;
+    (opens_or_solves && !recorded_open && known.search == Search::NotMade)
+        .then_some(Lookup::FindByMarker)
 }
 
 fn is_repeat(record: &Record, state: State) -> bool {
@@ -156,100 +180,89 @@ fn ignore(skip: Skip, record: RecordChange) -> Plan {
     }
 }
 
-fn create(event: &Event, previous: Option<(u64, Remote)>) -> Plan {
+fn write(event: &Event, steps: Vec<Step>, priority: u8) -> Plan {
     Plan {
-        steps: vec![Step::Create { previous }],
+        steps,
         skip: None,
         record: RecordChange::Write {
             state: event.state,
             output: event.output.clone(),
-            priority: event.priority,
+            priority,
             acked: false,
         },
     }
 }
 
-/// The plan for `event`, given the record and what GLPI said.
-pub(crate) fn decide(record: Option<&Record>, found: Found, event: &Event, policy: Policy) -> Plan {
+/// The plan for `event`, given the usable record (if any) and what GLPI said.
+pub(crate) fn decide(record: Option<&Record>, known: Known, event: &Event, policy: Policy) -> Plan {
     let state = event.state;
     if let Some(r) = record
         && is_repeat(r, state)
     {
         return ignore(Skip::Renotification, RecordChange::Keep);
     }
-    match (record, found) {
-        // ---- problems: WARNING / CRITICAL / UNKNOWN
-        (None, Found::Ticket(id, Remote::Open)) if state.is_problem() => {
-            // Record lost, ticket found by its marker: adopt it.
-            Plan {
-                steps: vec![Step::FollowUp {
-                    ticket: id,
-                    note: Note::StateChange {
-                        from: None,
-                        to: state,
-                    },
+    let recorded = record.zip(known.recorded);
+    let found = match known.search {
+        Search::Open(id) => Some(id),
+        Search::NotMade | Search::Nothing => None,
+    };
+    let state_change = |from, ticket| Step::FollowUp {
+        ticket,
+        note: Note::StateChange { from, to: state },
+    };
+    if state.is_problem() {
+        return match (recorded, found) {
+            (Some((r, Remote::Open)), _) => {
+                let mut steps = vec![state_change((!r.rebuilt).then_some(r.state), r.ticket_id)];
+                let mut priority = r.priority;
+                if policy.update_priority && event.priority != r.priority {
+                    steps.push(Step::SetPriority {
+                        ticket: r.ticket_id,
+                        priority: event.priority,
+                    });
+                    priority = event.priority;
+                }
+                write(event, steps, priority)
+            }
+            // The key's open ticket, found by its marker: the record was
+            // lost, stale or closed by a human meanwhile. Adopt it.
+            (_, Some(id)) => write(event, vec![state_change(None, id)], event.priority),
+            (Some((r, remote)), None) => write(
+                event,
+                vec![Step::Create {
+                    previous: Some((r.ticket_id, remote)),
+                }],
+                event.priority,
+            ),
+            (None, None) => write(event, vec![Step::Create { previous: None }], event.priority),
+        };
+    }
+    if state == State::Ok {
+        return match (recorded, found) {
+            (Some((r, Remote::Open)), _) => Plan {
+                steps: vec![Step::Solve {
+                    ticket: r.ticket_id,
                 }],
                 skip: None,
-                record: RecordChange::Write {
-                    state,
-                    output: event.output.clone(),
-                    priority: event.priority,
-                    acked: false,
-                },
-            }
-        }
-        (None, _) if state.is_problem() => create(event, None),
-        (Some(r), Found::Ticket(id, Remote::Open)) if state.is_problem() => {
-            let mut steps = vec![Step::FollowUp {
-                ticket: id,
-                note: Note::StateChange {
-                    from: (!r.rebuilt).then_some(r.state),
-                    to: state,
-                },
-            }];
-            let mut priority = r.priority;
-            if policy.update_priority && event.priority != r.priority {
-                steps.push(Step::SetPriority {
-                    ticket: id,
-                    priority: event.priority,
-                });
-                priority = event.priority;
-            }
-            Plan {
-                steps,
+                record: RecordChange::Forget,
+            },
+            (_, Some(id)) => Plan {
+                steps: vec![Step::Solve { ticket: id }],
                 skip: None,
-                record: RecordChange::Write {
-                    state,
-                    output: event.output.clone(),
-                    priority,
-                    acked: false,
-                },
-            }
-        }
-        (Some(r), Found::Ticket(_, remote)) if state.is_problem() => {
-            create(event, Some((r.ticket_id, remote)))
-        }
-        (Some(r), _) if state.is_problem() => {
-            // Not looked up (cannot happen through `lookup`): be safe, read first.
-            create(event, Some((r.ticket_id, Remote::Gone)))
-        }
-
-        // ---- recovery: OK
-        (_, Found::Ticket(id, Remote::Open)) if state == State::Ok => Plan {
-            steps: vec![Step::Solve { ticket: id }],
-            skip: None,
-            record: RecordChange::Forget,
-        },
-        (Some(r), Found::Ticket(_, remote)) if state == State::Ok => ignore(
-            Skip::ClosedInGlpi(r.ticket_id, remote),
-            RecordChange::Forget,
-        ),
-        (_, _) if state == State::Ok => ignore(Skip::NoTicket, RecordChange::Keep),
-
-        // ---- ACK / UNACK
-        (Some(r), Found::Ticket(id, Remote::Open)) => Plan {
+                record: RecordChange::Forget,
+            },
+            (Some((r, remote)), None) => ignore(
+                Skip::ClosedInGlpi(r.ticket_id, remote),
+                RecordChange::Forget,
+            ),
+            (None, None) => ignore(Skip::NoTicket, RecordChange::Keep),
+        };
+    }
+    // ACK / UNACK
+    match recorded {
+        Some((r, Remote::Open)) => Plan {
             steps: vec![Step::FollowUp {
-                ticket: id,
+                ticket: r.ticket_id,
                 note: if state == State::Ack {
                     Note::Ack
                 } else {
@@ -264,10 +277,8 @@ pub(crate) fn decide(record: Option<&Record>, found: Found, event: &Event, polic
                 acked: state == State::Ack,
             },
         },
-        (Some(r), Found::Ticket(_, remote)) => {
-            ignore(Skip::ClosedInGlpi(r.ticket_id, remote), RecordChange::Keep)
-        }
-        (_, _) => ignore(Skip::NoTicket, RecordChange::Keep),
+        Some((r, remote)) => ignore(Skip::ClosedInGlpi(r.ticket_id, remote), RecordChange::Keep),
+        None => ignore(Skip::NoTicket, RecordChange::Keep),
     }
 }
 
@@ -282,16 +293,11 @@ mod tests {
 
     fn event(state: State, priority: u8) -> Event {
         Event {
-            key: Key::new("web01", "HTTP"),
-            group: String::new(),
-            address: String::new(),
-            state,
             output: "out".into(),
             priority,
             ack_author: "bob".into(),
             ack_comment: "on it".into(),
-            vars: Vec::new(),
-            time: jiff::Timestamp::UNIX_EPOCH,
+            ..Event::sample("web01", "HTTP", state)
         }
     }
 
@@ -303,6 +309,7 @@ mod tests {
     fn record(state: State, priority: u8, acked: bool) -> Record {
         Record {
             key: Key::new("web01", "HTTP"),
+            glpi: None,
             ticket_id: 7,
             state,
             output: "old".into(),
@@ -311,6 +318,28 @@ mod tests {
             opened_at: jiff::Timestamp::UNIX_EPOCH,
             updated_at: jiff::Timestamp::UNIX_EPOCH,
             rebuilt: false,
+        }
+    }
+
+    fn read(remote: Remote) -> Known {
+        Known {
+            recorded: Some(remote),
+            search: Search::NotMade,
+        }
+    }
+
+    /// The recorded ticket read, and the search made.
+    fn both(remote: Remote, search: Search) -> Known {
+        Known {
+            recorded: Some(remote),
+            search,
+        }
+    }
+
+    fn searched(found: Option<u64>) -> Known {
+        Known {
+            recorded: None,
+            search: found.into(),
         }
     }
 
@@ -323,11 +352,15 @@ mod tests {
     ];
 
     #[test]
-    fn problem_without_ticket_creates_one() {
+    fn problem_without_record_searches_then_creates_one() {
         for s in PROBLEMS {
             let e = event(s, 4);
-            assert_eq!(lookup(None, &e, false), Lookup::Nothing);
-            let plan = decide(None, Found::NotLooked, &e, POLICY);
+            assert_eq!(
+                lookup(None, &e, Known::default()),
+                Some(Lookup::FindByMarker)
+            );
+            assert_eq!(lookup(None, &e, searched(None)), None);
+            let plan = decide(None, searched(None), &e, POLICY);
             assert_eq!(plan.steps, vec![Step::Create { previous: None }]);
             assert_eq!(outcome(&plan).action(), "created");
             assert_eq!(
@@ -343,11 +376,33 @@ mod tests {
     }
 
     #[test]
+    fn problem_without_record_adopts_the_open_ticket_found_by_its_marker() {
+        let e = event(State::Critical, 3);
+        let plan = decide(None, searched(Some(9)), &e, POLICY);
+        assert_eq!(
+            plan.steps,
+            vec![Step::FollowUp {
+                ticket: 9,
+                note: Note::StateChange {
+                    from: None,
+                    to: State::Critical
+                }
+            }]
+        );
+        assert_eq!(plan.outcome(Some(9)), Outcome::FollowedUp { ticket: 9 });
+        assert!(matches!(plan.record, RecordChange::Write { .. }));
+    }
+
+    #[test]
     fn state_change_on_open_ticket_follows_up_and_updates_priority() {
         let r = record(State::Warning, 3, false);
         let e = event(State::Critical, 5);
-        assert_eq!(lookup(Some(&r), &e, false), Lookup::ReadTicket(7));
-        let plan = decide(Some(&r), Found::Ticket(7, Remote::Open), &e, POLICY);
+        assert_eq!(
+            lookup(Some(&r), &e, Known::default()),
+            Some(Lookup::ReadTicket(7))
+        );
+        assert_eq!(lookup(Some(&r), &e, read(Remote::Open)), None);
+        let plan = decide(Some(&r), read(Remote::Open), &e, POLICY);
         assert_eq!(
             plan.steps,
             vec![
@@ -376,7 +431,7 @@ mod tests {
         let r = record(State::Warning, 3, false);
         let plan = decide(
             Some(&r),
-            Found::Ticket(7, Remote::Open),
+            read(Remote::Open),
             &event(State::Critical, 3),
             POLICY,
         );
@@ -386,7 +441,7 @@ mod tests {
         };
         let plan = decide(
             Some(&r),
-            Found::Ticket(7, Remote::Open),
+            read(Remote::Open),
             &event(State::Critical, 5),
             off,
         );
@@ -402,8 +457,8 @@ mod tests {
         for s in PROBLEMS {
             let r = record(s, 3, false);
             let e = event(s, 5);
-            assert_eq!(lookup(Some(&r), &e, false), Lookup::Nothing);
-            let plan = decide(Some(&r), Found::NotLooked, &e, POLICY);
+            assert_eq!(lookup(Some(&r), &e, Known::default()), None);
+            let plan = decide(Some(&r), Known::default(), &e, POLICY);
             assert_eq!(plan.skip, Some(Skip::Renotification));
             assert!(plan.steps.is_empty());
             assert_eq!(plan.record, RecordChange::Keep);
@@ -411,15 +466,15 @@ mod tests {
     }
 
     #[test]
-    fn problem_on_ticket_closed_by_a_human_opens_a_new_one_naming_it() {
+    fn problem_on_ticket_closed_by_a_human_searches_then_opens_a_new_one_naming_it() {
         for remote in CLOSED {
             let r = record(State::Warning, 3, false);
-            let plan = decide(
-                Some(&r),
-                Found::Ticket(7, remote),
-                &event(State::Critical, 4),
-                POLICY,
+            let e = event(State::Critical, 4);
+            assert_eq!(
+                lookup(Some(&r), &e, read(remote)),
+                Some(Lookup::FindByMarker)
             );
+            let plan = decide(Some(&r), both(remote, Search::Nothing), &e, POLICY);
             assert_eq!(
                 plan.steps,
                 vec![Step::Create {
@@ -427,6 +482,13 @@ mod tests {
                 }]
             );
             assert_eq!(outcome(&plan).action(), "created");
+            assert_eq!(outcome(&plan).replaces(), Some(7));
+            // An old record: the key's real open ticket is another one.
+            let plan = decide(Some(&r), both(remote, Search::Open(12)), &e, POLICY);
+            assert!(
+                matches!(plan.steps[..], [Step::FollowUp { ticket: 12, .. }]),
+                "{plan:?}"
+            );
         }
     }
 
@@ -434,8 +496,12 @@ mod tests {
     fn ok_with_open_ticket_solves_and_forgets() {
         let r = record(State::Critical, 3, true);
         let e = event(State::Ok, 3);
-        assert_eq!(lookup(Some(&r), &e, false), Lookup::ReadTicket(7));
-        let plan = decide(Some(&r), Found::Ticket(7, Remote::Open), &e, POLICY);
+        assert_eq!(
+            lookup(Some(&r), &e, Known::default()),
+            Some(Lookup::ReadTicket(7))
+        );
+        assert_eq!(lookup(Some(&r), &e, read(Remote::Open)), None);
+        let plan = decide(Some(&r), read(Remote::Open), &e, POLICY);
         assert_eq!(plan.steps, vec![Step::Solve { ticket: 7 }]);
         assert_eq!(outcome(&plan).action(), "solved");
         assert_eq!(plan.record, RecordChange::Forget);
@@ -445,12 +511,12 @@ mod tests {
     fn ok_on_ticket_closed_by_a_human_writes_nothing_and_forgets() {
         for remote in CLOSED {
             let r = record(State::Critical, 3, false);
-            let plan = decide(
-                Some(&r),
-                Found::Ticket(7, remote),
-                &event(State::Ok, 3),
-                POLICY,
+            let e = event(State::Ok, 3);
+            assert_eq!(
+                lookup(Some(&r), &e, read(remote)),
+                Some(Lookup::FindByMarker)
             );
+            let plan = decide(Some(&r), both(remote, Search::Nothing), &e, POLICY);
             assert!(plan.steps.is_empty());
             assert_eq!(
                 outcome(&plan),
@@ -460,46 +526,46 @@ mod tests {
                 }
             );
             assert_eq!(plan.record, RecordChange::Forget);
+            // An old record: the key's real open ticket is solved.
+            let plan = decide(Some(&r), both(remote, Search::Open(12)), &e, POLICY);
+            assert_eq!(plan.steps, vec![Step::Solve { ticket: 12 }]);
         }
     }
 
     #[test]
     fn ok_without_record_looks_for_the_marker_once() {
         let e = event(State::Ok, 3);
-        assert_eq!(lookup(None, &e, false), Lookup::FindByMarker);
-        let plan = decide(None, Found::NoTicket, &e, POLICY);
+        assert_eq!(
+            lookup(None, &e, Known::default()),
+            Some(Lookup::FindByMarker)
+        );
+        assert_eq!(lookup(None, &e, searched(None)), None);
+        let plan = decide(None, searched(None), &e, POLICY);
         assert!(plan.steps.is_empty());
         assert_eq!(plan.skip, Some(Skip::NoTicket));
-        let plan = decide(None, Found::Ticket(9, Remote::Open), &e, POLICY);
+        let plan = decide(None, searched(Some(9)), &e, POLICY);
         assert_eq!(plan.steps, vec![Step::Solve { ticket: 9 }]);
         assert_eq!(outcome(&plan).action(), "solved");
-    }
-
-    #[test]
-    fn lost_record_finds_the_open_ticket_instead_of_a_second_one() {
-        let e = event(State::Critical, 3);
-        assert_eq!(lookup(None, &e, true), Lookup::FindByMarker);
-        let plan = decide(None, Found::Ticket(9, Remote::Open), &e, POLICY);
-        assert!(matches!(plan.steps[..], [Step::FollowUp { ticket: 9, .. }]));
-        assert_eq!(outcome(&plan).action(), "followed_up");
-        let plan = decide(None, Found::NoTicket, &e, POLICY);
-        assert_eq!(plan.steps, vec![Step::Create { previous: None }]);
     }
 
     #[test]
     fn ack_and_unack() {
         let e_ack = event(State::Ack, 3);
         let e_unack = event(State::Unack, 3);
-        // no ticket: nothing to do
+        // no ticket: nothing to do, nothing asked
         for e in [&e_ack, &e_unack] {
-            assert_eq!(lookup(None, e, false), Lookup::Nothing);
-            let plan = decide(None, Found::NotLooked, e, POLICY);
+            assert_eq!(lookup(None, e, Known::default()), None);
+            let plan = decide(None, Known::default(), e, POLICY);
             assert_eq!(plan.skip, Some(Skip::NoTicket));
         }
         // ack on an open ticket
         let r = record(State::Critical, 3, false);
-        assert_eq!(lookup(Some(&r), &e_ack, false), Lookup::ReadTicket(7));
-        let plan = decide(Some(&r), Found::Ticket(7, Remote::Open), &e_ack, POLICY);
+        assert_eq!(
+            lookup(Some(&r), &e_ack, Known::default()),
+            Some(Lookup::ReadTicket(7))
+        );
+        assert_eq!(lookup(Some(&r), &e_ack, read(Remote::Open)), None);
+        let plan = decide(Some(&r), read(Remote::Open), &e_ack, POLICY);
         assert_eq!(
             plan.steps,
             vec![Step::FollowUp {
@@ -518,15 +584,10 @@ mod tests {
         ));
         // second ack: re-notification; unack while not acked too
         let acked = record(State::Critical, 3, true);
-        assert_eq!(lookup(Some(&acked), &e_ack, false), Lookup::Nothing);
-        assert_eq!(lookup(Some(&r), &e_unack, false), Lookup::Nothing);
+        assert_eq!(lookup(Some(&acked), &e_ack, Known::default()), None);
+        assert_eq!(lookup(Some(&r), &e_unack, Known::default()), None);
         // unack
-        let plan = decide(
-            Some(&acked),
-            Found::Ticket(7, Remote::Open),
-            &e_unack,
-            POLICY,
-        );
+        let plan = decide(Some(&acked), read(Remote::Open), &e_unack, POLICY);
         assert_eq!(
             plan.steps,
             vec![Step::FollowUp {
@@ -539,9 +600,10 @@ mod tests {
             plan.record,
             RecordChange::Write { acked: false, .. }
         ));
-        // ack on a ticket closed by a human: nothing written, record kept
+        // ack on a ticket closed by a human: nothing written, record kept, no search
         for remote in CLOSED {
-            let plan = decide(Some(&r), Found::Ticket(7, remote), &e_ack, POLICY);
+            assert_eq!(lookup(Some(&r), &e_ack, read(remote)), None);
+            let plan = decide(Some(&r), read(remote), &e_ack, POLICY);
             assert!(plan.steps.is_empty());
             assert_eq!(plan.record, RecordChange::Keep);
         }
@@ -552,7 +614,7 @@ mod tests {
         let r = record(State::Warning, 3, true);
         let plan = decide(
             Some(&r),
-            Found::Ticket(7, Remote::Open),
+            read(Remote::Open),
             &event(State::Critical, 3),
             POLICY,
         );
@@ -567,8 +629,11 @@ mod tests {
         let mut r = record(State::Unknown, 3, false);
         r.rebuilt = true;
         let e = event(State::Unknown, 3);
-        assert_eq!(lookup(Some(&r), &e, false), Lookup::ReadTicket(7));
-        let plan = decide(Some(&r), Found::Ticket(7, Remote::Open), &e, POLICY);
+        assert_eq!(
+            lookup(Some(&r), &e, Known::default()),
+            Some(Lookup::ReadTicket(7))
+        );
+        let plan = decide(Some(&r), read(Remote::Open), &e, POLICY);
         assert_eq!(
             plan.steps,
             vec![Step::FollowUp {

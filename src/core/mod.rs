@@ -12,6 +12,8 @@ pub(crate) mod lifecycle;
 pub(crate) mod outcome;
 pub(crate) mod record;
 
+#[cfg(test)]
+pub(crate) use event::EngineOrder;
 pub(crate) use event::{Event, Given, Key, MonitorEnv, State, UsageError};
 pub(crate) use lang::Lang;
 pub(crate) use lifecycle::Note;

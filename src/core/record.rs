@@ -11,6 +11,10 @@ use super::event::{Key, State};
 pub(crate) struct Record {
     #[serde(flatten)]
     pub(crate) key: Key,
+    /// The GLPI the record was written for (its root URL, without user
+    /// information); absent in records of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) glpi: Option<String>,
     pub(crate) ticket_id: u64,
     /// The last problem state written into the ticket (WARNING, CRITICAL, UNKNOWN).
     pub(crate) state: State,

@@ -1,17 +1,25 @@
-//! The engine's entry points for `notify` and `flush`: hold the key, keep
-//! the event, deliver the key's queue ([`Run`](super::deliver::Run)), and
-//! say what became of each event.
+//! The engine's entry points for `notify` and `flush`.
+//!
+//! `notify`: keep the event first (so that a run killed at any instant
+//! loses nothing), then wait for the key — first come, first served — while
+//! watching for the event's receipt: the run holding the key delivers every
+//! kept event of the key in order, so a waiting run usually finds its own
+//! event delivered and reports that outcome. A run that gets the key
+//! delivers the queue ([`Run`](super::deliver::Run)).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::clock::Clock;
 use super::context::{CLOSE_TIMEOUT, Context, glpi_settings, runtime};
-use super::deliver::Run;
+use super::deliver::{KeyReport, Run};
 use super::error::EngineError;
 use crate::config::Config;
 use crate::core::{Event, Key, Outcome};
 use crate::glpi::Client;
-use crate::state::{Cache, StateError, Store};
+use crate::state::{Cache, Kept, StateError, Store};
+
+/// How often a waiting run looks for its receipt and tries the key.
+const WAIT_POLL: Duration = Duration::from_millis(25);
 
 /// The fate of one `notify`.
 #[derive(Debug)]
@@ -29,7 +37,20 @@ pub(crate) struct KeyFlush {
     pub(crate) delivered: usize,
     /// Events still kept for the key.
     pub(crate) kept: usize,
+    /// Events kept for the key but meant for another GLPI.
+    pub(crate) foreign: usize,
     pub(crate) failure: Option<EngineError>,
+}
+
+/// How a waiting run's wait for its key ended.
+enum Turn<H> {
+    /// It holds the key: it delivers.
+    Hold(H),
+    /// Another run delivered its event.
+    Delivered(Outcome),
+    /// Its event stays kept: the key could not be had in time, or a delivery
+    /// tried after the event arrived failed.
+    Kept(EngineError),
 }
 
 /// The engine of one command: its context (configuration, state, clock)
@@ -55,59 +76,67 @@ impl<'a, S: Store> Engine<'a, S> {
                 cache,
                 clock,
                 started,
+                glpi: config.glpi_identity(),
             },
             runtime: runtime()?,
         })
     }
 
-    /// Handles one state change: hold the key, keep the event (write-ahead),
-    /// deliver the key's kept events oldest first (older ones, then this
-    /// one), and say what became of this one.
+    /// Handles one state change: keep the event (write-ahead), wait for the
+    /// key, deliver the key's kept events in order, and say what became of
+    /// this one.
     pub(crate) fn notify(&self, event: &Event) -> Result<Delivery, EngineError> {
         self.runtime.block_on(async {
-            let key = &event.key;
-            let hold = match self.ctx.store.hold(key, self.ctx.config.lock_timeout).await {
-                Ok(hold) => hold,
-                Err(e @ StateError::LockTimeout { .. }) => {
-                    // Keep the event: the run holding the key, the next one
-                    // or `flush` delivers it.
-                    self.ctx.store.keep(event).await?;
-                    return Ok(Self::kept(None, e.into()));
+            let store = self.ctx.store;
+            // Kept before waiting for anything: a run killed now loses nothing.
+            let mine = store.keep(event, &self.ctx.glpi).await?;
+            let in_line = store.enter_line(&mine).await?;
+            let hold = match self.wait_turn(&mine).await? {
+                Turn::Hold(hold) => hold,
+                Turn::Delivered(outcome) => {
+                    tracing::info!("{}: delivered by another run of the key", event.key);
+                    self.log_run(0, event, outcome.action(), outcome.ticket(), None);
+                    return Ok(Delivery {
+                        outcome,
+                        failure: None,
+                    });
                 }
-                Err(e) => return Err(e.into()),
+                Turn::Kept(error) => {
+                    self.log_run(0, event, "spooled", None, None);
+                    return Ok(Self::kept(None, error));
+                }
             };
-            let mine = self.ctx.store.keep(event).await?;
             let glpi = Client::new(glpi_settings(self.ctx.config))?;
-            let mut run = Run::new(&self.ctx, &glpi);
-            let result = tokio::time::timeout(self.ctx.budget_left(), run.deliver_key(key))
-                .await
-                .unwrap_or_else(|_| Err(self.ctx.run_timeout()));
-            let _ = tokio::time::timeout(CLOSE_TIMEOUT, run.close()).await;
+            let result = self.deliver(&glpi, &event.key).await;
             drop(hold);
+            drop(in_line);
             let report = match result {
                 Ok(report) => report,
                 Err(error) => {
                     // The event is kept (written ahead): say so.
-                    self.log_run(&glpi, event, "spooled", None, None);
+                    self.log_run(glpi.requests_sent(), event, "spooled", None, None);
                     return Ok(Self::kept(None, error));
                 }
             };
-            let older = report
+            let others = report
                 .delivered
                 .iter()
                 .filter(|(id, _)| *id != mine.id)
                 .count();
-            if older > 0 {
-                tracing::info!("{key}: delivered {older} older kept event(s) first");
+            if others > 0 {
+                tracing::info!("{}: delivered {others} other kept event(s)", event.key);
             }
             let outcome = report
                 .delivered
                 .into_iter()
                 .find_map(|(id, outcome)| (id == mine.id).then_some(outcome));
-            Ok(match outcome {
+            // This run's own receipt is of no use to anyone.
+            let receipt = store.take_receipt(&mine).await?;
+            let requests = glpi.requests_sent();
+            Ok(match outcome.or(receipt) {
                 Some(outcome) => {
                     let (action, ticket) = (outcome.action(), outcome.ticket());
-                    self.log_run(&glpi, event, action, ticket, Some(report.left));
+                    self.log_run(requests, event, action, ticket, Some(report.left));
                     Delivery {
                         outcome,
                         failure: None,
@@ -115,11 +144,91 @@ impl<'a, S: Store> Engine<'a, S> {
                 }
                 None => {
                     let error = report.failure.unwrap_or_else(|| self.ctx.run_timeout());
-                    self.log_run(&glpi, event, "spooled", report.ticket, Some(report.left));
+                    self.log_run(requests, event, "spooled", report.ticket, Some(report.left));
                     Self::kept(report.ticket, error)
                 }
             })
         })
+    }
+
+    /// Waits, first come first served, until this run holds the key — or
+    /// until another run delivered its event, or a delivery tried after it
+    /// arrived failed, or `lock_timeout` passed.
+    async fn wait_turn(&self, mine: &Kept) -> Result<Turn<S::Hold>, EngineError> {
+        let store = self.ctx.store;
+        let key = &mine.event.key;
+        let timeout = self.ctx.config.lock_timeout;
+        let deadline = Instant::now() + timeout.min(self.ctx.budget_left());
+        // The attempts already made on the events ahead when this one arrived.
+        let before: Vec<(String, u32)> = store
+            .kept(key)
+            .await?
+            .into_iter()
+            .map(|k| (k.id, k.attempts))
+            .collect();
+        let mut announced = false;
+        loop {
+            if let Some(outcome) = store.take_receipt(mine).await? {
+                return Ok(Turn::Delivered(outcome));
+            }
+            if store.first_in_line(mine).await?
+                && let Some(hold) = store.try_hold(key).await?
+            {
+                return Ok(match self.failed_since(mine, &before).await? {
+                    Some(error) => Turn::Kept(error),
+                    None => Turn::Hold(hold),
+                });
+            }
+            if Instant::now() >= deadline {
+                return Ok(Turn::Kept(
+                    StateError::LockTimeout {
+                        path: key.to_string().into(),
+                        timeout,
+                    }
+                    .into(),
+                ));
+            }
+            if !announced {
+                tracing::info!("{key}: another run is delivering this node and service; waiting");
+                announced = true;
+            }
+            tokio::time::sleep(WAIT_POLL).await;
+        }
+    }
+
+    /// The failure of a delivery tried, since this run's event arrived, on
+    /// an event kept ahead of it (or on it): the event stays kept behind it,
+    /// without trying again at once.
+    async fn failed_since(
+        &self,
+        mine: &Kept,
+        before: &[(String, u32)],
+    ) -> Result<Option<EngineError>, EngineError> {
+        let queue = self.ctx.store.kept(&mine.event.key).await?;
+        Ok(queue
+            .into_iter()
+            .filter(|k| k.seq <= mine.seq && k.failure.is_some())
+            .find(|k| {
+                let earlier = before
+                    .iter()
+                    .find(|(id, _)| *id == k.id)
+                    .map_or(0, |(_, n)| *n);
+                k.attempts > earlier
+            })
+            .map(|k| EngineError::Behind {
+                failure: k.failure.unwrap_or(crate::core::Failure::Unavailable),
+                reason: k.last_error.unwrap_or_default(),
+            }))
+    }
+
+    /// Delivers the key's queue within the run's time, then closes GLPI.
+    async fn deliver(&self, glpi: &Client, key: &Key) -> Result<KeyReport, EngineError> {
+        let mut run = Run::new(&self.ctx, glpi);
+        let result = tokio::time::timeout(self.ctx.budget_left(), run.deliver_key(key))
+            .await
+            .unwrap_or_else(|_| Err(self.ctx.run_timeout()));
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, run.close()).await;
+        result
     }
 
     /// The delivery of an event kept behind `error`.
@@ -137,28 +246,28 @@ impl<'a, S: Store> Engine<'a, S> {
     /// One structured line per run (with -v, or in the system log).
     fn log_run(
         &self,
-        glpi: &Client,
+        requests: u32,
         event: &Event,
         action: &str,
         ticket: Option<u64>,
         left: Option<usize>,
     ) {
         tracing::info!(
-            "run key={:?} event={} action={action} ticket={} requests={} ms={} spool={}",
+            "run key={:?} event={} action={action} ticket={} requests={requests} ms={} spool={}",
             event.key.to_string(),
             event.state,
             ticket.map_or_else(|| "-".to_string(), |t| t.to_string()),
-            glpi.requests_sent(),
             self.ctx.started.elapsed().as_millis(),
             left.map_or_else(|| "?".to_string(), |l| l.to_string()),
         );
     }
 
-    /// Delivers the kept events of every key, oldest first, within
+    /// Delivers the kept events of every key, in order, within
     /// `run_timeout` for the whole run; keys not reached in time stay.
     pub(crate) fn flush(&self) -> Result<Vec<KeyFlush>, EngineError> {
         self.runtime.block_on(async {
-            let keys = self.ctx.store.keys_with_kept_events().await?;
+            let store = self.ctx.store;
+            let keys = store.keys_with_kept_events().await?;
             if keys.is_empty() {
                 return Ok(Vec::new());
             }
@@ -167,23 +276,17 @@ impl<'a, S: Store> Engine<'a, S> {
             let mut run = Run::new(&self.ctx, &glpi);
             for key in keys {
                 let mut line = KeyFlush {
-                    kept: self.ctx.store.kept(&key).await.map_or(0, |l| l.len()),
+                    kept: store.kept(&key).await.map_or(0, |l| l.len()),
                     key,
                     delivered: 0,
+                    foreign: 0,
                     failure: None,
                 };
                 let outcome = if self.ctx.budget_left().is_zero() {
                     Err(self.ctx.run_timeout())
                 } else {
-                    match self
-                        .ctx
-                        .store
-                        .hold(
-                            &line.key,
-                            self.ctx.config.lock_timeout.min(self.ctx.budget_left()),
-                        )
-                        .await
-                    {
+                    let wait = self.ctx.config.lock_timeout.min(self.ctx.budget_left());
+                    match store.hold(&line.key, wait).await {
                         Err(e) => Err(e.into()),
                         Ok(_hold) => {
                             tokio::time::timeout(self.ctx.budget_left(), run.deliver_key(&line.key))
@@ -196,6 +299,7 @@ impl<'a, S: Store> Engine<'a, S> {
                     Ok(r) => {
                         line.delivered = r.delivered.len();
                         line.kept = r.left;
+                        line.foreign = r.foreign;
                         line.failure = r.failure;
                     }
                     Err(e) => line.failure = Some(e),

@@ -1,26 +1,39 @@
 //! The clock: "now" for new events, and dates written into GLPI in the
 //! system's time zone. Injected into the engine (and used by `render` and
-//! the mail) so that time is read in one place.
+//! the mail) so that time is read in one place. No order depends on it.
 
 /// The wall clock and the local time zone.
 #[derive(Debug, Clone)]
 pub(crate) struct Clock {
     zone: jiff::tz::TimeZone,
+    /// Added to the system's time: zero, but for the tests that step the
+    /// clock (`ESIA_GLPI_CLOCK_SKEW_SECS`, a hidden test hook: it moves the
+    /// dates written in tickets and nothing else, since no order depends on
+    /// the wall clock).
+    skew: jiff::SignedDuration,
 }
+
+/// The test hook that steps this run's wall clock, in seconds.
+const SKEW_VARIABLE: &str = "ESIA_GLPI_CLOCK_SKEW_SECS";
 
 impl Clock {
     /// The system's clock and time zone.
     pub(crate) fn system() -> Clock {
-        Clock { zone: local_zone() }
+        let skew = std::env::var(SKEW_VARIABLE)
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .map_or(jiff::SignedDuration::ZERO, jiff::SignedDuration::from_secs);
+        Clock {
+            zone: local_zone(),
+            skew,
+        }
     }
 
     /// The current time.
-    #[expect(
-        clippy::unused_self,
-        reason = "the clock is a value so that it can be injected"
-    )]
     pub(crate) fn now(&self) -> jiff::Timestamp {
         jiff::Timestamp::now()
+            .checked_add(self.skew)
+            .unwrap_or_else(|_| jiff::Timestamp::now())
     }
 
     /// "YYYY-MM-DD HH:MM:SS" in the system time zone, for texts written in GLPI.

@@ -21,6 +21,9 @@ pub(super) struct Context<'a, S> {
     pub(super) clock: Clock,
     /// When the command started: `run_timeout` bounds the whole run.
     pub(super) started: Instant,
+    /// The identity of the configuration's GLPI (records and kept events
+    /// are bound to it).
+    pub(super) glpi: String,
 }
 
 impl<S> Context<'_, S> {

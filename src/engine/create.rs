@@ -45,13 +45,14 @@ pub(crate) fn ticket_texts(
 
 impl<S: Store> Run<'_, S> {
     /// A previous creation may have succeeded without us hearing of it: look
-    /// for its ticket and adopt it as the key's record.
+    /// for its ticket and adopt it as the key's record. Returns the record
+    /// and what the search found (the key's open ticket, if any).
     pub(super) async fn reconcile_intent(
         &mut self,
         key: &Key,
         intent: Option<Intent>,
         record: Option<Record>,
-    ) -> Result<Option<Record>, EngineError> {
+    ) -> Result<(Option<Record>, Option<u64>), EngineError> {
         let found = self.find_open(key).await?;
         let store = self.engine.store;
         let record = match (found, intent) {
@@ -62,6 +63,7 @@ impl<S: Store> Run<'_, S> {
                 );
                 let adopted = Record {
                     key: intent.key,
+                    glpi: Some(self.engine.glpi.clone()),
                     ticket_id: id,
                     state: intent.state,
                     output: intent.output,
@@ -77,7 +79,7 @@ impl<S: Store> Run<'_, S> {
             _ => record,
         };
         store.clear_intent(key).await?;
-        Ok(record)
+        Ok((record, found))
     }
 
     /// Opens the ticket of `event`; `previous` names the ticket a human

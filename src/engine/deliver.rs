@@ -1,13 +1,23 @@
 //! The delivery of one key's kept events, shared by `notify` and `flush`.
 //!
-//! For one key, under its hold: the kept events are handled oldest first,
-//! each exactly like a fresh notification (read the record → lifecycle
-//! lookup → GLPI → decide → execute → record), and each leaves the spool only
-//! once GLPI confirmed it. The first failure stops the key: later events wait
-//! behind it, in order. One GLPI session serves the whole run, opened only if
-//! some event needs GLPI, and always closed.
+//! For one key, under its hold: the kept events meant for this GLPI are
+//! handled one at a time in the order they happened ([`next_in_order`]),
+//! each exactly like a fresh notification (read the record → ask GLPI what
+//! the lifecycle needs → decide → execute → record), and each leaves the
+//! spool only once GLPI confirmed it, its outcome left for the run that kept
+//! it. The queue is read again after every delivery, so events that arrive
+//! meanwhile (their runs wait for the key) are delivered too. The first
+//! failure stops the key: later events wait behind it, in order. One GLPI
+//! session serves the whole run, opened only if some event needs GLPI, and
+//! always closed.
+//!
+//! Identity: a record written for another GLPI, with ticket 0, or naming a
+//! ticket that does not carry the key's marker is not trusted; the lifecycle
+//! then searches GLPI for the key's ticket by its marker.
 
-use crate::core::lifecycle::{self, Found, Lookup, Plan, Policy, RecordChange, Step};
+use std::time::Duration;
+
+use crate::core::lifecycle::{self, Known, Lookup, Plan, Policy, RecordChange, Step};
 use crate::core::{Event, Key, Outcome, Record, Remote};
 use crate::glpi::{Client, Session, TicketStatus};
 use crate::state::{Kept, Pending, RecordLoad, Store};
@@ -16,25 +26,40 @@ use crate::text;
 use super::context::Context;
 use super::error::EngineError;
 
+/// How often a wait looks at the spool again.
+const POLL: Duration = Duration::from_millis(20);
+
 /// What delivering one key's kept events did.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct KeyReport {
     /// The kept events delivered (their id), with their outcome, in order.
     pub(super) delivered: Vec<(String, Outcome)>,
     /// The first failure, after which the rest stayed kept.
     pub(super) failure: Option<EngineError>,
-    /// Events still kept for the key.
+    /// Events still kept for the key and this GLPI.
     pub(super) left: usize,
+    /// Events kept for the key but meant for another GLPI (not delivered).
+    pub(super) foreign: usize,
     /// The ticket of the key's record after the run.
     pub(super) ticket: Option<u64>,
 }
 
-/// One run's work with GLPI and the state: the engine's settings, the GLPI
+/// One run's work with GLPI and the state: the engine's context, the GLPI
 /// client, and the session once opened.
 pub(super) struct Run<'e, S> {
     pub(super) engine: &'e Context<'e, S>,
     glpi: &'e Client,
     session: Option<Session<'e>>,
+}
+
+/// The key's record as this run may use it.
+struct Usable {
+    /// The record, when it can be trusted for this GLPI.
+    record: Option<Record>,
+    /// A record was there but cannot be trusted for this GLPI's ticket: it
+    /// is replaced or removed once the event is delivered — unless it was
+    /// written for another GLPI, which keeps it.
+    distrusted: bool,
 }
 
 impl<'e, S: Store> Run<'e, S> {
@@ -65,97 +90,208 @@ impl<'e, S: Store> Run<'e, S> {
         self.engine.store
     }
 
-    /// Delivers the key's kept events, oldest first, stopping at the first
-    /// failure. The caller holds the key.
+    /// True when `kept` is meant for this run's GLPI.
+    fn ours(&self, kept: &Kept) -> bool {
+        kept.glpi.as_ref().is_none_or(|g| *g == self.engine.glpi)
+    }
+
+    /// Delivers the key's kept events in order, stopping at the first
+    /// failure or when the run's time is spent. The caller holds the key.
     pub(super) async fn deliver_key(&mut self, key: &Key) -> Result<KeyReport, EngineError> {
-        let queue = self.store().kept(key).await?;
-        let (mut record, mut record_lost) = match self.store().load_record(key).await? {
-            RecordLoad::Found(r) => (Some(r), false),
-            RecordLoad::Missing => (None, false),
-            RecordLoad::Corrupt { kept_as, reason } => {
-                tracing::warn!(
-                    "the record of {key} was corrupt ({reason}; kept as {kept_as}): looking for \
-                     its open ticket in GLPI by its marker"
-                );
-                (None, true)
-            }
-        };
-        let mut report = KeyReport {
-            delivered: Vec::new(),
-            failure: None,
-            left: queue.len(),
-            ticket: None,
-        };
-        for mut kept in queue {
-            if self.engine.budget_left().is_zero() {
+        let mut usable = self.load_record(key).await?;
+        let mut report = KeyReport::default();
+        loop {
+            let queue = self.store().kept(key).await?;
+            let (ours, foreign): (Vec<Kept>, Vec<Kept>) =
+                queue.into_iter().partition(|k| self.ours(k));
+            report.left = ours.len();
+            report.foreign = foreign.len();
+            if ours.is_empty() || self.engine.budget_left().is_zero() {
                 break;
             }
-            match self
-                .deliver_one(&kept.event, record.as_ref(), record_lost)
-                .await
-            {
-                Ok((outcome, new_record)) => {
-                    self.store().delivered(&kept).await?;
+            let last = self.store().last_engine_id(key).await?;
+            let Some(mut kept) = self.wait_for_gap(key, ours, last).await? else {
+                continue;
+            };
+            match self.deliver_one(&kept.event, &mut usable).await {
+                Ok(outcome) => {
+                    let engine_id = kept.event.order.map(|o| o.id);
+                    self.store().delivered(&kept, &outcome, engine_id).await?;
                     report.left -= 1;
-                    record = new_record;
-                    record_lost = false;
                     report.delivered.push((kept.id, outcome));
                 }
                 Err(e) => {
-                    self.fail(&mut kept, &e).await?;
+                    self.store()
+                        .failed(&mut kept, e.failure(), e.to_string())
+                        .await?;
                     report.failure = Some(e);
                     break;
                 }
             }
         }
-        report.ticket = record.map(|r| r.ticket_id);
+        report.ticket = usable.record.map(|r| r.ticket_id);
         Ok(report)
     }
 
-    /// Records a failed attempt on a kept event.
-    async fn fail(&self, kept: &mut Kept, e: &EngineError) -> Result<(), EngineError> {
-        Ok(self
-            .store()
-            .failed(kept, e.failure(), e.to_string())
-            .await?)
+    /// The next event to deliver; `None` when a missing earlier event
+    /// arrived meanwhile (read the queue again).
+    ///
+    /// When the engine numbered the event and says its previous state change
+    /// (`previous`) is newer than the last one delivered for the key, that
+    /// change is still on its way (a run started later, or slower): wait for
+    /// it, at most `order_wait` after the event arrived, then go on.
+    async fn wait_for_gap(
+        &self,
+        key: &Key,
+        ours: Vec<Kept>,
+        last: Option<u64>,
+    ) -> Result<Option<Kept>, EngineError> {
+        let Some(next) = next_in_order(ours) else {
+            return Ok(None);
+        };
+        let Some(missing_after) = gap(&next, last) else {
+            return Ok(Some(next));
+        };
+        let waited = self.engine.clock.now().duration_since(next.event.time);
+        let wait = self
+            .engine
+            .config
+            .order_wait
+            .saturating_sub(Duration::try_from(waited).unwrap_or(Duration::ZERO));
+        if wait.is_zero() {
+            return Ok(Some(next));
+        }
+        tracing::info!(
+            "{key}: event {} follows event {missing_after}, which has not arrived: waiting up \
+             to {} ms for it",
+            next.event.order.map_or(0, |o| o.id),
+            wait.as_millis()
+        );
+        let deadline = tokio::time::Instant::now() + wait.min(self.engine.budget_left());
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(POLL).await;
+            let arrived = self.store().kept(key).await?.iter().any(|k| {
+                self.ours(k)
+                    && k.event
+                        .order
+                        .is_some_and(|o| last.is_none_or(|d| o.id > d) && o.id <= missing_after)
+            });
+            if arrived {
+                return Ok(None);
+            }
+        }
+        tracing::info!("{key}: event {missing_after} did not come; going on without it");
+        Ok(Some(next))
     }
 
-    /// Handles one event; returns its outcome and the key's new record.
+    /// The key's record, and whether this run may trust it.
+    async fn load_record(&self, key: &Key) -> Result<Usable, EngineError> {
+        let record = match self.store().load_record(key).await? {
+            RecordLoad::Found(r) => r,
+            RecordLoad::Missing => {
+                return Ok(Usable {
+                    record: None,
+                    distrusted: false,
+                });
+            }
+            RecordLoad::Corrupt { kept_as, reason } => {
+                tracing::warn!(
+                    "the record of {key} was corrupt ({reason}; kept as {kept_as}): looking for \
+                     its open ticket in GLPI by its marker"
+                );
+                return Ok(Usable {
+                    record: None,
+                    distrusted: false,
+                });
+            }
+        };
+        if let Some(theirs) = record.glpi.as_ref().filter(|g| **g != self.engine.glpi) {
+            tracing::info!(
+                "{key}: the record names a ticket of another GLPI ({theirs}): not used here"
+            );
+            return Ok(Usable {
+                record: None,
+                distrusted: false,
+            });
+        }
+        if record.ticket_id == 0 {
+            tracing::warn!("{key}: the record names ticket 0: not used");
+            return Ok(Usable {
+                record: None,
+                distrusted: true,
+            });
+        }
+        Ok(Usable {
+            record: Some(record),
+            distrusted: false,
+        })
+    }
+
+    /// Handles one event; updates the usable record and returns the outcome.
     async fn deliver_one(
         &mut self,
         event: &Event,
-        record: Option<&Record>,
-        record_lost: bool,
-    ) -> Result<(Outcome, Option<Record>), EngineError> {
+        usable: &mut Usable,
+    ) -> Result<Outcome, EngineError> {
         let policy = Policy {
             update_priority: self.engine.config.update_priority,
         };
-        let mut record = record.cloned();
+        let mut known = Known::default();
         // A creation whose answer was lost: find the ticket it made first.
         if let Some(pending) = self.store().read_intent(&event.key).await? {
             let intent = match pending {
                 Pending::Intent(intent) => Some(intent),
                 Pending::Unreadable => None,
             };
-            record = self.reconcile_intent(&event.key, intent, record).await?;
+            let (record, found) = self
+                .reconcile_intent(&event.key, intent, usable.record.take())
+                .await?;
+            usable.record = record;
+            known.search = found.into();
         }
-        let lookup = lifecycle::lookup(record.as_ref(), event, record_lost);
-        let found = if lookup == Lookup::Nothing {
-            Found::NotLooked
-        } else {
-            self.look_up(lookup, &event.key).await?
+        while let Some(question) = lifecycle::lookup(usable.record.as_ref(), event, known) {
+            match question {
+                Lookup::ReadTicket(id) => {
+                    known.recorded = self.read_recorded(id, &event.key, usable).await?;
+                }
+                Lookup::FindByMarker => known.search = self.find_open(&event.key).await?.into(),
+            }
+        }
+        let record = usable.record.as_ref();
+        let plan = lifecycle::decide(record, known, event, policy);
+        let mut ticket = plan_ticket(&plan, record);
+        self.execute(&plan, event, record, &mut ticket).await?;
+        let new = self.apply_record(event, usable, &plan, ticket).await?;
+        let outcome = plan.outcome(ticket);
+        *usable = Usable {
+            record: new,
+            distrusted: false,
         };
-        let plan = lifecycle::decide(record.as_ref(), found, event, policy);
-        let mut ticket = match found {
-            Found::Ticket(id, _) => Some(id),
-            _ => record.as_ref().map(|r| r.ticket_id),
-        };
-        self.execute(&plan, event, record.as_ref(), &mut ticket)
-            .await?;
-        let new_record = self
-            .apply_record(event, record.as_ref(), &plan, ticket)
-            .await?;
-        Ok((plan.outcome(ticket), new_record))
+        Ok(outcome)
+    }
+
+    /// Reads the recorded ticket: where it stands, if it is the key's. A
+    /// ticket that does not carry the key's marker is not the record's: the
+    /// record is distrusted (and `None` returned, so the lifecycle searches).
+    async fn read_recorded(
+        &mut self,
+        id: u64,
+        key: &Key,
+        usable: &mut Usable,
+    ) -> Result<Option<Remote>, EngineError> {
+        let ticket = self.session().await?.ticket(id).await?;
+        if ticket.status != TicketStatus::Gone
+            && text::parse_marker(&ticket.content).as_ref() != Some(key)
+        {
+            tracing::warn!(
+                "{key}: ticket {id} does not carry the marker of {key}: the record is not for \
+                 this ticket; nothing is written into it"
+            );
+            usable.record = None;
+            usable.distrusted = true;
+            return Ok(None);
+        }
+        Ok(Some(remote(ticket.status)))
     }
 
     /// Runs the plan's writes in order; a creation sets `ticket`.
@@ -195,32 +331,24 @@ impl<'e, S: Store> Run<'e, S> {
         Ok(())
     }
 
-    async fn look_up(&mut self, lookup: Lookup, key: &Key) -> Result<Found, EngineError> {
-        Ok(match lookup {
-            Lookup::Nothing => Found::NotLooked,
-            Lookup::ReadTicket(id) => {
-                let status = self.session().await?.ticket_status(id).await?;
-                Found::Ticket(id, remote(status))
-            }
-            Lookup::FindByMarker => match self.find_open(key).await? {
-                Some(id) => Found::Ticket(id, Remote::Open),
-                None => Found::NoTicket,
-            },
-        })
-    }
-
     /// Writes the record change of an executed plan; returns the new record.
     async fn apply_record(
         &self,
         event: &Event,
-        record: Option<&Record>,
+        usable: &Usable,
         plan: &Plan,
         ticket: Option<u64>,
     ) -> Result<Option<Record>, EngineError> {
         let store = self.store();
+        let record = usable.record.as_ref();
         let created = plan.steps.iter().any(|s| matches!(s, Step::Create { .. }));
         let new = match (&plan.record, ticket) {
-            (RecordChange::Keep, _) => record.cloned(),
+            (RecordChange::Keep, _) => {
+                if usable.distrusted && record.is_none() {
+                    store.remove_record(&event.key).await?;
+                }
+                record.cloned()
+            }
             (RecordChange::Forget, _) => {
                 store.remove_record(&event.key).await?;
                 None
@@ -240,6 +368,7 @@ impl<'e, S: Store> Run<'e, S> {
                 };
                 let r = Record {
                     key: event.key.clone(),
+                    glpi: Some(self.engine.glpi.clone()),
                     ticket_id,
                     state: *state,
                     output: output.clone(),
@@ -267,6 +396,48 @@ impl<'e, S: Store> Run<'e, S> {
     }
 }
 
+/// The ticket a plan acts upon before it runs: the one it writes into, or
+/// the recorded one (a creation sets it once done).
+fn plan_ticket(plan: &Plan, record: Option<&Record>) -> Option<u64> {
+    plan.steps
+        .iter()
+        .find_map(|s| match s {
+            Step::FollowUp { ticket, .. }
+            | Step::SetPriority { ticket, .. }
+            | Step::Solve { ticket } => Some(*ticket),
+            Step::Create { .. } => None,
+        })
+        .or_else(|| record.map(|r| r.ticket_id))
+}
+
+/// The event to deliver next among a key's kept events (in arrival order):
+/// the oldest to arrive — unless it is numbered by the engine and the engine
+/// numbered another kept event earlier, which then goes first (two runs of
+/// one key may reach this host in the other order).
+fn next_in_order(mut queue: Vec<Kept>) -> Option<Kept> {
+    let first = queue.first()?;
+    if first.event.order.is_none() {
+        return Some(queue.swap_remove(0));
+    }
+    let earliest = queue
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| k.event.order.map(|o| (o.id, k.seq, i)))
+        .min()
+        .map_or(0, |(_, _, i)| i);
+    Some(queue.swap_remove(earliest))
+}
+
+/// The engine id of a state change that precedes `next` but was not
+/// delivered yet, when the engine's numbering shows one (`last`: the id of
+/// the key's last delivered event).
+fn gap(next: &Kept, last: Option<u64>) -> Option<u64> {
+    let order = next.event.order?;
+    let last = last?;
+    let previous = order.previous?;
+    (previous > last && order.id > last && !order.after_soft).then_some(previous)
+}
+
 /// Where a ticket stands, as the lifecycle sees it.
 fn remote(status: TicketStatus) -> Remote {
     match status {
@@ -275,5 +446,58 @@ fn remote(status: TicketStatus) -> Remote {
         TicketStatus::Closed => Remote::Closed,
         TicketStatus::Trashed => Remote::Trashed,
         TicketStatus::Gone => Remote::Gone,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{EngineOrder, State};
+
+    fn kept(seq: u64, order: Option<(u64, u64)>) -> Kept {
+        Kept {
+            id: seq.to_string(),
+            seq,
+            glpi: None,
+            event: Event {
+                order: order.map(|(id, previous)| EngineOrder {
+                    id,
+                    previous: Some(previous),
+                    problem: None,
+                    after_soft: false,
+                }),
+                ..Event::sample("n", "s", State::Critical)
+            },
+            attempts: 0,
+            last_error: None,
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn arrival_order_unless_the_engine_numbered_an_earlier_event() {
+        // No engine numbering: arrival order.
+        let next = next_in_order(vec![kept(1, None), kept(2, Some((5, 4)))]).unwrap();
+        assert_eq!(next.seq, 1);
+        // The OK (10) arrived before the CRITICAL (9): the CRITICAL goes first.
+        let next = next_in_order(vec![kept(1, Some((10, 9))), kept(2, Some((9, 8)))]).unwrap();
+        assert_eq!(next.seq, 2);
+        // Same engine id (an acknowledgement of the same change): arrival order.
+        let next = next_in_order(vec![kept(1, Some((9, 8))), kept(2, Some((9, 8)))]).unwrap();
+        assert_eq!(next.seq, 1);
+        assert!(next_in_order(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn a_gap_is_a_newer_previous_change_than_the_last_delivered() {
+        assert_eq!(gap(&kept(1, Some((10, 9))), Some(8)), Some(9));
+        assert_eq!(gap(&kept(1, Some((10, 9))), Some(9)), None);
+        assert_eq!(gap(&kept(1, Some((10, 9))), None), None, "nothing known");
+        assert_eq!(gap(&kept(1, None), Some(3)), None);
+        // An acknowledgement carries the id of the change it acknowledges.
+        assert_eq!(gap(&kept(1, Some((9, 8))), Some(9)), None);
+        let mut after_soft = kept(1, Some((10, 9)));
+        after_soft.event.order.as_mut().unwrap().after_soft = true;
+        assert_eq!(gap(&after_soft, Some(8)), None);
     }
 }

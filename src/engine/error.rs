@@ -12,6 +12,10 @@ pub(crate) enum EngineError {
     Glpi(#[from] GlpiError),
     #[error(transparent)]
     State(#[from] StateError),
+    /// A delivery tried since this run's event arrived failed on an event
+    /// ahead of it (or on it): it stays kept behind that failure.
+    #[error("kept behind an event GLPI could not take: {reason}")]
+    Behind { failure: Failure, reason: String },
     /// The run as a whole exceeded `run_timeout`.
     #[error("the run exceeded run_timeout ({0} s)")]
     RunTimeout(u64),
@@ -25,6 +29,7 @@ impl EngineError {
     pub(crate) fn failure(&self) -> Failure {
         match self {
             EngineError::Glpi(e) => glpi_failure(e),
+            EngineError::Behind { failure, .. } => *failure,
             EngineError::RunTimeout(_) => Failure::Unavailable,
             EngineError::State(_) | EngineError::Runtime(_) => Failure::Local,
         }
@@ -34,6 +39,12 @@ impl EngineError {
         match self {
             EngineError::Glpi(e) => e.hint(),
             EngineError::State(e) => Some(e.hint()),
+            EngineError::Behind { .. } => Some(
+                "the event is kept; the next run of this node and service or `esia-glpi flush` \
+                 delivers it once GLPI takes the event ahead (`esia-glpi state show` gives its \
+                 error)"
+                    .into(),
+            ),
             EngineError::RunTimeout(_) => Some(
                 "GLPI is too slow: the event is kept; raise run_timeout if this is normal".into(),
             ),

@@ -97,6 +97,7 @@ impl<S: Store> Engine<'_, S> {
                     .store
                     .save_record(&Record {
                         key: key.clone(),
+                        glpi: Some(self.ctx.glpi.clone()),
                         ticket_id,
                         state: State::Unknown,
                         output: String::new(),

@@ -93,6 +93,9 @@ pub(crate) struct TicketRead {
     pub(crate) status: u8,
     #[serde(default)]
     pub(crate) is_deleted: u8,
+    /// The description, which carries the key's marker.
+    #[serde(default)]
+    pub(crate) content: Option<String>,
 }
 
 /// `GET /search/:itemtype` (§5.3): `data` is absent when nothing matches.

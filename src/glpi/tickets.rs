@@ -4,7 +4,9 @@
 use reqwest::Method;
 
 use super::error::GlpiError;
-use super::model::{Created, Input, NewTicket, NewTimelineItem, PriorityUpdate, TicketRead};
+use super::model::{
+    Created, Input, NewTicket, NewTimelineItem, PriorityUpdate, TicketRead, decode_entities,
+};
 use super::session::Session;
 
 /// Where a ticket stands in GLPI.
@@ -34,6 +36,15 @@ impl TicketStatus {
     }
 }
 
+/// A ticket as read: where it stands, and its description (GLPI 10's
+/// stored entities decoded), which carries the key's marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TicketState {
+    pub(crate) status: TicketStatus,
+    /// Empty for a purged ticket.
+    pub(crate) content: String,
+}
+
 /// The two items of a ticket's timeline esia-glpi writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Timeline {
@@ -52,19 +63,30 @@ impl Session<'_> {
         Ok(created.id.0)
     }
 
-    /// `GET /Ticket/:id` → where the ticket stands; `Gone` on 404.
-    pub(crate) async fn ticket_status(&self, id: u64) -> Result<TicketStatus, GlpiError> {
+    /// `GET /Ticket/:id` → where the ticket stands, and its description;
+    /// `Gone` on 404.
+    pub(crate) async fn ticket(&self, id: u64) -> Result<TicketState, GlpiError> {
         let query = [("get_hateoas".to_string(), "false".to_string())];
         match self
             .call::<(), TicketRead>(Method::GET, &format!("Ticket/{id}"), None, &query)
             .await
         {
-            Ok(t) if t.id.0 == id => Ok(TicketStatus::from_glpi(t.status, t.is_deleted != 0)),
+            Ok(t) if t.id.0 == id => Ok(TicketState {
+                status: TicketStatus::from_glpi(t.status, t.is_deleted != 0),
+                content: t
+                    .content
+                    .as_deref()
+                    .map(decode_entities)
+                    .unwrap_or_default(),
+            }),
             Ok(t) => Err(GlpiError::Protocol {
                 what: format!("GET Ticket/{id}"),
                 detail: format!("GLPI answered with ticket {}", t.id.0),
             }),
-            Err(e) if e.code() == Some("ERROR_ITEM_NOT_FOUND") => Ok(TicketStatus::Gone),
+            Err(e) if e.code() == Some("ERROR_ITEM_NOT_FOUND") => Ok(TicketState {
+                status: TicketStatus::Gone,
+                content: String::new(),
+            }),
             Err(e) => Err(e),
         }
     }

@@ -20,7 +20,7 @@ use super::lock::KeyLock;
 use super::paths::{file_stem, io_err};
 use super::store::{Intent, Kept, Pending, RecordLoad, Store};
 use super::{records, spool};
-use crate::core::{Event, Failure, Key, Record};
+use crate::core::{Event, Failure, Key, Outcome, Record};
 
 /// An opened state directory.
 #[derive(Debug, Clone)]
@@ -70,9 +70,22 @@ impl FileStore {
 
 impl Store for FileStore {
     type Hold = KeyLock;
+    type InLine = spool::InLine;
 
     async fn hold(&self, key: &Key, timeout: Duration) -> Result<KeyLock, StateError> {
         KeyLock::acquire(&self.path("locks", key, ".lock"), &key.to_string(), timeout).await
+    }
+
+    async fn try_hold(&self, key: &Key) -> Result<Option<KeyLock>, StateError> {
+        KeyLock::try_acquire(&self.path("locks", key, ".lock"))
+    }
+
+    async fn enter_line(&self, kept: &Kept) -> Result<spool::InLine, StateError> {
+        spool::enter_line(kept)
+    }
+
+    async fn first_in_line(&self, kept: &Kept) -> Result<bool, StateError> {
+        spool::first_in_line(&self.spool_dir(&kept.event.key), kept)
     }
 
     async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError> {
@@ -111,8 +124,8 @@ impl Store for FileStore {
         self.record_path(key).display().to_string()
     }
 
-    async fn keep(&self, event: &Event) -> Result<Kept, StateError> {
-        spool::push(&self.spool_dir(&event.key), event)
+    async fn keep(&self, event: &Event, glpi: &str) -> Result<Kept, StateError> {
+        spool::push(&self.spool_dir(&event.key), event, glpi)
     }
 
     async fn kept(&self, key: &Key) -> Result<Vec<Kept>, StateError> {
@@ -121,8 +134,21 @@ impl Store for FileStore {
         Ok(list.into_iter().filter(|k| k.event.key == *key).collect())
     }
 
-    async fn delivered(&self, kept: &Kept) -> Result<(), StateError> {
-        spool::remove(Path::new(&kept.id))
+    async fn delivered(
+        &self,
+        kept: &Kept,
+        outcome: &Outcome,
+        engine_id: Option<u64>,
+    ) -> Result<(), StateError> {
+        spool::delivered(&self.spool_dir(&kept.event.key), kept, outcome, engine_id)
+    }
+
+    async fn take_receipt(&self, kept: &Kept) -> Result<Option<Outcome>, StateError> {
+        spool::take_receipt(kept)
+    }
+
+    async fn last_engine_id(&self, key: &Key) -> Result<Option<u64>, StateError> {
+        Ok(spool::last(&self.spool_dir(key)).engine_id)
     }
 
     async fn failed(
@@ -200,9 +226,15 @@ impl Store for FileStore {
                 dropped.join(format!("{stem}.intent.{stamp}")),
             ),
         ] {
-            let empty_dir = from.is_dir()
-                && fs::read_dir(&from).is_ok_and(|mut entries| entries.next().is_none());
-            if !from.exists() || empty_dir {
+            // A spool with no kept event (only receipts and the key's
+            // high-water mark) holds nothing to forget.
+            let nothing_kept = from.is_dir()
+                && fs::read_dir(&from).is_ok_and(|entries| {
+                    !entries
+                        .flatten()
+                        .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+                });
+            if !from.exists() || nothing_kept {
                 continue;
             }
             fs::rename(&from, &to).map_err(io_err(&from, "move to dropped/"))?;

@@ -1,13 +1,15 @@
 //! Per-key locks of the files backend: one sentinel file per key, locked with
 //! std `File::try_lock` and polled until a deadline (std has no timed lock;
-//! the pause between polls is an async sleep). The lock is never taken on the
-//! data file itself, whose inode a rename replaces.
+//! the pause between polls is an async sleep of 20 ms). The lock is never
+//! taken on the data file itself, whose inode a rename replaces.
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::error::StateError;
+use super::paths::{io_err, nofollow};
 
 /// Held for the whole read → decide → GLPI → record sequence of one key;
 /// released on drop (closing the file releases the lock).
@@ -17,52 +19,60 @@ pub(crate) struct KeyLock {
 }
 
 impl KeyLock {
+    fn open(path: &Path) -> Result<File, StateError> {
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(nofollow())
+            .open(path)
+            .map_err(io_err(path, "open the lock file"))
+    }
+
+    /// Takes the lock if it is free, without waiting.
+    pub(super) fn try_acquire(path: &Path) -> Result<Option<KeyLock>, StateError> {
+        let file = Self::open(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(KeyLock { _file: file })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(source)) => Err(StateError::Io {
+                path: path.to_path_buf(),
+                action: "lock",
+                source,
+            }),
+        }
+    }
+
+    /// Takes the lock, polling until `timeout`.
     pub(super) async fn acquire(
         path: &Path,
         what: &str,
         timeout: Duration,
     ) -> Result<KeyLock, StateError> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|source| StateError::Io {
-                path: path.to_path_buf(),
-                action: "open the lock file",
-                source,
-            })?;
         let deadline = Instant::now() + timeout;
         let mut announced = false;
-        let mut pause = Duration::from_millis(5);
         loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(KeyLock { _file: file }),
-                Err(TryLockError::WouldBlock) => {
-                    if !announced {
-                        tracing::info!("waiting for the lock on {what} ({})", path.display());
-                        announced = true;
-                    }
-                    if Instant::now() >= deadline {
-                        return Err(StateError::LockTimeout {
-                            path: PathBuf::from(path),
-                            timeout,
-                        });
-                    }
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(100));
-                }
-                Err(TryLockError::Error(source)) => {
-                    return Err(StateError::Io {
-                        path: path.to_path_buf(),
-                        action: "lock",
-                        source,
-                    });
-                }
+            if let Some(lock) = Self::try_acquire(path)? {
+                return Ok(lock);
             }
+            if !announced {
+                tracing::info!("waiting for the lock on {what} ({})", path.display());
+                announced = true;
+            }
+            if Instant::now() >= deadline {
+                return Err(StateError::LockTimeout {
+                    path: PathBuf::from(path),
+                    timeout,
+                });
+            }
+            tokio::time::sleep(POLL).await;
         }
     }
 }
+
+/// The pause between two tries of a busy lock.
+pub(crate) const POLL: Duration = Duration::from_millis(20);
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,12 @@ pub(super) fn io_err(path: &Path, action: &'static str) -> impl FnOnce(io::Error
     }
 }
 
+/// `O_NOFOLLOW`, for `OpenOptions::custom_flags`: a symbolic link planted
+/// in the state directory is never followed.
+pub(super) fn nofollow() -> i32 {
+    i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0)
+}
+
 /// Percent-encodes everything but `[A-Za-z0-9._-]`.
 pub(crate) fn encode_component(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -97,6 +97,7 @@ mod tests {
     fn record() -> Record {
         Record {
             key: Key::new("web01", "HTTP"),
+            glpi: Some("https://glpi.example.org".into()),
             ticket_id: 42,
             state: State::Critical,
             output: "down".into(),
@@ -115,7 +116,10 @@ mod tests {
         save(&path, &record()).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert!(
-            text.starts_with("{\n  \"schema\": 1,\n  \"node\": \"web01\",\n  \"service\": \"HTTP\",\n  \"ticket_id\": 42,"),
+            text.starts_with(
+                "{\n  \"schema\": 1,\n  \"node\": \"web01\",\n  \"service\": \"HTTP\",\n  \
+                 \"glpi\": \"https://glpi.example.org\",\n  \"ticket_id\": 42,"
+            ),
             "{text}"
         );
         match load(&path, &record().key).unwrap() {

@@ -1,33 +1,52 @@
-//! The spool: events GLPI has not confirmed yet, kept on disk in arrival
-//! order per key (SPEC "Durability").
+//! The spool of one key: the events GLPI has not confirmed yet, in the
+//! order they arrived (SPEC "Durability").
 //!
-//! Every event is written here *before* it is handled (write-ahead), and
-//! leaves only once GLPI confirmed it: a crash, a kill -9, a timeout or a
-//! refusal at any instant leaves the event in the spool, to be delivered by
-//! the next `notify` of its key or by `flush`, before any newer event of the
-//! key. Entry names sort in arrival order: the event's time in nanoseconds,
-//! then the process id and a counter to keep names unique.
+//! Every event is written here *before* its run waits for anything
+//! (write-ahead), and leaves only once GLPI confirmed it: a crash, a kill -9,
+//! a timeout or a refusal at any instant leaves the event here, to be
+//! delivered by the run holding the key, the next `notify` of the key or
+//! `flush`, before any newer event of the key.
+//!
+//! Order does not depend on the wall clock: each entry takes the next number
+//! of the key's sequence, `<seq>.json` (20 digits), created without ever
+//! replacing a file, so two runs arriving together get distinct numbers. The
+//! sequence never goes back: `last` keeps the highest number used and the
+//! engine id of the last delivered event (for the engine's own order).
+//! A delivered entry leaves a receipt `<seq>.done` with its outcome, for the
+//! run that kept it and still waits; receipts are dropped after an hour. A
+//! run waiting for the key holds a lock on `<seq>.wait`, so that waiters are
+//! served first come, first served. Entries of older versions
+//! (`<time>-<pid>-<n>.json`) come first, in their own order.
 
-use std::fs;
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::{self, write_atomic};
+use super::atomic::{self, create_new, write_advisory, write_atomic};
 use super::error::StateError;
-use super::paths::{io_err, move_aside};
+use super::paths::{io_err, move_aside, nofollow};
 use super::store::Kept;
-use crate::core::{Event, Failure};
+use crate::core::{Event, Failure, Outcome};
 
-/// Schema of a spool entry.
-const SCHEMA: u32 = 1;
+/// Schema of a spool entry: 1 (older versions: no sequence, no GLPI), 2.
+const SCHEMA: u32 = 2;
+
+/// How long a receipt waits for the run that kept its event.
+const RECEIPT_TTL: Duration = Duration::from_hours(1);
 
 /// One kept event as written on disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Entry {
     schema: u32,
+    #[serde(default)]
+    seq: u64,
+    /// The GLPI the event is meant for (absent in older entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    glpi: Option<String>,
     event: Event,
     /// Delivery attempts that failed so far.
     attempts: u32,
@@ -42,6 +61,8 @@ impl Entry {
     fn of(kept: &Kept) -> Entry {
         Entry {
             schema: SCHEMA,
+            seq: kept.seq,
+            glpi: kept.glpi.clone(),
             event: kept.event.clone(),
             attempts: kept.attempts,
             last_error: kept.last_error.clone(),
@@ -52,6 +73,8 @@ impl Entry {
     fn kept(self, path: &Path) -> Kept {
         Kept {
             id: path.display().to_string(),
+            seq: self.seq,
+            glpi: self.glpi,
             event: self.event,
             attempts: self.attempts,
             last_error: self.last_error,
@@ -60,41 +83,148 @@ impl Entry {
     }
 }
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// Writes `event` durably into the key's spool directory `dir`.
-pub(super) fn push(dir: &Path, event: &Event) -> Result<Kept, StateError> {
-    fs::create_dir_all(dir).map_err(io_err(dir, "create the spool directory"))?;
-    let nanos = event.time.as_nanosecond().max(0);
-    let name = format!(
-        "{nanos:020}-{:010}-{:04}.json",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed) % 10_000
-    );
-    let path = dir.join(name);
-    let kept = Kept {
-        id: path.display().to_string(),
-        event: event.clone(),
-        attempts: 0,
-        last_error: None,
-        failure: None,
-    };
-    save(&kept)?;
-    Ok(kept)
+/// The receipt of a delivered entry.
+#[derive(Debug, Serialize, Deserialize)]
+struct Receipt {
+    outcome: Outcome,
 }
 
-/// Writes an entry (new, or after a failed attempt).
-pub(super) fn save(kept: &Kept) -> Result<(), StateError> {
-    let path = Path::new(&kept.id);
-    let bytes = serde_json::to_vec_pretty(&Entry::of(kept)).map_err(|e| StateError::Io {
+/// The key's high-water mark: the highest sequence number used, and the
+/// engine id of the last delivered event that had one.
+#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize)]
+pub(super) struct Last {
+    pub(super) seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) engine_id: Option<u64>,
+}
+
+fn encode(path: &Path, value: &impl Serialize) -> Result<Vec<u8>, StateError> {
+    serde_json::to_vec_pretty(value).map_err(|e| StateError::Io {
         path: path.to_path_buf(),
         action: "encode",
         source: io::Error::other(e),
-    })?;
-    write_atomic(path, &bytes).map_err(io_err(path, "write"))
+    })
 }
 
-/// Removes a delivered entry.
+/// The sequence number of a current entry name (`<digits>.<ext>`).
+fn seq_of(path: &Path) -> Option<u64> {
+    let stem = path.file_stem()?.to_str()?;
+    (stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| stem.parse().ok())
+        .flatten()
+}
+
+/// `dir/<seq>.<ext>`, or beside an older entry's file for its receipt.
+fn sibling(kept: &Kept, ext: &str) -> PathBuf {
+    Path::new(&kept.id).with_extension(ext)
+}
+
+pub(super) fn last(dir: &Path) -> Last {
+    fs::read(dir.join("last"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// The highest sequence number in use: the high-water mark, or a file's.
+fn high_water(dir: &Path) -> Result<u64, StateError> {
+    let mut high = last(dir).seq;
+    match fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries.flatten() {
+                high = high.max(seq_of(&entry.path()).unwrap_or(0));
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => {
+            return Err(StateError::Io {
+                path: dir.to_path_buf(),
+                action: "read",
+                source,
+            });
+        }
+    }
+    Ok(high)
+}
+
+/// Writes `event` durably into the key's spool directory `dir`, as the next
+/// of the key's sequence. Never waits for another run.
+pub(super) fn push(dir: &Path, event: &Event, glpi: &str) -> Result<Kept, StateError> {
+    fs::create_dir_all(dir).map_err(io_err(dir, "create the spool directory"))?;
+    loop {
+        let seq = high_water(dir)? + 1;
+        let path = dir.join(format!("{seq:020}.json"));
+        let kept = Kept {
+            id: path.display().to_string(),
+            seq,
+            glpi: Some(glpi.to_owned()),
+            event: event.clone(),
+            attempts: 0,
+            last_error: None,
+            failure: None,
+        };
+        let bytes = encode(&path, &Entry::of(&kept))?;
+        // Another run took this number at the same instant: take the next.
+        if create_new(&path, &bytes).map_err(io_err(&path, "write"))? {
+            atomic::sync_dir(dir).map_err(io_err(dir, "sync"))?;
+            return Ok(kept);
+        }
+    }
+}
+
+/// Rewrites an entry (after a failed attempt).
+pub(super) fn save(kept: &Kept) -> Result<(), StateError> {
+    let path = Path::new(&kept.id);
+    write_atomic(path, &encode(path, &Entry::of(kept))?).map_err(io_err(path, "write"))
+}
+
+/// GLPI confirmed `kept`: leave its receipt (for the run that kept it), move
+/// the high-water mark, then remove the entry (durably).
+pub(super) fn delivered(
+    dir: &Path,
+    kept: &Kept,
+    outcome: &Outcome,
+    engine_id: Option<u64>,
+) -> Result<(), StateError> {
+    let receipt = sibling(kept, "done");
+    let bytes = encode(
+        &receipt,
+        &Receipt {
+            outcome: outcome.clone(),
+        },
+    )?;
+    write_advisory(&receipt, &bytes).map_err(io_err(&receipt, "write"))?;
+    let before = last(dir);
+    let after = Last {
+        seq: before.seq.max(kept.seq),
+        engine_id: engine_id.or(before.engine_id),
+    };
+    let path = dir.join("last");
+    write_advisory(&path, &encode(&path, &after)?).map_err(io_err(&path, "write"))?;
+    remove(Path::new(&kept.id))
+}
+
+/// The outcome of `kept`, if another run delivered it; the receipt is used up.
+pub(super) fn take_receipt(kept: &Kept) -> Result<Option<Outcome>, StateError> {
+    let path = sibling(kept, "done");
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StateError::Io {
+                path,
+                action: "read",
+                source,
+            });
+        }
+    };
+    let receipt = serde_json::from_slice::<Receipt>(&bytes).ok();
+    remove(&path)?;
+    Ok(receipt.map(|r| r.outcome))
+}
+
+/// Removes a file (an entry, a receipt, an intent, a record); a missing one
+/// is fine.
 pub(super) fn remove(path: &Path) -> Result<(), StateError> {
     match fs::remove_file(path) {
         Ok(()) => {
@@ -113,14 +243,22 @@ pub(super) fn remove(path: &Path) -> Result<(), StateError> {
 }
 
 /// The entries of one key's spool, oldest first. A corrupt entry is moved
-/// aside (`<name>.corrupt-<time>`, never deleted) and reported.
+/// aside (`<name>.corrupt-<time>`, never deleted) and reported; an entry
+/// whose receipt exists was delivered (its run died before removing it);
+/// receipts older than an hour are dropped.
 pub(super) fn list(dir: &Path) -> Result<Vec<Kept>, StateError> {
-    let mut names: Vec<PathBuf> = match fs::read_dir(dir) {
-        Ok(entries) => entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect(),
+    let mut names: Vec<PathBuf> = Vec::new();
+    match fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                match path.extension().and_then(|e| e.to_str()) {
+                    Some("json") => names.push(path),
+                    Some("done") => drop_old_receipt(&path),
+                    _ => {}
+                }
+            }
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => {
             return Err(StateError::Io {
@@ -129,10 +267,14 @@ pub(super) fn list(dir: &Path) -> Result<Vec<Kept>, StateError> {
                 source,
             });
         }
-    };
+    }
     names.sort();
     let mut out = Vec::with_capacity(names.len());
     for path in names {
+        if path.with_extension("done").exists() {
+            remove(&path)?;
+            continue;
+        }
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -145,7 +287,11 @@ pub(super) fn list(dir: &Path) -> Result<Vec<Kept>, StateError> {
             }
         };
         match serde_json::from_slice::<Entry>(&bytes) {
-            Ok(entry) if entry.schema == SCHEMA => out.push(entry.kept(&path)),
+            Ok(entry) if (1..=SCHEMA).contains(&entry.schema) => {
+                let mut kept = entry.kept(&path);
+                kept.seq = seq_of(&path).unwrap_or(0);
+                out.push(kept);
+            }
             Ok(entry) => {
                 let to = move_aside(&path)?;
                 tracing::error!(
@@ -165,62 +311,180 @@ pub(super) fn list(dir: &Path) -> Result<Vec<Kept>, StateError> {
             }
         }
     }
+    // Older entries (sequence 0) first, in their names' order; then the sequence.
+    out.sort_by_key(|k| k.seq);
     Ok(out)
+}
+
+fn drop_old_receipt(path: &Path) {
+    let old = fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > RECEIPT_TTL);
+    if old {
+        let _ = fs::remove_file(path);
+    }
+}
+
+/// The presence of a run waiting for its key: a lock on `<seq>.wait`, held
+/// while the run lives; released (and the file removed) when dropped.
+#[derive(Debug)]
+pub(crate) struct InLine {
+    path: PathBuf,
+    _file: File,
+}
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Says that the run of `kept` waits for the key.
+pub(super) fn enter_line(kept: &Kept) -> Result<InLine, StateError> {
+    let path = sibling(kept, "wait");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(nofollow())
+        .open(&path)
+        .map_err(io_err(&path, "create"))?;
+    file.lock().map_err(io_err(&path, "lock"))?;
+    Ok(InLine { path, _file: file })
+}
+
+/// True when no run that arrived before `kept` still waits for the key. A
+/// `.wait` file nobody holds belongs to a run that died: it is removed.
+pub(super) fn first_in_line(dir: &Path, kept: &Kept) -> Result<bool, StateError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(true),
+        Err(source) => {
+            return Err(StateError::Io {
+                path: dir.to_path_buf(),
+                action: "read",
+                source,
+            });
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "wait") {
+            continue;
+        }
+        let Some(seq) = seq_of(&path) else { continue };
+        if seq >= kept.seq {
+            continue;
+        }
+        let Ok(file) = OpenOptions::new()
+            .read(true)
+            .custom_flags(nofollow())
+            .open(&path)
+        else {
+            continue;
+        };
+        match file.try_lock() {
+            Err(TryLockError::WouldBlock) => return Ok(false),
+            Ok(()) => {
+                let _ = fs::remove_file(&path);
+            }
+            Err(TryLockError::Error(_)) => {}
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{Key, State};
+    use crate::core::State;
 
-    fn event(nanos: i64) -> Event {
+    fn event(n: u32) -> Event {
         Event {
-            key: Key::new("n", "s"),
-            group: String::new(),
-            address: String::new(),
-            state: State::Critical,
-            output: format!("e{nanos}"),
-            priority: 3,
-            ack_author: String::new(),
-            ack_comment: String::new(),
-            vars: Vec::new(),
-            time: jiff::Timestamp::from_nanosecond(i128::from(nanos)).unwrap(),
+            output: format!("e{n}"),
+            // The wall clock plays no part in the order.
+            time: jiff::Timestamp::from_second(i64::from(1000 - n)).unwrap(),
+            ..Event::sample("n", "s", State::Critical)
         }
     }
 
-    #[test]
-    fn entries_come_back_in_event_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = dir.path().join("k");
-        for n in [3_000, 1_000, 2_000] {
-            push(&spool, &event(n)).unwrap();
-        }
-        let outputs: Vec<_> = list(&spool)
-            .unwrap()
-            .into_iter()
-            .map(|k| k.event.output)
-            .collect();
-        assert_eq!(outputs, ["e1000", "e2000", "e3000"]);
+    fn outputs(list: &[Kept]) -> Vec<String> {
+        list.iter().map(|k| k.event.output.clone()).collect()
     }
 
     #[test]
-    fn removed_entries_are_gone_and_corrupt_ones_kept_aside() {
+    fn entries_come_back_in_arrival_order_whatever_the_clock() {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
-        let a = push(&spool, &event(1)).unwrap();
-        push(&spool, &event(2)).unwrap();
-        remove(Path::new(&a.id)).unwrap();
-        remove(Path::new(&a.id)).unwrap();
-        fs::write(spool.join("00000000000000000000-0-0.json"), b"{").unwrap();
-        let left = list(&spool).unwrap();
-        assert_eq!(left.len(), 1);
-        assert_eq!(left[0].event.output, "e2");
+        for n in [3, 1, 2] {
+            push(&spool, &event(n), "g").unwrap();
+        }
+        assert_eq!(outputs(&list(&spool).unwrap()), ["e3", "e1", "e2"]);
+    }
+
+    #[test]
+    fn delivered_entries_leave_a_receipt_and_the_sequence_never_goes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("k");
+        let a = push(&spool, &event(1), "g").unwrap();
+        let b = push(&spool, &event(2), "g").unwrap();
+        assert_eq!((a.seq, b.seq), (1, 2));
+        let outcome = Outcome::Solved { ticket: 4 };
+        delivered(&spool, &b, &outcome, Some(9)).unwrap();
+        delivered(&spool, &a, &outcome, None).unwrap();
+        assert!(list(&spool).unwrap().is_empty());
+        assert_eq!(take_receipt(&b).unwrap(), Some(outcome));
+        assert_eq!(take_receipt(&b).unwrap(), None, "used up");
+        assert_eq!(last(&spool).engine_id, Some(9));
+        // Every file gone but the high-water mark: numbers go on.
+        take_receipt(&a).unwrap();
+        assert_eq!(push(&spool, &event(3), "g").unwrap().seq, 3);
+    }
+
+    #[test]
+    fn corrupt_entries_are_kept_aside_and_older_entries_come_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("k");
+        push(&spool, &event(2), "g").unwrap();
+        fs::write(spool.join("00000000000000000009.json"), b"{").unwrap();
+        // An entry of an older version: no sequence, a time-based name.
+        let old = serde_json::json!({
+            "schema": 1, "event": event(1), "attempts": 0, "last_error": null,
+            "last_status": null
+        });
+        fs::write(
+            spool.join("01796341509000000000-0000004711-0001.json"),
+            old.to_string(),
+        )
+        .unwrap();
+        assert_eq!(outputs(&list(&spool).unwrap()), ["e1", "e2"]);
         let aside = fs::read_dir(&spool)
             .unwrap()
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
             .count();
         assert_eq!(aside, 1);
+    }
+
+    #[test]
+    fn waiters_are_served_in_arrival_order_and_dead_ones_do_not_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("k");
+        let a = push(&spool, &event(1), "g").unwrap();
+        let b = push(&spool, &event(2), "g").unwrap();
+        let a_waits = enter_line(&a).unwrap();
+        let _b_waits = enter_line(&b).unwrap();
+        assert!(first_in_line(&spool, &a).unwrap());
+        assert!(!first_in_line(&spool, &b).unwrap());
+        drop(a_waits);
+        assert!(first_in_line(&spool, &b).unwrap());
+        // A waiter that died left its file, unlocked.
+        fs::write(sibling(&a, "wait"), b"").unwrap();
+        assert!(first_in_line(&spool, &b).unwrap());
+        assert!(!sibling(&a, "wait").exists());
     }
 
     #[test]

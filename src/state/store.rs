@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::error::StateError;
-use crate::core::{Event, Failure, Key, Record, State};
+use crate::core::{Event, Failure, Key, Outcome, Record, State};
 
 /// The outcome of reading a key's record.
 #[derive(Debug)]
@@ -47,6 +47,10 @@ pub(crate) enum Pending {
 pub(crate) struct Kept {
     /// Where the backend keeps it (a file, a row).
     pub(crate) id: String,
+    /// Its place in the key's arrival order (0: kept by an older version).
+    pub(crate) seq: u64,
+    /// The GLPI it is meant for (`None`: kept by an older version, for any).
+    pub(crate) glpi: Option<String>,
     pub(crate) event: Event,
     /// Delivery attempts that failed so far.
     pub(crate) attempts: u32,
@@ -63,9 +67,18 @@ pub(crate) trait Store {
     /// Held while a run works on one key: runs of one key are serialised,
     /// runs of different keys proceed in parallel. Dropping it releases the key.
     type Hold;
+    /// Held while a run waits for its key: runs are served in the order
+    /// their events arrived. Dropping it leaves the line.
+    type InLine;
 
     /// Takes the key, waiting at most `timeout`.
     async fn hold(&self, key: &Key, timeout: Duration) -> Result<Self::Hold, StateError>;
+    /// Takes the key if it is free, without waiting.
+    async fn try_hold(&self, key: &Key) -> Result<Option<Self::Hold>, StateError>;
+    /// The run of `kept` waits for the key.
+    async fn enter_line(&self, kept: &Kept) -> Result<Self::InLine, StateError>;
+    /// True when no run whose event arrived before `kept` still waits.
+    async fn first_in_line(&self, kept: &Kept) -> Result<bool, StateError>;
 
     async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError>;
     async fn save_record(&self, record: &Record) -> Result<(), StateError>;
@@ -76,12 +89,24 @@ pub(crate) trait Store {
     /// Where the record of `key` lives, for people.
     fn record_location(&self, key: &Key) -> String;
 
-    /// Keeps `event` durably until [`Store::delivered`] is called for it.
-    async fn keep(&self, event: &Event) -> Result<Kept, StateError>;
-    /// The kept events of `key`, oldest first.
+    /// Keeps `event`, meant for the GLPI `glpi`, durably until
+    /// [`Store::delivered`] is called for it; it takes the next place in its
+    /// key's arrival order. Never waits for another run.
+    async fn keep(&self, event: &Event, glpi: &str) -> Result<Kept, StateError>;
+    /// The kept events of `key`, in arrival order.
     async fn kept(&self, key: &Key) -> Result<Vec<Kept>, StateError>;
-    /// GLPI confirmed it: it leaves the spool.
-    async fn delivered(&self, kept: &Kept) -> Result<(), StateError>;
+    /// GLPI confirmed it: it leaves the spool, and its outcome is left for
+    /// the run that kept it (`engine_id`: the engine's id of the event).
+    async fn delivered(
+        &self,
+        kept: &Kept,
+        outcome: &Outcome,
+        engine_id: Option<u64>,
+    ) -> Result<(), StateError>;
+    /// The outcome of `kept` if another run delivered it (used up).
+    async fn take_receipt(&self, kept: &Kept) -> Result<Option<Outcome>, StateError>;
+    /// The engine's id of the key's last delivered event that had one.
+    async fn last_engine_id(&self, key: &Key) -> Result<Option<u64>, StateError>;
     /// A delivery attempt failed: count it and keep its error.
     async fn failed(
         &self,

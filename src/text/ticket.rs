@@ -358,6 +358,7 @@ mod tests {
             ack_comment: "it's \"fine\"".into(),
             vars: vec![("site".into(), "<x>".into())],
             time: jiff::Timestamp::UNIX_EPOCH,
+            order: None,
         }
     }
 

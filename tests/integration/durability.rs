@@ -187,7 +187,15 @@ fn lost_answer_and_failed_search_are_reconciled_by_the_next_run() {
             .method("POST")
             .times(1),
     );
-    // The marker search right after fails too: the outcome stays unknown.
+    // The search before the creation passes (nothing open yet); the marker
+    // search right after the lost answer fails: the outcome stays unknown.
+    env.sim.inject(
+        fault(
+            "/apirest.php/search/Ticket",
+            FaultKind::Delay(Duration::ZERO),
+        )
+        .times(1),
+    );
     env.sim
         .inject(fault("/apirest.php/search/Ticket", FaultKind::Status(503)).times(1));
     let run = env.notify("web01", "HTTP", "CRITICAL", &[]);

@@ -12,4 +12,5 @@ mod durability;
 mod lifecycle;
 mod mail;
 mod operations;
+mod order;
 mod security;
