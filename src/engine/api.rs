@@ -90,6 +90,7 @@ impl<'a, S: Store> Engine<'a, S> {
             let store = self.ctx.store;
             // Kept before waiting for anything: a run killed now loses nothing.
             let mine = store.keep(event, &self.ctx.glpi).await?;
+            tracing::debug!("{}: event kept as {}", event.key, mine.id);
             let in_line = store.enter_line(&mine).await?;
             let hold = match self.wait_turn(&mine).await? {
                 Turn::Hold(hold) => hold,

@@ -115,6 +115,7 @@ impl<'e, S: Store> Run<'e, S> {
             };
             match self.deliver_one(&kept.event, &mut usable).await {
                 Ok(outcome) => {
+                    tracing::debug!("{key}: delivered {}: {}", kept.id, outcome.action());
                     let engine_id = kept.event.order.map(|o| o.id);
                     self.store().delivered(&kept, &outcome, engine_id).await?;
                     report.left -= 1;

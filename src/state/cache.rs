@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::atomic::write_atomic;
-use super::paths::encode_component;
+use super::paths::{encode_component, read_private};
 
 /// The `cache/` directory of a state directory.
 #[derive(Debug, Clone)]
@@ -41,7 +41,14 @@ impl Cache {
         if age > ttl {
             return None;
         }
-        serde_json::from_slice(&fs::read(&path).ok()?).ok()
+        let bytes = match read_private(&path) {
+            Ok(bytes) => bytes?,
+            Err(e) => {
+                tracing::warn!("{e}: looked up again");
+                return None;
+            }
+        };
+        serde_json::from_slice(&bytes).ok()
     }
 
     /// Stores an entry; failures are logged, never fatal (a cache miss is

@@ -17,7 +17,7 @@ use super::atomic::{self, write_atomic};
 use super::cache::Cache;
 use super::error::StateError;
 use super::lock::KeyLock;
-use super::paths::{file_stem, io_err};
+use super::paths::{file_stem, io_err, private_dir, read_private};
 use super::store::{Intent, Kept, Pending, RecordLoad, Store};
 use super::{records, spool};
 use crate::core::{Event, Failure, Key, Outcome, Record};
@@ -31,15 +31,20 @@ pub(crate) struct FileStore {
 const SUBDIRS: [&str; 6] = ["records", "locks", "cache", "dropped", "spool", "intents"];
 
 impl FileStore {
-    /// Opens (creating with mode 0700 when missing) the state directory.
+    /// Opens (creating with mode 0700 when missing) the state directory;
+    /// refuses one that another user owns or may write to (SPEC "Local
+    /// safety"), and any such directory inside it.
     pub(crate) fn open(root: &Path) -> Result<FileStore, StateError> {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true).mode(0o700);
+        if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(parent)
+                .map_err(io_err(parent, "create the parent of the state directory"))?;
+        }
+        private_dir(root)?;
         for sub in SUBDIRS {
-            let dir = root.join(sub);
-            builder
-                .create(&dir)
-                .map_err(io_err(&dir, "create the state directory"))?;
+            private_dir(&root.join(sub))?;
         }
         Ok(FileStore {
             root: root.to_path_buf(),
@@ -125,7 +130,8 @@ impl Store for FileStore {
     }
 
     async fn keep(&self, event: &Event, glpi: &str) -> Result<Kept, StateError> {
-        spool::push(&self.spool_dir(&event.key), event, glpi)
+        let numbering = self.path("locks", &event.key, ".seq");
+        spool::push(&self.spool_dir(&event.key), &numbering, event, glpi)
     }
 
     async fn kept(&self, key: &Key) -> Result<Vec<Kept>, StateError> {
@@ -148,7 +154,7 @@ impl Store for FileStore {
     }
 
     async fn last_engine_id(&self, key: &Key) -> Result<Option<u64>, StateError> {
-        Ok(spool::last(&self.spool_dir(key)).engine_id)
+        Ok(spool::last(&self.spool_dir(key))?.engine_id)
     }
 
     async fn failed(
@@ -189,7 +195,7 @@ impl Store for FileStore {
     }
 
     async fn read_intent(&self, key: &Key) -> Result<Option<Pending>, StateError> {
-        let Ok(bytes) = fs::read(self.intent_path(key)) else {
+        let Some(bytes) = read_private(&self.intent_path(key))? else {
             return Ok(None);
         };
         Ok(Some(

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::error::StateError;
-use super::paths::{io_err, nofollow};
+use super::paths::{check_file, io_err, nofollow};
 
 /// Held for the whole read → decide → GLPI → record sequence of one key;
 /// released on drop (closing the file releases the lock).
@@ -20,14 +20,16 @@ pub(crate) struct KeyLock {
 
 impl KeyLock {
     fn open(path: &Path) -> Result<File, StateError> {
-        OpenOptions::new()
+        let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
             .custom_flags(nofollow())
             .open(path)
-            .map_err(io_err(path, "open the lock file"))
+            .map_err(io_err(path, "open the lock file"))?;
+        check_file(path, &file)?;
+        Ok(file)
     }
 
     /// Takes the lock if it is free, without waiting.

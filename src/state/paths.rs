@@ -25,6 +25,133 @@ pub(super) fn nofollow() -> i32 {
     i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0)
 }
 
+/// The user this process runs as.
+fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+fn unsafe_path(path: &Path, reason: impl Into<String>) -> StateError {
+    StateError::Unsafe {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Checks what `meta` (not following links) says of `path`: a directory or
+/// a regular file (`dir`), owned by this user, writable by no one else.
+fn check_owned(path: &Path, meta: &fs::Metadata, dir: bool) -> Result<(), StateError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return Err(unsafe_path(
+            path,
+            "it is a symbolic link, which esia-glpi never follows in its state directory",
+        ));
+    }
+    if dir && !kind.is_dir() {
+        return Err(unsafe_path(path, "it is not a directory"));
+    }
+    if !dir && !kind.is_file() {
+        return Err(unsafe_path(path, "it is not a regular file"));
+    }
+    if meta.uid() != euid() {
+        return Err(unsafe_path(
+            path,
+            format!(
+                "it belongs to user id {}, not to the user running esia-glpi (id {})",
+                meta.uid(),
+                euid()
+            ),
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(unsafe_path(
+            path,
+            format!(
+                "other users may write to it (mode {:04o})",
+                meta.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates the directory `path` (mode 0700, whatever the umask) unless it
+/// exists, then checks that it is a real directory (not a link), owned by
+/// this user and writable by no one else.
+pub(super) fn private_dir(path: &Path) -> Result<(), StateError> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    match fs::DirBuilder::new().mode(0o700).create(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(source) => {
+            return Err(StateError::Io {
+                path: path.to_path_buf(),
+                action: "create the directory",
+                source,
+            });
+        }
+    }
+    let meta = fs::symlink_metadata(path).map_err(io_err(path, "inspect"))?;
+    check_owned(path, &meta, true)
+}
+
+/// Checks the directory `path` if it exists (`Ok(false)` when it does not).
+pub(super) fn existing_private_dir(path: &Path) -> Result<bool, StateError> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => check_owned(path, &meta, true).map(|()| true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(StateError::Io {
+            path: path.to_path_buf(),
+            action: "inspect",
+            source,
+        }),
+    }
+}
+
+/// Checks an opened file of the state directory (a lock): this user's,
+/// writable by no one else.
+pub(super) fn check_file(path: &Path, file: &fs::File) -> Result<(), StateError> {
+    let meta = file.metadata().map_err(io_err(path, "inspect"))?;
+    check_owned(path, &meta, false)
+}
+
+/// Reads a file of the state directory, never through a symbolic link, and
+/// only if it is a regular file of this user that no one else may write.
+/// `Ok(None)` when it does not exist.
+pub(super) fn read_private(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nofollow())
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(_) if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
+            return Err(unsafe_path(
+                path,
+                "it is a symbolic link, which esia-glpi never follows in its state directory",
+            ));
+        }
+        Err(source) => {
+            return Err(StateError::Io {
+                path: path.to_path_buf(),
+                action: "read",
+                source,
+            });
+        }
+    };
+    let meta = file.metadata().map_err(io_err(path, "inspect"))?;
+    check_owned(path, &meta, false)?;
+    let mut bytes = Vec::new();
+    (&file)
+        .read_to_end(&mut bytes)
+        .map_err(io_err(path, "read"))?;
+    Ok(Some(bytes))
+}
+
 /// Percent-encodes everything but `[A-Za-z0-9._-]`.
 pub(crate) fn encode_component(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -1,7 +1,6 @@
 //! Record files: one JSON document per key, with a schema version; a corrupt
 //! file is moved aside (never deleted) and reported.
 
-use std::fs;
 use std::io;
 use std::path::Path;
 
@@ -9,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::atomic::write_atomic;
 use super::error::StateError;
-use super::paths::move_aside;
+use super::paths::{move_aside, read_private};
 use super::store::RecordLoad;
 use crate::core::{Key, Record};
 
@@ -34,16 +33,8 @@ pub(super) fn load(path: &Path, key: &Key) -> Result<RecordLoad, StateError> {
 }
 
 pub(super) fn load_any(path: &Path) -> Result<RecordLoad, StateError> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(RecordLoad::Missing),
-        Err(source) => {
-            return Err(StateError::Io {
-                path: path.to_path_buf(),
-                action: "read",
-                source,
-            });
-        }
+    let Some(bytes) = read_private(path)? else {
+        return Ok(RecordLoad::Missing);
     };
     let decoded = serde_json::from_slice::<OnDisk>(&bytes)
         .map_err(|e| e.to_string())
@@ -91,6 +82,8 @@ pub(super) fn save(path: &Path, record: &Record) -> Result<(), StateError> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
     use crate::core::State;
 

@@ -28,7 +28,9 @@ use serde::{Deserialize, Serialize};
 
 use super::atomic::{self, create_new, write_advisory, write_atomic};
 use super::error::StateError;
-use super::paths::{io_err, move_aside, nofollow};
+use super::paths::{
+    check_file, existing_private_dir, io_err, move_aside, nofollow, private_dir, read_private,
+};
 use super::store::Kept;
 use crate::core::{Event, Failure, Outcome};
 
@@ -119,16 +121,15 @@ fn sibling(kept: &Kept, ext: &str) -> PathBuf {
     Path::new(&kept.id).with_extension(ext)
 }
 
-pub(super) fn last(dir: &Path) -> Last {
-    fs::read(dir.join("last"))
-        .ok()
+pub(super) fn last(dir: &Path) -> Result<Last, StateError> {
+    Ok(read_private(&dir.join("last"))?
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+        .unwrap_or_default())
 }
 
 /// The highest sequence number in use: the high-water mark, or a file's.
 fn high_water(dir: &Path) -> Result<u64, StateError> {
-    let mut high = last(dir).seq;
+    let mut high = last(dir)?.seq;
     match fs::read_dir(dir) {
         Ok(entries) => {
             for entry in entries.flatten() {
@@ -149,8 +150,19 @@ fn high_water(dir: &Path) -> Result<u64, StateError> {
 
 /// Writes `event` durably into the key's spool directory `dir`, as the next
 /// of the key's sequence. Never waits for another run.
-pub(super) fn push(dir: &Path, event: &Event, glpi: &str) -> Result<Kept, StateError> {
-    fs::create_dir_all(dir).map_err(io_err(dir, "create the spool directory"))?;
+/// `numbering` is the key's numbering lock file (beside its other locks).
+pub(super) fn push(
+    dir: &Path,
+    numbering: &Path,
+    event: &Event,
+    glpi: &str,
+) -> Result<Kept, StateError> {
+    private_dir(dir)?;
+    // Numbers are handed out under a lock held for the instant it takes to
+    // create one file: without it, a run slowed down between reading the
+    // high-water mark and creating its file could take a number that an
+    // event delivered meanwhile already used.
+    let _numbering = numbering_lock(numbering)?;
     loop {
         let seq = high_water(dir)? + 1;
         let path = dir.join(format!("{seq:020}.json"));
@@ -170,6 +182,22 @@ pub(super) fn push(dir: &Path, event: &Event, glpi: &str) -> Result<Kept, StateE
             return Ok(kept);
         }
     }
+}
+
+/// The lock under which a key's sequence numbers are handed out (never
+/// held across anything but the creation of one entry).
+fn numbering_lock(path: &Path) -> Result<File, StateError> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(nofollow())
+        .open(path)
+        .map_err(io_err(path, "open the lock file"))?;
+    check_file(path, &file)?;
+    file.lock().map_err(io_err(path, "lock"))?;
+    Ok(file)
 }
 
 /// Rewrites an entry (after a failed attempt).
@@ -194,7 +222,7 @@ pub(super) fn delivered(
         },
     )?;
     write_advisory(&receipt, &bytes).map_err(io_err(&receipt, "write"))?;
-    let before = last(dir);
+    let before = last(dir)?;
     let after = Last {
         seq: before.seq.max(kept.seq),
         engine_id: engine_id.or(before.engine_id),
@@ -207,16 +235,8 @@ pub(super) fn delivered(
 /// The outcome of `kept`, if another run delivered it; the receipt is used up.
 pub(super) fn take_receipt(kept: &Kept) -> Result<Option<Outcome>, StateError> {
     let path = sibling(kept, "done");
-    let bytes = match fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StateError::Io {
-                path,
-                action: "read",
-                source,
-            });
-        }
+    let Some(bytes) = read_private(&path)? else {
+        return Ok(None);
     };
     let receipt = serde_json::from_slice::<Receipt>(&bytes).ok();
     remove(&path)?;
@@ -248,6 +268,9 @@ pub(super) fn remove(path: &Path) -> Result<(), StateError> {
 /// receipts older than an hour are dropped.
 pub(super) fn list(dir: &Path) -> Result<Vec<Kept>, StateError> {
     let mut names: Vec<PathBuf> = Vec::new();
+    if !existing_private_dir(dir)? {
+        return Ok(Vec::new());
+    }
     match fs::read_dir(dir) {
         Ok(entries) => {
             for entry in entries.flatten() {
@@ -275,16 +298,8 @@ pub(super) fn list(dir: &Path) -> Result<Vec<Kept>, StateError> {
             remove(&path)?;
             continue;
         }
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(source) => {
-                return Err(StateError::Io {
-                    path,
-                    action: "read",
-                    source,
-                });
-            }
+        let Some(bytes) = read_private(&path)? else {
+            continue;
         };
         match serde_json::from_slice::<Entry>(&bytes) {
             Ok(entry) if (1..=SCHEMA).contains(&entry.schema) => {
@@ -420,7 +435,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
         for n in [3, 1, 2] {
-            push(&spool, &event(n), "g").unwrap();
+            push(&spool, &dir.path().join("seq.lock"), &event(n), "g").unwrap();
         }
         assert_eq!(outputs(&list(&spool).unwrap()), ["e3", "e1", "e2"]);
     }
@@ -429,8 +444,8 @@ mod tests {
     fn delivered_entries_leave_a_receipt_and_the_sequence_never_goes_back() {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
-        let a = push(&spool, &event(1), "g").unwrap();
-        let b = push(&spool, &event(2), "g").unwrap();
+        let a = push(&spool, &dir.path().join("seq.lock"), &event(1), "g").unwrap();
+        let b = push(&spool, &dir.path().join("seq.lock"), &event(2), "g").unwrap();
         assert_eq!((a.seq, b.seq), (1, 2));
         let outcome = Outcome::Solved { ticket: 4 };
         delivered(&spool, &b, &outcome, Some(9)).unwrap();
@@ -438,17 +453,22 @@ mod tests {
         assert!(list(&spool).unwrap().is_empty());
         assert_eq!(take_receipt(&b).unwrap(), Some(outcome));
         assert_eq!(take_receipt(&b).unwrap(), None, "used up");
-        assert_eq!(last(&spool).engine_id, Some(9));
+        assert_eq!(last(&spool).unwrap().engine_id, Some(9));
         // Every file gone but the high-water mark: numbers go on.
         take_receipt(&a).unwrap();
-        assert_eq!(push(&spool, &event(3), "g").unwrap().seq, 3);
+        assert_eq!(
+            push(&spool, &dir.path().join("seq.lock"), &event(3), "g")
+                .unwrap()
+                .seq,
+            3
+        );
     }
 
     #[test]
     fn corrupt_entries_are_kept_aside_and_older_entries_come_first() {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
-        push(&spool, &event(2), "g").unwrap();
+        push(&spool, &dir.path().join("seq.lock"), &event(2), "g").unwrap();
         fs::write(spool.join("00000000000000000009.json"), b"{").unwrap();
         // An entry of an older version: no sequence, a time-based name.
         let old = serde_json::json!({
@@ -473,8 +493,8 @@ mod tests {
     fn waiters_are_served_in_arrival_order_and_dead_ones_do_not_block() {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
-        let a = push(&spool, &event(1), "g").unwrap();
-        let b = push(&spool, &event(2), "g").unwrap();
+        let a = push(&spool, &dir.path().join("seq.lock"), &event(1), "g").unwrap();
+        let b = push(&spool, &dir.path().join("seq.lock"), &event(2), "g").unwrap();
         let a_waits = enter_line(&a).unwrap();
         let _b_waits = enter_line(&b).unwrap();
         assert!(first_in_line(&spool, &a).unwrap());
