@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::core::event::os_text;
 use crate::core::{Given, Key, State};
 
 /// The exit-status table, shown by `--help` and pinned by a test against
@@ -225,8 +226,10 @@ pub(crate) const MAIL_ALIAS: &str = "SEND_TICKET_GLPI_MAIL";
 /// Rewrites `SEND_TICKET_GLPI[_MAIL] ARGS…` into `esia-glpi notify [--send-mail] ARGS…`.
 ///
 /// Arguments that are not UTF-8 (a check output in Latin-1, say) are
-/// converted lossily (U+FFFD) rather than refused, so that such an alert
-/// still reaches GLPI; file paths (`--config`, `--state-dir`) are kept as given.
+/// converted ([`os_text`]: each invalid byte becomes U+FFFD and its hex
+/// digits) rather than refused, so that such an alert still reaches GLPI and
+/// two names that differ only there stay two; file paths (`--config`,
+/// `--state-dir`) are kept as given.
 pub(crate) fn rewrite_alias(args: Vec<OsString>) -> Vec<OsString> {
     let mut path_next = false;
     let mut args: Vec<OsString> = args
@@ -236,10 +239,10 @@ pub(crate) fn rewrite_alias(args: Vec<OsString>) -> Vec<OsString> {
             let text = a.to_string_lossy();
             path_next = text == "--config" || text == "--state-dir";
             let path_inline = text.starts_with("--config=") || text.starts_with("--state-dir=");
-            if is_path || path_inline || a.to_str().is_some() {
+            if is_path || path_inline {
                 a
             } else {
-                OsString::from(text.into_owned())
+                OsString::from(os_text(&a))
             }
         })
         .collect();

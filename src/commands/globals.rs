@@ -32,12 +32,12 @@ impl Globals {
 }
 
 /// The Nagios/Icinga macros of this process's environment, read once.
-/// Values that are not UTF-8 are converted (U+FFFD), never fatal.
+/// Values that are not UTF-8 are converted (`os_text`), never fatal.
 pub(super) fn monitor_env() -> MonitorEnv {
     MonitorEnv::from_vars(std::env::vars_os().map(|(k, v)| {
         (
             k.to_string_lossy().into_owned(),
-            v.to_string_lossy().into_owned(),
+            crate::core::event::os_text(&v),
         )
     }))
 }

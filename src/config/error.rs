@@ -15,6 +15,10 @@ pub(crate) enum ConfigError {
         #[source]
         source: io::Error,
     },
+    #[error("{} is not a regular file", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("{} is larger than {max} bytes: not a configuration file", path.display())]
+    TooLarge { path: PathBuf, max: u64 },
     #[error("invalid TOML at line {line} of {}: {message}", path.display())]
     Syntax {
         path: PathBuf,
@@ -22,11 +26,12 @@ pub(crate) enum ConfigError {
         /// toml's message with any quoted value cut out.
         message: String,
     },
-    #[error("unknown key `{key}` at line {line} of {}", path.display())]
+    #[error("unknown key {} at line {line} of {}", shown(key.as_deref()), path.display())]
     UnknownKey {
         path: PathBuf,
-        /// Dotted for table keys: `mail.smtp_hots`.
-        key: String,
+        /// Dotted for table keys: `mail.smtp_hots`; `None` when it does not
+        /// look like a key and might be a secret pasted in the wrong place.
+        key: Option<String>,
         line: usize,
     },
     #[error("missing required key `{key}` in {}", path.display())]
@@ -40,6 +45,17 @@ pub(crate) enum ConfigError {
         /// What is wrong, never the value itself.
         reason: String,
     },
+}
+
+/// An unknown key as shown: quoted, or withheld.
+fn shown(key: Option<&str>) -> String {
+    key.map_or_else(
+        || {
+            "(not shown: it does not look like a key and may be a token pasted in the wrong place)"
+                .to_owned()
+        },
+        |k| format!("`{k}`"),
+    )
 }
 
 /// "at line N of FILE", or "in FILE" when the line is unknown.
@@ -66,6 +82,11 @@ impl ConfigError {
                 io::ErrorKind::InvalidData => "the file must be UTF-8 text".to_owned(),
                 _ => return None,
             },
+            Self::NotAFile { .. } | Self::TooLarge { .. } => {
+                "give --config (or ESIA_GLPI_CONFIG) the path of the configuration file, \
+                 /etc/esia/glpi.conf by default"
+                    .to_owned()
+            }
             Self::Syntax { message, .. } if message == "duplicate key" => {
                 "each key may appear only once; remove the repeated line".to_owned()
             }

@@ -23,18 +23,56 @@ use std::path::Path;
 
 pub(crate) use error::ConfigError;
 use raw::strip_prefix_ignore_case;
-pub(crate) use types::{Config, DEFAULT_PATH, Loaded, MailConfig, SmtpSecurity, TicketType};
+pub(crate) use types::{
+    Config, DEFAULT_PATH, Loaded, MailConfig, SmtpSecurity, TicketType, without_userinfo,
+};
 
 /// Reads and parses `path`, and checks its mode.
 pub(crate) fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = read(path)?;
     let config = parse(&text, path)?;
     let mut warnings = mode_warnings(path);
     warnings.extend(advisories(&config));
     Ok(Loaded { config, warnings })
+}
+
+/// The largest configuration file read: a real one is a few KiB.
+const MAX_BYTES: u64 = 256 * 1024;
+
+/// Reads the file at `path`: a regular file (a link to one is fine) of at
+/// most [`MAX_BYTES`], in UTF-8. Opening does not wait on a FIFO or a
+/// device, and reading stops at the cap (`/dev/zero` never ends).
+fn read(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let error = |source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let nonblock = i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nonblock)
+        .open(path)
+        .map_err(error)?;
+    let meta = file.metadata().map_err(error)?;
+    if !meta.is_file() {
+        return Err(ConfigError::NotAFile {
+            path: path.to_owned(),
+        });
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(error)?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_owned(),
+            max: MAX_BYTES,
+        });
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| error(std::io::Error::from(std::io::ErrorKind::InvalidData)))
 }
 
 /// SPEC: a world-readable file draws a warning (it holds both tokens).

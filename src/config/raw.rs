@@ -87,7 +87,7 @@ pub(super) fn deserialize(text: &str, path: &Path) -> Result<RawConfig, ConfigEr
             };
             return ConfigError::UnknownKey {
                 path: path.to_owned(),
-                key,
+                key: plausible_key(&key).then_some(key),
                 line: line.unwrap_or(1),
             };
         }
@@ -100,6 +100,19 @@ pub(super) fn deserialize(text: &str, path: &Path) -> Result<RawConfig, ConfigEr
             line,
             reason: sanitize(message),
         }
+    })
+}
+
+/// Whether `key` looks like a configuration key (lower-case words, dotted
+/// for tables), which can be shown; anything else may be a secret pasted
+/// where a key belongs.
+fn plausible_key(key: &str) -> bool {
+    key.split('.').all(|part| {
+        (1..=40).contains(&part.len())
+            && part.starts_with(|c: char| c.is_ascii_lowercase())
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     })
 }
 

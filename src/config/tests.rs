@@ -319,6 +319,27 @@ fn the_glpi_identity_ignores_case_user_information_and_the_api_path() {
 }
 
 #[test]
+fn user_information_is_never_in_a_url_shown() {
+    let c = host("https://monitor:s3cret@glpi.example.org/glpi");
+    assert_eq!(
+        c.ticket_url(7),
+        "https://glpi.example.org/glpi/front/ticket.form.php?id=7"
+    );
+    assert_eq!(
+        c.shown_api_url(),
+        "https://glpi.example.org/glpi/apirest.php/"
+    );
+    assert_eq!(
+        c.api_url(),
+        "https://monitor:s3cret@glpi.example.org/glpi/apirest.php/"
+    );
+    assert_eq!(
+        without_userinfo("http://a@b:8080/x?u=1@2"),
+        "http://b:8080/x?u=1@2"
+    );
+}
+
+#[test]
 fn urgency_and_impact_follow_the_priority_unless_set() {
     let c = ok(MINIMAL);
     let table: Vec<_> = (1..=6).map(|p| c.urgency_impact(p)).collect();
@@ -343,7 +364,7 @@ fn unknown_key_names_the_key_and_the_line() {
     )
     .expect_err("unknown key");
     assert!(
-        matches!(&e, ConfigError::UnknownKey { key, line: 5, .. } if key == "user_nmae"),
+        matches!(&e, ConfigError::UnknownKey { key: Some(key), line: 5, .. } if key == "user_nmae"),
         "{e:?}"
     );
     assert_eq!(
@@ -354,9 +375,35 @@ fn unknown_key_names_the_key_and_the_line() {
 
     let e = err(&with("[mail]\nfrom = \"a@b\"\nsmtp_hots = \"x\""));
     assert!(
-        matches!(&e, ConfigError::UnknownKey { key, line: 6, .. } if key == "mail.smtp_hots"),
+        matches!(&e, ConfigError::UnknownKey { key: Some(key), line: 6, .. } if key == "mail.smtp_hots"),
         "{e:?}"
     );
+}
+
+#[test]
+fn a_token_pasted_as_a_key_is_never_shown() {
+    for (pasted, line) in [
+        ("YjJC9qCUHSK8JKY1BSsJ2wDfg8IgBid1c1okKsrM = \"x\"", 4),
+        (
+            "8727cd840e2f571b53267d51d52cd5484c7db9335ebbe37eb59a60b25d292f8f = 1",
+            4,
+        ),
+        (
+            "[mail]\nYjJC9qCUHSK8JKY1BSsJ2wDfg8IgBid1c1okKsrM = \"x\"",
+            5,
+        ),
+    ] {
+        let e = assert_no_leak(&with(pasted), "YjJC9qCUHSK8JKY1BSsJ2wDfg8IgBid1c1okKsrM");
+        let e2 = assert_no_leak(
+            &with(pasted),
+            "8727cd840e2f571b53267d51d52cd5484c7db9335ebbe37eb59a60b25d292f8f",
+        );
+        assert!(
+            matches!(&e, ConfigError::UnknownKey { key: None, line: l, .. } if *l == line),
+            "{e:?}"
+        );
+        assert!(e2.to_string().contains("not shown"), "{e2}");
+    }
 }
 
 #[test]
@@ -571,6 +618,35 @@ fn sanitize_cuts_quoted_values_only() {
     );
     assert_eq!(sanitize("duplicate key"), "duplicate key");
     assert_eq!(sanitize("`x`"), "invalid value");
+}
+
+#[cfg(unix)]
+#[test]
+fn load_refuses_what_is_not_a_small_regular_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert!(matches!(
+        load(Path::new("/dev/zero")),
+        Err(ConfigError::NotAFile { .. })
+    ));
+    let fifo = dir.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    // Opening a FIFO nobody writes to must not block.
+    assert!(matches!(load(&fifo), Err(ConfigError::NotAFile { .. })));
+    assert!(matches!(
+        load(dir.path()),
+        Err(ConfigError::NotAFile { .. })
+    ));
+    let big = dir.path().join("big.conf");
+    std::fs::write(&big, format!("{ESIA_DOC}\n# {}\n", "x".repeat(300_000))).expect("write");
+    let e = load(&big).expect_err("too large");
+    assert!(matches!(e, ConfigError::TooLarge { .. }), "{e:?}");
+    assert!(e.hint().is_some());
 }
 
 #[test]

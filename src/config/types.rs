@@ -158,15 +158,23 @@ impl Config {
         }
     }
 
+    /// The REST API base URL as shown to people: without the user
+    /// information a `host` may carry (basic authentication in front of
+    /// GLPI), which is only ever sent in requests.
+    pub(crate) fn shown_api_url(&self) -> String {
+        without_userinfo(&self.api_url())
+    }
+
     /// The web page of ticket `id`: `<glpi root>/front/ticket.form.php?id=N`,
-    /// the root being `host` without a trailing `apirest.php`.
+    /// the root being `host` without a trailing `apirest.php` nor its user
+    /// information.
     pub(crate) fn ticket_url(&self, id: u64) -> String {
         let host = self.host.trim_end_matches('/');
         let root = host
             .strip_suffix("apirest.php")
             .unwrap_or(host)
             .trim_end_matches('/');
-        format!("{root}/front/ticket.form.php?id={id}")
+        format!("{}/front/ticket.form.php?id={id}", without_userinfo(root))
     }
 
     /// The identity of the GLPI this configuration names: its root URL with
@@ -199,5 +207,18 @@ impl Config {
             self.urgency.unwrap_or(derived),
             self.impact.unwrap_or(derived),
         )
+    }
+}
+
+/// `url` without the `user:password@` of its authority.
+pub(crate) fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((_, server)) => format!("{scheme}://{server}{path}"),
+        None => url.to_owned(),
     }
 }

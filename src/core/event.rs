@@ -175,6 +175,36 @@ pub(crate) enum UsageError {
     MissingState,
     #[error("invalid state {value:?} in {origin}")]
     InvalidState { value: String, origin: &'static str },
+    #[error("the {what} is {len} bytes long; at most {MAX_NAME_BYTES} are accepted")]
+    TooLong { what: &'static str, len: usize },
+}
+
+/// The longest node or service name accepted, in bytes: both travel, hex
+/// encoded, in the URL of GLPI searches, which web servers cap at 8 KiB.
+pub(crate) const MAX_NAME_BYTES: usize = 512;
+
+/// Text from the operating system (an argument, an environment variable)
+/// that may not be UTF-8: valid UTF-8 stays as it is; each byte that is not
+/// becomes U+FFFD followed by its two hex digits, and a U+FFFD that was
+/// there becomes two — so distinct byte strings stay distinct texts (two
+/// node names that differ only in an invalid byte are two keys), and the
+/// alert still reaches GLPI.
+pub(crate) fn os_text(value: &std::ffi::OsStr) -> String {
+    use std::fmt::Write as _;
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut out = String::with_capacity(value.len());
+    for chunk in value.as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            out.push(c);
+            if c == char::REPLACEMENT_CHARACTER {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "{}{b:02X}", char::REPLACEMENT_CHARACTER);
+        }
+    }
+    out
 }
 
 impl UsageError {
@@ -183,6 +213,11 @@ impl UsageError {
             UsageError::InvalidState { .. } => Some(
                 "accepted: OK, WARNING, CRITICAL, UNKNOWN, ACK, UNACK (any case), Alerte, \
                  Critique, Inconnu, Acquittement, 0..3, UP, DOWN, UNREACHABLE"
+                    .into(),
+            ),
+            UsageError::TooLong { .. } => Some(
+                "give the monitoring engine's short name of the node or service; the event was \
+                 not kept"
                     .into(),
             ),
             _ => None,
@@ -290,6 +325,14 @@ impl Event {
             .filter(|n| !n.trim().is_empty())
             .ok_or(UsageError::MissingNode)?;
         let service = pick(&args.service, "SERVICEDESC").unwrap_or_default();
+        for (what, name) in [("node name", &node), ("service name", &service)] {
+            if name.len() > MAX_NAME_BYTES {
+                return Err(UsageError::TooLong {
+                    what,
+                    len: name.len(),
+                });
+            }
+        }
         let host_level = service.is_empty();
 
         let state = match args.state {
@@ -475,6 +518,43 @@ mod tests {
             Event::resolve(&a, &env, 3, now()),
             Err(UsageError::InvalidState { .. })
         ));
+    }
+
+    #[test]
+    fn names_too_long_for_a_glpi_search_are_refused() {
+        let mut a = args();
+        a.node = Some("n".repeat(MAX_NAME_BYTES));
+        a.state = Some(State::Critical);
+        assert!(Event::resolve(&a, &MonitorEnv::default(), 3, now()).is_ok());
+        a.service = Some("s".repeat(MAX_NAME_BYTES + 1));
+        let e = Event::resolve(&a, &MonitorEnv::default(), 3, now()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the service name is 513 bytes long; at most 512 are accepted"
+        );
+    }
+
+    #[test]
+    fn distinct_byte_strings_stay_distinct_texts() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt as _;
+        let texts: Vec<String> = [
+            &b"caf\xe9"[..],
+            b"caf\xe8",
+            "caf\u{FFFD}".as_bytes(),
+            "caf\u{FFFD}E9".as_bytes(),
+            b"caf",
+        ]
+        .iter()
+        .map(|b| os_text(OsStr::from_bytes(b)))
+        .collect();
+        for (i, a) in texts.iter().enumerate() {
+            for b in &texts[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(texts[0], "caf\u{FFFD}E9");
+        assert_eq!(os_text(OsStr::new("Débit ↯")), "Débit ↯");
     }
 
     #[test]

@@ -323,12 +323,29 @@ fn invalid_utf8_in_arguments_and_environment_still_makes_a_ticket() {
         .sim
         .ticket(run.json()["ticket_id"].as_u64().unwrap())
         .unwrap();
-    assert!(t.name.contains("caf\u{fffd}-01"), "{}", t.name);
+    // Each byte that is not UTF-8 shows as U+FFFD and its hex digits.
+    assert!(t.name.contains("caf\u{fffd}E9-01"), "{}", t.name);
     assert!(
-        t.content.contains("D\u{fffd}faut disque \u{fffd}"),
+        t.content.contains("D\u{fffd}E9faut disque \u{fffd}FF"),
         "{}",
         t.content
     );
+    // A node whose name differs only in that byte is another key: its
+    // problem opens its own ticket, it is not taken for a re-notification.
+    let mut cmd = env.cmd();
+    cmd.args([
+        "--json",
+        "notify",
+        "--state",
+        "CRITICAL",
+        "--service",
+        "disk",
+        "--node",
+    ])
+    .arg(OsString::from_vec(b"caf\xe8-01".to_vec()));
+    let other = env.run(&mut cmd);
+    assert_eq!(other.ok().json()["action"], "created", "{}", other.stdout);
+    assert_ne!(other.json()["ticket_id"], run.json()["ticket_id"]);
 
     let mut cmd = env.cmd();
     cmd.args(["--json", "notify"])
@@ -346,7 +363,7 @@ fn invalid_utf8_in_arguments_and_environment_still_makes_a_ticket() {
         .ticket(run.json()["ticket_id"].as_u64().unwrap())
         .unwrap();
     assert!(
-        t.content.contains("charge \u{fffd}lev\u{fffd}e"),
+        t.content.contains("charge \u{fffd}E9lev\u{fffd}E9e"),
         "{}",
         t.content
     );

@@ -58,7 +58,7 @@ async fn glpi_steps(r: &mut Report, client: &Client, config: &Config, local_ip: 
     match client.probe_root().await {
         Ok(()) => {
             tls_ok(r, config, https);
-            r.ok("REST API", format!("enabled at {}", config.api_url()));
+            r.ok("REST API", format!("enabled at {}", config.shown_api_url()));
         }
         Err(GlpiError::Unavailable { reason, .. }) => {
             match https.then(|| tls_problem(&reason, config)).flatten() {
@@ -69,7 +69,7 @@ async fn glpi_steps(r: &mut Report, client: &Client, config: &Config, local_ip: 
                     format!(
                         "no usable answer from {} ({reason}): check that GLPI runs; raise timeout \
                          if it is only slow",
-                        config.api_url()
+                        config.shown_api_url()
                     ),
                 ),
             }
@@ -83,7 +83,7 @@ async fn glpi_steps(r: &mut Report, client: &Client, config: &Config, local_ip: 
                 format!(
                     "{} is not GLPI's REST API ({detail}): set `host` to the GLPI root URL, the \
                      one that shows GLPI's login page (the client adds /apirest.php/)",
-                    config.api_url()
+                    config.shown_api_url()
                 ),
             );
             return;
@@ -96,7 +96,7 @@ async fn glpi_steps(r: &mut Report, client: &Client, config: &Config, local_ip: 
             tls_ok(r, config, https);
             match e.code() {
                 Some("ERROR_NOT_ALLOWED_IP") => {
-                    r.ok("REST API", format!("enabled at {}", config.api_url()));
+                    r.ok("REST API", format!("enabled at {}", config.shown_api_url()));
                     not_allowed_ip(r, local_ip);
                 }
                 Some("ERROR") if e.to_string().contains("API disabled") => r.fail(

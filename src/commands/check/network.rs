@@ -38,7 +38,7 @@ pub(super) fn check_network(r: &mut Report, config: &Config) -> Option<Network> 
             Failure::Config,
             format!(
                 "host {:?} is not a URL: write it as https://glpi.example.org/glpi",
-                config.host
+                crate::config::without_userinfo(&config.host)
             ),
         );
         return None;
