@@ -14,6 +14,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 
 use crate::core::event::os_text;
@@ -44,8 +45,9 @@ pub(crate) struct Cli {
     /// Configuration file [default: /etc/esia/glpi.conf]
     #[arg(long, global = true, env = "ESIA_GLPI_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-    /// State directory (overrides `state_dir` of the configuration)
-    #[arg(long, global = true, value_name = "DIR")]
+    /// State directory, an absolute path (overrides `state_dir` of the
+    /// configuration)
+    #[arg(long, global = true, value_name = "DIR", value_parser = clap::builder::PathBufValueParser::new().try_map(absolute))]
     pub(crate) state_dir: Option<PathBuf>,
     /// More log output on standard error (-v info, -vv debug, -vvv trace)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -190,6 +192,19 @@ impl NotifyArgs {
             ack_comment: self.ack_comment.clone(),
             vars: self.vars.clone(),
         }
+    }
+}
+
+/// `--state-dir`: absolute, like `state_dir` in the configuration (the
+/// monitoring engine's working directory is unknown).
+fn absolute(path: PathBuf) -> Result<PathBuf, String> {
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} is not an absolute path (the monitoring engine's working directory is unknown)",
+            path.display()
+        ))
     }
 }
 

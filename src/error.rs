@@ -55,6 +55,9 @@ pub(crate) enum Error {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    /// Standard output could not be written (a closed pipe, a full disk).
+    #[error("cannot write the result on standard output")]
+    Output(#[from] std::io::Error),
     /// `generate` (packaging) could not write a file.
     #[error("cannot write {}", path.display())]
     Generate {
@@ -89,9 +92,11 @@ impl Error {
             Error::Glpi(e) => glpi_failure(e),
             Error::Engine(e) => e.failure(),
             Error::Check { kind, .. } => *kind,
-            Error::Usage(_) | Error::State(_) | Error::Mail(_) | Error::Generate { .. } => {
-                Failure::Local
-            }
+            Error::Usage(_)
+            | Error::State(_)
+            | Error::Mail(_)
+            | Error::Output(_)
+            | Error::Generate { .. } => Failure::Local,
         }
     }
 
@@ -104,6 +109,11 @@ impl Error {
             Error::Engine(e) => e.hint(),
             Error::Mail(e) => Some(e.hint()),
             Error::Generate { .. } => Some("give a writable output directory".into()),
+            Error::Output(_) => Some(
+                "whatever reads esia-glpi's standard output stopped reading or has no room \
+                 left; for notify, the event itself was handled (or kept)"
+                    .into(),
+            ),
             Error::Check { .. } => Some(
                 "fix the ✗ lines from the top (each says how), then run `esia-glpi check` again"
                     .into(),

@@ -92,21 +92,21 @@ fn skip_reason(skip: Skip, state: State) -> String {
     }
 }
 
-/// Prints one line of text or one JSON value.
-pub(crate) fn emit<T: Serialize>(json: bool, value: &T, text: &str) {
+/// Prints one line of text or one JSON value. A failed write (a closed
+/// pipe, a full disk) is returned, never ignored: the caller says so.
+pub(crate) fn emit<T: Serialize>(json: bool, value: &T, text: &str) -> std::io::Result<()> {
     let rendered = if json {
         serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     } else {
         text.to_string()
     };
     let mut out = std::io::stdout().lock();
-    // A closed stdout (engine not reading) must not turn a handled event into a failure.
-    let _ = writeln!(out, "{rendered}");
-    let _ = out.flush();
+    writeln!(out, "{rendered}")?;
+    out.flush()
 }
 
-pub(crate) fn notify(json: bool, report: &NotifyReport) {
-    emit(json, report, &report.line());
+pub(crate) fn notify(json: bool, report: &NotifyReport) -> std::io::Result<()> {
+    emit(json, report, &report.line())
 }
 
 #[cfg(test)]

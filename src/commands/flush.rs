@@ -55,7 +55,7 @@ pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
         keys: Vec::new(),
     };
     if flushed.is_empty() {
-        output::emit(globals.json, &report, "nothing to flush");
+        output::emit(globals.json, &report, "nothing to flush")?;
         return Ok(());
     }
     let mut worst: Option<EngineError> = None;
@@ -80,7 +80,7 @@ pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
     }
     report.delivered = report.keys.iter().map(|k| k.delivered).sum();
     report.kept = report.keys.iter().map(|k| k.kept).sum();
-    output::emit(globals.json, &report, &summary(&report));
+    output::emit(globals.json, &report, &summary(&report))?;
     match worst {
         Some(e) => Err(e.into()),
         None if report.kept > 0 => {

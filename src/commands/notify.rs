@@ -50,8 +50,12 @@ fn deliver(
     match delivered {
         Ok(delivery) => {
             let report = NotifyReport::new(event, &delivery.outcome, |id| config.ticket_url(id));
-            output::notify(globals.json, &report);
-            let result = delivery.failure.map_or(Ok(()), |e| Err(e.into()));
+            let printed = output::notify(globals.json, &report);
+            let result = match (delivery.failure, printed) {
+                (Some(e), _) => Err(e.into()),
+                (None, Err(e)) => Err(Error::Output(e)),
+                (None, Ok(())) => Ok(()),
+            };
             (Some(delivery.outcome), result)
         }
         Err(e) => (None, Err(e)),

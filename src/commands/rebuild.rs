@@ -30,6 +30,6 @@ pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
         format!("  {key} ticket {} {}", l.ticket_id, l.outcome)
     }));
     let text = text.join("\n");
-    output::emit(globals.json, &lines, &text);
+    output::emit(globals.json, &lines, &text)?;
     Ok(())
 }

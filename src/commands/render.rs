@@ -41,6 +41,6 @@ pub(crate) fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
             unknown_variables: texts.unknown,
         },
         &human,
-    );
+    )?;
     Ok(())
 }

@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use super::globals::Globals;
 use crate::core::{Event, Failure, Key, Record};
-use crate::engine;
 use crate::error::Error;
 use crate::output;
 use crate::state::{FileStore, Kept, RecordLoad, Store};
+use crate::{config, engine};
 
 /// Used when `--state-dir` is given without a readable configuration.
 const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -127,8 +127,14 @@ fn with_store<F>(globals: &Globals, f: F) -> Result<(), Error>
 where
     F: AsyncFnOnce(&FileStore, Duration) -> Result<(), Error>,
 {
+    // `--state-dir` works without a configuration; when there is one, its
+    // `lock_timeout` still applies.
     let (root, lock_timeout) = match &globals.state_dir {
-        Some(dir) => (dir.clone(), DEFAULT_LOCK_TIMEOUT),
+        Some(dir) => {
+            let lock_timeout = config::load(&globals.config_path)
+                .map_or(DEFAULT_LOCK_TIMEOUT, |loaded| loaded.config.lock_timeout);
+            (dir.clone(), lock_timeout)
+        }
         None => {
             let config = globals.load_config()?;
             (config.state_dir.clone(), config.lock_timeout)
@@ -161,7 +167,7 @@ pub(crate) fn list(globals: &Globals) -> Result<(), Error> {
         } else {
             states.iter().map(line).collect::<Vec<_>>().join("\n")
         };
-        output::emit(globals.json, &states, &text);
+        output::emit(globals.json, &states, &text)?;
         Ok(())
     })
 }
@@ -171,7 +177,7 @@ pub(crate) fn show(globals: &Globals, key: Key) -> Result<(), Error> {
     with_store(globals, async |store, _| {
         let state = load(store, key).await?;
         let text = show_text(&store.record_location(&state.key), &state);
-        output::emit(globals.json, &state, &text);
+        output::emit(globals.json, &state, &text)?;
         Ok(())
     })
 }
@@ -193,7 +199,7 @@ pub(crate) fn forget(globals: &Globals, key: Key) -> Result<(), Error> {
                 kept_as: moved,
             },
             &text,
-        );
+        )?;
         Ok(())
     })
 }

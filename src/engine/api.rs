@@ -13,10 +13,28 @@ use super::clock::Clock;
 use super::context::{CLOSE_TIMEOUT, Context, glpi_settings, runtime};
 use super::deliver::{KeyReport, Run};
 use super::error::EngineError;
+use super::signals::Interrupts;
 use crate::config::Config;
 use crate::core::{Event, Key, Outcome};
 use crate::glpi::Client;
 use crate::state::{Cache, Kept, StateError, Store};
+
+/// How long closing the GLPI session may take once a signal asked to stop:
+/// the engine sends SIGKILL soon after.
+const CLOSE_WHEN_INTERRUPTED: Duration = Duration::from_secs(2);
+
+/// The error of a run stopped by `signal`, said in one line.
+fn interrupted(signal: &'static str, delivering: bool) -> EngineError {
+    tracing::warn!(
+        "interrupted by {signal}{}: the event is kept for the next run or `esia-glpi flush`",
+        if delivering {
+            " while delivering; the GLPI session is being closed"
+        } else {
+            " while waiting for the node and service"
+        }
+    );
+    EngineError::Interrupted(signal)
+}
 
 /// How often a waiting run looks for its receipt and tries the key.
 const WAIT_POLL: Duration = Duration::from_millis(25);
@@ -88,11 +106,16 @@ impl<'a, S: Store> Engine<'a, S> {
     pub(crate) fn notify(&self, event: &Event) -> Result<Delivery, EngineError> {
         self.runtime.block_on(async {
             let store = self.ctx.store;
+            let mut stop = Interrupts::listen()?;
             // Kept before waiting for anything: a run killed now loses nothing.
             let mine = store.keep(event, &self.ctx.glpi).await?;
             tracing::debug!("{}: event kept as {}", event.key, mine.id);
             let in_line = store.enter_line(&mine).await?;
-            let hold = match self.wait_turn(&mine).await? {
+            let turn = tokio::select! {
+                turn = self.wait_turn(&mine) => turn?,
+                signal = stop.received() => Turn::Kept(interrupted(signal, false)),
+            };
+            let hold = match turn {
                 Turn::Hold(hold) => hold,
                 Turn::Delivered(outcome) => {
                     tracing::info!("{}: delivered by another run of the key", event.key);
@@ -108,7 +131,7 @@ impl<'a, S: Store> Engine<'a, S> {
                 }
             };
             let glpi = Client::new(glpi_settings(self.ctx.config))?;
-            let result = self.deliver(&glpi, &event.key).await;
+            let result = self.deliver(&glpi, &event.key, &mut stop).await;
             drop(hold);
             drop(in_line);
             let report = match result {
@@ -223,13 +246,36 @@ impl<'a, S: Store> Engine<'a, S> {
     }
 
     /// Delivers the key's queue within the run's time, then closes GLPI.
-    async fn deliver(&self, glpi: &Client, key: &Key) -> Result<KeyReport, EngineError> {
+    async fn deliver(
+        &self,
+        glpi: &Client,
+        key: &Key,
+        stop: &mut Interrupts,
+    ) -> Result<KeyReport, EngineError> {
         let mut run = Run::new(&self.ctx, glpi);
-        let result = tokio::time::timeout(self.ctx.budget_left(), run.deliver_key(key))
-            .await
-            .unwrap_or_else(|_| Err(self.ctx.run_timeout()));
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, run.close()).await;
+        let result = self.deliver_within(&mut run, key, stop).await;
+        let close = if matches!(result, Err(EngineError::Interrupted(_))) {
+            CLOSE_WHEN_INTERRUPTED
+        } else {
+            CLOSE_TIMEOUT
+        };
+        let _ = tokio::time::timeout(close, run.close()).await;
         result
+    }
+
+    /// One key's queue, within the run's time, unless a signal stops it.
+    async fn deliver_within(
+        &self,
+        run: &mut Run<'_, S>,
+        key: &Key,
+        stop: &mut Interrupts,
+    ) -> Result<KeyReport, EngineError> {
+        tokio::select! {
+            result = tokio::time::timeout(self.ctx.budget_left(), run.deliver_key(key)) => {
+                result.unwrap_or_else(|_| Err(self.ctx.run_timeout()))
+            }
+            signal = stop.received() => Err(interrupted(signal, true)),
+        }
     }
 
     /// The delivery of an event kept behind `error`.
@@ -272,9 +318,11 @@ impl<'a, S: Store> Engine<'a, S> {
             if keys.is_empty() {
                 return Ok(Vec::new());
             }
+            let mut stop = Interrupts::listen()?;
             let glpi = Client::new(glpi_settings(self.ctx.config))?;
             let mut lines = Vec::with_capacity(keys.len());
             let mut run = Run::new(&self.ctx, &glpi);
+            let mut stopped: Option<&'static str> = None;
             for key in keys {
                 let mut line = KeyFlush {
                     kept: store.kept(&key).await.map_or(0, |l| l.len()),
@@ -283,19 +331,20 @@ impl<'a, S: Store> Engine<'a, S> {
                     foreign: 0,
                     failure: None,
                 };
-                let outcome = if self.ctx.budget_left().is_zero() {
+                let outcome = if let Some(signal) = stopped {
+                    Err(EngineError::Interrupted(signal))
+                } else if self.ctx.budget_left().is_zero() {
                     Err(self.ctx.run_timeout())
                 } else {
                     let wait = self.ctx.config.lock_timeout.min(self.ctx.budget_left());
                     match store.hold(&line.key, wait).await {
                         Err(e) => Err(e.into()),
-                        Ok(_hold) => {
-                            tokio::time::timeout(self.ctx.budget_left(), run.deliver_key(&line.key))
-                                .await
-                                .unwrap_or_else(|_| Err(self.ctx.run_timeout()))
-                        }
+                        Ok(_hold) => self.deliver_within(&mut run, &line.key, &mut stop).await,
                     }
                 };
+                if let Err(EngineError::Interrupted(signal)) = outcome {
+                    stopped = Some(signal);
+                }
                 match outcome {
                     Ok(r) => {
                         line.delivered = r.delivered.len();
@@ -307,7 +356,12 @@ impl<'a, S: Store> Engine<'a, S> {
                 }
                 lines.push(line);
             }
-            let _ = tokio::time::timeout(CLOSE_TIMEOUT, run.close()).await;
+            let close = if stopped.is_some() {
+                CLOSE_WHEN_INTERRUPTED
+            } else {
+                CLOSE_TIMEOUT
+            };
+            let _ = tokio::time::timeout(close, run.close()).await;
             tracing::info!(
                 "flush delivered={} kept={} keys={} requests={} ms={}",
                 lines.iter().map(|l| l.delivered).sum::<usize>(),

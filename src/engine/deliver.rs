@@ -321,7 +321,11 @@ impl<'e, S: Store> Run<'e, S> {
                     ticket: id,
                     priority,
                 } => {
-                    self.session().await?.set_priority(*id, *priority).await?;
+                    let (urgency, impact) = self.engine.config.urgency_impact(*priority);
+                    self.session()
+                        .await?
+                        .set_priority(*id, *priority, urgency, impact)
+                        .await?;
                 }
                 Step::Solve { ticket: id } => {
                     let content = text::solution(event, &date, lang);

@@ -16,6 +16,10 @@ pub(crate) enum EngineError {
     /// ahead of it (or on it): it stays kept behind that failure.
     #[error("kept behind an event GLPI could not take: {reason}")]
     Behind { failure: Failure, reason: String },
+    /// SIGTERM or SIGINT (the engine's own timeout, a restart): the event
+    /// is kept, the GLPI session closed.
+    #[error("interrupted by {0}: the event is kept")]
+    Interrupted(&'static str),
     /// The run as a whole exceeded `run_timeout`.
     #[error("the run exceeded run_timeout ({0} s)")]
     RunTimeout(u64),
@@ -30,7 +34,7 @@ impl EngineError {
         match self {
             EngineError::Glpi(e) => glpi_failure(e),
             EngineError::Behind { failure, .. } => *failure,
-            EngineError::RunTimeout(_) => Failure::Unavailable,
+            EngineError::RunTimeout(_) | EngineError::Interrupted(_) => Failure::Unavailable,
             EngineError::State(_) | EngineError::Runtime(_) => Failure::Local,
         }
     }
@@ -45,6 +49,12 @@ impl EngineError {
                  error)"
                     .into(),
             ),
+            EngineError::Interrupted(_) => Some(
+                "the next run of this node and service or `esia-glpi flush` delivers it; if \
+                 the monitoring engine stopped esia-glpi for taking too long, raise its \
+                 notification timeout or lower run_timeout"
+                    .into(),
+            ),
             EngineError::RunTimeout(_) => Some(
                 "GLPI is too slow: the event is kept; raise run_timeout if this is normal".into(),
             ),
@@ -57,8 +67,10 @@ impl EngineError {
 /// configuration) or wait for (unavailable).
 pub(crate) fn glpi_failure(e: &GlpiError) -> Failure {
     match e {
-        GlpiError::Setup { .. } => Failure::Config,
+        GlpiError::Setup { .. } | GlpiError::NotFound { .. } => Failure::Config,
         GlpiError::Refused { .. } => Failure::Refused,
-        GlpiError::Unavailable { .. } | GlpiError::Protocol { .. } => Failure::Unavailable,
+        GlpiError::Unavailable { .. }
+        | GlpiError::Protocol { .. }
+        | GlpiError::PhpOutput { .. } => Failure::Unavailable,
     }
 }

@@ -21,6 +21,7 @@ mod deliver;
 mod error;
 mod lookup;
 mod rebuild;
+mod signals;
 
 pub(crate) use api::Engine;
 pub(crate) use clock::Clock;

@@ -25,6 +25,14 @@ pub(crate) enum GlpiError {
     /// GLPI answered something we cannot read (not JSON, unexpected shape).
     #[error("unexpected answer from GLPI to {what}: {detail}")]
     Protocol { what: String, detail: String },
+    /// A 404 that is not GLPI's: `host` points where GLPI's API is not.
+    #[error("no GLPI API answers {what} there (HTTP 404 Not Found)")]
+    NotFound { what: String },
+    /// PHP printed its own messages instead of GLPI's answer.
+    #[error(
+        "GLPI failed on {what}: its PHP printed an error, notice or warning instead of an answer"
+    )]
+    PhpOutput { what: String },
     /// The HTTP client could not be set up (e.g. an unreadable `ca_file`).
     #[error("cannot set up the connection to GLPI: {reason}")]
     Setup { reason: String },
@@ -82,6 +90,14 @@ impl GlpiError {
                 "check that `host` points at the GLPI root (the client adds /apirest.php/)"
             }
             GlpiError::Setup { .. } => "check ca_file and the TLS settings in the configuration",
+            GlpiError::NotFound { .. } => {
+                "check `host`: it must be GLPI's root URL, the one that shows GLPI's login page \
+                 (the client adds /apirest.php/)"
+            }
+            GlpiError::PhpOutput { .. } => {
+                "GLPI's web server shows PHP's messages to clients: turn display_errors off in \
+                 its PHP configuration, and look in GLPI's and PHP's logs for the error"
+            }
         };
         Some(hint.to_string())
     }

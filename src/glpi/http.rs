@@ -102,13 +102,63 @@ impl Client {
             started.elapsed().as_millis()
         );
         if status.is_success() {
-            return Ok(bytes.to_vec());
+            return Ok(json_part(what, &bytes).to_vec());
         }
         if status.is_server_error() {
             // PHP may have committed the write before failing.
             return Err(unavailable(format!("HTTP {status}"), is_write));
         }
         Err(decode_error(what, status, &bytes))
+    }
+}
+
+/// Whether GLPI's PHP was seen printing notices before its answers (said once).
+static PHP_NOISE_SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// What PHP prints before an answer when `display_errors` is on.
+fn looks_like_php_output(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+    [
+        "Notice",
+        "Warning",
+        "Deprecated",
+        "Fatal error",
+        "Parse error",
+    ]
+    .iter()
+    .any(|w| text.contains(&format!("<b>{w}</b>")) || text.contains(&format!("{w}: ")))
+}
+
+/// The JSON of an answer. A GLPI whose PHP prints notices or warnings
+/// before its answer (`display_errors` on, common on misconfigured
+/// servers) still gives an intact JSON document after them: it is read
+/// from there, and a warning says how to fix the server, once per run.
+pub(super) fn json_part<'a>(what: &str, bytes: &'a [u8]) -> &'a [u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    if matches!(bytes.get(start), Some(b'{' | b'[') | None) || !looks_like_php_output(bytes) {
+        return bytes;
+    }
+    let json = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| matches!(b, b'{' | b'['))
+        .take(64)
+        .map(|(i, _)| &bytes[i..])
+        .find(|rest| serde_json::from_slice::<serde::de::IgnoredAny>(rest).is_ok());
+    match json {
+        Some(json) => {
+            if !PHP_NOISE_SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(
+                    "GLPI printed a PHP notice or warning before its answer to {what} (read past \
+                     it): turn display_errors off in the PHP configuration of GLPI's web server"
+                );
+            }
+            json
+        }
+        None => bytes,
     }
 }
 
@@ -146,7 +196,11 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// Decodes GLPI's `["ERROR_CODE", message]` pair (message may be null).
+/// An answer that is no such pair is not GLPI's: a 404 means `host` points
+/// where GLPI's API is not (a configuration error); PHP's own messages mean
+/// `display_errors` is on and GLPI failed.
 pub(crate) fn decode_error(what: &str, status: StatusCode, bytes: &[u8]) -> GlpiError {
+    let bytes = json_part(what, bytes);
     match serde_json::from_slice::<(String, serde_json::Value)>(bytes) {
         Ok((code, message)) => {
             let message = match message {
@@ -161,6 +215,12 @@ pub(crate) fn decode_error(what: &str, status: StatusCode, bytes: &[u8]) -> Glpi
                 message,
             }
         }
+        Err(_) if looks_like_php_output(bytes) => GlpiError::PhpOutput {
+            what: what.to_string(),
+        },
+        Err(_) if status == StatusCode::NOT_FOUND => GlpiError::NotFound {
+            what: what.to_string(),
+        },
         Err(_) => {
             let text = String::from_utf8_lossy(bytes);
             let snippet: String = text.chars().take(120).collect();

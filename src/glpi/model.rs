@@ -83,6 +83,10 @@ pub(crate) struct NewTimelineItem {
 
 #[derive(Debug, Serialize)]
 pub(crate) struct PriorityUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) urgency: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) impact: Option<u8>,
     pub(crate) priority: u8,
 }
 

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::error::GlpiError;
-use super::http::decode_error;
+use super::http::{decode_error, json_part};
 use super::model::{
     Created, Id, SearchResult, SessionToken, TicketRead, cell_id, cell_text, decode_entities,
 };
@@ -83,8 +83,19 @@ fn error_pairs_are_classified_from_any_body() {
         match decode_error("GET x", status, &bytes) {
             GlpiError::Refused { code, message, .. } => {
                 prop_assert!(!message.contains("; view documentation"), "{message:?}");
-                let pair: (String, Value) = serde_json::from_slice(&bytes).unwrap();
+                let pair: (String, Value) =
+                    serde_json::from_slice(json_part("GET x", &bytes)).unwrap();
                 prop_assert_eq!(code, pair.0);
+            }
+            GlpiError::NotFound { .. } => prop_assert_eq!(status, StatusCode::NOT_FOUND),
+            GlpiError::PhpOutput { .. } => {
+                let text = String::from_utf8_lossy(&bytes);
+                prop_assert!(
+                    ["Notice", "Warning", "Deprecated", "error"]
+                        .iter()
+                        .any(|w| text.contains(w)),
+                    "{text:?}"
+                );
             }
             GlpiError::Protocol { detail, .. } => {
                 // A non-GLPI body is quoted, but only its start (120

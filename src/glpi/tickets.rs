@@ -135,11 +135,40 @@ impl Session<'_> {
         Ok(created.id.0)
     }
 
-    /// `PUT /Ticket/:id {"priority": N}` — priority alone, so GLPI keeps it
-    /// even without CHANGEPRIORITY and does not recompute it (§6.4).
-    pub(crate) async fn set_priority(&self, ticket: u64, priority: u8) -> Result<(), GlpiError> {
+    /// Sets the ticket's priority with the urgency and impact it was derived
+    /// from, so that the three stay consistent: `PUT /Ticket/:id` with all
+    /// three. A changed urgency makes GLPI recompute the priority from its
+    /// matrix whatever is sent (§6.4); when the default matrix gives
+    /// another priority (6, "major", or a configured urgency/impact), a
+    /// second `PUT` with the priority alone — which GLPI stores as is, even
+    /// without CHANGEPRIORITY — sets it.
+    pub(crate) async fn set_priority(
+        &self,
+        ticket: u64,
+        priority: u8,
+        urgency: u8,
+        impact: u8,
+    ) -> Result<(), GlpiError> {
+        self.put_priority(ticket, Some((urgency, impact)), priority)
+            .await?;
+        if matrix_priority(urgency, impact) != priority {
+            self.put_priority(ticket, None, priority).await?;
+        }
+        Ok(())
+    }
+
+    async fn put_priority(
+        &self,
+        ticket: u64,
+        levels: Option<(u8, u8)>,
+        priority: u8,
+    ) -> Result<(), GlpiError> {
         let body = Input {
-            input: PriorityUpdate { priority },
+            input: PriorityUpdate {
+                urgency: levels.map(|(u, _)| u),
+                impact: levels.map(|(_, i)| i),
+                priority,
+            },
         };
         let _: serde_json::Value = self
             .call(Method::PUT, &format!("Ticket/{ticket}"), Some(&body), &[])
@@ -148,9 +177,31 @@ impl Session<'_> {
     }
 }
 
+/// The priority GLPI's default matrix gives an urgency and an impact
+/// (glpi-api.md §6.4; rows urgency, columns impact, 1..=5).
+pub(crate) fn matrix_priority(urgency: u8, impact: u8) -> u8 {
+    const MATRIX: [[u8; 5]; 5] = [
+        [1, 1, 2, 2, 2],
+        [1, 2, 2, 3, 3],
+        [2, 2, 3, 4, 4],
+        [2, 3, 4, 4, 5],
+        [2, 3, 4, 5, 5],
+    ];
+    let at = |level: u8| usize::from(level.clamp(1, 5) - 1);
+    MATRIX[at(urgency)][at(impact)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_diagonal_of_the_default_matrix_is_the_priority() {
+        for p in 1..=5 {
+            assert_eq!(matrix_priority(p, p), p);
+        }
+        assert_eq!(matrix_priority(5, 1), 2);
+    }
 
     #[test]
     fn status_mapping() {

@@ -75,7 +75,16 @@ async fn glpi_steps(r: &mut Report, client: &Client, config: &Config, local_ip: 
             }
             return;
         }
-        Err(GlpiError::Protocol { detail, .. }) => {
+        Err(e @ GlpiError::PhpOutput { .. }) => {
+            tls_ok(r, config, https);
+            r.fail("REST API", Failure::Unavailable, explain(&e));
+            return;
+        }
+        Err(e @ (GlpiError::Protocol { .. } | GlpiError::NotFound { .. })) => {
+            let detail = match e {
+                GlpiError::Protocol { detail, .. } => detail,
+                _ => "HTTP 404 Not Found".to_owned(),
+            };
             tls_ok(r, config, https);
             r.fail(
                 "REST API",

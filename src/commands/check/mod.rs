@@ -40,7 +40,7 @@ pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
         api::check_glpi(&mut report, &config)?;
     }
     report.tally();
-    output::emit(globals.json, &report, &report.human());
+    output::emit(globals.json, &report, &report.human())?;
     match report.first_problem() {
         None => Ok(()),
         Some((first, kind)) => Err(Error::Check {

@@ -139,11 +139,7 @@ impl Report {
 }
 
 pub(super) fn class_of(e: &GlpiError) -> Failure {
-    match e {
-        GlpiError::Refused { .. } => Failure::Refused,
-        GlpiError::Setup { .. } => Failure::Config,
-        GlpiError::Unavailable { .. } | GlpiError::Protocol { .. } => Failure::Unavailable,
-    }
+    crate::engine::glpi_failure(e)
 }
 
 /// The error and its hint, as one sentence.

@@ -164,6 +164,9 @@ pub enum FaultKind {
     /// Answer normally, then forget every session (as a GLPI restart or the
     /// session garbage collector would): the next call meets a 401.
     ExpireSessionsAfter,
+    /// Answer normally, after a PHP notice printed before the answer, as a
+    /// GLPI whose PHP has `display_errors` on does.
+    PhpNotice,
     /// Answer `301 Moved Permanently` to this base URL followed by the
     /// request's path and query, as a web server that sends every http://
     /// request to https:// does (request not applied).
@@ -617,6 +620,13 @@ async fn handle(shared: &Arc<Mutex<State>>, req: Req) -> Outcome {
         Some(FaultKind::Delay(d)) => {
             tokio::time::sleep(d).await;
             Outcome::Respond(answer(shared, &req))
+        }
+        Some(FaultKind::PhpNotice) => {
+            let mut resp = answer(shared, &req);
+            let mut body = b"<br />\n<b>Notice</b>:  Trying to access array offset on value of type null in <b>/var/www/glpi/src/Session.php</b> on line <b>1234</b><br />\n".to_vec();
+            body.extend_from_slice(&resp.body);
+            resp.body = body;
+            Outcome::Respond(resp)
         }
         Some(FaultKind::ExpireSessionsAfter) => {
             let resp = answer(shared, &req);
