@@ -28,8 +28,10 @@ Exit status:
   2  invalid command line
   3  invalid or unreadable configuration
   4  GLPI refused the request (tokens, rights, validation); the event is kept
-  5  GLPI unreachable, timing out or failing (5xx); the event is kept
-  6  local state unusable (state directory not writable, lock not obtained in time)
+  5  GLPI unreachable, timing out or failing (5xx), or the run interrupted
+     (SIGTERM, SIGINT); the event is kept
+  6  local state unusable (state directory not writable or not safe, lock not
+     obtained in time), or standard output not writable
   7  the ticket action succeeded but the notification mail (--mail,
      SEND_TICKET_GLPI_MAIL) could not be sent; when the ticket action itself
      failed, its status (4, 5, 6) wins and the mail failure is only logged";
