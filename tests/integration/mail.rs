@@ -1,35 +1,17 @@
 //! The notification mail (`--mail`, `SEND_TICKET_GLPI_MAIL`) against a real
-//! SMTP server process: Debian's python3-aiosmtpd on 127.0.0.1, with a small
-//! handler (`support/smtp_sink.py`) that decodes each message into a JSON file.
+//! SMTP server on 127.0.0.1 (`support/smtp.rs`: mailin-embedded in the test
+//! process, each message decoded into a JSON record with mail-parser).
 //! GLPI up and GLPI down (simulator fault injection), mail failures and their
 //! exit status, the sendmail transport, custom templates.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
 use crate::support::glpi_sim::{Fault, FaultKind};
+use crate::support::smtp::SmtpSink;
 use crate::support::{BIN, Env, Run};
-
-/// A running aiosmtpd that stores every message it accepts.
-struct SmtpSink {
-    child: Child,
-    port: u16,
-    out: tempfile::TempDir,
-}
-
-/// Debian's interpreter (where python3-aiosmtpd lives), else the one on PATH.
-fn python() -> PathBuf {
-    let debian = Path::new("/usr/bin/python3");
-    if debian.exists() {
-        debian.to_owned()
-    } else {
-        PathBuf::from("python3")
-    }
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -37,85 +19,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-impl SmtpSink {
-    fn start() -> SmtpSink {
-        let out = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/support");
-        let child = Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "smtp_sink.Sink"])
-            .arg(out.path())
-            .env("PYTHONPATH", &support)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start python3 -m aiosmtpd ({e}): apt-get install python3-aiosmtpd")
-            });
-        let mut sink = SmtpSink { child, port, out };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = sink.child.try_wait().unwrap() {
-                let mut err = String::new();
-                if let Some(mut e) = sink.child.stderr.take() {
-                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
-                }
-                panic!(
-                    "aiosmtpd exited ({status}) before listening — is python3-aiosmtpd \
-                     installed (apt-get install python3-aiosmtpd)?\n{err}"
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        sink
-    }
-
-    /// The `[mail]` table that points at this server.
-    fn config(&self, more: &str) -> String {
-        format!(
-            "[mail]\nfrom = \"Esia <esia@example.org>\"\nsmtp_host = \"127.0.0.1\"\n\
-             smtp_port = {}\nsmtp_security = \"none\"\n{more}",
-            self.port
-        )
-    }
-
-    /// Every message received so far, oldest first.
-    fn messages(&self) -> Vec<Value> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(self.out.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        names.sort();
-        names
-            .iter()
-            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
-            .collect()
-    }
-
-    /// The only message received since `before` messages.
-    #[track_caller]
-    fn one_more(&self, before: usize) -> Value {
-        let all = self.messages();
-        assert_eq!(all.len(), before + 1, "messages: {all:#?}");
-        all[before].clone()
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// `SEND_TICKET_GLPI_MAIL` (a symlink to the binary in the test's directory),

@@ -3,9 +3,9 @@
 //! journald on request.
 //!
 //! The man-page render (`man -l`) and the .deb checks need man-db, dpkg-deb
-//! and a .deb built by `pkg/build-deb.sh`. Locally they are skipped with a
-//! message when one is missing; under CI (`CI` set) a missing one is a
-//! failure, and `.ci/run` installs and builds them first.
+//! and a .deb built by `pkg/build-deb.sh`: the README's test command
+//! (`bash tests/run.sh`) installs and builds them first. A missing one is a
+//! failure, never a skip.
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -14,14 +14,13 @@ use std::process::{Command, Stdio};
 use crate::support::glpi_sim::{Fault, FaultKind};
 use crate::support::{BIN, Env};
 
-/// Skips (returns true) when `what` is missing locally; fails under CI.
-fn missing(what: &str, why: &str) -> bool {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{what} is required under CI: {why}"
-    );
-    eprintln!("SKIPPED: {what} is missing ({why})");
-    true
+/// Fails: `what` is missing (never a skip).
+#[track_caller]
+fn missing(what: &str, why: &str) -> ! {
+    panic!(
+        "{what} is missing ({why}): run the tests with the README's test command, \
+         bash tests/run.sh, which installs and builds what they need"
+    )
 }
 
 fn has_tool(name: &str) -> bool {
@@ -80,8 +79,8 @@ fn man_pages_and_completions_come_from_the_cli_model() {
 
 #[test]
 fn the_man_page_renders() {
-    if !has_tool("man") && missing("man (man-db)", "apt-get install man-db") {
-        return;
+    if !has_tool("man") {
+        missing("man (man-db)", "apt-get install man-db");
     }
     let dir = generate();
     let render = |page: &str| {
@@ -157,12 +156,11 @@ fn dpkg_deb(args: &[&str], deb: &Path) -> String {
 
 #[test]
 fn the_deb_contents() {
-    if !has_tool("dpkg-deb") && missing("dpkg-deb", "install dpkg") {
-        return;
+    if !has_tool("dpkg-deb") {
+        missing("dpkg-deb", "install dpkg");
     }
     let Some(deb) = built_deb() else {
         missing("target/debian/esia-glpi_*.deb", "run bash pkg/build-deb.sh");
-        return;
     };
     eprintln!("checking {}", deb.display());
     let listing = dpkg_deb(&["-c"], &deb);

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The test command: every test, none skipped, on a fresh Debian machine with
+# Rust. It first provisions what the tests need and cargo cannot give:
+#   - Debian packages man-db (the man-page render) and binutils (strip, for
+#     the package build), with apt-get, as root or through sudo;
+#   - cargo-deb 3.8.0 (cargo install --locked), and the .deb it builds
+#     (pkg/build-deb.sh: a release build), whose contents a test checks;
+# then runs `cargo test --locked`. The mail tests need no install: their
+# SMTP server is a crate (mailin-embedded) running in the test process.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_missing=()
+command -v man >/dev/null 2>&1 || apt_missing+=(man-db)
+command -v strip >/dev/null 2>&1 || apt_missing+=(binutils)
+command -v dpkg-deb >/dev/null 2>&1 || apt_missing+=(dpkg)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  echo "tests/run.sh: installing ${apt_missing[*]} (apt-get)"
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      echo "tests/run.sh: ${apt_missing[*]} missing; install them as root (apt-get install ${apt_missing[*]})" >&2
+      exit 1
+    fi
+  fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+fi
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "tests/run.sh: installing cargo-deb 3.8.0 (cargo install)"
+  cargo install cargo-deb --locked --version 3.8.0
+fi
+
+echo "tests/run.sh: building the Debian package (pkg/build-deb.sh)"
+bash pkg/build-deb.sh >/dev/null
+
+cargo test --locked "$@"
