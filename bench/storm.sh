@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Storm benchmark alone: builds the release binary and runs examples/storm.rs
+# Storm and bursts alone: builds the release binary and runs examples/storm.rs
 # (bench/run.sh runs it too, with everything else). Extra arguments go to the
-# harness: --events, --keys, --parallel, --latency-ms; or `counts` first for
-# the requests per action.
+# harness: --events, --keys, --parallel, --latency-ms for the storm (--events 0
+# skips it); --bursts, --burst-pool, --burst-gap-ms, --burst-latency-ms,
+# --burst-states, --seed for the bursts (--bursts 0 skips them); or `counts`
+# first for the requests per action.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"

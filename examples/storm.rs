@@ -1,30 +1,90 @@
 //! The benchmark harness of `bench/`: runs the real binary against the GLPI
-//! simulator in this process, whose request log is the ground truth.
+//! simulator in this process, whose tickets and request log are the ground
+//! truth.
 //!
-//! `storm` (the durability issue): 1,000 events over 200 keys, 16 runs of the
-//! binary at a time, the simulator answering every request after 20 ms.
-//! Prints events/s, requests per event, duplicates, lost events and the ratio
-//! to the ideal time (requests × latency ÷ parallelism). Duplicates and lost
-//! events are counted from what the simulator holds at the end: every ticket
-//! is attributed to its key by the marker in its content (not by its title,
-//! which depends on `tpl_title`), and each key's tickets, follow-ups and
-//! solutions are compared with what its event sequence must produce.
+//! `storm` (the default) runs three phases, each against its own simulator
+//! and state directory:
+//!
+//! - **The storm** of the durability issue (`storm:`): 1,000 events over 200
+//!   keys (each key CRITICAL → WARNING → OK → CRITICAL → OK, one run after
+//!   the other), 16 runs of the binary at a time, the simulator answering
+//!   every request after 20 ms.
+//! - **Bursts** (`bursts:`): for each of 300 keys, WARNING, CRITICAL and OK
+//!   spawned 5 to 10 ms apart — within one GLPI round trip, the simulator
+//!   answering after 20 to 60 ms — so that the three runs of a key overlap
+//!   and race for it, as when a monitoring engine starts a run per state
+//!   change without waiting. Options only, no event numbers, as Esia runs
+//!   it: the engine's order is then the order the runs reach this host's
+//!   spool. A pool of 24 processes: 8 bursts at a time, each burst's three
+//!   runs started together (a burst whose earlier runs had already ended
+//!   when its last run started is counted as not overlapping).
+//! - **Numbered bursts** (`nagios-bursts:`): the same, each run also given
+//!   the Nagios macros (`NAGIOS_SERVICEEVENTID`, `NAGIOS_LASTSERVICEEVENTID`,
+//!   `NAGIOS_SERVICEPROBLEMID`, state and state type), and each key first an
+//!   OK (before the clock starts, not counted) so that it has a history: the
+//!   engine can then put back in order runs that reached the spool in
+//!   another order than they were started.
+//!
+//! For each phase: elapsed time, events/s, requests per event, the exit
+//! statuses of the runs, and, from what the simulator holds at the end —
+//! every ticket attributed to its key by the marker in its content
+//! (`[esia-glpi:<hex node>:<hex service>]`, not the title, which depends on
+//! `tpl_title`), and every write to the event whose output it carries (each
+//! event's output names it) — the key's trail (creation, follow-ups,
+//! solutions, in order) against what its event sequence must produce (a
+//! re-notification writes nothing):
+//!
+//! - duplicates: writes repeated (a second ticket for one event included),
+//!   or made by an event that must write nothing (a re-notification) or
+//!   by no event sent;
+//! - lost events: transitions missing from the trail;
+//! - out of order: transitions in the trail in another order than sent, or
+//!   written as another action than their place in the sequence requires;
+//! - open after OK: tickets still open for keys whose last event was OK;
+//! - stray tickets: tickets no key claims;
+//! - the ratio to the ideal time, requests × latency ÷ parallelism. For
+//!   bursts the latency is the mean (40 ms) and the parallelism the bursts in
+//!   flight (8), not the processes: one key's events are delivered one after
+//!   the other — that is the order guarantee — so a burst makes one request
+//!   at a time.
+//!
+//! For bursts, also the order the runs reached the spool, read from each
+//! run's debug log (`event kept as …/<seq>.json`, `RUST_LOG` set for the
+//! engine's `api` module, stderr to a file): how many bursts arrived in
+//! another order than started ("arrived inverted": the operating system's
+//! doing, a run started later overtaking an earlier one before it wrote its
+//! event), and the transitions out of that arrival order ("vs arrival").
+//! Without event numbers the arrival order is all the engine knows, so
+//! "vs arrival" is its own share of "out of order"; with them, it counts the
+//! events the engine put back in order.
+//!
+//! Exits 1 if a phase has a duplicate, a lost or out-of-order transition, a
+//! ticket open after OK or a stray ticket.
 //!
 //! `counts`: the requests one run makes for each action (create cold and
-//! warm, follow-up with and without a priority change, ACK, solve, a
-//! re-notification, an OK without record), counted from the request log.
-//! With `--compare CMD`, also runs `CMD <glpi-url> <node>` (the reference
-//! scripts of `bench/`) and checks that it makes the same requests as a warm
-//! `notify` creation: same methods and paths, same token headers, same body
-//! keys.
+//! warm — the search for the key's open ticket included —, follow-up with
+//! and without a priority change, ACK, solve, a re-notification, an OK
+//! without record), counted from the request log and checked against the
+//! expected sequence and limit of each. With `--compare CMD`, also runs
+//! `CMD <glpi-url> <node>` (the reference scripts of `bench/`) and checks
+//! that it makes the same requests as a warm `notify` creation: same methods
+//! and paths, same query parameters (the marker aside), same token headers,
+//! same body keys.
 //!
 //! ```text
 //! cargo run --release --example storm -- [storm] --bin target/release/esia-glpi \
-//!     [--events 1000] [--keys 200] [--parallel 16] [--latency-ms 20]
+//!     [--events 1000] [--keys 200] [--parallel 16] [--latency-ms 20] \
+//!     [--bursts 300] [--burst-pool 24] [--burst-gap-ms 5-10] \
+//!     [--burst-latency-ms 20-60] [--burst-states WARNING,CRITICAL,OK] \
+//!     [--burst-ids both|none|nagios] [--seed 1]
 //! cargo run --release --example storm -- counts --bin target/release/esia-glpi \
 //!     [--compare 'bench/create_curl.sh']...
 //! ```
-//! Run it through `bench/run.sh` (everything) or `bench/storm.sh`.
+//! `--events 0` skips the storm, `--bursts 0` the bursts, `--burst-ids`
+//! chooses the burst phases (both by default). A range `A-B` is
+//! drawn uniformly: the gap before each run of a burst, and the latency of
+//! each request (five steps from A to B). Run it through `bench/run.sh`
+//! (everything) or `bench/storm.sh`.
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -39,15 +99,19 @@ mod glpi_sim;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use glpi_sim::{LoggedRequest, Sim, SimOptions};
+use glpi_sim::{Fault, FaultKind, LoggedRequest, Sim, SimOptions, TicketView};
 
-/// Each key lives through CRITICAL → WARNING → OK → CRITICAL → OK: two
-/// tickets, one follow-up, two solutions — five writes for five events.
+/// Each key of the storm lives through CRITICAL → WARNING → OK → CRITICAL →
+/// OK: two tickets, one follow-up, two solutions — five writes for five
+/// events.
 const SEQUENCE: [&str; 5] = ["CRITICAL", "WARNING", "OK", "CRITICAL", "OK"];
+
+/// The service of every key.
+const SERVICE: &str = "svc";
 
 struct Args {
     counts: bool,
@@ -56,7 +120,27 @@ struct Args {
     keys: usize,
     parallel: usize,
     latency_ms: u64,
+    bursts: usize,
+    burst_pool: usize,
+    burst_gap_ms: (u64, u64),
+    burst_latency_ms: (u64, u64),
+    burst_states: Vec<String>,
+    burst_styles: Vec<Style>,
+    seed: u64,
     compare: Vec<String>,
+}
+
+/// `A` or `A-B` (milliseconds), A ≤ B.
+fn range(flag: &str, value: &str) -> Result<(u64, u64), String> {
+    let num = |s: &str| s.trim().parse::<u64>().map_err(|e| format!("{flag}: {e}"));
+    let (lo, hi) = match value.split_once('-') {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => (num(value)?, num(value)?),
+    };
+    if lo > hi {
+        return Err(format!("{flag}: {lo} > {hi}"));
+    }
+    Ok((lo, hi))
 }
 
 fn parse() -> Result<Args, String> {
@@ -67,6 +151,13 @@ fn parse() -> Result<Args, String> {
         keys: 200,
         parallel: 16,
         latency_ms: 20,
+        bursts: 300,
+        burst_pool: 24,
+        burst_gap_ms: (5, 10),
+        burst_latency_ms: (20, 60),
+        burst_states: ["WARNING", "CRITICAL", "OK"].map(String::from).to_vec(),
+        burst_styles: vec![Style::Plain, Style::Nagios],
+        seed: 1,
         compare: Vec::new(),
     };
     let mut it = std::env::args().skip(1).peekable();
@@ -89,6 +180,25 @@ fn parse() -> Result<Args, String> {
             "--keys" => a.keys = num()?,
             "--parallel" => a.parallel = num()?.max(1),
             "--latency-ms" => a.latency_ms = num()? as u64,
+            "--bursts" => a.bursts = num()?,
+            "--burst-pool" => a.burst_pool = num()?,
+            "--burst-gap-ms" => a.burst_gap_ms = range(&flag, &value)?,
+            "--burst-latency-ms" => a.burst_latency_ms = range(&flag, &value)?,
+            "--burst-states" => {
+                a.burst_states = value
+                    .split(',')
+                    .map(|s| s.trim().to_ascii_uppercase())
+                    .collect();
+            }
+            "--burst-ids" => {
+                a.burst_styles = match value.as_str() {
+                    "none" => vec![Style::Plain],
+                    "nagios" => vec![Style::Nagios],
+                    "both" => vec![Style::Plain, Style::Nagios],
+                    _ => return Err(format!("{flag}: none, nagios or both")),
+                };
+            }
+            "--seed" => a.seed = num()? as u64,
             "--compare" => a.compare.push(value),
             _ => return Err(format!("unknown flag {flag}")),
         }
@@ -97,6 +207,16 @@ fn parse() -> Result<Args, String> {
         return Err(format!(
             "--events must be a multiple of --keys, at most {} per key",
             SEQUENCE.len()
+        ));
+    }
+    let known = ["OK", "WARNING", "CRITICAL"];
+    if a.burst_states.is_empty() || a.burst_states.iter().any(|s| !known.contains(&s.as_str())) {
+        return Err("--burst-states: a comma-separated list of OK, WARNING, CRITICAL".into());
+    }
+    if a.bursts > 0 && a.burst_pool < a.burst_states.len() {
+        return Err(format!(
+            "--burst-pool must hold one burst: at least {} processes",
+            a.burst_states.len()
         ));
     }
     Ok(a)
@@ -115,9 +235,25 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     if args.counts {
-        counts(&args)
+        return counts(&args);
+    }
+    let mut ok = true;
+    if args.events > 0 {
+        ok &= storm(&args);
+    }
+    for (i, style) in args.burst_styles.iter().enumerate() {
+        if args.bursts == 0 {
+            break;
+        }
+        if args.events > 0 || i > 0 {
+            println!();
+        }
+        ok &= bursts(&args, *style);
+    }
+    if ok {
+        ExitCode::SUCCESS
     } else {
-        storm(&args)
+        ExitCode::FAILURE
     }
 }
 
@@ -141,6 +277,29 @@ fn write_config(dir: &Path, sim: &Sim) -> PathBuf {
     config
 }
 
+/// One `notify` run, ready to start.
+fn notify_cmd(
+    bin: &Path,
+    config: &Path,
+    node: &str,
+    service: &str,
+    state: &str,
+    output: &str,
+    more: &[&str],
+) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env_clear()
+        .arg("--config")
+        .arg(config)
+        .args(["notify", "--node", node, "--service", service])
+        .args(["--state", state, "--output", output])
+        .args(more)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
 /// One `notify` run; true when it exited 0.
 fn notify(
     bin: &Path,
@@ -150,19 +309,42 @@ fn notify(
     state: &str,
     more: &[&str],
 ) -> bool {
-    Command::new(bin)
-        .env_clear()
-        .arg("--config")
-        .arg(config)
-        .args(["notify", "--node", node, "--service", service])
-        .args(["--state", state, "--output", &format!("{state} output")])
-        .args(more)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap()
-        .success()
+    notify_cmd(
+        bin,
+        config,
+        node,
+        service,
+        state,
+        &format!("{state} output"),
+        more,
+    )
+    .status()
+    .unwrap()
+    .success()
+}
+
+/// The output of event `n` of a key: it names the event, so that every text
+/// written into GLPI tells which event wrote it.
+fn output(state: &str, n: usize) -> String {
+    format!("{state} output #e{n}#")
+}
+
+/// The event an output names (the first `#e<n>#` in `text`).
+fn event_of(text: &str) -> Option<usize> {
+    let start = text.find("#e")? + 2;
+    let rest = &text[start..];
+    let end = rest.find('#')?;
+    rest[..end].parse().ok()
+}
+
+/// How a run ended: its exit code, or the signal that killed it.
+fn status_label(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code.to_string(),
+        (None, Some(sig)) => format!("signal {sig}"),
+        (None, None) => "?".into(),
+    }
 }
 
 /// The marker `text::marker` puts in every ticket's content.
@@ -174,29 +356,334 @@ fn marker(node: &str, service: &str) -> String {
     format!("[esia-glpi:{}:{}]", hex(node), hex(service))
 }
 
-/// What one key's event sequence must leave in GLPI: per ticket, in order,
-/// (follow-ups, solutions).
-fn expected_timeline(states: &[&str]) -> Vec<(usize, usize)> {
-    let mut tickets: Vec<(usize, usize)> = Vec::new();
-    let mut open = false;
-    for s in states {
-        match (*s, open) {
-            ("OK", true) => {
-                tickets.last_mut().unwrap().1 += 1;
-                open = false;
-            }
-            ("OK", false) => {}
-            (_, false) => {
-                tickets.push((0, 0));
-                open = true;
-            }
-            (_, true) => tickets.last_mut().unwrap().0 += 1,
-        }
+/// A small deterministic generator (splitmix64), for the gaps of the bursts.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
-    tickets
+
+    /// Uniform in `lo..=hi`.
+    fn between(&mut self, (lo, hi): (u64, u64)) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
 }
 
-fn storm(args: &Args) -> ExitCode {
+/// A simulator answering every request after `lo` to `hi` ms: `lo`, plus a
+/// delay drawn among five even steps from 0 to `hi - lo` (the simulator's
+/// seeded fault generator draws them; the mean is `(lo + hi) / 2`).
+fn sim_with_latency((lo, hi): (u64, u64)) -> Sim {
+    let sim = Sim::start_with(SimOptions {
+        latency: Duration::from_millis(lo),
+        ..SimOptions::default()
+    });
+    if hi > lo {
+        let step = (hi - lo) as f64 / 4.0;
+        // The first matching fault wins: 1/5 get 4 steps, 1/4 of the rest 3,
+        // … so that each of 0–4 steps has a chance of 1/5.
+        for (steps, p) in [(4.0, 1.0 / 5.0), (3.0, 0.25), (2.0, 1.0 / 3.0), (1.0, 0.5)] {
+            sim.inject(
+                Fault::new(
+                    "",
+                    FaultKind::Delay(Duration::from_secs_f64(steps * step / 1000.0)),
+                )
+                .probability(p),
+            );
+        }
+    }
+    sim
+}
+
+/// A write into GLPI, as the trail shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Create,
+    FollowUp,
+    Solve,
+}
+
+/// What one key's events must write, delivered in the order given (event,
+/// state): (write, event), in order. An OK solves the open ticket (nothing
+/// without one), a problem opens a ticket when none is open, a change of
+/// state follows it up, and the same state again is a re-notification,
+/// which writes nothing.
+fn expected_trail(events: &[(usize, String)]) -> Vec<(Write, usize)> {
+    let mut trail = Vec::new();
+    let mut open: Option<&str> = None;
+    for (i, s) in events {
+        let (i, s) = (*i, s.as_str());
+        match (s, open) {
+            ("OK", Some(_)) => {
+                trail.push((Write::Solve, i));
+                open = None;
+            }
+            ("OK", None) => {}
+            (_, None) => {
+                trail.push((Write::Create, i));
+                open = Some(s);
+            }
+            (_, Some(prev)) if prev == s => {}
+            (_, Some(_)) => {
+                trail.push((Write::FollowUp, i));
+                open = Some(s);
+            }
+        }
+    }
+    trail
+}
+
+/// A key and its events (number, state) in the order they must be
+/// delivered.
+struct Sent {
+    node: String,
+    events: Vec<(usize, String)>,
+}
+
+impl Sent {
+    /// Events numbered in the order they happened.
+    fn new(node: String, states: &[impl ToString]) -> Sent {
+        Sent {
+            node,
+            events: states.iter().map(ToString::to_string).enumerate().collect(),
+        }
+    }
+}
+
+/// What the simulator holds, compared with what was sent.
+#[derive(Debug, Default)]
+struct Tally {
+    tickets: usize,
+    duplicates: usize,
+    lost: usize,
+    out_of_order: usize,
+    open_after_ok: usize,
+    stray: usize,
+    /// Keys whose trail is not exactly the expected one.
+    keys_wrong: usize,
+    /// The first few of them: the key, its trail and the expected one.
+    examples: Vec<String>,
+}
+
+/// A trail as `T<ticket> create e0, follow-up e1, …`.
+fn show_trail(trail: &[(Option<u64>, Write, Option<usize>)]) -> String {
+    trail
+        .iter()
+        .map(|(ticket, write, event)| {
+            let what = match write {
+                Write::Create => "create",
+                Write::FollowUp => "follow-up",
+                Write::Solve => "solve",
+            };
+            let event = event.map_or("e?".to_string(), |e| format!("e{e}"));
+            match ticket {
+                Some(t) => format!("T{t} {what} {event}"),
+                None => format!("{what} {event}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Length of the longest strictly increasing subsequence.
+fn lis(seq: &[usize]) -> usize {
+    let mut best = vec![1usize; seq.len()];
+    for i in 0..seq.len() {
+        for j in 0..i {
+            if seq[j] < seq[i] {
+                best[i] = best[i].max(best[j] + 1);
+            }
+        }
+    }
+    best.into_iter().max().unwrap_or(0)
+}
+
+fn tally(tickets: &[TicketView], sent: &[Sent]) -> Tally {
+    let mut t = Tally {
+        tickets: tickets.len(),
+        ..Tally::default()
+    };
+    let mut attributed = 0;
+    for key in sent {
+        let mark = marker(&key.node, SERVICE);
+        // Ordered by id: the order they were created in.
+        let mine: Vec<&TicketView> = tickets
+            .iter()
+            .filter(|t| t.content.contains(&mark))
+            .collect();
+        attributed += mine.len();
+        let trail: Vec<(Write, Option<usize>)> = mine
+            .iter()
+            .flat_map(|t| {
+                std::iter::once((Write::Create, event_of(&t.content)))
+                    .chain(t.followups.iter().map(|f| (Write::FollowUp, event_of(f))))
+                    .chain(t.solutions.iter().map(|s| (Write::Solve, event_of(s))))
+            })
+            .collect();
+        let expected = expected_trail(&key.events);
+        let before = (t.duplicates, t.lost, t.out_of_order);
+
+        // Writes repeated (a ticket created twice for one event included),
+        // or of no event that must write (a re-notification).
+        let mut seen: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut order: Vec<(Write, usize)> = Vec::new();
+        for (write, event) in &trail {
+            match event {
+                Some(e) if expected.iter().any(|(_, x)| x == e) => {
+                    let n = seen.entry(*e).or_default();
+                    *n += 1;
+                    if *n == 1 {
+                        order.push((*write, *e));
+                    } else {
+                        t.duplicates += 1;
+                    }
+                }
+                // A write of a re-notification, or of nothing sent.
+                _ => t.duplicates += 1,
+            }
+        }
+        t.lost += expected
+            .iter()
+            .filter(|(_, e)| !seen.contains_key(e))
+            .count();
+        // The transitions present, by their place in the expected trail: a
+        // wrong action, or a place outside the longest run in order, is out
+        // of order.
+        let mut places = Vec::new();
+        for (write, e) in order {
+            let place = expected.iter().position(|(_, x)| *x == e).unwrap();
+            if expected[place].0 == write {
+                places.push(place);
+            } else {
+                t.out_of_order += 1;
+            }
+        }
+        t.out_of_order += places.len() - lis(&places);
+
+        let open_before = t.open_after_ok;
+        if key.events.last().is_some_and(|(_, s)| s == "OK") {
+            t.open_after_ok += mine
+                .iter()
+                .filter(|t| t.status < 5 && !t.is_deleted)
+                .count();
+        }
+        if (t.duplicates, t.lost, t.out_of_order, t.open_after_ok)
+            != (before.0, before.1, before.2, open_before)
+        {
+            t.keys_wrong += 1;
+            if t.examples.len() < 3 {
+                let got: Vec<(Option<u64>, Write, Option<usize>)> = mine
+                    .iter()
+                    .flat_map(|t| {
+                        let id = Some(t.id);
+                        std::iter::once((id, Write::Create, event_of(&t.content)))
+                            .chain(
+                                t.followups
+                                    .iter()
+                                    .map(move |f| (id, Write::FollowUp, event_of(f))),
+                            )
+                            .chain(
+                                t.solutions
+                                    .iter()
+                                    .map(move |s| (id, Write::Solve, event_of(s))),
+                            )
+                    })
+                    .collect();
+                let want: Vec<(Option<u64>, Write, Option<usize>)> =
+                    expected.iter().map(|(w, e)| (None, *w, Some(*e))).collect();
+                let open: Vec<String> = mine
+                    .iter()
+                    .filter(|t| t.status < 5 && !t.is_deleted)
+                    .map(|t| format!("T{}", t.id))
+                    .collect();
+                t.examples.push(format!(
+                    "{} ({}): {}{}; expected {}",
+                    key.node,
+                    key.events
+                        .iter()
+                        .map(|(e, s)| format!("e{e} {s}"))
+                        .collect::<Vec<_>>()
+                        .join(" → "),
+                    show_trail(&got),
+                    if open.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (open: {})", open.join(" "))
+                    },
+                    show_trail(&want)
+                ));
+            }
+        }
+    }
+    // A ticket no key claims would be a bug of its own.
+    t.stray = tickets.len().saturating_sub(attributed);
+    t
+}
+
+/// Exit statuses counted per status.
+type Statuses = BTreeMap<String, usize>;
+
+fn statuses_line(statuses: &Statuses) -> String {
+    statuses
+        .iter()
+        .map(|(s, n)| format!("{s} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The figures common to both phases; true when nothing is lost, doubled,
+/// out of order, left open or stray.
+fn report(
+    sim: &Sim,
+    sent: &[Sent],
+    events: usize,
+    elapsed: Duration,
+    statuses: &Statuses,
+    ideal_note: &str,
+    ideal_per_request: f64,
+) -> bool {
+    let requests = sim.requests().len();
+    let t = tally(&sim.tickets(), sent);
+    let failed: usize = statuses
+        .iter()
+        .filter(|(s, _)| s.as_str() != "0")
+        .map(|(_, n)| n)
+        .sum();
+    let ideal = requests as f64 * ideal_per_request;
+    println!("  elapsed          {:.2} s", elapsed.as_secs_f64());
+    println!(
+        "  events/s         {:.1}",
+        events as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "  requests         {requests} ({:.2} per event)",
+        requests as f64 / events as f64
+    );
+    println!("  exit statuses    {}", statuses_line(statuses));
+    println!("  failed runs      {failed}");
+    println!("  tickets          {}", t.tickets);
+    println!("  duplicates       {}", t.duplicates);
+    println!("  lost events      {} (transitions missing)", t.lost);
+    println!("  out of order     {} (transitions)", t.out_of_order);
+    println!("  open after OK    {} (tickets)", t.open_after_ok);
+    println!("  stray tickets    {}", t.stray);
+    println!("  keys wrong       {} of {}", t.keys_wrong, sent.len());
+    for e in &t.examples {
+        println!("    e.g. {e}");
+    }
+    println!("  open sessions    {}", sim.open_sessions());
+    println!("  ideal time       {ideal:.2} s ({ideal_note})");
+    println!("  ratio to ideal   {:.2}", elapsed.as_secs_f64() / ideal);
+    t.duplicates == 0 && t.lost == 0 && t.out_of_order == 0 && t.open_after_ok == 0 && t.stray == 0
+}
+
+/// The storm: every key's events one after the other, `parallel` keys at a
+/// time.
+fn storm(args: &Args) -> bool {
     let sim = Sim::start_with(SimOptions {
         latency: Duration::from_millis(args.latency_ms),
         ..SimOptions::default()
@@ -207,12 +694,12 @@ fn storm(args: &Args) -> ExitCode {
     let per_key = args.events / args.keys;
     let states = &SEQUENCE[..per_key];
     let queue: Arc<Mutex<VecDeque<usize>>> = Arc::new(Mutex::new((0..args.keys).collect()));
-    let failures = Arc::new(Mutex::new(0usize));
+    let statuses = Arc::new(Mutex::new(Statuses::new()));
     let started = Instant::now();
     let workers: Vec<_> = (0..args.parallel)
         .map(|_| {
             let queue = Arc::clone(&queue);
-            let failures = Arc::clone(&failures);
+            let statuses = Arc::clone(&statuses);
             let bin = args.bin.clone();
             let config = config.clone();
             std::thread::spawn(move || {
@@ -220,10 +707,24 @@ fn storm(args: &Args) -> ExitCode {
                     let Some(key) = queue.lock().unwrap().pop_front() else {
                         break;
                     };
-                    for state in states {
-                        if !notify(&bin, &config, &format!("node{key:03}"), "svc", state, &[]) {
-                            *failures.lock().unwrap() += 1;
-                        }
+                    let node = format!("node{key:03}");
+                    for (n, state) in states.iter().enumerate() {
+                        let ended = notify_cmd(
+                            &bin,
+                            &config,
+                            &node,
+                            SERVICE,
+                            state,
+                            &output(state, n),
+                            &[],
+                        )
+                        .status()
+                        .unwrap();
+                        *statuses
+                            .lock()
+                            .unwrap()
+                            .entry(status_label(ended))
+                            .or_default() += 1;
                     }
                 }
             })
@@ -234,39 +735,9 @@ fn storm(args: &Args) -> ExitCode {
     }
     let elapsed = started.elapsed();
 
-    let requests = sim.requests().len();
-    let tickets = sim.tickets();
-    let expected = expected_timeline(states);
-    let (mut duplicates, mut lost, mut attributed) = (0usize, 0usize, 0usize);
-    for key in 0..args.keys {
-        let mark = marker(&format!("node{key:03}"), "svc");
-        let mine: Vec<_> = tickets
-            .iter()
-            .filter(|t| t.content.contains(&mark))
-            .collect();
-        attributed += mine.len();
-        // Extra tickets and their writes are duplicates; missing ones are lost.
-        for i in 0..expected.len().max(mine.len()) {
-            let want = expected.get(i).copied().unwrap_or((0, 0));
-            let (want_ticket, (want_f, want_s)) = (usize::from(i < expected.len()), want);
-            let (have_ticket, have_f, have_s) = mine.get(i).map_or((0usize, 0, 0), |t| {
-                (1, t.followups.len(), t.solutions.len())
-            });
-            duplicates += have_ticket.saturating_sub(want_ticket)
-                + have_f.saturating_sub(want_f)
-                + have_s.saturating_sub(want_s);
-            lost += want_ticket.saturating_sub(have_ticket)
-                + want_f.saturating_sub(have_f)
-                + want_s.saturating_sub(have_s);
-        }
-    }
-    // A ticket no key claims would be a bug of its own.
-    let stray = tickets.len() - attributed;
-    let open_sessions = sim.open_sessions();
-    let ideal = Duration::from_secs_f64(
-        requests as f64 * args.latency_ms as f64 / 1000.0 / args.parallel as f64,
-    );
-    let ratio = elapsed.as_secs_f64() / ideal.as_secs_f64();
+    let sent: Vec<Sent> = (0..args.keys)
+        .map(|key| Sent::new(format!("node{key:03}"), states))
+        .collect();
     println!(
         "storm: {} events over {} keys ({}), {} runs at a time, simulator latency {} ms",
         args.events,
@@ -275,31 +746,260 @@ fn storm(args: &Args) -> ExitCode {
         args.parallel,
         args.latency_ms
     );
-    println!("  elapsed          {:.2} s", elapsed.as_secs_f64());
-    println!(
-        "  events/s         {:.1}",
-        args.events as f64 / elapsed.as_secs_f64()
-    );
-    println!(
-        "  requests         {requests} ({:.2} per event)",
-        requests as f64 / args.events as f64
-    );
-    println!("  failed runs      {}", *failures.lock().unwrap());
-    println!("  duplicates       {duplicates}");
-    println!("  lost events      {lost}");
-    println!("  stray tickets    {stray}");
-    println!("  open sessions    {open_sessions}");
-    println!(
-        "  ideal time       {:.2} s (requests × latency ÷ {})",
-        ideal.as_secs_f64(),
-        args.parallel
-    );
-    println!("  ratio to ideal   {ratio:.2}");
-    if duplicates == 0 && lost == 0 && stray == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    let statuses = statuses.lock().unwrap().clone();
+    report(
+        &sim,
+        &sent,
+        args.events,
+        elapsed,
+        &statuses,
+        &format!("requests × latency ÷ {}", args.parallel),
+        args.latency_ms as f64 / 1000.0 / args.parallel as f64,
+    )
+}
+
+/// How the runs of a burst are started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    /// As Esia starts them: options only, no event numbers; the engine's
+    /// order is the order the runs reach this host's spool.
+    Plain,
+    /// As a Nagios-family engine starts them: `NAGIOS_SERVICEEVENTID`,
+    /// `NAGIOS_LASTSERVICEEVENTID`, `NAGIOS_SERVICEPROBLEMID`, state and
+    /// state type in the environment, each key first given a history (an OK,
+    /// before the clock starts) so that a missing earlier event can be
+    /// noticed.
+    Nagios,
+}
+
+/// The Nagios macros of event `n` (0 = the history's OK) of burst `key`.
+fn nagios_env(key: usize, node: &str, states: &[String], n: usize) -> Vec<(String, String)> {
+    // Event ids: unique over the whole engine, growing with time.
+    let id = |n: usize| (key * 100 + n + 1).to_string();
+    let state = |n: usize| if n == 0 { "OK" } else { states[n - 1].as_str() };
+    // The problem a non-OK state belongs to: the first non-OK after an OK.
+    let problem = |n: usize| {
+        if state(n) == "OK" {
+            return "0".to_string();
+        }
+        let start = (1..=n)
+            .rev()
+            .take_while(|&m| state(m) != "OK")
+            .last()
+            .unwrap_or(n);
+        id(start)
+    };
+    let mut env = vec![
+        ("NAGIOS_HOSTNAME", node.to_string()),
+        ("NAGIOS_SERVICEDESC", SERVICE.to_string()),
+        ("NAGIOS_SERVICESTATE", state(n).to_string()),
+        ("NAGIOS_SERVICESTATETYPE", "HARD".to_string()),
+        ("NAGIOS_SERVICEEVENTID", id(n)),
+        ("NAGIOS_SERVICEPROBLEMID", problem(n)),
+    ];
+    if n > 0 {
+        env.push(("NAGIOS_LASTSERVICEEVENTID", id(n - 1)));
+        env.push(("NAGIOS_LASTSERVICESTATE", state(n - 1).to_string()));
     }
+    env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// The sequence number a run's event took in the key's spool, from its
+/// debug log ("event kept as …/spool/<key>/<seq>.json"): the order it
+/// reached this host.
+fn kept_seq(log: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let at = text.find("event kept as ")? + "event kept as ".len();
+    let path = text[at..].lines().next()?;
+    Path::new(path.trim()).file_stem()?.to_str()?.parse().ok()
+}
+
+/// What the bursts' workers bring back.
+#[derive(Default)]
+struct BurstLog {
+    statuses: Statuses,
+    /// Bursts whose every run was still running when its last run started.
+    overlapped: usize,
+}
+
+/// Bursts: each key's events spawned a few ms apart, all its runs at once,
+/// `burst_pool ÷ events per burst` keys at a time.
+fn bursts(args: &Args, style: Style) -> bool {
+    let sim = sim_with_latency(args.burst_latency_ms);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim);
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let states: Arc<Vec<String>> = Arc::new(args.burst_states.clone());
+    let in_flight = args.burst_pool / states.len();
+    let node = |key: usize| format!("burst{key:04}");
+    let log_of = move |logs: &Path, key: usize, n: usize| logs.join(format!("{key}-{n}.log"));
+
+    if style == Style::Nagios {
+        // The keys' history: an OK each, the clock not started, not counted.
+        let queue: Arc<Mutex<VecDeque<usize>>> = Arc::new(Mutex::new((0..args.bursts).collect()));
+        let workers: Vec<_> = (0..args.burst_pool)
+            .map(|_| {
+                let (queue, states) = (Arc::clone(&queue), Arc::clone(&states));
+                let (bin, config) = (args.bin.clone(), config.clone());
+                std::thread::spawn(move || {
+                    while let Some(key) = queue.lock().unwrap().pop_front() {
+                        let node = node(key);
+                        notify_cmd(&bin, &config, &node, SERVICE, "OK", &output("OK", 99), &[])
+                            .envs(nagios_env(key, &node, &states, 0))
+                            .status()
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        sim.clear_requests();
+    }
+
+    let queue: Arc<Mutex<VecDeque<usize>>> = Arc::new(Mutex::new((0..args.bursts).collect()));
+    let log = Arc::new(Mutex::new(BurstLog::default()));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..in_flight)
+        .map(|_| {
+            let queue = Arc::clone(&queue);
+            let log = Arc::clone(&log);
+            let states = Arc::clone(&states);
+            let (bin, config, logs) = (args.bin.clone(), config.clone(), logs.clone());
+            let (gap, seed) = (args.burst_gap_ms, args.seed);
+            std::thread::spawn(move || {
+                loop {
+                    let Some(key) = queue.lock().unwrap().pop_front() else {
+                        break;
+                    };
+                    let node = node(key);
+                    let mut rng = Rng(seed ^ (key as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
+                    let mut children: Vec<Child> = Vec::new();
+                    for (n, state) in states.iter().enumerate() {
+                        if n > 0 {
+                            std::thread::sleep(Duration::from_millis(rng.between(gap)));
+                        }
+                        let mut cmd = notify_cmd(
+                            &bin,
+                            &config,
+                            &node,
+                            SERVICE,
+                            state,
+                            &output(state, n),
+                            &[],
+                        );
+                        // The sequence number each event takes, for the
+                        // arrival order (a debug line of the engine).
+                        cmd.env("RUST_LOG", "error,esia_glpi::engine::api=debug")
+                            .stderr(std::fs::File::create(log_of(&logs, key, n)).unwrap());
+                        if style == Style::Nagios {
+                            cmd.envs(nagios_env(key, &node, &states, n + 1));
+                        }
+                        children.push(cmd.spawn().unwrap());
+                    }
+                    // Started after the last run: did every earlier run
+                    // still run?
+                    let overlapped = children.iter_mut().all(|c| c.try_wait().unwrap().is_none());
+                    let ends: Vec<String> = children
+                        .iter_mut()
+                        .map(|c| status_label(c.wait().unwrap()))
+                        .collect();
+                    let mut log = log.lock().unwrap();
+                    log.overlapped += usize::from(overlapped);
+                    for s in ends {
+                        *log.statuses.entry(s).or_default() += 1;
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let elapsed = started.elapsed();
+
+    let sent: Vec<Sent> = (0..args.bursts)
+        .map(|key| Sent::new(node(key), &states))
+        .collect();
+    // The order the runs reached the spool, when every run said it.
+    let arrived: Vec<Option<Sent>> = (0..args.bursts)
+        .map(|key| {
+            let mut seqs: Vec<(u64, usize)> = (0..states.len())
+                .map(|n| kept_seq(&log_of(&logs, key, n)).map(|seq| (seq, n)))
+                .collect::<Option<_>>()?;
+            seqs.sort_unstable();
+            Some(Sent {
+                node: node(key),
+                events: seqs
+                    .into_iter()
+                    .map(|(_, n)| (n, states[n].clone()))
+                    .collect(),
+            })
+        })
+        .collect();
+    let known: Vec<Sent> = arrived.into_iter().flatten().collect();
+    let inverted = known
+        .iter()
+        .filter(|k| k.events.iter().enumerate().any(|(i, (n, _))| i != *n))
+        .count();
+    let by_arrival = tally(&sim.tickets(), &known);
+
+    let (lo, hi) = args.burst_latency_ms;
+    let mean = (lo + hi) as f64 / 2.0;
+    let span = |(a, b): (u64, u64)| {
+        if a == b {
+            a.to_string()
+        } else {
+            format!("{a}–{b}")
+        }
+    };
+    println!(
+        "{}: {} keys, each {} spawned {} ms apart{}, {} bursts ({} runs) at a time, simulator latency {} ms",
+        match style {
+            Style::Plain => "bursts",
+            Style::Nagios => "nagios-bursts",
+        },
+        args.bursts,
+        states.join(" → "),
+        span(args.burst_gap_ms),
+        match style {
+            Style::Plain => ", no event numbers (as Esia runs it)",
+            Style::Nagios => ", with Nagios event numbers and a history",
+        },
+        in_flight,
+        in_flight * states.len(),
+        span(args.burst_latency_ms),
+    );
+    let log = log.lock().unwrap();
+    println!(
+        "  overlapping      {} of {} bursts (every run still running when the last started)",
+        log.overlapped, args.bursts
+    );
+    if known.is_empty() {
+        // Another build, without the debug line: the order is unknown.
+        println!("  arrived inverted ? (no run logged where it kept its event)");
+        println!("  vs arrival       ? (the arrival order is unknown)");
+    } else {
+        println!(
+            "  arrived inverted {inverted} of {} bursts (runs reached the spool in another order than started)",
+            known.len()
+        );
+        println!(
+            "  vs arrival       {} (transitions out of the order the runs reached the spool)",
+            by_arrival.out_of_order
+        );
+    }
+    report(
+        &sim,
+        &sent,
+        args.bursts * states.len(),
+        elapsed,
+        &log.statuses,
+        &format!("requests × mean latency {mean} ms ÷ {in_flight} keys in flight"),
+        mean / 1000.0 / in_flight as f64,
+    )
 }
 
 /// `METHOD /path` of each request.
@@ -309,6 +1009,18 @@ fn lines(reqs: &[LoggedRequest]) -> Vec<String> {
         .collect()
 }
 
+/// `METHOD path` without the API prefix, ticket ids as `N`.
+fn shape(r: &LoggedRequest) -> String {
+    let path = r.path.trim_start_matches("/apirest.php/");
+    let path = match path.rsplit_once('/') {
+        Some((head, id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{head}/N")
+        }
+        _ => path.to_string(),
+    };
+    format!("{} {path}", r.method)
+}
+
 /// A step of `counts`: label, service, state, extra arguments.
 type Case = (
     &'static str,
@@ -316,6 +1028,12 @@ type Case = (
     &'static str,
     &'static [&'static str],
 );
+
+const INIT: &str = "GET initSession";
+const KILL: &str = "GET killSession";
+const SEARCH: &str = "GET search/Ticket";
+const READ: &str = "GET Ticket/N";
+const FOLLOW: &str = "POST ITILFollowup";
 
 fn counts(args: &Args) -> ExitCode {
     let sim = Sim::start();
@@ -330,34 +1048,60 @@ fn counts(args: &Args) -> ExitCode {
         (success, sim.requests()[before..].to_vec())
     };
     // Every step on node srv-web-01 (an asset of the simulator): label,
-    // service, state, extra arguments, target (at most that many requests).
+    // service, state, extra arguments; the requests expected (ticket ids as
+    // N) and the limit (at most that many requests).
     let ack: &[&str] = &["--ack-author", "jeanne", "--ack-comment", "on it"];
-    let steps: [(Case, Option<usize>); 8] = [
-        (("create, cold caches", "HTTP", "CRITICAL", &[]), None),
-        (("create, warm caches", "DISK", "CRITICAL", &[]), Some(3)),
-        (("follow-up", "DISK", "WARNING", &[]), Some(4)),
+    let steps: [(Case, &[&str], usize); 8] = [
+        (
+            ("create, cold caches", "HTTP", "CRITICAL", &[]),
+            &[
+                INIT,
+                SEARCH,
+                "GET search/User",
+                "GET search/AllAssets",
+                "POST Ticket",
+                KILL,
+            ],
+            6,
+        ),
+        (
+            ("create, warm caches", "DISK", "CRITICAL", &[]),
+            &[INIT, SEARCH, "POST Ticket", KILL],
+            4,
+        ),
+        (
+            ("follow-up", "DISK", "WARNING", &[]),
+            &[INIT, READ, FOLLOW, KILL],
+            4,
+        ),
         (
             ("follow-up + priority", "HTTP", "WARNING", &["-L", "4"]),
-            Some(5),
+            &[INIT, READ, FOLLOW, "PUT Ticket/N", KILL],
+            5,
+        ),
+        (("re-notification", "HTTP", "WARNING", &["-L", "4"]), &[], 0),
+        (("ACK", "HTTP", "ACK", ack), &[INIT, READ, FOLLOW, KILL], 4),
+        (
+            ("solve", "HTTP", "OK", &[]),
+            &[INIT, READ, "POST ITILSolution", KILL],
+            4,
         ),
         (
-            ("re-notification", "HTTP", "WARNING", &["-L", "4"]),
-            Some(0),
+            ("OK, no record", "NTP", "OK", &[]),
+            &[INIT, SEARCH, KILL],
+            3,
         ),
-        (("ACK", "HTTP", "ACK", ack), Some(4)),
-        (("solve", "HTTP", "OK", &[]), Some(4)),
-        (("OK, no record", "NTP", "OK", &[]), Some(3)),
     ];
     println!("requests per event (counted from the simulator's request log):");
-    for ((label, service, state, more), target) in steps {
+    for ((label, service, state, more), expected, max) in steps {
         let (success, reqs) = step("srv-web-01", service, state, more);
-        let verdict = match target {
-            Some(max) if reqs.len() <= max && success => format!("≤ {max} PASS"),
-            Some(max) => {
-                ok = false;
-                format!("≤ {max} FAIL")
-            }
-            None => String::new(),
+        let got: Vec<String> = reqs.iter().map(shape).collect();
+        let as_expected = got == expected;
+        let verdict = if success && as_expected && reqs.len() <= max {
+            format!("≤ {max} PASS")
+        } else {
+            ok = false;
+            format!("≤ {max} FAIL")
         };
         let seq: Vec<String> = lines(&reqs)
             .iter()
@@ -369,12 +1113,15 @@ fn counts(args: &Args) -> ExitCode {
             seq.join(", "),
             if success { "" } else { " (run failed)" }
         );
+        if !as_expected {
+            println!("  {:<22}     expected  {}", "", expected.join(", "));
+        }
     }
     if !args.compare.is_empty() {
         // The creation bench/run.sh times: a node without asset, warm caches.
-        step("bench-ref", "svc", "CRITICAL", &[]);
-        step("bench-ref", "svc", "OK", &[]);
-        let (_, warm_create) = step("bench-ref", "svc", "CRITICAL", &[]);
+        step("bench-ref", SERVICE, "CRITICAL", &[]);
+        step("bench-ref", SERVICE, "OK", &[]);
+        let (_, warm_create) = step("bench-ref", SERVICE, "CRITICAL", &[]);
         println!("same requests as a warm notify creation (node without asset)?");
         for (n, cmd) in args.compare.iter().enumerate() {
             let node = format!("cmp-node-{n}");
@@ -387,7 +1134,12 @@ fn counts(args: &Args) -> ExitCode {
                 .status()
                 .unwrap();
             let theirs = sim.requests()[before..].to_vec();
-            let diff = compare(&warm_create, &theirs);
+            let diff = compare(
+                &warm_create,
+                &marker("bench-ref", SERVICE),
+                &theirs,
+                &marker(&node, SERVICE),
+            );
             let verdict = if status.success() && diff.is_empty() {
                 "yes".to_string()
             } else {
@@ -404,9 +1156,58 @@ fn counts(args: &Args) -> ExitCode {
     }
 }
 
+/// `%XX` and `+` decoded.
+fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The query parameters of a request, decoded and sorted, the key's marker
+/// written `<marker>`.
+fn query_params(r: &LoggedRequest, marker: &str) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = r
+        .query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (url_decode(k), url_decode(v).replace(marker, "<marker>"))
+        })
+        .collect();
+    params.sort();
+    params
+}
+
 /// The differences that matter between two request sequences: methods and
-/// paths, which token headers are sent, the JSON keys of the bodies.
-fn compare(ours: &[LoggedRequest], theirs: &[LoggedRequest]) -> Vec<String> {
+/// paths, query parameters (each side's marker aside), which token headers
+/// are sent, the JSON keys of the bodies.
+fn compare(
+    ours: &[LoggedRequest],
+    our_marker: &str,
+    theirs: &[LoggedRequest],
+    their_marker: &str,
+) -> Vec<String> {
     let mut diff = Vec::new();
     if lines(ours) != lines(theirs) {
         diff.push(format!("requests {:?} vs {:?}", lines(ours), lines(theirs)));
@@ -417,6 +1218,7 @@ fn compare(ours: &[LoggedRequest], theirs: &[LoggedRequest]) -> Vec<String> {
         "authorization",
         "session-token",
         "content-type",
+        "x-glpi-sanitized-content",
     ];
     for (a, b) in ours.iter().zip(theirs) {
         let sent = |r: &LoggedRequest| -> BTreeSet<&str> {
@@ -437,6 +1239,10 @@ fn compare(ours: &[LoggedRequest], theirs: &[LoggedRequest]) -> Vec<String> {
         }
         if a.header("authorization") != b.header("authorization") {
             diff.push(format!("{}: Authorization differs", a.path));
+        }
+        let (qa, qb) = (query_params(a, our_marker), query_params(b, their_marker));
+        if qa != qb {
+            diff.push(format!("{} {}: query {qa:?} vs {qb:?}", a.method, a.path));
         }
         if body_shape(&a.body) != body_shape(&b.body) {
             diff.push(format!(
