@@ -53,10 +53,11 @@
 //! engine's `api` module, stderr to a file): how many bursts arrived in
 //! another order than started ("arrived inverted": the operating system's
 //! doing, a run started later overtaking an earlier one before it wrote its
-//! event), and the transitions out of that arrival order ("vs arrival").
-//! Without event numbers the arrival order is all the engine knows, so
-//! "vs arrival" is its own share of "out of order"; with them, it counts the
-//! events the engine put back in order.
+//! event), and the transitions lost, doubled or out of order against that
+//! arrival order ("vs arrival"). Without event numbers the arrival order is
+//! all the engine knows, so "vs arrival" is its own share of the figures
+//! against the order sent; with them, it counts the events the engine put
+//! back in order.
 //!
 //! Exits 1 if a phase has a duplicate, a lost or out-of-order transition, a
 //! ticket open after OK or a stray ticket.
@@ -987,8 +988,8 @@ fn bursts(args: &Args, style: Style) -> bool {
             known.len()
         );
         println!(
-            "  vs arrival       {} (transitions out of the order the runs reached the spool)",
-            by_arrival.out_of_order
+            "  vs arrival       {} (transitions lost, doubled or out of order against the order the runs reached the spool)",
+            by_arrival.lost + by_arrival.duplicates + by_arrival.out_of_order
         );
     }
     report(
