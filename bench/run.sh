@@ -86,7 +86,7 @@ notify() { "$bin" --config "$work/glpi.conf" notify --service svc --output "CRIT
 
 # Warm caches for every node a timed run will use: each node's requester and
 # asset lookups are cached by one CRITICAL, and its ticket solved by an OK,
-# so that the timed CRITICAL is a fresh creation with warm caches (4 requests).
+# so that the timed CRITICAL is a fresh creation with warm caches (3 requests).
 for node in $(seq -f "bench-%g" 1 $((runs + 10))) $(seq -f "rss-%g" 1 5); do
   notify --node "$node" --state CRITICAL >/dev/null
   notify --node "$node" --state OK >/dev/null
@@ -126,13 +126,16 @@ echo
 echo "== 3. storm and bursts"
 storm_ok=PASS
 "$storm_bin" --bin "$bin" | tee "$work/storm.txt" || storm_ok=FAIL
-# fig PHASE LABEL: the first word after LABEL in PHASE's block of storm.txt.
-fig() {
+# fig PHASE LABEL: the first word after LABEL in PHASE's block of storm.txt
+# (a block starts at a line "PHASE: …"); figs PHASE LABEL: all of it.
+figs() {
   awk -v p="$1:" -v l="$2" '
     /^[a-z-]+:/ { phase = $1 }
-    phase == p && index($0, "  " l " ") == 1 { split(substr($0, length(l) + 3), w, " "); print w[1]; exit }
+    phase == p && index($0, "  " l " ") == 1 { s = substr($0, length(l) + 3); sub(/^ +/, "", s); print s; exit }
   ' "$work/storm.txt"
 }
+fig() { figs "$1" "$2" | awk '{ print $1 }'; }
+fig3() { figs "$1" "$2" | awk '{ print $1, $2, $3 }'; }
 
 echo
 echo "== 4. size and memory"
@@ -163,6 +166,13 @@ check() { # check LABEL MEASURED OP LIMIT
   [ "$ok" = PASS ] || verdict=1
   printf '  %-44s %10s   target %s %-6s %s\n' "$1" "$2" "$3" "$4" "$ok"
 }
+statuses() { # statuses PHASE: the runs' exit statuses, every run exiting 0
+  local s ok=FAIL
+  s="$(figs "$1" "exit statuses")"
+  [[ "$s" =~ ^0\ ×[0-9]+$ ]] && ok=PASS
+  [ "$ok" = PASS ] || verdict=1
+  printf '  %-44s %10s   target %-9s %s\n' "$1 exit statuses (runs)" "${s:-n/a}" "all 0" "$ok"
+}
 printf '  %-44s %10s\n' "notify, mean (ms)" "$(printf %.1f "$t_notify")"
 printf '  %-44s %10s\n' "curl script (the floor), mean (ms)" "$(printf %.1f "$t_curl")"
 printf '  %-44s %10s\n' "curl + jq script, mean (ms)" "$(printf %.1f "$t_jq")"
@@ -174,18 +184,21 @@ check "storm duplicates" "$(fig storm duplicates)" "<=" 0
 check "storm lost events" "$(fig storm "lost events")" "<=" 0
 check "storm transitions out of order" "$(fig storm "out of order")" "<=" 0
 check "storm tickets open after OK" "$(fig storm "open after OK")" "<=" 0
-check "storm runs exiting non-zero" "$(fig storm "failed runs")" "<=" 0
+statuses storm
+# The bursts: without event numbers (as Esia runs the program), then with
+# the Nagios event numbers. Their time and arrival figures are shown, not
+# targets.
 for phase in bursts nagios-bursts; do
-  printf '  %-44s %10s\n' "$phase arrived inverted (bursts)" "$(fig $phase "arrived inverted")"
-  check "$phase ÷ ideal time" "$(fig $phase "ratio to ideal")" "<=" 1.5
-  check "$phase duplicates" "$(fig $phase duplicates)" "<=" 0
-  check "$phase lost transitions" "$(fig $phase "lost events")" "<=" 0
-  check "$phase transitions out of order" "$(fig $phase "out of order")" "<=" 0
-  # Without event numbers the engine's order is the arrival order.
-  [ $phase = nagios-bursts ] || check "$phase transitions wrong vs arrival" "$(fig $phase "vs arrival")" "<=" 0
+  printf '  %-44s %10s\n' "$phase overlapping (bursts)" "$(fig3 $phase overlapping)"
+  printf '  %-44s %10s\n' "$phase arrived inverted (bursts)" "$(fig3 $phase "arrived inverted")"
+  printf '  %-44s %10s\n' "$phase wrong vs arrival (transitions)" "$(fig $phase "vs arrival")"
+  printf '  %-44s %10s\n' "$phase ÷ ideal time" "$(fig $phase "ratio to ideal")"
   check "$phase tickets open after OK" "$(fig $phase "open after OK")" "<=" 0
-  check "$phase runs exiting non-zero" "$(fig $phase "failed runs")" "<=" 0
+  check "$phase transitions lost" "$(fig $phase "lost events")" "<=" 0
+  check "$phase transitions out of order" "$(fig $phase "out of order")" "<=" 0
+  check "$phase duplicates" "$(fig $phase duplicates)" "<=" 0
+  statuses $phase
 done
-printf '  %-44s %10s   target create ≤ 4, follow-up ≤ 4, solve ≤ 4 %s\n' "request counts (section 2)" "" "$counts_ok"
+printf '  %-44s %10s   target create ≤ 3, follow-up ≤ 4, solve ≤ 4 %s\n' "request counts (section 2)" "" "$counts_ok"
 [ "$counts_ok" = PASS ] && [ "$storm_ok" = PASS ] || verdict=1
 exit "$verdict"
