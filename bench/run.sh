@@ -86,7 +86,8 @@ notify() { "$bin" --config "$work/glpi.conf" notify --service svc --output "CRIT
 
 # Warm caches for every node a timed run will use: each node's requester and
 # asset lookups are cached by one CRITICAL, and its ticket solved by an OK,
-# so that the timed CRITICAL is a fresh creation with warm caches (3 requests).
+# so that the timed CRITICAL is a fresh creation with warm caches (4 requests,
+# the search for the key's open ticket included).
 for node in $(seq -f "bench-%g" 1 $((runs + 10))) $(seq -f "rss-%g" 1 5); do
   notify --node "$node" --state CRITICAL >/dev/null
   notify --node "$node" --state OK >/dev/null
@@ -199,6 +200,6 @@ for phase in bursts nagios-bursts; do
   check "$phase duplicates" "$(fig $phase duplicates)" "<=" 0
   statuses $phase
 done
-printf '  %-44s %10s   target create ≤ 3, follow-up ≤ 4, solve ≤ 4 %s\n' "request counts (section 2)" "" "$counts_ok"
+printf '  %-44s %10s   target create ≤ 4, follow-up ≤ 4, solve ≤ 4 %s\n' "request counts (section 2)" "" "$counts_ok"
 [ "$counts_ok" = PASS ] && [ "$storm_ok" = PASS ] || verdict=1
 exit "$verdict"

@@ -1106,6 +1106,18 @@ fn lines(reqs: &[LoggedRequest]) -> Vec<String> {
         .collect()
 }
 
+/// `METHOD path` without the API prefix, ticket ids as `N`.
+fn shape(r: &LoggedRequest) -> String {
+    let path = r.path.trim_start_matches("/apirest.php/");
+    let path = match path.rsplit_once('/') {
+        Some((head, id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{head}/N")
+        }
+        _ => path.to_string(),
+    };
+    format!("{} {path}", r.method)
+}
+
 /// A step of `counts`: label, service, state, extra arguments.
 type Case = (
     &'static str,
@@ -1113,6 +1125,12 @@ type Case = (
     &'static str,
     &'static [&'static str],
 );
+
+const INIT: &str = "GET initSession";
+const KILL: &str = "GET killSession";
+const SEARCH: &str = "GET search/Ticket";
+const READ: &str = "GET Ticket/N";
+const FOLLOW: &str = "POST ITILFollowup";
 
 fn counts(args: &Args) -> ExitCode {
     let sim = Sim::start();
@@ -1127,34 +1145,60 @@ fn counts(args: &Args) -> ExitCode {
         (success, sim.requests()[before..].to_vec())
     };
     // Every step on node srv-web-01 (an asset of the simulator): label,
-    // service, state, extra arguments, target (at most that many requests).
+    // service, state, extra arguments; the requests expected (ticket ids as
+    // N) and the limit (at most that many requests).
     let ack: &[&str] = &["--ack-author", "jeanne", "--ack-comment", "on it"];
-    let steps: [(Case, Option<usize>); 8] = [
-        (("create, cold caches", "HTTP", "CRITICAL", &[]), None),
-        (("create, warm caches", "DISK", "CRITICAL", &[]), Some(3)),
-        (("follow-up", "DISK", "WARNING", &[]), Some(4)),
+    let steps: [(Case, &[&str], usize); 8] = [
+        (
+            ("create, cold caches", "HTTP", "CRITICAL", &[]),
+            &[
+                INIT,
+                SEARCH,
+                "GET search/User",
+                "GET search/AllAssets",
+                "POST Ticket",
+                KILL,
+            ],
+            6,
+        ),
+        (
+            ("create, warm caches", "DISK", "CRITICAL", &[]),
+            &[INIT, SEARCH, "POST Ticket", KILL],
+            4,
+        ),
+        (
+            ("follow-up", "DISK", "WARNING", &[]),
+            &[INIT, READ, FOLLOW, KILL],
+            4,
+        ),
         (
             ("follow-up + priority", "HTTP", "WARNING", &["-L", "4"]),
-            Some(5),
+            &[INIT, READ, FOLLOW, "PUT Ticket/N", KILL],
+            5,
+        ),
+        (("re-notification", "HTTP", "WARNING", &["-L", "4"]), &[], 0),
+        (("ACK", "HTTP", "ACK", ack), &[INIT, READ, FOLLOW, KILL], 4),
+        (
+            ("solve", "HTTP", "OK", &[]),
+            &[INIT, READ, "POST ITILSolution", KILL],
+            4,
         ),
         (
-            ("re-notification", "HTTP", "WARNING", &["-L", "4"]),
-            Some(0),
+            ("OK, no record", "NTP", "OK", &[]),
+            &[INIT, SEARCH, KILL],
+            3,
         ),
-        (("ACK", "HTTP", "ACK", ack), Some(4)),
-        (("solve", "HTTP", "OK", &[]), Some(4)),
-        (("OK, no record", "NTP", "OK", &[]), Some(3)),
     ];
     println!("requests per event (counted from the simulator's request log):");
-    for ((label, service, state, more), target) in steps {
+    for ((label, service, state, more), expected, max) in steps {
         let (success, reqs) = step("srv-web-01", service, state, more);
-        let verdict = match target {
-            Some(max) if reqs.len() <= max && success => format!("≤ {max} PASS"),
-            Some(max) => {
-                ok = false;
-                format!("≤ {max} FAIL")
-            }
-            None => String::new(),
+        let got: Vec<String> = reqs.iter().map(shape).collect();
+        let as_expected = got == expected;
+        let verdict = if success && as_expected && reqs.len() <= max {
+            format!("≤ {max} PASS")
+        } else {
+            ok = false;
+            format!("≤ {max} FAIL")
         };
         let seq: Vec<String> = lines(&reqs)
             .iter()
@@ -1166,12 +1210,15 @@ fn counts(args: &Args) -> ExitCode {
             seq.join(", "),
             if success { "" } else { " (run failed)" }
         );
+        if !as_expected {
+            println!("  {:<22}     expected  {}", "", expected.join(", "));
+        }
     }
     if !args.compare.is_empty() {
         // The creation bench/run.sh times: a node without asset, warm caches.
-        step("bench-ref", "svc", "CRITICAL", &[]);
-        step("bench-ref", "svc", "OK", &[]);
-        let (_, warm_create) = step("bench-ref", "svc", "CRITICAL", &[]);
+        step("bench-ref", SERVICE, "CRITICAL", &[]);
+        step("bench-ref", SERVICE, "OK", &[]);
+        let (_, warm_create) = step("bench-ref", SERVICE, "CRITICAL", &[]);
         println!("same requests as a warm notify creation (node without asset)?");
         for (n, cmd) in args.compare.iter().enumerate() {
             let node = format!("cmp-node-{n}");
@@ -1184,7 +1231,12 @@ fn counts(args: &Args) -> ExitCode {
                 .status()
                 .unwrap();
             let theirs = sim.requests()[before..].to_vec();
-            let diff = compare(&warm_create, &theirs);
+            let diff = compare(
+                &warm_create,
+                &marker("bench-ref", SERVICE),
+                &theirs,
+                &marker(&node, SERVICE),
+            );
             let verdict = if status.success() && diff.is_empty() {
                 "yes".to_string()
             } else {
@@ -1201,9 +1253,58 @@ fn counts(args: &Args) -> ExitCode {
     }
 }
 
+/// `%XX` and `+` decoded.
+fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The query parameters of a request, decoded and sorted, the key's marker
+/// written `<marker>`.
+fn query_params(r: &LoggedRequest, marker: &str) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = r
+        .query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (url_decode(k), url_decode(v).replace(marker, "<marker>"))
+        })
+        .collect();
+    params.sort();
+    params
+}
+
 /// The differences that matter between two request sequences: methods and
-/// paths, which token headers are sent, the JSON keys of the bodies.
-fn compare(ours: &[LoggedRequest], theirs: &[LoggedRequest]) -> Vec<String> {
+/// paths, query parameters (each side's marker aside), which token headers
+/// are sent, the JSON keys of the bodies.
+fn compare(
+    ours: &[LoggedRequest],
+    our_marker: &str,
+    theirs: &[LoggedRequest],
+    their_marker: &str,
+) -> Vec<String> {
     let mut diff = Vec::new();
     if lines(ours) != lines(theirs) {
         diff.push(format!("requests {:?} vs {:?}", lines(ours), lines(theirs)));
@@ -1214,6 +1315,7 @@ fn compare(ours: &[LoggedRequest], theirs: &[LoggedRequest]) -> Vec<String> {
         "authorization",
         "session-token",
         "content-type",
+        "x-glpi-sanitized-content",
     ];
     for (a, b) in ours.iter().zip(theirs) {
         let sent = |r: &LoggedRequest| -> BTreeSet<&str> {
@@ -1234,6 +1336,10 @@ fn compare(ours: &[LoggedRequest], theirs: &[LoggedRequest]) -> Vec<String> {
         }
         if a.header("authorization") != b.header("authorization") {
             diff.push(format!("{}: Authorization differs", a.path));
+        }
+        let (qa, qb) = (query_params(a, our_marker), query_params(b, their_marker));
+        if qa != qb {
+            diff.push(format!("{} {}: query {qa:?} vs {qb:?}", a.method, a.path));
         }
         if body_shape(&a.body) != body_shape(&b.body) {
             diff.push(format!(
