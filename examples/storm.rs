@@ -64,10 +64,11 @@
 //! ("arrived inverted": the operating system's doing, a run started later
 //! overtaking an earlier one before it wrote its event), and the
 //! transitions lost, doubled or out of order against that arrival order
-//! ("vs arrival"). Without event numbers the arrival order is all the
-//! engine is told, so "vs arrival" is the share of the order figures that
-//! remains once the inversions are set aside; with them, it counts the
-//! events the engine put back in order. Both are diagnostics, not targets.
+//! ("vs arrival"). The engine orders by when the host started each run
+//! (or by the event numbers), not by arrival, so "vs arrival" counts the
+//! transitions it put back in order — together with "out of order" (which
+//! should be 0) it shows what the inversions would have cost. Both are
+//! diagnostics, not targets.
 //!
 //! Exits 1 if a phase has a run exiting non-zero, a duplicate, a lost or
 //! out-of-order transition, a ticket open after OK or a stray ticket.

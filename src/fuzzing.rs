@@ -321,6 +321,7 @@ fn event_of(flags: u8, more: u8, parts: &[String]) -> Event {
             .collect(),
         time,
         order: None,
+        started: None,
     }
 }
 

@@ -41,6 +41,8 @@ use clap::Parser;
 /// Runs esia-glpi with these arguments (argv[0] first) and returns the exit
 /// status SPEC documents.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    // First, before any work: the order of events the engine does not number.
+    let started = engine::process_start();
     let args = cli::rewrite_alias(args.into_iter().collect());
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -51,7 +53,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     logging::init(cli.verbose, cli.quiet, cli.log);
-    match commands::dispatch(cli) {
+    match commands::dispatch(cli, started) {
         Ok(()) => error::ExitStatus::Handled.into(),
         Err(e) => {
             report(&e);

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::{self, Config};
-use crate::core::MonitorEnv;
+use crate::core::{HostStamp, MonitorEnv};
 use crate::error::Error;
 
 /// Global options every command sees.
@@ -13,6 +13,8 @@ pub(crate) struct Globals {
     pub(crate) config_path: PathBuf,
     pub(crate) state_dir: Option<PathBuf>,
     pub(crate) json: bool,
+    /// When the process was started, on the host's monotonic clock.
+    pub(crate) started: Option<HostStamp>,
 }
 
 impl Globals {

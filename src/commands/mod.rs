@@ -18,10 +18,11 @@ use std::path::PathBuf;
 
 use crate::cli::{Cli, Command, StateCommand};
 use crate::config;
+use crate::core::HostStamp;
 use crate::error::Error;
 use globals::Globals;
 
-pub(crate) fn dispatch(cli: Cli) -> Result<(), Error> {
+pub(crate) fn dispatch(cli: Cli, started: Option<HostStamp>) -> Result<(), Error> {
     let globals = Globals {
         config_path: cli
             .config
@@ -29,6 +30,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<(), Error> {
             .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH)),
         state_dir: cli.state_dir.clone(),
         json: cli.json,
+        started,
     };
     match cli.command {
         Command::Notify(args) => notify::run(&globals, &args),

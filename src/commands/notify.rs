@@ -24,7 +24,10 @@ pub(crate) fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
     let config = globals.load_config()?;
     let env = monitor_env();
     let clock = Clock::system();
-    let event = Event::resolve(&args.given(), &env, config.default_priority, clock.now())?;
+    let event = Event {
+        started: globals.started.clone(),
+        ..Event::resolve(&args.given(), &env, config.default_priority, clock.now())?
+    };
     let (outcome, result) = deliver(globals, &config, &event, &clock, started);
     if args.send_mail || !args.mails.is_empty() {
         return mail(&config, args, &env, &event, &clock, outcome, result);

@@ -122,6 +122,27 @@ pub(crate) struct Event {
     /// gives it (Nagios-family macros).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) order: Option<EngineOrder>,
+    /// When this host started the run that received the event, for the
+    /// order of events the engine does not number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) started: Option<HostStamp>,
+}
+
+/// A moment on this host's monotonic clock: the kernel's boot id and the
+/// nanoseconds since that boot (`CLOCK_BOOTTIME`). Two stamps of one boot
+/// compare whatever the wall clock does; stamps of two boots do not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HostStamp {
+    pub(crate) boot: String,
+    pub(crate) ns: u64,
+}
+
+impl HostStamp {
+    /// How long after `other` this stamp is, when both are of one boot.
+    pub(crate) fn since(&self, other: &HostStamp) -> Option<std::time::Duration> {
+        (self.boot == other.boot)
+            .then(|| std::time::Duration::from_nanos(self.ns.saturating_sub(other.ns)))
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +162,7 @@ impl Event {
             vars: Vec::new(),
             time: jiff::Timestamp::UNIX_EPOCH,
             order: None,
+            started: None,
         }
     }
 }
@@ -383,6 +405,7 @@ impl Event {
             vars: args.vars.clone(),
             time: now,
             order,
+            started: None,
         })
     }
 }

@@ -14,7 +14,7 @@ pub(crate) mod record;
 
 #[cfg(test)]
 pub(crate) use event::EngineOrder;
-pub(crate) use event::{Event, Given, Key, MonitorEnv, State, UsageError};
+pub(crate) use event::{Event, Given, HostStamp, Key, MonitorEnv, State, UsageError};
 pub(crate) use lang::Lang;
 pub(crate) use lifecycle::Note;
 pub(crate) use outcome::{Failure, Outcome, Remote, Skip};

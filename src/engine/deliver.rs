@@ -23,11 +23,16 @@ use crate::glpi::{Client, Session, TicketStatus};
 use crate::state::{Kept, Pending, RecordLoad, Store};
 use crate::text;
 
+use super::clock::host_now;
 use super::context::Context;
 use super::error::EngineError;
 
 /// How often a wait looks at the spool again.
 const POLL: Duration = Duration::from_millis(20);
+
+/// How long after its run started an event the engine does not number may
+/// be written into GLPI, at the earliest ([`Run::settle`]).
+const SETTLE: Duration = Duration::from_millis(15);
 
 /// What delivering one key's kept events did.
 #[derive(Debug, Default)]
@@ -113,7 +118,12 @@ impl<'e, S: Store> Run<'e, S> {
             let Some(mut kept) = self.wait_for_gap(key, ours, last).await? else {
                 continue;
             };
-            match self.deliver_one(&kept.event, &mut usable).await {
+            let delivery = match self.settle(&kept, &usable).await {
+                Ok(false) => continue,
+                Ok(true) => self.deliver_one(&kept.event, &mut usable).await,
+                Err(e) => Err(e),
+            };
+            match delivery {
                 Ok(outcome) => {
                     tracing::debug!("{key}: delivered {}: {}", kept.id, outcome.action());
                     let engine_id = kept.event.order.map(|o| o.id);
@@ -183,6 +193,39 @@ impl<'e, S: Store> Run<'e, S> {
         }
         tracing::info!("{key}: event {missing_after} did not come; going on without it");
         Ok(Some(next))
+    }
+
+    /// For an event the engine does not number, true once the runs of the
+    /// key started before this event's run have had time to keep theirs:
+    /// a loaded host does not always run processes in the order it started
+    /// them, so a run started a few milliseconds later may reach the spool
+    /// first. The GLPI session the event needs is opened first (a round
+    /// trip the delivery makes anyway), then at least [`SETTLE`] must have
+    /// passed since the event's run started. False when it opened the
+    /// session or waited: the queue is read again, an earlier event that
+    /// arrived meanwhile going first.
+    async fn settle(&mut self, kept: &Kept, usable: &Usable) -> Result<bool, EngineError> {
+        let Some(started) = kept
+            .event
+            .started
+            .as_ref()
+            .filter(|_| kept.event.order.is_none())
+        else {
+            return Ok(true);
+        };
+        let mut settled = true;
+        let asks_glpi =
+            lifecycle::lookup(usable.record.as_ref(), &kept.event, Known::default()).is_some();
+        if self.session.is_none() && asks_glpi {
+            self.session().await?;
+            settled = false;
+        }
+        let age = host_now().and_then(|now| now.since(started));
+        if let Some(wait) = age.and_then(|age| SETTLE.checked_sub(age)) {
+            tokio::time::sleep(wait.min(self.engine.budget_left())).await;
+            settled = false;
+        }
+        Ok(settled)
     }
 
     /// The key's record, and whether this run may trust it.
@@ -417,12 +460,28 @@ fn plan_ticket(plan: &Plan, record: Option<&Record>) -> Option<u64> {
 
 /// The event to deliver next among a key's kept events (in arrival order):
 /// the oldest to arrive — unless it is numbered by the engine and the engine
-/// numbered another kept event earlier, which then goes first (two runs of
-/// one key may reach this host in the other order).
+/// numbered another kept event earlier, which then goes first; or, not
+/// numbered, another one's run was started earlier by this host (same boot)
+/// — two runs of one key may reach the spool in the other order.
 fn next_in_order(mut queue: Vec<Kept>) -> Option<Kept> {
     let first = queue.first()?;
     if first.event.order.is_none() {
-        return Some(queue.swap_remove(0));
+        // Not numbered: the one whose run this host started first, among
+        // those of the same boot as the oldest to arrive.
+        let Some(boot) = first.event.started.as_ref().map(|s| s.boot.clone()) else {
+            return Some(queue.swap_remove(0));
+        };
+        let earliest = queue
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.event.order.is_none())
+            .filter_map(|(i, k)| {
+                let s = k.event.started.as_ref().filter(|s| s.boot == boot)?;
+                Some((s.ns, k.seq, i))
+            })
+            .min()
+            .map_or(0, |(_, _, i)| i);
+        return Some(queue.swap_remove(earliest));
     }
     let earliest = queue
         .iter()
@@ -457,7 +516,7 @@ fn remote(status: TicketStatus) -> Remote {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{EngineOrder, State};
+    use crate::core::{EngineOrder, HostStamp, State};
 
     fn kept(seq: u64, order: Option<(u64, u64)>) -> Kept {
         Kept {
@@ -491,6 +550,33 @@ mod tests {
         let next = next_in_order(vec![kept(1, Some((9, 8))), kept(2, Some((9, 8)))]).unwrap();
         assert_eq!(next.seq, 1);
         assert!(next_in_order(Vec::new()).is_none());
+    }
+
+    fn started(seq: u64, boot: &str, ns: u64) -> Kept {
+        let mut k = kept(seq, None);
+        k.event.started = Some(HostStamp {
+            boot: boot.to_string(),
+            ns,
+        });
+        k
+    }
+
+    #[test]
+    fn without_numbers_the_run_started_first_goes_first_within_one_boot() {
+        // The OK's run (started at 50) reached the spool before the
+        // WARNING's (started at 10): the WARNING goes first.
+        let next = next_in_order(vec![started(1, "b", 50), started(2, "b", 10)]).unwrap();
+        assert_eq!(next.seq, 2);
+        // Stamps of another boot than the oldest to arrive: arrival order
+        // (kept before a reboot, the older boot's events arrived first).
+        let next = next_in_order(vec![started(1, "old", 900), started(2, "new", 10)]).unwrap();
+        assert_eq!(next.seq, 1);
+        // An event without stamp (an older version's) ahead: arrival order.
+        let next = next_in_order(vec![kept(1, None), started(2, "b", 10)]).unwrap();
+        assert_eq!(next.seq, 1);
+        // Equal stamps: arrival order.
+        let next = next_in_order(vec![started(3, "b", 7), started(4, "b", 7)]).unwrap();
+        assert_eq!(next.seq, 3);
     }
 
     #[test]

@@ -24,7 +24,7 @@ mod rebuild;
 mod signals;
 
 pub(crate) use api::Engine;
-pub(crate) use clock::Clock;
+pub(crate) use clock::{Clock, process_start};
 pub(crate) use context::{glpi_settings, runtime};
 pub(crate) use create::ticket_texts;
 pub(crate) use error::{EngineError, glpi_failure};

@@ -359,6 +359,7 @@ mod tests {
             vars: vec![("site".into(), "<x>".into())],
             time: jiff::Timestamp::UNIX_EPOCH,
             order: None,
+            started: None,
         }
     }
 

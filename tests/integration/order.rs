@@ -497,6 +497,107 @@ fn nagios_runs_started_in_the_wrong_order_are_delivered_in_event_order() {
     assert_bursts_delivered(&env, &services, &runs);
 }
 
+/// `notify` started the way an engine starts it, but held by the host
+/// before it does anything — a loaded host does not run processes in the
+/// order it started them: a shell stops itself, then becomes the run when
+/// continued (same process, so the host's start time is the shell's).
+fn stalled_notify(env: &Env, node: &str, service: &str, state: &str, output: &str) -> Child {
+    let child = Command::new("sh")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TZ", "UTC")
+        .args([
+            "-c",
+            r#"kill -STOP $$; exec "$@""#,
+            "sh",
+            crate::support::BIN,
+        ])
+        .arg("--config")
+        .arg(&env.config)
+        .args([
+            "--json",
+            "notify",
+            "--node",
+            node,
+            "--service",
+            service,
+            "--state",
+            state,
+            "--output",
+            output,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stopped: field 3 of /proc/<pid>/stat is `T`.
+    let stat = format!("/proc/{}/stat", child.id());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !std::fs::read_to_string(&stat).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('T'))
+    }) {
+        assert!(Instant::now() < deadline, "the shell never stopped");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child
+}
+
+/// Without event numbers (Esia's case), the order is the order in which the
+/// host started the runs, not the order in which they reach the spool: a
+/// WARNING whose run the host held back while the OK started 40 ms later
+/// ran first is still written before the OK solves the ticket — no second
+/// ticket left open for a service that is OK.
+#[test]
+fn a_run_started_first_but_held_back_by_the_host_is_delivered_first() {
+    let env = Env::new();
+    let first = env.run(&mut notify_cmd(
+        &env,
+        "web",
+        "HTTP",
+        "CRITICAL",
+        "HTTP down",
+    ));
+    assert_outcome(&first, "the CRITICAL", "created", 1);
+    slow_glpi(&env, Duration::from_millis(150));
+
+    let warning = stalled_notify(&env, "web", "HTTP", "WARNING", "HTTP slow");
+    std::thread::sleep(Duration::from_millis(40));
+    let ok = notify_cmd(&env, "web", "HTTP", "OK", "HTTP back")
+        .spawn()
+        .unwrap();
+    // The OK's run reaches the spool and holds the key; then the host runs
+    // the WARNING's.
+    std::thread::sleep(Duration::from_millis(20));
+    let cont = Command::new("kill")
+        .args(["-CONT", &warning.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(cont.success());
+    let warning = finish(warning, "the WARNING (started first, held back)");
+    let ok = finish(ok, "the OK (started 40 ms later)");
+
+    assert_eq!(
+        tickets_of(&env.sim, "web", "HTTP"),
+        vec![1],
+        "{}",
+        env.sim.trail()
+    );
+    assert_timeline(
+        &env.sim,
+        1,
+        &[
+            followup(&["→ WARNING", "HTTP slow"]),
+            solution(&["HTTP back"]),
+        ],
+    );
+    assert_eq!(env.sim.ticket(1).unwrap().status, 5, "{}", env.sim.trail());
+    assert_outcome(&warning, "the WARNING", "followed_up", 1);
+    assert_outcome(&ok, "the OK", "solved", 1);
+    assert_nothing_kept(&env);
+}
+
 /// 24 runs of one key, alternating WARNING / CRITICAL, spawned 100 ms apart;
 /// returns each run (1-based number, what it printed).
 fn alternating_burst(env: &Env) -> Vec<(usize, Run)> {
