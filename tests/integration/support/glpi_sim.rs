@@ -1,11 +1,19 @@
-//! A stateful GLPI 10.0 legacy REST API simulator on a real 127.0.0.1 HTTP
-//! server, for the integration tests and the `glpi_sim` example.
+//! A stateful GLPI simulator on a real 127.0.0.1 HTTP server, for the
+//! integration tests and the `glpi_sim` example: GLPI 10.0's legacy REST API
+//! by default, or a GLPI 11.0 ([`Version::Glpi11`]) serving both the legacy
+//! API (`/apirest.php/`, `/api.php/v1/`) and the high-level API v2 with its
+//! OAuth2 token endpoint (`/api.php/[v2…/]`) over one store of tickets,
+//! users and assets.
 //!
-//! Behaviour follows `glpi-api.md` §13 and the real GLPI 10.0.12 exchanges in
-//! `tests/data/glpi-transcripts/` (the contract test replays them). The API
-//! is synchronous: the server runs on its own thread with its own tokio
-//! runtime and stops when the [`Sim`] is dropped. The HTTP/1.1 layer is
-//! hand-rolled so that faults can close a connection without any answer.
+//! Behaviour follows `glpi-api.md` §10–§13 and the real exchanges in
+//! `tests/data/glpi-transcripts/` (GLPI 10.0.12) and
+//! `tests/data/glpi11-transcripts/` (GLPI 11.0.6); the contract tests replay
+//! them. The API is synchronous: the server runs on its own thread with its
+//! own tokio runtime and stops when the [`Sim`] is dropped. The HTTP/1.1
+//! layer is hand-rolled so that faults can close a connection without any
+//! answer. GLPI 11's OAuth2 server lives in `glpi_sim/oauth.rs`, its
+//! high-level API in `glpi_sim/hl.rs` and RSQL filters in `glpi_sim/rsql.rs`;
+//! this file owns the shared store, the HTTP layer and the legacy API.
 #![allow(
     dead_code,
     unreachable_pub,
@@ -28,9 +36,31 @@ use serde_json::{Map, Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+#[path = "glpi_sim/hl.rs"]
+mod hl;
+#[path = "glpi_sim/oauth.rs"]
+mod oauth;
+#[path = "glpi_sim/rsql.rs"]
+mod rsql;
+
+pub use oauth::OAuthClientCreds;
+
 // ---------------------------------------------------------------------------
 // Public API
 // ---------------------------------------------------------------------------
+
+/// The GLPI release a simulator behaves like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Version {
+    /// GLPI 10.0.12: the legacy API at `/apirest.php/`, text stored
+    /// HTML-entity encoded.
+    #[default]
+    Glpi10,
+    /// GLPI 11.0.6: the legacy API at `/apirest.php/` and `/api.php/v1/`,
+    /// the high-level API v2 and its OAuth2 server under `/api.php/`, text
+    /// stored and returned raw, tickets with `externalid`.
+    Glpi11,
+}
 
 /// Simulator configuration.
 #[derive(Debug, Clone)]
@@ -41,6 +71,17 @@ pub struct SimOptions {
     pub user_token: String,
     /// Delay added before answering every request.
     pub latency: Duration,
+    /// Which GLPI to behave like.
+    pub version: Version,
+    /// GLPI's `enable_api` (the legacy REST API). On by default here; a
+    /// fresh GLPI 11 install has it off. Also [`Sim::set_api_enabled`].
+    pub legacy_api_enabled: bool,
+    /// GLPI 11's `enable_hlapi` (the high-level API; the token endpoint
+    /// answers either way, `13b`). On by default here; a fresh install has
+    /// it off. Also [`Sim::set_hlapi_enabled`]. Ignored by GLPI 10.
+    pub hlapi_enabled: bool,
+    /// Lifetime of OAuth2 access tokens (`expires_in`); GLPI's is one hour.
+    pub token_lifetime: Duration,
 }
 
 impl Default for SimOptions {
@@ -49,6 +90,20 @@ impl Default for SimOptions {
             app_token: Some("sim-app-token-0123456789".to_owned()),
             user_token: "sim-user-token-0123456789".to_owned(),
             latency: Duration::ZERO,
+            version: Version::Glpi10,
+            legacy_api_enabled: true,
+            hlapi_enabled: true,
+            token_lifetime: Duration::from_hours(1),
+        }
+    }
+}
+
+impl SimOptions {
+    /// Default options for a GLPI 11 simulator (both APIs on).
+    pub fn glpi11() -> SimOptions {
+        SimOptions {
+            version: Version::Glpi11,
+            ..SimOptions::default()
         }
     }
 }
@@ -59,6 +114,31 @@ pub const TRANSCRIPT_APP_TOKEN: &str = "vvMFpMiiEy4LSLeXqb3YHr2aFMdUGaktffsS8wpX
 pub const TRANSCRIPT_USER_TOKEN: &str = "5rIG2P6BplWKgt3HBEZvoEWry5aYDTvr4KArlR26";
 /// API token of the seeded Super-Admin `glpi` (id 2), in every simulator.
 pub const ADMIN_USER_TOKEN: &str = "sim-admin-token-0123456789";
+/// Password of the seeded Super-Admin `glpi` (id 2) in a GLPI 11 simulator
+/// (GLPI's install default, also the recorded instance's, `02h`).
+pub const ADMIN_PASSWORD: &str = "glpi";
+/// Password of the API user `esia` (id 7) in a default GLPI 11 simulator.
+pub const SIM_USER_PASSWORD: &str = "sim-esia-password-0123456789";
+/// `client_id` of the OAuth client seeded in a default GLPI 11 simulator
+/// (grants `password`, `client_credentials`, `authorization_code`; scopes
+/// `api user email status graphql`, like the recorded instance's `01a`).
+pub const SIM_OAUTH_CLIENT_ID: &str =
+    "5f1d0c9e3b7a4e6d8c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d";
+/// `client_secret` of that client.
+pub const SIM_OAUTH_CLIENT_SECRET: &str =
+    "0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7";
+/// App token of the GLPI 11 instance the `glpi11-transcripts` were recorded on.
+pub const TRANSCRIPT11_APP_TOKEN: &str = "Egc0vNFdqIGDUrYNIX1iKtpJbPRbKfKq3nw3TXeQ";
+/// User token of `esia` (id 7) on that instance (`11a`).
+pub const TRANSCRIPT11_USER_TOKEN: &str = "KLg25NUsmP11QPWVrZnBPOFjiHQPUoH9k7yadyn5";
+/// Password of `esia` on that instance (`02a`).
+pub const TRANSCRIPT11_USER_PASSWORD: &str = "Esia-Egc0vNFdqIGDUrYNIX1iKtpJbPRbKfKq3nw3TXeQ";
+/// `client_id` (`identifier`) of that instance's OAuth client (`01b`).
+pub const TRANSCRIPT11_CLIENT_ID: &str =
+    "a48924a91f7ad50160bd6c3815a46ff0d00dfd31b687f1f47548e2ab9e3234de";
+/// Its `client_secret` (`02a`).
+pub const TRANSCRIPT11_CLIENT_SECRET: &str =
+    "8727cd840e2f571b53267d51d52cd5484c7db9335ebbe37eb59a60b25d292f8f";
 
 /// One request as received (also faulted ones).
 #[derive(Debug, Clone)]
@@ -107,6 +187,8 @@ pub struct TicketView {
     pub entities_id: u64,
     pub itilcategories_id: u64,
     pub type_: u8,
+    /// GLPI 11's `externalid` (HL `external_id`); always `None` in GLPI 10.
+    pub external_id: Option<String>,
 }
 
 /// A fault rule. Matching: `method` (if given, case-insensitive) and
@@ -171,6 +253,10 @@ pub enum FaultKind {
     /// request's path and query, as a web server that sends every http://
     /// request to https:// does (request not applied).
     Redirect(&'static str),
+    /// Answer normally, then let every OAuth2 access token expire (GLPI 11),
+    /// as if their lifetime had passed: the next v2 call meets
+    /// `400 ERROR_INVALID_PARAMETER` "Access token could not be verified".
+    ExpireTokensAfter,
 }
 
 /// The running simulator. Dropping it stops the server.
@@ -202,7 +288,22 @@ impl Sim {
         let opts = SimOptions {
             app_token: Some(TRANSCRIPT_APP_TOKEN.to_owned()),
             user_token: TRANSCRIPT_USER_TOKEN.to_owned(),
-            latency: Duration::ZERO,
+            ..SimOptions::default()
+        };
+        Sim::launch(opts, 0, Flavor::Transcript)
+    }
+
+    /// A GLPI 11 simulator seeded like the instance the `glpi11-transcripts`
+    /// were recorded on: its app token, `esia` (id 7, profiles 9 and 10, its
+    /// user token and password), `glpi` (id 2, password `glpi`),
+    /// `monitoring` (id 8, Self-Service), the OAuth client of `01a` with its
+    /// secret, tickets 1–15 (follow-ups 1–3 and solution 1 on ticket 1) and
+    /// the Computer `hl-web-01` (id 4).
+    pub fn start_transcript_instance_11() -> Sim {
+        let opts = SimOptions {
+            app_token: Some(TRANSCRIPT11_APP_TOKEN.to_owned()),
+            user_token: TRANSCRIPT11_USER_TOKEN.to_owned(),
+            ..SimOptions::glpi11()
         };
         Sim::launch(opts, 0, Flavor::Transcript)
     }
@@ -261,6 +362,29 @@ impl Sim {
     /// `http://127.0.0.1:PORT/apirest.php`
     pub fn api_url(&self) -> String {
         format!("{}/apirest.php", self.base_url)
+    }
+
+    /// `http://127.0.0.1:PORT/api.php` — GLPI 11's API root: `/v1/` is the
+    /// legacy API, `/v2/` (or `/v2.0`, `/v2.2`, nothing) the high-level API,
+    /// `/token` the OAuth2 token endpoint.
+    pub fn api_php_url(&self) -> String {
+        format!("{}/api.php", self.base_url)
+    }
+
+    /// The GLPI release this simulator behaves like.
+    pub fn version(&self) -> Version {
+        self.st().version
+    }
+
+    /// Requests to the OAuth2 token endpoint (`…/token`), in order, faulted
+    /// ones included (a slice of [`Sim::requests`]).
+    pub fn token_requests(&self) -> Vec<LoggedRequest> {
+        self.st()
+            .log
+            .iter()
+            .filter(|r| r.path.trim_end_matches('/').ends_with("/token"))
+            .cloned()
+            .collect()
     }
 
     pub fn requests(&self) -> Vec<LoggedRequest> {
@@ -357,10 +481,95 @@ impl Sim {
         }
     }
 
-    /// GLPI's "Enable Rest API" setting (default on); off, every request
-    /// answers `400 ["ERROR", "API disabled"]`.
+    /// GLPI's "Enable Rest API" setting, `enable_api` (default on): the
+    /// legacy API. Off, every legacy request answers
+    /// `400 ["ERROR", "API disabled"]`; GLPI 11's high-level API is not
+    /// affected (it has its own switch, [`Sim::set_hlapi_enabled`]).
     pub fn set_api_enabled(&self, on: bool) {
         self.st().api_enabled = on;
+    }
+
+    /// GLPI 11's `enable_hlapi` (default on here, off on a fresh install).
+    /// Off, every v2 route answers `403 ERROR_RIGHT_MISSING` "The High-Level
+    /// API is disabled" (`13a`) but the token endpoint still issues tokens
+    /// (`13b`).
+    pub fn set_hlapi_enabled(&self, on: bool) {
+        self.st().hlapi_enabled = on;
+    }
+
+    /// Create an OAuth client (GLPI 11, Setup > OAuth clients): confidential,
+    /// active, with these grants (`password`, `client_credentials`,
+    /// `authorization_code`; `refresh_token` is always allowed) and scopes
+    /// (`api`, `user`, `email`, `status`, `graphql`, `inventory`). Returns
+    /// its id, generated `client_id` and `client_secret`.
+    pub fn add_oauth_client(
+        &self,
+        name: &str,
+        grants: &[&str],
+        scopes: &[&str],
+    ) -> OAuthClientCreds {
+        self.st().add_oauth_client(name, grants, scopes)
+    }
+
+    /// Activate or deactivate an OAuth client (by `client_id`); an inactive
+    /// client is refused like an unknown one (`401 invalid_client`).
+    pub fn set_oauth_client_active(&self, client_id: &str, on: bool) {
+        let mut st = self.st();
+        let c = st
+            .oauth_clients
+            .iter_mut()
+            .find(|c| c.identifier == client_id)
+            .unwrap_or_else(|| panic!("glpi_sim: no OAuth client {client_id}"));
+        c.active = on;
+    }
+
+    /// Set a user's GLPI password (used by the OAuth2 password grant).
+    pub fn set_user_password(&self, login: &str, password: &str) {
+        let mut st = self.st();
+        let id = st
+            .user_by_login(login)
+            .unwrap_or_else(|| panic!("glpi_sim: no user {login}"));
+        st.passwords.insert(id, password.to_owned());
+    }
+
+    /// Set how long access tokens issued from now on live (`expires_in`).
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.st().token_lifetime = lifetime;
+    }
+
+    /// Every access token issued so far expires now (as if an hour had
+    /// passed): v2 calls with them answer `400 ERROR_INVALID_PARAMETER`
+    /// "Access token could not be verified"; refresh tokens stay usable.
+    pub fn expire_access_tokens(&self) {
+        self.st().expire_access_tokens();
+    }
+
+    /// Every refresh token issued so far expires now (`400 invalid_grant`,
+    /// hint "Token has expired").
+    pub fn expire_refresh_tokens(&self) {
+        for t in self.st().refresh_tokens.values_mut() {
+            t.expired = true;
+        }
+    }
+
+    /// Access tokens issued and neither expired nor revoked.
+    pub fn live_access_tokens(&self) -> usize {
+        self.st().live_access_tokens()
+    }
+
+    /// A technician edits a ticket's `externalid` by hand (GLPI 11).
+    pub fn set_ticket_external_id(&self, id: u64, external_id: Option<&str>) {
+        let mut st = self.st();
+        assert_eq!(
+            st.version,
+            Version::Glpi11,
+            "glpi_sim: externalid is GLPI 11's"
+        );
+        let row = st
+            .table_mut("Ticket")
+            .get_mut(&id)
+            .expect("glpi_sim: no such ticket");
+        row.insert("externalid".into(), json!(external_id));
     }
 
     /// Whether an active API client matches the caller's address (default
@@ -394,7 +603,7 @@ impl Sim {
         let mut st = self.st();
         let row = obj(json!({
             "id": 0, "entities_id": 0, "is_recursive": 1, "itilcategories_id": 0,
-            "name": encode(name), "completename": encode(name), "comment": null, "level": 1,
+            "name": st.enc(name), "completename": st.enc(name), "comment": null, "level": 1,
             "is_helpdeskvisible": 1, "is_incident": 1, "is_request": 1, "is_problem": 1,
             "is_change": 1,
         }));
@@ -564,6 +773,7 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         201 => "Created",
+        204 => "No Content",
         206 => "Partial Content",
         301 => "Moved Permanently",
         207 => "Multi-Status",
@@ -631,6 +841,11 @@ async fn handle(shared: &Arc<Mutex<State>>, req: Req) -> Outcome {
         Some(FaultKind::ExpireSessionsAfter) => {
             let resp = answer(shared, &req);
             lock(shared).sessions.clear();
+            Outcome::Respond(resp)
+        }
+        Some(FaultKind::ExpireTokensAfter) => {
+            let resp = answer(shared, &req);
+            lock(shared).expire_access_tokens();
             Outcome::Respond(resp)
         }
         None => Outcome::Respond(answer(shared, &req)),
@@ -732,6 +947,14 @@ fn encode(s: &str) -> String {
         .replace('>', "&#62;")
 }
 
+/// A value as GLPI stores it: strings sanitized by GLPI 10, raw (`raw`) by 11.
+fn sanitize_value(v: &Value, raw: bool) -> Value {
+    match v {
+        Value::String(s) if !raw => json!(encode(s)),
+        other => other.clone(),
+    }
+}
+
 /// What `X-GLPI-Sanitized-Content: false` does to a stored string.
 fn decode(s: &str) -> String {
     s.replace("&#60;", "<")
@@ -774,8 +997,9 @@ fn plain_text(stored: &str) -> String {
 
 /// SQL LIKE as GLPI builds it from a search value (§5.4): `^`/`$` anchor,
 /// otherwise `%` on the free side(s); `%` in the value is a wildcard;
-/// case-insensitive.
-fn like_match(haystack: &str, value: &str) -> bool {
+/// case-insensitive. `raw`: GLPI 11, where the value is not sanitized
+/// before the comparison (nor was the stored text).
+fn like_match(haystack: &str, value: &str, raw: bool) -> bool {
     let mut v = value;
     let anchored_start = v.starts_with('^');
     if anchored_start {
@@ -789,7 +1013,11 @@ fn like_match(haystack: &str, value: &str) -> bool {
     if !anchored_start {
         pattern.push('%');
     }
-    pattern.push_str(&encode(v));
+    if raw {
+        pattern.push_str(v);
+    } else {
+        pattern.push_str(&encode(v));
+    }
     if !anchored_end {
         pattern.push('%');
     }
@@ -911,6 +1139,9 @@ const DELETE: u64 = 8;
 const PURGE: u64 = 16;
 const CHANGEPRIORITY: u64 = 65536;
 const API_PROFILE_ID: u64 = 9;
+/// GLPI 11 only: "API Integration (no CHANGEPRIORITY)", the API user's second
+/// profile on the recorded instance (Technician rights).
+const API_NOPRIO_PROFILE_ID: u64 = 10;
 const TECH_PROFILE_ID: u64 = 6;
 const ADMIN_PROFILE_ID: u64 = 4;
 const SELF_SERVICE_PROFILE_ID: u64 = 1;
@@ -961,8 +1192,15 @@ struct Session {
     profile_id: u64,
 }
 
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one bool per independent GLPI switch (enable_api, enable_hlapi, IP filter, header stripping, text encoding)"
+)]
 struct State {
     base_url: String,
+    version: Version,
+    /// GLPI 11: text is stored and returned as sent (no entity encoding).
+    raw_text: bool,
     app_token: Option<String>,
     latency: Duration,
     items: BTreeMap<&'static str, BTreeMap<u64, Map<String, Value>>>,
@@ -983,12 +1221,25 @@ struct State {
     strip_authorization: bool,
     /// Keys shown in place of the API profile's own in `getActiveProfile`.
     profile_overrides: BTreeMap<String, Value>,
+    // -- GLPI 11 ------------------------------------------------------------
+    hlapi_enabled: bool,
+    token_lifetime: Duration,
+    /// Users' GLPI passwords (OAuth2 password grant), by user id.
+    passwords: HashMap<u64, String>,
+    oauth_clients: Vec<oauth::OAuthClient>,
+    access_tokens: HashMap<String, oauth::AccessToken>,
+    refresh_tokens: HashMap<String, oauth::RefreshToken>,
+    /// Separate from `token_rng` so GLPI 10's session tokens stay the same.
+    oauth_rng: u64,
 }
 
 impl State {
     fn new(opts: &SimOptions, base_url: &str, flavor: Flavor) -> State {
+        let v11 = opts.version == Version::Glpi11;
         let mut st = State {
             base_url: base_url.to_owned(),
+            version: opts.version,
+            raw_text: v11,
             app_token: opts.app_token.clone().filter(|t| !t.is_empty()),
             latency: opts.latency,
             items: BTreeMap::new(),
@@ -1003,10 +1254,17 @@ impl State {
             token_rng: 0x2545_F491_4F6C_DD1D ^ u64::from(base_url.len() as u32) ^ port_of(base_url),
             seq: 0,
             timeline: HashMap::new(),
-            api_enabled: true,
+            api_enabled: opts.legacy_api_enabled,
             ip_allowed: true,
             strip_authorization: false,
             profile_overrides: BTreeMap::new(),
+            hlapi_enabled: opts.hlapi_enabled,
+            token_lifetime: opts.token_lifetime,
+            passwords: HashMap::new(),
+            oauth_clients: Vec::new(),
+            access_tokens: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            oauth_rng: 0x6A09_E667_F3BC_C908 ^ port_of(base_url).rotate_left(17),
         };
         st.profiles.insert(
             SELF_SERVICE_PROFILE_ID,
@@ -1044,31 +1302,68 @@ impl State {
                 followup: 13_319,
             },
         );
+        if v11 {
+            // GLPI 11's Technician rights as the recorded instance shows them
+            // (04a, 09e): ticket adds READNEWTICKET, followup its new bits.
+            for (id, name, ticket) in [
+                (TECH_PROFILE_ID, "Technician", 429_063),
+                (API_PROFILE_ID, "API Integration", 429_063 | CHANGEPRIORITY),
+                (
+                    API_NOPRIO_PROFILE_ID,
+                    "API Integration (no CHANGEPRIORITY)",
+                    429_063,
+                ),
+            ] {
+                st.profiles.insert(
+                    id,
+                    Profile {
+                        name,
+                        interface: "central",
+                        ticket,
+                        followup: 64_535,
+                    },
+                );
+            }
+        }
 
         st.next_id.insert("User", 2);
         let glpi = st.add_user("glpi", "", "", true, &[ADMIN_PROFILE_ID]);
         debug_assert_eq!(glpi, 2);
         st.user_tokens.insert(ADMIN_USER_TOKEN.to_owned(), glpi);
         st.next_id.insert("User", 7);
-        let (login, realname, firstname) = match flavor {
-            Flavor::Default => ("esia", "Esia", "Monitoring"),
-            Flavor::Transcript => ("rustcli-bot", "Bot", "RustCLI"),
+        let (login, realname, firstname) = match (flavor, v11) {
+            (Flavor::Default, _) => ("esia", "Esia", "Monitoring"),
+            (Flavor::Transcript, false) => ("rustcli-bot", "Bot", "RustCLI"),
+            (Flavor::Transcript, true) => ("esia", "Esia", "API"),
+        };
+        let second_profile = if v11 {
+            API_NOPRIO_PROFILE_ID
+        } else {
+            TECH_PROFILE_ID
         };
         let bot = st.add_user(
             login,
             realname,
             firstname,
             true,
-            &[API_PROFILE_ID, TECH_PROFILE_ID],
+            &[API_PROFILE_ID, second_profile],
         );
         st.user_tokens.insert(opts.user_token.clone(), bot);
+        let (login8, realname8, firstname8) = match (flavor, v11) {
+            (Flavor::Transcript, true) => ("monitoring", "Monitoring", ""),
+            _ => ("alice.requester", "Requester", "Alice"),
+        };
         st.add_user(
-            "alice.requester",
-            "Requester",
-            "Alice",
+            login8,
+            realname8,
+            firstname8,
             true,
             &[SELF_SERVICE_PROFILE_ID],
         );
+        if v11 {
+            st.seed_glpi11(flavor, glpi, bot);
+            return st;
+        }
         let web = st.add_asset("Computer", "srv-web-01");
         let db = st.add_asset("Computer", "srv-db-01");
         if flavor == Flavor::Transcript {
@@ -1082,6 +1377,98 @@ impl State {
                 .insert("serial".into(), json!("SN-DB-01"));
         }
         st
+    }
+
+    /// GLPI 11 seed after the users: passwords, the OAuth client, assets and,
+    /// for the recorded instance, what existed before its first exchange.
+    fn seed_glpi11(&mut self, flavor: Flavor, admin: u64, bot: u64) {
+        self.passwords.insert(admin, ADMIN_PASSWORD.to_owned());
+        let grants = ["password", "client_credentials", "authorization_code"];
+        let scopes = ["api", "user", "email", "status", "graphql"];
+        let (password, client_id, secret, assets): (_, _, _, &[&str]) = match flavor {
+            Flavor::Default => (
+                SIM_USER_PASSWORD,
+                SIM_OAUTH_CLIENT_ID,
+                SIM_OAUTH_CLIENT_SECRET,
+                &["srv-web-01", "srv-db-01"],
+            ),
+            Flavor::Transcript => (
+                TRANSCRIPT11_USER_PASSWORD,
+                TRANSCRIPT11_CLIENT_ID,
+                TRANSCRIPT11_CLIENT_SECRET,
+                // hl-web-01 is id 4 there (08b).
+                &["srv-web-01", "srv-db-01", "srv-mail-01", "hl-web-01"],
+            ),
+        };
+        self.passwords.insert(bot, password.to_owned());
+        self.insert_oauth_client("esia-glpi HL API", client_id, secret, &grants, &scopes);
+        for name in assets {
+            self.add_asset("Computer", name);
+        }
+        if flavor == Flavor::Transcript {
+            // Tickets 1–15, follow-ups 1–3 and solution 1 were made through
+            // the legacy API before the recording (05a creates ticket 16,
+            // 06a follow-up 4, 07a solution 2).
+            let s = Session {
+                user_id: bot,
+                profile_id: API_PROFILE_ID,
+            };
+            for n in 1..=15 {
+                let input = obj(json!({
+                    "name": format!("( Seed ) seed-{n:02}:Check"),
+                    "content": "<p>made before the recording</p>",
+                }));
+                self.add_ticket(&input, &s);
+            }
+            for n in 1..=3 {
+                let f = obj(json!({
+                    "itemtype": "Ticket", "items_id": 1,
+                    "content": format!("<p>seed follow-up {n}</p>"),
+                }));
+                let _ = self.add_followup(&f, &s);
+            }
+            let solution = obj(json!({
+                "itemtype": "Ticket", "items_id": 1, "content": "<p>seed solution</p>",
+            }));
+            let _ = self.add_solution(&solution, &s);
+        }
+    }
+
+    /// The `message` of a successful creation: GLPI 10 appends the id, 11
+    /// does not (11b, 01a).
+    fn added_message(&self, name: &str, id: u64) -> String {
+        match self.version {
+            Version::Glpi10 => format!("Item successfully added: {name} ({id})"),
+            Version::Glpi11 => format!("Item successfully added: {name}"),
+        }
+    }
+
+    /// Text as GLPI stores it: entity-encoded by GLPI 10, raw in GLPI 11.
+    fn enc(&self, s: &str) -> String {
+        if self.raw_text {
+            s.to_owned()
+        } else {
+            encode(s)
+        }
+    }
+
+    /// Stored text back as it was sent.
+    fn dec(&self, s: &str) -> String {
+        if self.raw_text {
+            s.to_owned()
+        } else {
+            decode(s)
+        }
+    }
+
+    fn user_by_login(&self, login: &str) -> Option<u64> {
+        let stored = self.enc(login);
+        self.table("User").iter().find_map(|(id, r)| {
+            r.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case(&stored))
+                .then_some(*id)
+        })
     }
 
     fn table(&self, t: &'static str) -> &BTreeMap<u64, Map<String, Value>> {
@@ -1120,7 +1507,7 @@ impl State {
     ) -> u64 {
         let mut row: Map<String, Value> = serde_json::from_str(USER_TEMPLATE).unwrap();
         let t = now();
-        row.insert("name".into(), json!(encode(login)));
+        row.insert("name".into(), json!(self.enc(login)));
         if !realname.is_empty() {
             row.insert("realname".into(), json!(realname));
         }
@@ -1145,7 +1532,7 @@ impl State {
     }
 
     fn add_asset(&mut self, itemtype: &'static str, name: &str) -> u64 {
-        let row = asset_row(itemtype, &encode(name));
+        let row = asset_row(itemtype, &self.enc(name));
         self.insert_row(itemtype, row)
     }
 
@@ -1217,7 +1604,7 @@ impl State {
     fn ticket_view(&self, id: u64) -> TicketView {
         let row = self.row("Ticket", id).unwrap();
         let num = |k: &str| row.get(k).and_then(as_u64).unwrap_or(0);
-        let s = |k: &str| decode(row.get(k).and_then(Value::as_str).unwrap_or(""));
+        let s = |k: &str| self.dec(row.get(k).and_then(Value::as_str).unwrap_or(""));
         let requesters = self
             .table("Ticket_User")
             .values()
@@ -1244,7 +1631,7 @@ impl State {
         let texts = |t: &'static str| {
             self.children_of_ticket(t, id)
                 .into_iter()
-                .map(|r| decode(r.get("content").and_then(Value::as_str).unwrap_or("")))
+                .map(|r| self.dec(r.get("content").and_then(Value::as_str).unwrap_or("")))
                 .collect::<Vec<_>>()
         };
         TicketView {
@@ -1263,6 +1650,10 @@ impl State {
             entities_id: num("entities_id"),
             itilcategories_id: num("itilcategories_id"),
             type_: num("type") as u8,
+            external_id: row
+                .get("externalid")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         }
     }
 
@@ -1288,7 +1679,7 @@ impl State {
                 .iter()
                 .map(|u| {
                     self.login_of(*u)
-                        .map_or_else(|| format!("user#{u}"), |l| decode(&l))
+                        .map_or_else(|| format!("user#{u}"), |l| self.dec(&l))
                 })
                 .collect();
             let items: Vec<String> = v
@@ -1298,7 +1689,7 @@ impl State {
                     let name = canonical_itemtype(t)
                         .and_then(|t| self.row(t, *i))
                         .and_then(|r| r.get("name").and_then(Value::as_str))
-                        .map_or_else(|| "?".to_owned(), decode);
+                        .map_or_else(|| "?".to_owned(), |n| self.dec(n));
                     format!("{t} #{i} {name}")
                 })
                 .collect();
@@ -1328,6 +1719,9 @@ impl State {
                 },
                 row.get("date").and_then(Value::as_str).unwrap_or("")
             );
+            if let Some(x) = &v.external_id {
+                let _ = writeln!(out, "  externalid: {x}");
+            }
             let _ = writeln!(
                 out,
                 "  content: {}",
@@ -1397,8 +1791,12 @@ fn asset_row(itemtype: &str, stored_name: &str) -> Map<String, Value> {
     row
 }
 
-fn ticket_row(t: &str) -> Map<String, Value> {
-    let mut row: Map<String, Value> = serde_json::from_str(TICKET_TEMPLATE).unwrap();
+fn ticket_row(t: &str, version: Version) -> Map<String, Value> {
+    let template = match version {
+        Version::Glpi10 => TICKET_TEMPLATE,
+        Version::Glpi11 => TICKET_TEMPLATE_11,
+    };
+    let mut row: Map<String, Value> = serde_json::from_str(template).unwrap();
     for k in ["date", "date_mod", "date_creation"] {
         row.insert(k.into(), json!(t));
     }
@@ -1511,11 +1909,28 @@ impl State {
         if req.method == "GET" && req.path == "/_sim/trail" {
             return text_resp(200, &self.trail());
         }
+        if self.version == Version::Glpi11
+            && let Some(rest) = req.path.strip_prefix("/api.php")
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            // GLPI 11: `/api.php/v1/…` is the legacy API, the rest the
+            // high-level API and its OAuth2 server (glpi-api.md §11.1).
+            return match rest.strip_prefix("/v1") {
+                Some(legacy) if legacy.is_empty() || legacy.starts_with('/') => {
+                    self.legacy(req, legacy)
+                }
+                _ => hl::dispatch(self, req, rest),
+            };
+        }
         let Some(rest) = req.path.strip_prefix("/apirest.php") else {
+            let hint = match self.version {
+                Version::Glpi10 => "the API lives under /apirest.php/",
+                Version::Glpi11 => "the APIs live under /apirest.php/ and /api.php/",
+            };
             return text_resp(
                 404,
                 &format!(
-                    "glpi-sim: no route for {} {} (the API lives under /apirest.php/)\n",
+                    "glpi-sim: no route for {} {} ({hint})\n",
                     req.method, req.path
                 ),
             );
@@ -1526,6 +1941,21 @@ impl State {
                 &format!("glpi-sim: no route for {} {}\n", req.method, req.path),
             );
         }
+        self.legacy(req, rest)
+    }
+
+    /// Where the legacy API's `location` and HATEOAS links point: GLPI 11
+    /// builds them from `<url_base>/api.php/v1` whatever the request's prefix
+    /// (11b, glpi-api.md §12.6).
+    fn legacy_api_base(&self) -> String {
+        match self.version {
+            Version::Glpi10 => format!("{}/apirest.php", self.base_url),
+            Version::Glpi11 => format!("{}/api.php/v1", self.base_url),
+        }
+    }
+
+    /// The legacy REST API; `rest` is the path after its prefix.
+    fn legacy(&mut self, req: &Req, rest: &str) -> Resp {
         // GLPI checks these before anything else, the API root included (§1, §12.3).
         if !self.api_enabled {
             return self.err(400, "ERROR", "API disabled", false);
@@ -1540,9 +1970,15 @@ impl State {
         }
         let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
         if segs.is_empty() {
+            let release = match self.version {
+                Version::Glpi10 => "10.0.12",
+                Version::Glpi11 => "11.0.6",
+            };
             return text_resp(
                 200,
-                "# GLPI REST API (glpi-sim)\n\nThis is the API root of the GLPI 10.0.12 simulator.\n",
+                &format!(
+                    "# GLPI REST API (glpi-sim)\n\nThis is the API root of the GLPI {release} simulator.\n"
+                ),
             );
         }
 
@@ -1573,9 +2009,11 @@ impl State {
             req,
             params: parse_query(&req.query),
             body,
-            decode_output: req
-                .header("X-GLPI-Sanitized-Content")
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("false")),
+            // GLPI 11 stores text raw: the header is gone (11d).
+            decode_output: !self.raw_text
+                && req
+                    .header("X-GLPI-Sanitized-Content")
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("false")),
         };
 
         // 2. app token
@@ -1693,6 +2131,9 @@ impl State {
             "changeActiveEntities" => json_resp(200, &json!(true)),
             "getGlpiConfig" => json_resp(200, &json!({ "cfg_glpi": self.glpi_config() })),
             "search" if segs.len() == 2 => self.search(&ctx, segs[1]),
+            t if self.version == Version::Glpi11 && t.eq_ignore_ascii_case("OAuthClient") => {
+                self.legacy_oauth_client(&ctx, &segs, &session)
+            }
             _ => self.items_endpoint(&ctx, &segs, &session),
         }
     }
@@ -1836,14 +2277,18 @@ impl State {
             }
             matrix.insert((u + 1).to_string(), Value::Object(r));
         }
-        json!({
-            "version": "10.0.12",
-            "dbversion": "10.0.12@glpi-sim",
+        let release = match self.version {
+            Version::Glpi10 => "10.0.12",
+            Version::Glpi11 => "11.0.6",
+        };
+        let mut cfg = json!({
+            "version": release,
+            "dbversion": format!("{release}@glpi-sim"),
             "priority_matrix": matrix,
             "urgency_mask": "62",
             "impact_mask": "62",
             "url_base": self.base_url,
-            "url_base_api": format!("{}/apirest.php", self.base_url),
+            "url_base_api": self.legacy_api_base(),
             "list_limit": "15",
             "list_limit_max": "50",
             "enable_api": "1",
@@ -1852,7 +2297,11 @@ impl State {
             "use_notifications": "0",
             "maintenance_mode": "0",
             "language": "en_GB",
-        })
+        });
+        if self.version == Version::Glpi11 {
+            cfg["enable_hlapi"] = json!(if self.hlapi_enabled { "1" } else { "0" });
+        }
+        cfg
     }
 
     fn rights(&self, s: &Session) -> &Profile {
@@ -1984,7 +2433,7 @@ impl State {
     }
 
     fn links(&self, itemtype: &str, row: &Map<String, Value>) -> Vec<Value> {
-        let api = format!("{}/apirest.php", self.base_url);
+        let api = self.legacy_api_base();
         let mut links = Vec::new();
         let mut push = |rel: &str, href: String| links.push(json!({"rel": rel, "href": href}));
         let id = row.get("id").and_then(as_u64).unwrap_or(0);
@@ -2090,8 +2539,8 @@ impl State {
             })
             .filter(|r| {
                 filters.iter().all(|(col, pat)| match r.get(col) {
-                    Some(Value::String(s)) => like_match(s, pat),
-                    Some(Value::Number(n)) => like_match(&n.to_string(), pat),
+                    Some(Value::String(s)) => like_match(s, pat, self.raw_text),
+                    Some(Value::Number(n)) => like_match(&n.to_string(), pat, self.raw_text),
                     _ => false,
                 })
             })
@@ -2211,7 +2660,7 @@ impl State {
                 other => other.clone(),
             }
         };
-        let api = format!("{}/apirest.php", self.base_url);
+        let api = self.legacy_api_base();
         if !bulk {
             return match &results[0] {
                 Ok((id, m)) => {
@@ -2268,45 +2717,43 @@ impl State {
                     || self
                         .table("User")
                         .values()
-                        .any(|r| r.get("name").and_then(Value::as_str) == Some(&encode(login)))
+                        .any(|r| r.get("name").and_then(Value::as_str) == Some(&self.enc(login)))
                 {
                     return Err(json!(""));
                 }
                 let active = input.get("is_active").is_none_or(|v| truthy(Some(v)));
                 let id = self.add_user(login, "", "", active, &[]);
-                Ok((
-                    id,
-                    json!(format!("Item successfully added: {} ({id})", encode(login))),
-                ))
+                Ok((id, json!(self.added_message(&self.enc(login), id))))
             }
             t => {
-                let name = encode(input.get("name").and_then(Value::as_str).unwrap_or(""));
+                let name = self.enc(input.get("name").and_then(Value::as_str).unwrap_or(""));
                 let mut row = asset_row(t, &name);
+                let raw = self.raw_text;
                 for (k, v) in input {
                     if k != "id" && row.contains_key(k) {
-                        row.insert(k.clone(), sanitize_value(v));
+                        row.insert(k.clone(), sanitize_value(v, raw));
                     }
                 }
                 let id = self.insert_row(t, row);
-                Ok((id, json!(format!("Item successfully added: {name} ({id})"))))
+                Ok((id, json!(self.added_message(&name, id))))
             }
         }
     }
 
     fn add_ticket(&mut self, input: &Map<String, Value>, s: &Session) -> (u64, Value) {
         let t = now();
-        let mut row = ticket_row(&t);
+        let mut row = ticket_row(&t, self.version);
         let text = |k: &str| {
             input
                 .get(k)
                 .and_then(Value::as_str)
-                .map(encode)
+                .map(|s| self.enc(s))
                 .unwrap_or_default()
         };
         let content = text("content");
         let mut name = text("name");
         if name.is_empty() && !content.is_empty() {
-            name = encode(&plain_text(&content).chars().take(70).collect::<String>());
+            name = self.enc(&plain_text(&content).chars().take(70).collect::<String>());
         }
         let level = |k: &str| {
             input
@@ -2350,6 +2797,17 @@ impl State {
             if let Some(v) = input.get(k).and_then(as_u64) {
                 row.insert(k.into(), json!(v));
             }
+        }
+        if let (Some(_), Some(v)) = (row.get("externalid"), input.get("externalid")) {
+            // GLPI 11: settable at creation (a string, or null).
+            row.insert(
+                "externalid".into(),
+                match v {
+                    Value::Null => Value::Null,
+                    Value::String(x) => json!(x),
+                    other => json!(other.to_string()),
+                },
+            );
         }
         row.insert("users_id_recipient".into(), json!(s.user_id));
         row.insert("users_id_lastupdater".into(), json!(s.user_id));
@@ -2402,10 +2860,7 @@ impl State {
         } else {
             name
         };
-        (
-            id,
-            json!(format!("Item successfully added: {shown} ({id})")),
-        )
+        (id, json!(self.added_message(&shown, id)))
     }
 
     fn parent_ticket(input: &Map<String, Value>) -> Option<u64> {
@@ -2433,7 +2888,7 @@ impl State {
         let mut content = input
             .get("content")
             .and_then(Value::as_str)
-            .map(encode)
+            .map(|s| self.enc(s))
             .unwrap_or_default();
         if content.trim().is_empty() {
             if reopen {
@@ -2497,7 +2952,7 @@ impl State {
             "id": 0, "itemtype": "Ticket", "items_id": tid.unwrap_or(0),
             "solutiontypes_id": input.get("solutiontypes_id").and_then(as_u64).unwrap_or(0),
             "solutiontype_name": null,
-            "content": input.get("content").and_then(Value::as_str).map(encode).unwrap_or_default(),
+            "content": input.get("content").and_then(Value::as_str).map(|s| self.enc(s)).unwrap_or_default(),
             "date_creation": t, "date_mod": t, "date_approval": null, "users_id": s.user_id,
             "user_name": null, "users_id_editor": 0, "users_id_approval": 0, "user_name_approval": null,
             "status": 2, "itilfollowups_id": null
@@ -2698,10 +3153,11 @@ impl State {
             self.update_ticket_fields(id, input, s.user_id, ticket_rights & CHANGEPRIORITY != 0);
             return Ok(());
         }
+        let raw = self.raw_text;
         let row = self.table_mut(itemtype).get_mut(&id).unwrap();
         for (k, v) in input {
             if k != "id" && row.contains_key(k) {
-                row.insert(k.clone(), sanitize_value(v));
+                row.insert(k.clone(), sanitize_value(v, raw));
             }
         }
         if row.contains_key("date_mod") {
@@ -2755,6 +3211,7 @@ impl State {
             .and_then(as_u64)
             .filter(|v| (1..=6).contains(v));
         {
+            let raw = self.raw_text;
             let r = self.table_mut("Ticket").get_mut(&id).unwrap();
             for (k, v) in &input {
                 if matches!(
@@ -2769,7 +3226,7 @@ impl State {
                     continue;
                 }
                 if r.contains_key(k) {
-                    r.insert(k.clone(), sanitize_value(v));
+                    r.insert(k.clone(), sanitize_value(v, raw));
                 }
             }
             if let Some(u) = urgency {
@@ -2897,13 +3354,6 @@ impl State {
     }
 }
 
-fn sanitize_value(v: &Value) -> Value {
-    match v {
-        Value::String(s) => json!(encode(s)),
-        other => other.clone(),
-    }
-}
-
 fn ticket_user_row(tid: u64, uid: u64, kind: u64) -> Map<String, Value> {
     obj(
         json!({"id": 0, "tickets_id": tid, "users_id": uid, "type": kind, "use_notification": 1, "alternative_email": ""}),
@@ -2930,7 +3380,9 @@ enum SField {
     Empty,
 }
 
-fn search_field(itemtype: &str, field: u32) -> Option<SField> {
+/// The search options the simulator knows; `v11`: GLPI 11, where tickets
+/// also have `externalid` (search option 87, a plain string column).
+fn search_field(itemtype: &str, field: u32, v11: bool) -> Option<SField> {
     let common = match field {
         1 => Some(SField::Name),
         2 => Some(SField::Id),
@@ -2958,6 +3410,7 @@ fn search_field(itemtype: &str, field: u32) -> Option<SField> {
         ("Ticket", 17) => Some(SField::Col("solvedate")),
         ("Ticket", 19) => Some(SField::Col("date_mod")),
         ("Ticket", 7) => Some(SField::Col("itilcategories_id")),
+        ("Ticket", 87) if v11 => Some(SField::Col("externalid")),
         (t, 5) if t != "Ticket" => Some(SField::Col("serial")),
         (t, 31 | 23 | 4 | 40 | 45 | 3 | 19) if t != "Ticket" => Some(SField::Empty),
         _ => None,
@@ -3046,9 +3499,10 @@ impl State {
             (_, "equals") => text == c.value,
             (_, "contains") => {
                 if matches!(cell, Value::Array(_)) {
-                    text.split("$$").any(|t| like_match(t, &c.value))
+                    text.split("$$")
+                        .any(|t| like_match(t, &c.value, self.raw_text))
                 } else {
-                    like_match(&text, &c.value)
+                    like_match(&text, &c.value, self.raw_text)
                 }
             }
             (_, "lessthan") => text
@@ -3067,6 +3521,7 @@ impl State {
     }
 
     fn search(&self, ctx: &Ctx<'_>, raw_itemtype: &str) -> Resp {
+        let v11 = self.version == Version::Glpi11;
         let itemtype: &'static str = if raw_itemtype.eq_ignore_ascii_case("AllAssets") {
             "AllAssets"
         } else {
@@ -3112,7 +3567,7 @@ impl State {
             };
             let field_id = field.trim().parse::<u32>().ok();
             let Some((field_id, sf)) =
-                field_id.and_then(|f| search_field(itemtype, f).map(|s| (f, s)))
+                field_id.and_then(|f| search_field(itemtype, f, v11).map(|s| (f, s)))
             else {
                 return self.err(400, "ERROR", "Bad field ID in search criteria", true);
             };
@@ -3174,6 +3629,7 @@ impl State {
                 itemtype
             },
             sort_field,
+            v11,
         )
         .unwrap_or(SField::Name);
         hits.sort_by(|(ta, a), (tb, b)| {
@@ -3200,6 +3656,7 @@ impl State {
                         itemtype
                     },
                     *f,
+                    v11,
                 )
                 .is_some()
             {
@@ -3214,7 +3671,7 @@ impl State {
             .map(|(t, row)| {
                 let mut m = Map::new();
                 for f in &columns {
-                    let sf = search_field(t, *f).unwrap_or(SField::Empty);
+                    let sf = search_field(t, *f, v11).unwrap_or(SField::Empty);
                     m.insert(f.to_string(), self.cell(t, row, sf));
                 }
                 if itemtype == "AllAssets" {
@@ -3260,5 +3717,9 @@ const PROFILE_TEMPLATE: &str = r#"{"id":9,"name":"API Integration","interface":"
 const USER_TEMPLATE: &str = r#"{"id":0,"name":"","password_last_update":null,"phone":null,"phone2":null,"mobile":null,"realname":null,"firstname":null,"locations_id":0,"language":null,"use_mode":0,"list_limit":null,"is_active":1,"comment":null,"auths_id":0,"authtype":1,"last_login":null,"date_mod":null,"date_sync":null,"is_deleted":0,"profiles_id":0,"entities_id":0,"usertitles_id":0,"usercategories_id":0,"date_format":null,"number_format":null,"names_format":null,"csv_delimiter":null,"is_ids_visible":null,"use_flat_dropdowntree":null,"use_flat_dropdowntree_on_search_result":null,"show_jobs_at_login":null,"priority_1":null,"priority_2":null,"priority_3":null,"priority_4":null,"priority_5":null,"priority_6":null,"followup_private":null,"task_private":null,"default_requesttypes_id":null,"password_forget_token":null,"password_forget_token_date":null,"user_dn":null,"user_dn_hash":null,"registration_number":null,"show_count_on_tabs":null,"refresh_views":null,"set_default_tech":null,"personal_token_date":null,"api_token_date":null,"cookie_token_date":null,"display_count_on_home":null,"notification_to_myself":null,"duedateok_color":null,"duedatewarning_color":null,"duedatecritical_color":null,"duedatewarning_less":null,"duedatecritical_less":null,"duedatewarning_unit":null,"duedatecritical_unit":null,"display_options":null,"is_deleted_ldap":0,"pdffont":null,"picture":null,"begin_date":null,"end_date":null,"keep_devices_when_purging_item":null,"privatebookmarkorder":null,"backcreated":null,"task_state":null,"palette":null,"page_layout":null,"fold_menu":null,"fold_search":null,"savedsearches_pinned":null,"timeline_order":null,"itil_layout":null,"richtext_layout":null,"set_default_requester":null,"lock_autolock_mode":null,"lock_directunlock_notification":null,"date_creation":null,"highcontrast_css":0,"plannings":null,"sync_field":null,"groups_id":0,"users_id_supervisor":0,"timezone":null,"default_dashboard_central":null,"default_dashboard_assets":null,"default_dashboard_helpdesk":null,"default_dashboard_mini_ticket":null,"default_central_tab":0,"nickname":null,"timeline_action_btn_layout":0,"timeline_date_format":0}"#;
 
 const ASSET_TEMPLATE: &str = r#"{"id":0,"entities_id":0,"name":"","serial":null,"otherserial":null,"contact":null,"contact_num":null,"users_id_tech":0,"groups_id_tech":0,"comment":null,"date_mod":null,"autoupdatesystems_id":0,"locations_id":0,"networks_id":0,"MODELS":0,"TYPES":0,"is_template":0,"template_name":null,"manufacturers_id":0,"is_deleted":0,"is_dynamic":0,"users_id":0,"groups_id":0,"states_id":0,"ticket_tco":"0.0000","uuid":null,"date_creation":null,"is_recursive":0,"last_inventory_update":null,"last_boot":null}"#;
+
+/// GLPI 11.0.6's ticket columns (11c): `tickettemplates_id` and `externalid`
+/// added, `validation_percent` gone.
+const TICKET_TEMPLATE_11: &str = r#"{"id":0,"entities_id":0,"name":"","date":null,"closedate":null,"solvedate":null,"takeintoaccountdate":null,"date_mod":null,"users_id_lastupdater":0,"status":1,"users_id_recipient":0,"requesttypes_id":1,"content":"","urgency":3,"impact":3,"priority":3,"itilcategories_id":0,"type":1,"global_validation":1,"slas_id_ttr":0,"slas_id_tto":0,"slalevels_id_ttr":0,"time_to_resolve":null,"time_to_own":null,"begin_waiting_date":null,"sla_waiting_duration":0,"ola_waiting_duration":0,"olas_id_tto":0,"olas_id_ttr":0,"olalevels_id_ttr":0,"ola_tto_begin_date":null,"ola_ttr_begin_date":null,"internal_time_to_resolve":null,"internal_time_to_own":null,"waiting_duration":0,"close_delay_stat":0,"solve_delay_stat":0,"takeintoaccount_delay_stat":0,"actiontime":0,"is_deleted":0,"locations_id":0,"date_creation":null,"tickettemplates_id":0,"externalid":null}"#;
 
 const TICKET_TEMPLATE: &str = r#"{"id":0,"entities_id":0,"name":"","date":null,"closedate":null,"solvedate":null,"takeintoaccountdate":null,"date_mod":null,"users_id_lastupdater":0,"status":1,"users_id_recipient":0,"requesttypes_id":1,"content":"","urgency":3,"impact":3,"priority":3,"itilcategories_id":0,"type":1,"global_validation":1,"slas_id_ttr":0,"slas_id_tto":0,"slalevels_id_ttr":0,"time_to_resolve":null,"time_to_own":null,"begin_waiting_date":null,"sla_waiting_duration":0,"ola_waiting_duration":0,"olas_id_tto":0,"olas_id_ttr":0,"olalevels_id_ttr":0,"ola_tto_begin_date":null,"ola_ttr_begin_date":null,"internal_time_to_resolve":null,"internal_time_to_own":null,"waiting_duration":0,"close_delay_stat":0,"solve_delay_stat":0,"takeintoaccount_delay_stat":0,"actiontime":0,"is_deleted":0,"locations_id":0,"validation_percent":0,"date_creation":null}"#;
