@@ -1,18 +1,28 @@
-//! Contract test: replay the real GLPI 10.0.12 exchanges of
-//! `tests/data/glpi-transcripts/` against one simulator seeded like the
-//! recorded instance, and check that it answers with the same status codes
-//! and the same JSON shapes.
+//! Contract tests: replay the real exchanges of a recorded GLPI — 10.0.12 in
+//! `tests/data/glpi-transcripts/`, 11.0.6 in `tests/data/glpi11-transcripts/`
+//! — against one simulator seeded like the recorded instance, and check that
+//! it answers with the same status codes and the same JSON shapes. One
+//! replay machinery ([`Replay`]) serves both; what differs per instance is
+//! data: the directory, the skip list, the seeded simulator, the tokens
+//! opened outside the transcripts and the events that happened between two
+//! exchanges.
 //!
 //! Order: the transcripts are replayed in the order they were recorded (their
 //! `date:` line, ties kept in file order) — the file names group them by
 //! topic, but the tickets' ids and the collection counts depend on the real
 //! order (e.g. `06k` created ticket 4 before `04o` created ticket 5).
 //!
+//! Tokens: a session token, OAuth 2 access token or refresh token the
+//! recorded instance answered with is mapped to the one the simulator
+//! answered with, and replaced by it wherever a later request sends it
+//! (`Session-Token`, `Authorization: Bearer`, the body).
+//!
 //! Shape rule: same status; if the transcript body is JSON, the simulator's
 //! body is JSON of the same type; objects have the same key set (`links`
 //! ignored) and are compared recursively; arrays have the same length and
 //! are compared element by element; an error array `["ERROR_…", msg]` must
-//! carry the same code; numbers, strings and booleans must keep their type;
+//! carry the same code, and an error object (GLPI 11's HL and OAuth 2 errors)
+//! the same texts; numbers, strings and booleans must keep their type;
 //! `null` on either side matches anything (nullable columns such as dates,
 //! and the message of `08f`). Headers: `location`, `Content-Range` and
 //! `Accept-Range` must be present exactly when the transcript has them, and
@@ -27,9 +37,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::glpi_sim::{ADMIN_USER_TOKEN, Sim, TRANSCRIPT_APP_TOKEN};
+use crate::support::glpi_sim::{
+    ADMIN_USER_TOKEN, Sim, TRANSCRIPT_APP_TOKEN, TRANSCRIPT_USER_TOKEN, TRANSCRIPT11_APP_TOKEN,
+};
 
-/// Transcripts not replayed, with the reason.
+/// GLPI 10.0.12 transcripts not replayed, with the reason.
 const SKIP: &[(&str, &str)] = &[(
     "03i_listSearchOptions_User",
     "listSearchOptions is not simulated (the client hard-codes field ids 1/2/12/21/22)",
@@ -45,11 +57,35 @@ const OUT_OF_BAND_SESSIONS: &[(&str, &str)] = &[
     // Super-Admin `glpi`, used for the DELETE exchanges the bot has no right for.
     ("t1ujlqs4um1r2dqiqiuvc27i8b", ADMIN_USER_TOKEN),
     // A bot session opened 24 minutes later for 10a.
-    (
-        "rtiv4l7a9e65kequg0rnpm64d9",
-        crate::support::glpi_sim::TRANSCRIPT_USER_TOKEN,
-    ),
+    ("rtiv4l7a9e65kequg0rnpm64d9", TRANSCRIPT_USER_TOKEN),
 ];
+
+/// GLPI 11.0.6 transcripts not replayed, with the reason.
+const SKIP_11: &[(&str, &str)] = &[(
+    "12_openapi_excerpt",
+    "not an exchange: an excerpt of GET /api.php/v2/doc.json (the OpenAPI document is not simulated)",
+)];
+
+/// The GLPI 11 instance's out-of-band sessions.
+const OUT_OF_BAND_SESSIONS_11: &[(&str, &str)] = &[
+    // Super-Admin `glpi`, who created the OAuth client in 01a/01b.
+    ("h4o8d25cfh85rf2hbeqehd9fkp", ADMIN_USER_TOKEN),
+];
+
+/// Texts of an error body (GLPI 11's `{"status","title","detail"}` and
+/// OAuth 2's `{"error","error_description","hint"}`) that must be equal, not
+/// just strings: clients branch on them.
+const ERROR_TEXT_KEYS: [&str; 6] = [
+    "status",
+    "title",
+    "detail",
+    "error",
+    "error_description",
+    "hint",
+];
+
+/// Keys of a response body whose (string) value is a token to map.
+const TOKEN_KEYS: [&str; 3] = ["session_token", "access_token", "refresh_token"];
 
 struct Transcript {
     name: String,
@@ -206,6 +242,18 @@ fn kind(v: &Value) -> &'static str {
 }
 
 fn compare(path: &str, expected: &Value, actual: &Value, out: &mut Vec<String>) {
+    compare_with(path, expected, actual, SUBSET_PATHS, out);
+}
+
+/// The shape rule of the module doc; `subset_paths` are the objects whose
+/// key set may be a subset of the transcript's.
+fn compare_with(
+    path: &str,
+    expected: &Value,
+    actual: &Value,
+    subset_paths: &[&str],
+    out: &mut Vec<String>,
+) {
     if expected.is_null() || actual.is_null() {
         return;
     }
@@ -219,7 +267,20 @@ fn compare(path: &str, expected: &Value, actual: &Value, out: &mut Vec<String>) 
     }
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => {
-            let subset = SUBSET_PATHS.contains(&path);
+            let is_error = e.get("error").is_some_and(Value::is_string)
+                || e.get("status")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s.starts_with("ERROR"));
+            if path == "$" && is_error {
+                for k in ERROR_TEXT_KEYS {
+                    if let Some(ev @ Value::String(_)) = e.get(k)
+                        && a.get(k) != Some(ev)
+                    {
+                        out.push(format!("{path}.{k}: expected {ev} got {:?}", a.get(k)));
+                    }
+                }
+            }
+            let subset = subset_paths.contains(&path);
             let missing: Vec<&String> = e
                 .keys()
                 .filter(|k| *k != "links" && !a.contains_key(*k))
@@ -238,7 +299,7 @@ fn compare(path: &str, expected: &Value, actual: &Value, out: &mut Vec<String>) 
                 if k != "links"
                     && let Some(av) = a.get(k)
                 {
-                    compare(&format!("{path}.{k}"), ev, av, out);
+                    compare_with(&format!("{path}.{k}"), ev, av, subset_paths, out);
                 }
             }
         }
@@ -261,7 +322,7 @@ fn compare(path: &str, expected: &Value, actual: &Value, out: &mut Vec<String>) 
                 return;
             }
             for (i, (ev, av)) in e.iter().zip(a).enumerate() {
-                compare(&format!("{path}[{i}]"), ev, av, out);
+                compare_with(&format!("{path}[{i}]"), ev, av, subset_paths, out);
             }
         }
         _ => {}
@@ -272,37 +333,55 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a (String
     headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))
 }
 
-#[test]
+/// One recorded instance to replay.
+struct Replay<'a> {
+    /// Directory of the transcripts, relative to the crate.
+    dir: &'a str,
+    /// Fewer transcripts than this means the directory was not found.
+    at_least: usize,
+    skip: &'a [(&'a str, &'a str)],
+    subset_paths: &'a [&'a str],
+    sim: Sim,
+    /// App token for the out-of-band `initSession`s.
+    app_token: &'a str,
+    out_of_band_sessions: &'a [(&'a str, &'a str)],
+    /// What happened to the real instance just before the named exchange.
+    before: &'a dyn Fn(&Sim, &str),
+}
+
+/// Replays every transcript of `r.dir` but the skipped ones; returns how
+/// many were replayed and one report per divergent exchange.
 #[allow(clippy::too_many_lines)]
-fn simulator_matches_real_glpi_transcripts() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/glpi-transcripts");
+fn replay(r: &Replay<'_>) -> (usize, Vec<String>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(r.dir);
     let mut transcripts: Vec<Transcript> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .map(|p| {
+        .filter_map(|p| {
             let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            parse_transcript(&name, &std::fs::read_to_string(&p).unwrap())
+            // Skipped files need not even parse (12_openapi_excerpt does not).
+            (!r.skip.iter().any(|(n, _)| *n == name))
+                .then(|| parse_transcript(&name, &std::fs::read_to_string(&p).unwrap()))
         })
         .collect();
     transcripts.sort_by(|a, b| a.name.cmp(&b.name));
     transcripts.sort_by(|a, b| a.date.cmp(&b.date)); // stable: file order within a second
     assert!(
-        transcripts.len() > 100,
+        transcripts.len() + r.skip.len() >= r.at_least,
         "transcripts not found in {}",
         dir.display()
     );
 
-    let sim = Sim::start_transcript_instance();
+    let sim = &r.sim;
     let base = sim.base_url();
-
     let open_session = |user_token: &str| -> String {
         let answer = send(
             &base,
             "GET",
             "/apirest.php/initSession",
             &[
-                ("App-Token".into(), TRANSCRIPT_APP_TOKEN.into()),
+                ("App-Token".into(), r.app_token.into()),
                 ("Authorization".into(), format!("user_token {user_token}")),
             ],
             "",
@@ -315,22 +394,16 @@ fn simulator_matches_real_glpi_transcripts() {
         let v: Value = serde_json::from_str(&answer.body).unwrap();
         v["session_token"].as_str().unwrap().to_owned()
     };
+    // Recorded token → the simulator's.
     let mut tokens: HashMap<String, String> = HashMap::new();
 
     let mut failures: Vec<String> = Vec::new();
     let mut replayed = 0;
     for t in &transcripts {
-        if SKIP.iter().any(|(n, _)| *n == t.name) {
-            continue;
-        }
-        // Events that happened to the real instance between two exchanges.
-        if t.name.starts_with("07e_") || t.name.starts_with("09a_") {
-            // 07e: the session was deleted server-side; 09a: GLPI was restarted.
-            sim.expire_sessions();
-        }
+        (r.before)(sim, &t.name);
         // Sessions opened outside the transcripts, opened here on first use.
         for (k, v) in &t.headers {
-            if let Some((_, user_token)) = OUT_OF_BAND_SESSIONS.iter().find(|(tok, _)| tok == v)
+            if let Some((_, user_token)) = r.out_of_band_sessions.iter().find(|(tok, _)| tok == v)
                 && k.eq_ignore_ascii_case("Session-Token")
                 && !tokens.contains_key(v)
             {
@@ -346,12 +419,23 @@ fn simulator_matches_real_glpi_transcripts() {
                         k.clone(),
                         tokens.get(v).cloned().unwrap_or_else(|| v.clone()),
                     )
+                } else if k.eq_ignore_ascii_case("Authorization")
+                    && let Some(bearer) = v.strip_prefix("Bearer ")
+                    && let Some(mapped) = tokens.get(bearer)
+                {
+                    (k.clone(), format!("Bearer {mapped}"))
                 } else {
                     (k.clone(), v.clone())
                 }
             })
             .collect();
-        let answer = send(&base, &t.method, &t.target, &headers, &t.body);
+        let mut body = t.body.clone();
+        for (recorded, ours) in &tokens {
+            if body.contains(recorded.as_str()) {
+                body = body.replace(recorded.as_str(), ours);
+            }
+        }
+        let answer = send(&base, &t.method, &t.target, &headers, &body);
         replayed += 1;
         let mut problems = Vec::new();
         if answer.status != t.status {
@@ -363,14 +447,13 @@ fn simulator_matches_real_glpi_transcripts() {
         match serde_json::from_str::<Value>(&t.response_body) {
             Ok(expected) => match serde_json::from_str::<Value>(&answer.body) {
                 Ok(actual) => {
-                    compare("$", &expected, &actual, &mut problems);
-                    if let (Some(rt), Some(st)) =
-                        (expected.get("session_token"), actual.get("session_token"))
-                    {
-                        tokens.insert(
-                            rt.as_str().unwrap().to_owned(),
-                            st.as_str().unwrap().to_owned(),
-                        );
+                    compare_with("$", &expected, &actual, r.subset_paths, &mut problems);
+                    for key in TOKEN_KEYS {
+                        if let (Some(Value::String(rt)), Some(Value::String(st))) =
+                            (expected.get(key), actual.get(key))
+                        {
+                            tokens.insert(rt.clone(), st.clone());
+                        }
                     }
                 }
                 Err(_) => problems.push(format!("body is not JSON: {:?}", answer.body)),
@@ -408,13 +491,61 @@ fn simulator_matches_real_glpi_transcripts() {
             ));
         }
     }
-    println!("replayed {replayed} transcripts, skipped {}", SKIP.len());
+    (replayed, failures)
+}
+
+#[track_caller]
+fn assert_replayed(label: &str, skipped: usize, (replayed, failures): (usize, Vec<String>)) {
+    println!("{label}: replayed {replayed} transcripts, skipped {skipped}");
     assert!(
         failures.is_empty(),
-        "{} of {replayed} transcripts diverge:\n{}",
+        "{label}: {} of {replayed} transcripts diverge:\n{}",
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn simulator_matches_real_glpi_transcripts() {
+    let before = |sim: &Sim, name: &str| {
+        // Events that happened to the real instance between two exchanges.
+        if name.starts_with("07e_") || name.starts_with("09a_") {
+            // 07e: the session was deleted server-side; 09a: GLPI was restarted.
+            sim.expire_sessions();
+        }
+    };
+    let outcome = replay(&Replay {
+        dir: "tests/data/glpi-transcripts",
+        at_least: 101,
+        skip: SKIP,
+        subset_paths: SUBSET_PATHS,
+        sim: Sim::start_transcript_instance(),
+        app_token: TRANSCRIPT_APP_TOKEN,
+        out_of_band_sessions: OUT_OF_BAND_SESSIONS,
+        before: &before,
+    });
+    assert_replayed("GLPI 10.0.12", SKIP.len(), outcome);
+}
+
+#[test]
+fn simulator_matches_real_glpi11_transcripts() {
+    let before = |sim: &Sim, name: &str| {
+        // 13a and 13b were recorded after setting enable_hlapi=0.
+        if name.starts_with("13a_") {
+            sim.set_hlapi_enabled(false);
+        }
+    };
+    let outcome = replay(&Replay {
+        dir: "tests/data/glpi11-transcripts",
+        at_least: 63,
+        skip: SKIP_11,
+        subset_paths: &[],
+        sim: Sim::start_transcript_instance_11(),
+        app_token: TRANSCRIPT11_APP_TOKEN,
+        out_of_band_sessions: OUT_OF_BAND_SESSIONS_11,
+        before: &before,
+    });
+    assert_replayed("GLPI 11.0.6", SKIP_11.len(), outcome);
 }
 
 #[test]
