@@ -41,6 +41,8 @@ use crate::support::glpi_sim::{
     ADMIN_USER_TOKEN, Sim, TRANSCRIPT_APP_TOKEN, TRANSCRIPT_USER_TOKEN, TRANSCRIPT11_APP_TOKEN,
 };
 
+mod glpi11;
+
 /// GLPI 10.0.12 transcripts not replayed, with the reason.
 const SKIP: &[(&str, &str)] = &[(
     "03i_listSearchOptions_User",
