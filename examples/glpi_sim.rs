@@ -1,12 +1,18 @@
-//! Run the GLPI 10 simulator of the integration tests as a standalone server.
+//! Run the GLPI simulator of the integration tests as a standalone server:
+//! GLPI 10 by default, GLPI 11 (legacy API and high-level API v2 with OAuth 2)
+//! with `--glpi11`.
 //!
 //! ```text
 //! cargo run --example glpi_sim -- [--port N] [--port-file PATH] [--app-token T]
 //!                                 [--user-token T] [--latency-ms N] [--until-stdin-eof]
+//!                                 [--glpi11 [--no-legacy-api] [--no-hlapi] [--token-lifetime-s N]]
 //! cargo run --example glpi_sim -- trail URL
 //! ```
 //! `--app-token ''` starts a token-less API client. Without `--until-stdin-eof`
-//! it runs until killed (SIGTERM/SIGINT).
+//! it runs until killed (SIGTERM/SIGINT). The first line printed is always
+//! `glpi-sim listening on URL`; in GLPI 11 mode the following lines give the
+//! API roots, the seeded OAuth client's id and secret and the passwords of
+//! the seeded users.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 #[path = "../tests/integration/support/glpi_sim.rs"]
@@ -16,7 +22,7 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage: glpi_sim [--port N] [--port-file PATH] [--app-token T] [--user-token T] [--latency-ms N] [--until-stdin-eof]\n       glpi_sim trail URL";
+const USAGE: &str = "usage: glpi_sim [--port N] [--port-file PATH] [--app-token T] [--user-token T] [--latency-ms N] [--until-stdin-eof]\n                [--glpi11 [--no-legacy-api] [--no-hlapi] [--token-lifetime-s N]]\n       glpi_sim trail URL";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -76,6 +82,15 @@ fn serve(args: &[String]) -> Result<(), String> {
                 opts.latency = Duration::from_millis(ms);
             }
             "--until-stdin-eof" => until_eof = true,
+            "--glpi11" => opts.version = glpi_sim::Version::Glpi11,
+            "--no-legacy-api" => opts.legacy_api_enabled = false,
+            "--no-hlapi" => opts.hlapi_enabled = false,
+            "--token-lifetime-s" => {
+                let s: u64 = value("--token-lifetime-s")?
+                    .parse()
+                    .map_err(|e| format!("--token-lifetime-s: {e}"))?;
+                opts.token_lifetime = Duration::from_secs(s);
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -83,6 +98,11 @@ fn serve(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
+    let glpi11 = opts.version == glpi_sim::Version::Glpi11;
+    if !glpi11 && (!opts.legacy_api_enabled || !opts.hlapi_enabled) {
+        return Err("--no-legacy-api and --no-hlapi need --glpi11".to_owned());
+    }
+    let (app_token, user_token) = (opts.app_token.clone(), opts.user_token.clone());
     let sim = glpi_sim::Sim::start_on(opts, port);
     let url = sim.base_url();
     let bound = url.rsplit(':').next().unwrap_or_default().to_owned();
@@ -91,6 +111,33 @@ fn serve(args: &[String]) -> Result<(), String> {
             .map_err(|e| format!("cannot write {path}: {e}"))?;
     }
     println!("glpi-sim listening on {url}");
+    if glpi11 {
+        println!("  GLPI 11.0.6");
+        println!("  legacy API:      {url}/apirest.php/ and {url}/api.php/v1/");
+        println!(
+            "                   App-Token {}",
+            app_token.as_deref().unwrap_or("(none)")
+        );
+        println!("                   user_token of esia {user_token}");
+        println!("  high-level API:  {url}/api.php/v2/");
+        println!("  token endpoint:  {url}/api.php/token");
+        println!(
+            "  OAuth client:    client_id     {}",
+            glpi_sim::SIM_OAUTH_CLIENT_ID
+        );
+        println!(
+            "                   client_secret {}",
+            glpi_sim::SIM_OAUTH_CLIENT_SECRET
+        );
+        println!(
+            "                   grants password client_credentials authorization_code (+ refresh_token), scopes api user email status graphql"
+        );
+        println!("  users:           esia / {}", glpi_sim::SIM_USER_PASSWORD);
+        println!(
+            "                   glpi / {} (Super-Admin)",
+            glpi_sim::ADMIN_PASSWORD
+        );
+    }
     std::io::stdout().flush().map_err(|e| e.to_string())?;
     if until_eof {
         let mut sink = Vec::new();
