@@ -508,6 +508,19 @@ impl Sim {
         grants: &[&str],
         scopes: &[&str],
     ) -> OAuthClientCreds {
+        // A typo here would only show as a puzzling 403 or unauthorized_client.
+        for g in grants {
+            assert!(
+                ["password", "client_credentials", "authorization_code"].contains(g),
+                "glpi_sim: GLPI has no OAuth grant {g:?}"
+            );
+        }
+        for s in scopes {
+            assert!(
+                oauth::ALL_SCOPES.contains(s),
+                "glpi_sim: GLPI has no OAuth scope {s:?}"
+            );
+        }
         self.st().add_oauth_client(name, grants, scopes)
     }
 
