@@ -97,8 +97,13 @@ fn config_shown(text: &str) -> String {
             // The real secrets never show through Debug (redacted).
             let debug = format!("{c:?}\n{:?}", config::advisories(&c));
             let secrets = [
-                Some(c.user_token.expose_secret()),
+                c.user_token.as_ref().map(ExposeSecret::expose_secret),
                 c.app_token.as_ref().map(ExposeSecret::expose_secret),
+                c.oauth.as_ref().map(|o| o.client_secret.expose_secret()),
+                c.oauth
+                    .as_ref()
+                    .and_then(|o| o.password.as_ref())
+                    .map(ExposeSecret::expose_secret),
                 c.mail
                     .as_ref()
                     .and_then(|m| m.smtp_password.as_ref())

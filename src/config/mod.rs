@@ -21,19 +21,47 @@ mod validate;
 
 use std::path::Path;
 
+use secrecy::SecretString;
+
 pub(crate) use error::ConfigError;
 use raw::strip_prefix_ignore_case;
 pub(crate) use types::{
-    Config, DEFAULT_PATH, Loaded, MailConfig, SmtpSecurity, TicketType, without_userinfo,
+    Api, Config, DEFAULT_PATH, Loaded, MailConfig, SmtpSecurity, TicketType, without_userinfo,
 };
 
 /// Reads and parses `path`, and checks its mode.
 pub(crate) fn load(path: &Path) -> Result<Loaded, ConfigError> {
     let text = read(path)?;
-    let config = parse(&text, path)?;
+    let mut config = parse(&text, path)?;
     let mut warnings = mode_warnings(path);
+    if let Some(oauth) = config.oauth.as_mut()
+        && let Some(file) = oauth.password_file.clone()
+    {
+        oauth.password = Some(read_password(&file)?);
+        warnings.extend(mode_warnings(&file));
+    }
     warnings.extend(advisories(&config));
     Ok(Loaded { config, warnings })
+}
+
+/// The largest password file read.
+const MAX_PASSWORD_BYTES: u64 = 4096;
+
+/// The password of `password_file`: the file's first line, its line end
+/// removed; read like the configuration (a small regular file).
+fn read_password(path: &Path) -> Result<SecretString, ConfigError> {
+    let text = read_capped(path, MAX_PASSWORD_BYTES)?;
+    let password = text.lines().next().unwrap_or_default();
+    if password.is_empty() || password.chars().any(char::is_control) {
+        return Err(ConfigError::InvalidValue {
+            path: path.to_owned(),
+            key: "password_file".into(),
+            line: None,
+            reason: "its first line must hold the password (not empty, no control character)"
+                .into(),
+        });
+    }
+    Ok(SecretString::from(password.to_owned()))
 }
 
 /// The largest configuration file read: a real one is a few KiB.
@@ -43,6 +71,12 @@ const MAX_BYTES: u64 = 256 * 1024;
 /// most [`MAX_BYTES`], in UTF-8. Opening does not wait on a FIFO or a
 /// device, and reading stops at the cap (`/dev/zero` never ends).
 fn read(path: &Path) -> Result<String, ConfigError> {
+    read_capped(path, MAX_BYTES)
+}
+
+/// Reads a regular file (a link to one is fine) of at most `max` bytes, in
+/// UTF-8, without waiting on a FIFO or a device.
+fn read_capped(path: &Path, max: u64) -> Result<String, ConfigError> {
     use std::io::Read as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let error = |source| ConfigError::Read {
@@ -62,13 +96,11 @@ fn read(path: &Path) -> Result<String, ConfigError> {
         });
     }
     let mut bytes = Vec::new();
-    file.take(MAX_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(error)?;
-    if bytes.len() as u64 > MAX_BYTES {
+    file.take(max + 1).read_to_end(&mut bytes).map_err(error)?;
+    if bytes.len() as u64 > max {
         return Err(ConfigError::TooLarge {
             path: path.to_owned(),
-            max: MAX_BYTES,
+            max,
         });
     }
     String::from_utf8(bytes)
@@ -86,14 +118,14 @@ fn mode_warnings(path: &Path) -> Vec<String> {
     let mut warnings = Vec::new();
     if mode & 0o004 != 0 {
         warnings.push(format!(
-            "{} is readable by every user (mode {:04o}) and holds the GLPI tokens; chmod 0640 and a dedicated group are expected",
+            "{} is readable by every user (mode {:04o}) and holds GLPI secrets; chmod 0640 and a dedicated group are expected",
             path.display(),
             mode & 0o7777
         ));
     }
     if mode & 0o002 != 0 {
         warnings.push(format!(
-            "{} is writable by every user (mode {:04o}): anyone can redirect the tokens to another server; chmod 0640 and a dedicated group are expected",
+            "{} is writable by every user (mode {:04o}): anyone can send the GLPI secrets to another server; chmod 0640 and a dedicated group are expected",
             path.display(),
             mode & 0o7777
         ));

@@ -20,6 +20,12 @@ use super::error::ConfigError;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub(super) host: Option<Spanned<String>>,
+    pub(super) api: Option<Spanned<String>>,
+    pub(super) client_id: Option<Spanned<String>>,
+    pub(super) client_secret: Option<Spanned<SecretString>>,
+    pub(super) username: Option<Spanned<String>>,
+    pub(super) password: Option<Spanned<SecretString>>,
+    pub(super) password_file: Option<Spanned<String>>,
     pub(super) app_token: Option<Spanned<SecretString>>,
     pub(super) user_token: Option<Spanned<SecretString>>,
     pub(super) user_name: Option<String>,

@@ -86,10 +86,16 @@ pub(crate) enum SmtpSecurity {
 pub(crate) struct Config {
     /// GLPI URL as written, trailing `/` removed; may end in `apirest.php`.
     pub(crate) host: String,
+    /// Which of GLPI's APIs the tickets go through.
+    pub(crate) api: Api,
     /// `None` when the file says `app_token = ""`: no App-Token header is
     /// sent (GLPI API clients may be defined without one).
     pub(crate) app_token: Option<SecretString>,
-    pub(crate) user_token: SecretString,
+    /// Always there with `api = "legacy"`; with `"v2"`, only when the legacy
+    /// API is to be used for what v2 cannot do (linking an asset).
+    pub(crate) user_token: Option<SecretString>,
+    /// The OAuth2 client and user of `api = "v2"`.
+    pub(crate) oauth: Option<OAuth>,
     /// Requester login; `None` (key absent or empty) = no requester.
     pub(crate) user_name: Option<String>,
     pub(crate) tpl_title: String,
@@ -130,6 +136,27 @@ pub(crate) struct Config {
     pub(crate) mail: Option<MailConfig>,
 }
 
+/// Which of GLPI's APIs the tickets go through (key `api`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Api {
+    /// `apirest.php`, with `app_token` and `user_token` (GLPI 10 and 11).
+    #[default]
+    Legacy,
+    /// GLPI 11's high-level API, `api.php/v2`, with OAuth2.
+    V2,
+}
+
+/// The OAuth2 password grant of `api = "v2"`. `Debug` shows no secret.
+#[derive(Debug, Clone)]
+pub(crate) struct OAuth {
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretString,
+    pub(crate) username: String,
+    /// Read from `password`, or from `password_file` by `load`.
+    pub(crate) password: Option<SecretString>,
+    pub(crate) password_file: Option<PathBuf>,
+}
+
 /// The `[mail]` table.
 #[derive(Debug, Clone)]
 pub(crate) struct MailConfig {
@@ -158,6 +185,24 @@ impl Config {
         }
     }
 
+    /// GLPI's root URL: `host` without a trailing `/` nor `apirest.php`.
+    fn root(&self) -> &str {
+        let host = self.host.trim_end_matches('/');
+        host.strip_suffix("apirest.php")
+            .unwrap_or(host)
+            .trim_end_matches('/')
+    }
+
+    /// The high-level API's base URL (GLPI 11), ending in `/api.php/v2/`.
+    pub(crate) fn v2_url(&self) -> String {
+        format!("{}/api.php/v2/", self.root())
+    }
+
+    /// The OAuth2 token endpoint of the high-level API.
+    pub(crate) fn token_url(&self) -> String {
+        format!("{}/api.php/token", self.root())
+    }
+
     /// The REST API base URL as shown to people: without the user
     /// information a `host` may carry (basic authentication in front of
     /// GLPI), which is only ever sent in requests.
@@ -169,23 +214,17 @@ impl Config {
     /// the root being `host` without a trailing `apirest.php` nor its user
     /// information.
     pub(crate) fn ticket_url(&self, id: u64) -> String {
-        let host = self.host.trim_end_matches('/');
-        let root = host
-            .strip_suffix("apirest.php")
-            .unwrap_or(host)
-            .trim_end_matches('/');
-        format!("{}/front/ticket.form.php?id={id}", without_userinfo(root))
+        format!(
+            "{}/front/ticket.form.php?id={id}",
+            without_userinfo(self.root())
+        )
     }
 
     /// The identity of the GLPI this configuration names: its root URL with
     /// scheme and server in lower case, without user information, trailing
     /// `/` or `apirest.php`. Records and kept events are bound to it.
     pub(crate) fn glpi_identity(&self) -> String {
-        let host = self.host.trim_end_matches('/');
-        let root = host
-            .strip_suffix("apirest.php")
-            .unwrap_or(host)
-            .trim_end_matches('/');
+        let root = self.root();
         let (scheme, rest) = root.split_once("://").unwrap_or(("", root));
         let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let server = authority.rsplit('@').next().unwrap_or(authority);

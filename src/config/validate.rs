@@ -10,8 +10,8 @@ use toml::Spanned;
 use super::error::ConfigError;
 use super::raw::{RawConfig, RawMail, line_of, strip_prefix_ignore_case};
 use super::types::{
-    ALLOWED_ASSET_TYPES, Config, DEFAULT_ASSET_TYPES, DEFAULT_TPL_TITLE, MAX_CACHE_TTL_SECS,
-    MAX_TIMEOUT_SECS, MailConfig, SmtpSecurity, TicketType,
+    ALLOWED_ASSET_TYPES, Api, Config, DEFAULT_ASSET_TYPES, DEFAULT_TPL_TITLE, MAX_CACHE_TTL_SECS,
+    MAX_TIMEOUT_SECS, MailConfig, OAuth, SmtpSecurity, TicketType,
 };
 use crate::core::Lang;
 
@@ -39,10 +39,27 @@ impl Validator<'_> {
 
     pub(super) fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let host = raw.host.ok_or_else(|| self.missing("host"))?;
-        let app_token = raw.app_token.ok_or_else(|| self.missing("app_token"))?;
-        let user_token = raw.user_token.ok_or_else(|| self.missing("user_token"))?;
+        let api = match &raw.api {
+            None => Api::default(),
+            Some(a) => self.choice("api", a, &[("legacy", Api::Legacy), ("v2", Api::V2)])?,
+        };
+        let (app_token, user_token) = match (api, raw.app_token, raw.user_token) {
+            (Api::Legacy, None, _) => return Err(self.missing("app_token")),
+            (Api::Legacy, _, None) => return Err(self.missing("user_token")),
+            (_, app_token, user_token) => (app_token, user_token),
+        };
         let host = self.host(&host)?;
         let (app_token, user_token) = self.tokens(app_token, user_token)?;
+        let oauth = match api {
+            Api::Legacy => None,
+            Api::V2 => Some(self.oauth(
+                raw.client_id,
+                raw.client_secret,
+                raw.username,
+                raw.password,
+                raw.password_file,
+            )?),
+        };
         let (tpl_title, tpl_content) = self.templates(raw.tpl_title, raw.tpl_content)?;
         let ticket_type = match raw.ticket_type {
             None => TicketType::default(),
@@ -68,8 +85,10 @@ impl Validator<'_> {
 
         Ok(Config {
             host,
+            api,
             app_token,
             user_token,
+            oauth,
             user_name: raw.user_name.filter(|u| !u.is_empty()),
             tpl_title,
             tpl_content,
@@ -101,18 +120,90 @@ impl Validator<'_> {
         })
     }
 
-    /// `app_token` (SPEC says required; an empty one is accepted and means
-    /// "no App-Token header", for GLPI API clients defined without a token)
-    /// and `user_token`.
+    /// `app_token` (SPEC says required with the legacy API; an empty one is
+    /// accepted and means "no App-Token header", for GLPI API clients
+    /// defined without a token) and `user_token`.
     fn tokens(
         &self,
-        app_token: Spanned<SecretString>,
-        user_token: Spanned<SecretString>,
-    ) -> Result<(Option<SecretString>, SecretString), ConfigError> {
-        self.check_token("app_token", &app_token, true)?;
-        let app_token = Some(app_token.into_inner()).filter(|t| !t.expose_secret().is_empty());
-        self.check_token("user_token", &user_token, false)?;
-        Ok((app_token, user_token.into_inner()))
+        app_token: Option<Spanned<SecretString>>,
+        user_token: Option<Spanned<SecretString>>,
+    ) -> Result<(Option<SecretString>, Option<SecretString>), ConfigError> {
+        if let Some(t) = &app_token {
+            self.check_token("app_token", t, true)?;
+        }
+        if let Some(t) = &user_token {
+            self.check_token("user_token", t, false)?;
+        }
+        Ok((
+            app_token
+                .map(Spanned::into_inner)
+                .filter(|t| !t.expose_secret().is_empty()),
+            user_token.map(Spanned::into_inner),
+        ))
+    }
+
+    /// The OAuth2 client and user of `api = "v2"`: all required, the
+    /// password written in the file or in `password_file` (not both).
+    fn oauth(
+        &self,
+        client_id: Option<Spanned<String>>,
+        client_secret: Option<Spanned<SecretString>>,
+        username: Option<Spanned<String>>,
+        password: Option<Spanned<SecretString>>,
+        password_file: Option<Spanned<String>>,
+    ) -> Result<OAuth, ConfigError> {
+        let client_id = client_id.ok_or_else(|| self.missing("client_id"))?;
+        let client_secret = client_secret.ok_or_else(|| self.missing("client_secret"))?;
+        let username = username.ok_or_else(|| self.missing("username"))?;
+        if client_id
+            .get_ref()
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(self.invalid(
+                "client_id",
+                &client_id,
+                "contains spaces or control characters (copy it again from Setup > OAuth clients)",
+            ));
+        }
+        let client_id = self.non_empty("client_id", client_id, "Setup > OAuth clients shows it")?;
+        self.check_token("client_secret", &client_secret, false)?;
+        let username = self.non_empty("username", username, "the GLPI login of the API user")?;
+        let (password, password_file) = match (password, password_file) {
+            (Some(_), Some(f)) => {
+                return Err(self.invalid(
+                    "password_file",
+                    &f,
+                    "give password or password_file, not both",
+                ));
+            }
+            (Some(p), None) => {
+                let value = p.get_ref().expose_secret();
+                if value.is_empty() || value.chars().any(char::is_control) {
+                    return Err(self.invalid(
+                        "password",
+                        &p,
+                        "must not be empty nor hold control characters",
+                    ));
+                }
+                (Some(p.into_inner()), None)
+            }
+            (None, Some(f)) => {
+                let path = PathBuf::from(f.get_ref());
+                if !path.is_absolute() {
+                    return Err(self.invalid("password_file", &f, "must be an absolute path"));
+                }
+                (None, Some(path))
+            }
+            (None, None) => return Err(self.missing("password_file")),
+        };
+        Ok(OAuth {
+            client_id,
+            client_secret: client_secret.into_inner(),
+            username,
+            password,
+            password_file,
+        })
     }
 
     /// `tpl_title` (default: the Esia documentation's) and `tpl_content`.

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use super::clock::Clock;
-use super::context::{CLOSE_TIMEOUT, Context, glpi_settings, runtime};
+use super::context::{CLOSE_TIMEOUT, Context, glpi_client, runtime};
 use super::deliver::{KeyReport, Run};
 use super::error::EngineError;
 use super::signals::Interrupts;
@@ -130,7 +130,7 @@ impl<'a, S: Store> Engine<'a, S> {
                     return Ok(Self::kept(None, error));
                 }
             };
-            let glpi = Client::new(glpi_settings(self.ctx.config))?;
+            let glpi = glpi_client(self.ctx.config, &self.ctx.cache)?;
             let result = self.deliver(&glpi, &event.key, &mut stop).await;
             drop(hold);
             drop(in_line);
@@ -319,7 +319,7 @@ impl<'a, S: Store> Engine<'a, S> {
                 return Ok(Vec::new());
             }
             let mut stop = Interrupts::listen()?;
-            let glpi = Client::new(glpi_settings(self.ctx.config))?;
+            let glpi = glpi_client(self.ctx.config, &self.ctx.cache)?;
             let mut lines = Vec::with_capacity(keys.len());
             let mut run = Run::new(&self.ctx, &glpi);
             let mut stopped: Option<&'static str> = None;

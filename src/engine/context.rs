@@ -1,13 +1,16 @@
 //! What an engine runs with: the configuration, the state, the cache, the
 //! clock and the time budget of the run; the one tokio runtime; the GLPI
-//! client's settings.
+//! client and its settings.
 
 use std::time::{Duration, Instant};
 
+use secrecy::SecretString;
+
 use super::clock::Clock;
 use super::error::EngineError;
-use crate::config::Config;
-use crate::glpi::Settings;
+use super::tokens::CachedTokens;
+use crate::config::{Api, Config};
+use crate::glpi::{Client, Settings, V2Settings};
 use crate::state::Cache;
 
 /// How long closing the GLPI session may take once the work is done.
@@ -49,14 +52,35 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, EngineError> {
 
 /// What the GLPI client needs from the configuration.
 pub(crate) fn glpi_settings(config: &Config) -> Settings {
+    let v2 = config.oauth.as_ref().map(|o| V2Settings {
+        api_url: config.v2_url(),
+        token_url: config.token_url(),
+        client_id: o.client_id.clone(),
+        client_secret: o.client_secret.clone(),
+        username: o.username.clone(),
+        // `config::load` read `password_file`; a configuration parsed
+        // without it has no password, which GLPI refuses (invalid_grant).
+        password: o
+            .password
+            .clone()
+            .unwrap_or_else(|| SecretString::from(String::new())),
+    });
     Settings {
         api_url: config.api_url(),
         app_token: config.app_token.clone(),
         user_token: config.user_token.clone(),
+        v2: v2.filter(|_| config.api == Api::V2),
         connect_timeout: config.connect_timeout,
         request_timeout: config.request_timeout,
         retries: config.retries,
         tls_verify: config.tls_verify,
         ca_file: config.ca_file.clone(),
     }
+}
+
+/// The GLPI client of a run: its OAuth2 tokens (`api = "v2"`) kept in the
+/// state directory's cache between runs.
+pub(crate) fn glpi_client(config: &Config, cache: &Cache) -> Result<Client, EngineError> {
+    Ok(Client::new(glpi_settings(config))?
+        .with_token_store(Box::new(CachedTokens::new(cache.clone()))))
 }

@@ -101,6 +101,7 @@ impl<S: Store> Run<'_, S> {
         // Priority -L plus the urgency/impact that GLPI's default matrix maps to
         // the same priority, so a profile without CHANGEPRIORITY still gets it.
         let (urgency, impact) = config.urgency_impact(event.priority);
+        let externalid = self.glpi11().await?.then(|| text::external_id(&event.key));
         let ticket = NewTicket {
             name: texts.title,
             content: texts.content,
@@ -112,6 +113,7 @@ impl<S: Store> Run<'_, S> {
             itilcategories_id: config.category,
             requester,
             items_id,
+            externalid,
         };
         self.engine
             .store

@@ -53,7 +53,7 @@ pub(super) struct KeyReport {
 /// client, and the session once opened.
 pub(super) struct Run<'e, S> {
     pub(super) engine: &'e Context<'e, S>,
-    glpi: &'e Client,
+    pub(super) glpi: &'e Client,
     session: Option<Session<'e>>,
 }
 
@@ -315,8 +315,9 @@ impl<'e, S: Store> Run<'e, S> {
     }
 
     /// Reads the recorded ticket: where it stands, if it is the key's. A
-    /// ticket that does not carry the key's marker is not the record's: the
-    /// record is distrusted (and `None` returned, so the lifecycle searches).
+    /// ticket that carries neither the key's marker nor (GLPI 11) its
+    /// `externalid` is not the record's: the record is distrusted (and
+    /// `None` returned, so the lifecycle searches).
     async fn read_recorded(
         &mut self,
         id: u64,
@@ -324,9 +325,9 @@ impl<'e, S: Store> Run<'e, S> {
         usable: &mut Usable,
     ) -> Result<Option<Remote>, EngineError> {
         let ticket = self.session().await?.ticket(id).await?;
-        if ticket.status != TicketStatus::Gone
-            && text::parse_marker(&ticket.content).as_ref() != Some(key)
-        {
+        let ours = text::parse_marker(&ticket.content).as_ref() == Some(key)
+            || ticket.external_id.as_deref() == Some(text::external_id(key).as_str());
+        if ticket.status != TicketStatus::Gone && !ours {
             tracing::warn!(
                 "{key}: ticket {id} does not carry the marker of {key}: the record is not for \
                  this ticket; nothing is written into it"

@@ -1,8 +1,9 @@
-//! Look-ups in GLPI: the key's open ticket by its marker, the requester by
-//! login and the asset by name (both cached for `cache_ttl`).
+//! Look-ups in GLPI: the key's open ticket (by `externalid` on GLPI 11, by
+//! the marker in the description before), the requester by login and the
+//! asset by name, GLPI's version (these three cached for `cache_ttl`).
 
 use crate::core::Key;
-use crate::glpi::{AssetMatch, UserMatch};
+use crate::glpi::{AssetMatch, GlpiError, UserMatch};
 use crate::state::Store;
 use crate::text;
 
@@ -16,10 +17,11 @@ impl<S: Store> Run<'_, S> {
     /// which esia-glpi writes after every monitored value — names this key
     /// (or if no marker can be read back, e.g. a content GLPI cut short).
     pub(super) async fn find_open(&mut self, key: &Key) -> Result<Option<u64>, EngineError> {
+        let external_id = self.glpi11().await?.then(|| text::external_id(key));
         let rows = self
             .session()
             .await?
-            .find_open_tickets(&text::marker(key))
+            .find_open_tickets(&text::marker(key), external_id.as_deref())
             .await?;
         let ids: Vec<u64> = rows
             .into_iter()
@@ -44,6 +46,44 @@ impl<S: Store> Run<'_, S> {
             );
         }
         Ok(ids.first().copied())
+    }
+
+    /// Whether GLPI is version 11 or later (its tickets then carry the key's
+    /// `externalid`): known with the high-level API, else cached for
+    /// `cache_ttl`, else asked once (`getGlpiConfig`). A GLPI that does not
+    /// say is taken for GLPI 10 (the description's marker always works).
+    pub(super) async fn glpi11(&mut self) -> Result<bool, EngineError> {
+        if let Some(known) = self.glpi.glpi11() {
+            return Ok(known);
+        }
+        let config = self.engine.config;
+        let identity = self.engine.glpi.clone();
+        let glpi11 = match self
+            .engine
+            .cache
+            .get::<bool>("glpi11", &identity, config.cache_ttl)
+        {
+            Some(v) => v,
+            None => {
+                let asked = self.session().await?.glpi_config().await;
+                let v = match asked {
+                    Ok(c) => c
+                        .version
+                        .as_deref()
+                        .and_then(major)
+                        .is_some_and(|m| m >= 11),
+                    Err(e @ GlpiError::Unavailable { .. }) => return Err(e.into()),
+                    Err(e) => {
+                        tracing::warn!("GLPI's version is unknown ({e}): taken for GLPI 10");
+                        false
+                    }
+                };
+                self.engine.cache.put("glpi11", &identity, &v);
+                v
+            }
+        };
+        self.glpi.set_glpi11(glpi11);
+        Ok(glpi11)
     }
 
     /// The requester's id: cached for `cache_ttl`; problems are logged, and the
@@ -125,5 +165,23 @@ impl<S: Store> Run<'_, S> {
                 None
             }
         })
+    }
+}
+
+/// The major version of a GLPI version string (`11.0.6` → 11).
+fn major(version: &str) -> Option<u32> {
+    version.trim().split('.').next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::major;
+
+    #[test]
+    fn major_versions() {
+        assert_eq!(major("11.0.6"), Some(11));
+        assert_eq!(major("10.0.12"), Some(10));
+        assert_eq!(major(" 12"), Some(12));
+        assert_eq!(major("dev"), None);
     }
 }

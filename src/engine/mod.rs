@@ -22,6 +22,7 @@ mod error;
 mod lookup;
 mod rebuild;
 mod signals;
+mod tokens;
 
 pub(crate) use api::Engine;
 pub(crate) use clock::{Clock, process_start};

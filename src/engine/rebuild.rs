@@ -6,12 +6,12 @@
 use serde::Serialize;
 
 use crate::core::{Key, Record, State};
-use crate::glpi::{Client, MarkedTicket};
+use crate::glpi::MarkedTicket;
 use crate::state::{RecordLoad, Store};
 use crate::text;
 
 use super::api::Engine;
-use super::context::glpi_settings;
+use super::context::glpi_client;
 use super::error::EngineError;
 
 /// What became of one open ticket that carries a marker.
@@ -28,7 +28,7 @@ impl<S: Store> Engine<'_, S> {
     /// Records every open ticket of the API user that carries a marker and
     /// whose key has no record.
     pub(crate) fn rebuild(&self) -> Result<Vec<Rebuilt>, EngineError> {
-        let glpi = Client::new(glpi_settings(self.ctx.config))?;
+        let glpi = glpi_client(self.ctx.config, &self.ctx.cache)?;
         self.runtime.block_on(async {
             let session = glpi.open().await?;
             let found = async {

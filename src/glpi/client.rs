@@ -1,8 +1,8 @@
 //! The HTTP client bound to one GLPI: its settings (timeouts, TLS roots,
-//! tokens), built on the first request, and `initSession` with the
-//! `Authorization`-stripped fallback.
+//! tokens, the high-level API's OAuth2 client), built on the first request,
+//! and `initSession` with the `Authorization`-stripped fallback.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::time::Duration;
 
 use reqwest::Method;
@@ -10,7 +10,9 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::GlpiError;
+use super::http::{Api, Request};
 use super::model;
+use super::oauth::{TokenStore, V2Settings};
 
 /// What the client needs from the configuration.
 #[derive(Debug)]
@@ -18,7 +20,11 @@ pub(crate) struct Settings {
     /// Ends with `/apirest.php/`.
     pub(crate) api_url: String,
     pub(crate) app_token: Option<SecretString>,
-    pub(crate) user_token: SecretString,
+    /// The legacy API's login; `None` with the high-level API when the
+    /// legacy one is not to be used at all.
+    pub(crate) user_token: Option<SecretString>,
+    /// The high-level API (GLPI 11), when tickets go through it.
+    pub(crate) v2: Option<V2Settings>,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
     /// Extra attempts of an idempotent read after a transient failure.
@@ -54,7 +60,15 @@ pub(crate) struct Client {
     http_setup: HttpSetup,
     pub(super) api_url: String,
     app_token: Option<SecretString>,
-    user_token: SecretString,
+    user_token: Option<SecretString>,
+    /// The high-level API's settings, when tickets go through it.
+    pub(super) v2: Option<V2Settings>,
+    /// Where the OAuth2 tokens are kept between runs (none: this run only).
+    pub(super) token_store: Option<Box<dyn TokenStore>>,
+    /// The access token this run uses.
+    pub(super) bearer: RefCell<Option<SecretString>>,
+    /// Whether GLPI is version 11 or later (`None`: not known yet).
+    glpi11: Cell<Option<bool>>,
     pub(super) retries: u32,
     /// HTTP requests sent, for the run's summary line.
     pub(super) sent: Cell<u32>,
@@ -105,6 +119,10 @@ impl Client {
             api_url: settings.api_url,
             app_token: settings.app_token.filter(|t| !t.expose_secret().is_empty()),
             user_token: settings.user_token,
+            glpi11: Cell::new(settings.v2.as_ref().map(|_| true)),
+            v2: settings.v2,
+            token_store: None,
+            bearer: RefCell::new(None),
             retries: settings.retries,
             sent: Cell::new(0),
             auth_in_query: Cell::new(false),
@@ -135,6 +153,42 @@ impl Client {
             reason: e.to_string(),
         })?;
         Ok(self.http.get_or_init(|| http))
+    }
+
+    /// Keeps the OAuth2 tokens of the high-level API in `store` between runs.
+    pub(crate) fn with_token_store(mut self, store: Box<dyn TokenStore>) -> Client {
+        self.token_store = Some(store);
+        self
+    }
+
+    /// True when tickets go through GLPI 11's high-level API.
+    pub(crate) fn is_v2(&self) -> bool {
+        self.v2.is_some()
+    }
+
+    /// True when the legacy API can be logged into (a `user_token`).
+    pub(crate) fn has_legacy_login(&self) -> bool {
+        self.user_token.is_some()
+    }
+
+    /// Whether GLPI is version 11 or later, when known.
+    pub(crate) fn glpi11(&self) -> Option<bool> {
+        self.glpi11.get()
+    }
+
+    /// Records GLPI's version (from the cache, or once asked).
+    pub(crate) fn set_glpi11(&self, yes: bool) {
+        self.glpi11.set(Some(yes));
+    }
+
+    /// The high-level API's base URL (`…/api.php/v2/`).
+    pub(super) fn v2_url(&self) -> Result<&str, GlpiError> {
+        self.v2
+            .as_ref()
+            .map(|v| v.api_url.as_str())
+            .ok_or_else(|| GlpiError::Setup {
+                reason: "the high-level API is not configured (api = \"v2\")".into(),
+            })
     }
 
     /// True once `initSession` had to send the `user_token` as a query
@@ -176,29 +230,33 @@ impl Client {
 
     /// `initSession` with the `user_token` in `Authorization`, or in the query.
     async fn init_session_via(&self, in_query: bool) -> Result<SecretString, GlpiError> {
+        let Some(user_token) = &self.user_token else {
+            return Err(GlpiError::Setup {
+                reason: "no user_token is configured for GLPI's legacy API".into(),
+            });
+        };
         let mut headers = self.base_headers()?;
         let mut query = Vec::new();
         if in_query {
             query.push((
                 "user_token".to_string(),
-                self.user_token.expose_secret().to_string(),
+                user_token.expose_secret().to_string(),
             ));
         } else {
             headers.insert(
                 reqwest::header::AUTHORIZATION,
-                sensitive(&format!("user_token {}", self.user_token.expose_secret()))?,
+                sensitive(&format!("user_token {}", user_token.expose_secret()))?,
             );
         }
-        let body: model::SessionToken = self
-            .send_json(
-                Method::GET,
-                "initSession",
-                headers,
-                None::<&()>,
-                &query,
-                Retry::Read,
-            )
-            .await?;
+        let req = Request {
+            api: Api::Legacy,
+            method: Method::GET,
+            path: "initSession",
+            headers,
+            body: None::<&()>,
+            query: &query,
+        };
+        let body: model::SessionToken = self.send_json(&req, Retry::Read).await?;
         Ok(SecretString::from(body.session_token))
     }
 }

@@ -71,6 +71,41 @@ impl GlpiError {
                      probably strips the Authorization header (Apache + PHP-FPM: add \
                      `SetEnvIf Authorization \"(.*)\" HTTP_AUTHORIZATION=$1`)"
                 }
+                "invalid_client" => {
+                    "GLPI refused the OAuth client: copy its Client ID and secret from Setup > \
+                     OAuth clients into client_id and client_secret, and check the client is \
+                     active"
+                }
+                "invalid_grant" => {
+                    "GLPI refused the username or password: set username and password \
+                     (password_file) to those of an active GLPI user who may log in"
+                }
+                "unauthorized_client" | "unsupported_grant_type" => {
+                    "the OAuth client does not allow the password grant: tick Password under \
+                     Grants in Setup > OAuth clients > (the client)"
+                }
+                "invalid_scope" => {
+                    "the OAuth client does not allow the scope api: add api under Scopes in \
+                     Setup > OAuth clients > (the client)"
+                }
+                "ERROR_RIGHT_MISSING" if message.contains("High-Level API is disabled") => {
+                    "enable the high-level API in GLPI: Setup > General > API > Enable the \
+                     high-level API"
+                }
+                "ERROR_RIGHT_MISSING" if message.contains("scope") => {
+                    "the access token lacks the scope api: add api under Scopes in Setup > \
+                     OAuth clients > (the client)"
+                }
+                "ERROR_UNAUTHENTICATED" => {
+                    "GLPI refused the access token even once renewed: check that the OAuth \
+                     client in Setup > OAuth clients is active and still allows the password \
+                     grant"
+                }
+                "ERROR_INVALID_PARAMETER" if message.contains("OAuth token") => {
+                    "GLPI refused the access token as invalid: check that host is the GLPI \
+                     that granted it, and that the OAuth client in Setup > OAuth clients is \
+                     active"
+                }
                 "ERROR" if message.contains("API disabled") => {
                     "enable the REST API in GLPI: Setup → General → API → Enable Rest API"
                 }

@@ -1,6 +1,7 @@
 //! Sending one request to GLPI: retries of reads with backoff, the
 //! classification of failures (refused / unavailable / unreadable), GLPI's
-//! error pair decoded, redirects reported rather than followed.
+//! errors decoded (the legacy pair, the high-level API's object, OAuth2's
+//! object), redirects reported rather than followed.
 
 use std::time::{Duration, Instant};
 
@@ -12,24 +13,56 @@ use serde::de::DeserializeOwned;
 use super::client::{Client, Retry};
 use super::error::GlpiError;
 
+/// Which of GLPI's APIs a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Api {
+    /// `apirest.php/`: a JSON `Content-Type` on every request, and reads
+    /// asking GLPI 10 to decode its stored entities (§6.8).
+    Legacy,
+    /// `api.php/v2/`: `Content-Type` only with a body (GLPI 11 reads an empty
+    /// body sent as JSON as an invalid one).
+    V2,
+}
+
+/// One request: where, how, with what.
+pub(super) struct Request<'a, B> {
+    pub(super) api: Api,
+    pub(super) method: Method,
+    /// Relative to the API's base URL.
+    pub(super) path: &'a str,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Option<&'a B>,
+    pub(super) query: &'a [(String, String)],
+}
+
+impl<B> Request<'_, B> {
+    /// `METHOD path`, for messages.
+    pub(super) fn what(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
 impl Client {
     /// Sends one request (with retries for reads) and decodes a JSON answer.
     pub(super) async fn send_json<B: Serialize, T: DeserializeOwned>(
         &self,
-        method: Method,
-        path: &str,
-        headers: HeaderMap,
-        body: Option<&B>,
-        query: &[(String, String)],
+        req: &Request<'_, B>,
         retry: Retry,
     ) -> Result<T, GlpiError> {
-        let what = format!("{method} {path}");
+        let bytes = self.send(req, retry).await?;
+        decode(&req.what(), &bytes)
+    }
+
+    /// Sends one request (with retries for reads); the answer's bytes.
+    pub(super) async fn send<B: Serialize>(
+        &self,
+        req: &Request<'_, B>,
+        retry: Retry,
+    ) -> Result<Vec<u8>, GlpiError> {
+        let what = req.what();
         let mut attempt = 0;
         loop {
-            let result = self
-                .send_once(&what, method.clone(), path, headers.clone(), body, query)
-                .await;
-            match result {
+            match self.send_once(&what, req).await {
                 Err(GlpiError::Unavailable { .. })
                     if (retry == Retry::Read && attempt < self.retries)
                         || (retry == Retry::Close && attempt < 2) =>
@@ -39,14 +72,7 @@ impl Client {
                     tracing::info!("{what} failed, retrying in {} ms", pause.as_millis());
                     tokio::time::sleep(pause).await;
                 }
-                Err(e) => return Err(e),
-                Ok(bytes) => {
-                    let de = &mut serde_json::Deserializer::from_slice(&bytes);
-                    return serde_path_to_error::deserialize(de).map_err(|e| GlpiError::Protocol {
-                        what,
-                        detail: format!("at {}: {}", e.path(), e.inner()),
-                    });
-                }
+                other => return other,
             }
         }
     }
@@ -54,28 +80,42 @@ impl Client {
     pub(super) async fn send_once<B: Serialize>(
         &self,
         what: &str,
-        method: Method,
-        path: &str,
-        headers: HeaderMap,
-        body: Option<&B>,
-        query: &[(String, String)],
+        r: &Request<'_, B>,
     ) -> Result<Vec<u8>, GlpiError> {
-        let url = format!("{}{path}", self.api_url);
-        let is_write = method != Method::GET;
+        let base = match r.api {
+            Api::Legacy => &self.api_url,
+            Api::V2 => self.v2_url()?,
+        };
+        let url = format!("{base}{}", r.path);
+        let is_write = r.method != Method::GET;
         let mut req = self
             .http()?
-            .request(method, &url)
-            .headers(headers)
-            .header(reqwest::header::CONTENT_TYPE, "application/json");
-        if !query.is_empty() {
-            req = req.query(query);
+            .request(r.method.clone(), &url)
+            .headers(r.headers.clone());
+        if !r.query.is_empty() {
+            req = req.query(r.query);
         }
-        if let Some(b) = body {
-            req = req.json(b);
-        } else {
-            // GLPI 10 decodes stored entities on reads when asked (§6.8).
-            req = req.header("X-GLPI-Sanitized-Content", "false");
+        match (r.body, r.api) {
+            (Some(b), _) => req = req.json(b),
+            (None, Api::Legacy) => {
+                // GLPI 10 decodes stored entities on reads when asked (§6.8).
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header("X-GLPI-Sanitized-Content", "false");
+            }
+            (None, Api::V2) => req = req.header(reqwest::header::ACCEPT, "application/json"),
         }
+        self.exchange(what, req, is_write).await
+    }
+
+    /// Sends a built request and classifies the answer: the body of a 2xx,
+    /// or the error.
+    pub(super) async fn exchange(
+        &self,
+        what: &str,
+        req: reqwest::RequestBuilder,
+        is_write: bool,
+    ) -> Result<Vec<u8>, GlpiError> {
         self.sent.set(self.sent.get() + 1);
         let started = Instant::now();
         let unavailable = |reason: String, outcome_unknown: bool| GlpiError::Unavailable {
@@ -110,6 +150,22 @@ impl Client {
         }
         Err(decode_error(what, status, &bytes))
     }
+}
+
+/// Decodes a JSON answer, naming where it does not fit; an empty answer
+/// is `null`.
+pub(super) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, GlpiError> {
+    // An empty answer (`201` to a v2 team member, `204`) reads as `null`.
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"null"
+    } else {
+        bytes
+    };
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| GlpiError::Protocol {
+        what: what.to_string(),
+        detail: format!("at {}: {}", e.path(), e.inner()),
+    })
 }
 
 /// Whether GLPI's PHP was seen printing notices before its answers (said once).
@@ -195,40 +251,95 @@ fn describe(e: &reqwest::Error) -> String {
     reason
 }
 
-/// Decodes GLPI's `["ERROR_CODE", message]` pair (message may be null).
-/// An answer that is no such pair is not GLPI's: a 404 means `host` points
-/// where GLPI's API is not (a configuration error); PHP's own messages mean
-/// `display_errors` is on and GLPI failed.
+/// GLPI's error object in the high-level API (glpi-api.md §11.3) and in
+/// OAuth2 answers (league/oauth2-server).
+#[derive(serde::Deserialize)]
+struct ErrorObject {
+    /// v2: `ERROR_…`.
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    detail: Option<serde_json::Value>,
+    /// OAuth2: `invalid_grant`, `invalid_client`, …
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+    #[serde(default)]
+    hint: Option<String>,
+}
+
+impl ErrorObject {
+    /// The code and the message, if this is one of GLPI's error objects.
+    fn read(self) -> Option<(String, String)> {
+        let join = |parts: [Option<String>; 2]| {
+            parts
+                .into_iter()
+                .flatten()
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join(": ")
+        };
+        if let Some(code) = self.status {
+            let detail = match self.detail {
+                Some(serde_json::Value::String(s)) => Some(s),
+                None | Some(serde_json::Value::Null) => None,
+                Some(other) => Some(other.to_string()),
+            };
+            return Some((code, join([self.title, detail])));
+        }
+        let code = self.error?;
+        Some((code, join([self.error_description, self.hint])))
+    }
+}
+
+/// Decodes GLPI's error: the legacy `["ERROR_CODE", message]` pair (message
+/// may be null), or the object of the high-level API and of its OAuth2
+/// server. An answer that is none of them is not GLPI's: a 404 means `host`
+/// points where GLPI's API is not (a configuration error); PHP's own
+/// messages mean `display_errors` is on and GLPI failed.
 pub(crate) fn decode_error(what: &str, status: StatusCode, bytes: &[u8]) -> GlpiError {
     let bytes = json_part(what, bytes);
-    match serde_json::from_slice::<(String, serde_json::Value)>(bytes) {
-        Ok((code, message)) => {
-            let message = match message {
-                serde_json::Value::String(s) => strip_doc_suffix(&s),
-                serde_json::Value::Null => String::new(),
-                other => other.to_string(),
-            };
-            GlpiError::Refused {
-                what: what.to_string(),
-                status: status.as_u16(),
-                code,
-                message,
-            }
-        }
-        Err(_) if looks_like_php_output(bytes) => GlpiError::PhpOutput {
+    let refused = |code: String, message: String| GlpiError::Refused {
+        what: what.to_string(),
+        status: status.as_u16(),
+        code,
+        message,
+    };
+    if let Ok((code, message)) = serde_json::from_slice::<(String, serde_json::Value)>(bytes) {
+        let message = match message {
+            serde_json::Value::String(s) => strip_doc_suffix(&s),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        return refused(code, message);
+    }
+    // Only an object: serde would also read a struct from an array.
+    if let Some((code, message)) =
+        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes)
+            .ok()
+            .and_then(|o| serde_json::from_value::<ErrorObject>(o.into()).ok())
+            .and_then(ErrorObject::read)
+    {
+        return refused(code, message);
+    }
+    if looks_like_php_output(bytes) {
+        return GlpiError::PhpOutput {
             what: what.to_string(),
-        },
-        Err(_) if status == StatusCode::NOT_FOUND => GlpiError::NotFound {
+        };
+    }
+    if status == StatusCode::NOT_FOUND {
+        return GlpiError::NotFound {
             what: what.to_string(),
-        },
-        Err(_) => {
-            let text = String::from_utf8_lossy(bytes);
-            let snippet: String = text.chars().take(120).collect();
-            GlpiError::Protocol {
-                what: what.to_string(),
-                detail: format!("HTTP {status} with a body that is not a GLPI error: {snippet:?}"),
-            }
-        }
+        };
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let snippet: String = text.chars().take(120).collect();
+    GlpiError::Protocol {
+        what: what.to_string(),
+        detail: format!("HTTP {status} with a body that is not a GLPI error: {snippet:?}"),
     }
 }
 

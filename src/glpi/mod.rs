@@ -1,5 +1,7 @@
-//! A thin, typed client of the GLPI legacy REST API (`apirest.php`), which
-//! GLPI 10.0.x and 11.x both serve.
+//! A thin, typed client of GLPI: the legacy REST API (`apirest.php`), which
+//! GLPI 10.0.x and 11.x both serve, and GLPI 11's high-level API
+//! (`api.php/v2`, with OAuth2: `oauth.rs`, the calls in `v2.rs`) — the same
+//! [`Session`] methods over either.
 //!
 //! One [`Session`] per run: `initSession` with `App-Token` and
 //! `Authorization: user_token …`, the work, then `killSession` on every path
@@ -18,19 +20,22 @@ mod client;
 mod error;
 mod http;
 pub(crate) mod model;
+mod oauth;
 pub(crate) mod probe;
 #[cfg(test)]
 mod proptests;
 mod search;
 mod session;
 mod tickets;
+mod v2;
 
 pub(crate) use client::{Client, Settings};
 pub(crate) use error::GlpiError;
 #[cfg(feature = "fuzzing")]
 pub(crate) use http::decode_error;
 pub(crate) use model::NewTicket;
-pub(crate) use probe::{ItemLookup, Me, Profile};
+pub(crate) use oauth::{TokenStore, Tokens, V2Settings};
+pub(crate) use probe::{ItemLookup, Me, Profile, V2Session};
 pub(crate) use search::{AssetMatch, MarkedTicket, UserMatch};
 pub(crate) use session::Session;
 pub(crate) use tickets::TicketStatus;

@@ -67,6 +67,9 @@ pub(crate) struct NewTicket {
     /// `{"Computer": [1]}`: GLPI creates the `Item_Ticket` rows.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) items_id: BTreeMap<String, Vec<u64>>,
+    /// The key's identity, on GLPI 11 (`externalid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) externalid: Option<String>,
 }
 
 /// The body of `POST /ITILFollowup` and `POST /ITILSolution`.
@@ -100,6 +103,9 @@ pub(crate) struct TicketRead {
     /// The description, which carries the key's marker.
     #[serde(default)]
     pub(crate) content: Option<String>,
+    /// GLPI 11 only.
+    #[serde(default)]
+    pub(crate) externalid: Option<String>,
 }
 
 /// `GET /search/:itemtype` (§5.3): `data` is absent when nothing matches.
@@ -196,6 +202,7 @@ mod tests {
             itilcategories_id: None,
             requester: Some(8),
             items_id: BTreeMap::from([("Computer".to_string(), vec![1])]),
+            externalid: None,
         };
         assert_eq!(
             serde_json::to_string(&Input { input: t }).unwrap(),

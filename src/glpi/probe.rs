@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::client::Client;
 use super::error::GlpiError;
+use super::http::{Api, Request};
 use super::model::{cell_id, cell_text};
 use super::session::Session;
 
@@ -155,21 +156,113 @@ impl ItemLookup {
     }
 }
 
+/// What the high-level API's `GET session` tells `check`: who, the
+/// active profile with its rights, and the entities that profile reaches.
+#[derive(Debug)]
+pub(crate) struct V2Session {
+    pub(crate) me: Me,
+    pub(crate) profile: Profile,
+    /// The active profile's entities, each with its recursion flag.
+    pub(crate) entities: Vec<(Entity, bool)>,
+}
+
+#[derive(Debug, Deserialize)]
+struct V2SessionAnswer {
+    user_id: u64,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    profiles: Value,
+    active_profile: V2ActiveProfile,
+}
+
+#[derive(Debug, Deserialize)]
+struct V2ActiveProfile {
+    #[serde(default)]
+    id: Value,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    interface: Option<String>,
+    #[serde(default)]
+    rights: BTreeMap<String, Value>,
+}
+
+impl V2SessionAnswer {
+    fn read(self) -> V2Session {
+        let active = cell_id(&self.active_profile.id);
+        // `profiles` is a map by profile id (or a list of rows with an id).
+        let row = match &self.profiles {
+            Value::Object(map) => active.and_then(|id| map.get(&id.to_string())),
+            Value::Array(list) => list
+                .iter()
+                .find(|p| p.get("id").and_then(cell_id) == active),
+            _ => None,
+        };
+        let entities = row
+            .and_then(|p| p.get("entities"))
+            .map(|e| match e {
+                Value::Array(list) => list.iter().collect::<Vec<_>>(),
+                Value::Object(map) => map.values().collect(),
+                _ => Vec::new(),
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|e| {
+                let entity = Entity {
+                    id: e.get("id").and_then(cell_id)?,
+                    name: e.get("name").and_then(cell_text).unwrap_or_default(),
+                };
+                let recursive = e.get("is_recursive").is_some_and(|r| {
+                    r.as_bool() == Some(true) || cell_id(r).is_some_and(|n| n != 0)
+                });
+                Some((entity, recursive))
+            })
+            .collect();
+        V2Session {
+            me: Me {
+                id: self.user_id,
+                login: self.name,
+            },
+            profile: Profile {
+                name: self.active_profile.name,
+                interface: self.active_profile.interface,
+                rest: self.active_profile.rights,
+            },
+            entities,
+        }
+    }
+}
+
 impl Client {
+    /// `GET api.php/v2/` with no token: GLPI 11 answers 200 when its
+    /// high-level API is enabled, 403 "The High-Level API is disabled"
+    /// otherwise; GLPI 10 has no such route.
+    pub(crate) async fn probe_v2_root(&self) -> Result<(), GlpiError> {
+        let req = Request {
+            api: Api::V2,
+            method: Method::GET,
+            path: "",
+            headers: HeaderMap::new(),
+            body: None::<&()>,
+            query: &[],
+        };
+        self.send_once("GET api.php/v2/", &req).await.map(|_| ())
+    }
+
     /// `GET apirest.php/` with no token at all: GLPI answers its API
     /// documentation (200) when the API is enabled and this address allowed,
     /// `["ERROR", "API disabled"]` or `ERROR_NOT_ALLOWED_IP` otherwise.
     pub(crate) async fn probe_root(&self) -> Result<(), GlpiError> {
-        self.send_once(
-            "GET apirest.php/",
-            Method::GET,
-            "",
-            HeaderMap::new(),
-            None::<&()>,
-            &[],
-        )
-        .await
-        .map(|_| ())
+        let req = Request {
+            api: Api::Legacy,
+            method: Method::GET,
+            path: "",
+            headers: HeaderMap::new(),
+            body: None::<&()>,
+            query: &[],
+        };
+        self.send_once("GET apirest.php/", &req).await.map(|_| ())
     }
 }
 
@@ -198,10 +291,35 @@ impl Session<'_> {
         Ok(a.active_profile)
     }
 
-    /// `getFullSession` → the logged-in user's id and login.
+    /// `getFullSession` (v2: `GET session`) → the logged-in user's id and
+    /// login.
     pub(crate) async fn me(&self) -> Result<Me, GlpiError> {
+        if self.is_v2() {
+            #[derive(Deserialize)]
+            struct V2Session {
+                user_id: u64,
+                #[serde(default)]
+                name: String,
+            }
+            let s: V2Session = self
+                .call::<(), _>(Method::GET, "session", None, &[])
+                .await?;
+            return Ok(Me {
+                id: s.user_id,
+                login: s.name,
+            });
+        }
         let a: FullSession = self.get("getFullSession", &[]).await?;
         Ok(a.me())
+    }
+
+    /// The high-level API's `GET session`: who, the active profile and
+    /// its rights (GLPI 11 gives them there), its entities.
+    pub(crate) async fn v2_session(&self) -> Result<V2Session, GlpiError> {
+        let a: V2SessionAnswer = self
+            .call::<(), _>(Method::GET, "session", None, &[])
+            .await?;
+        Ok(a.read())
     }
 
     /// `getMyEntities?is_recursive=true`: every entity the user can reach.
@@ -254,11 +372,44 @@ mod tests {
     }
 
     #[test]
+    fn the_v2_session_gives_the_active_profile_rights_and_entities() {
+        let text = r#"{"user_id":7,"name":"esia","profiles":{"9":{"name":"API Integration",
+            "entities":[{"id":0,"name":"Root entity","is_recursive":1}]},"10":{"name":"Other",
+            "entities":[{"id":3,"name":"E3","is_recursive":0}]}},"active_profile":{"id":9,
+            "name":"API Integration","interface":"central","rights":{"ticket":494599,
+            "followup":64535,"ticket_status":0}}}"#;
+        let s = serde_json::from_str::<V2SessionAnswer>(text)
+            .unwrap()
+            .read();
+        assert_eq!(
+            s.me,
+            Me {
+                id: 7,
+                login: "esia".into()
+            }
+        );
+        assert_eq!(s.profile.name, "API Integration");
+        assert_eq!(s.profile.right("ticket"), 494_599);
+        assert!(!s.profile.forbids_transition(1, 5));
+        assert_eq!(
+            s.entities,
+            vec![(
+                Entity {
+                    id: 0,
+                    name: "Root entity".into()
+                },
+                true
+            )]
+        );
+    }
+
+    #[test]
     fn debug_of_the_client_shows_no_token() {
         let settings = crate::glpi::Settings {
             api_url: "http://127.0.0.1:1/apirest.php/".into(),
             app_token: Some("app-SECRET-1".to_string().into()),
-            user_token: "user-SECRET-2".to_string().into(),
+            user_token: Some("user-SECRET-2".to_string().into()),
+            v2: None,
             connect_timeout: std::time::Duration::from_secs(1),
             request_timeout: std::time::Duration::from_secs(1),
             retries: 0,

@@ -58,6 +58,9 @@ impl Session<'_> {
 
     /// The user whose login is exactly `login` (field 1), active (field 8).
     pub(crate) async fn find_user(&self, login: &str) -> Result<UserMatch, GlpiError> {
+        if self.is_v2() {
+            return self.v2_find_user(login).await;
+        }
         let anchored = format!("^{login}$");
         let result = self
             .search("User", &criteria(&[(1, "contains", &anchored)], &[2, 8]))
@@ -87,6 +90,9 @@ impl Session<'_> {
         name: &str,
         types: &[String],
     ) -> Result<Vec<AssetMatch>, GlpiError> {
+        if self.is_v2() {
+            return self.v2_find_assets(name, types).await;
+        }
         let anchored = format!("^{name}$");
         let result = self
             .search("AllAssets", &criteria(&[(1, "contains", &anchored)], &[2]))
@@ -113,18 +119,45 @@ impl Session<'_> {
         prefix: &str,
         writer: u64,
     ) -> Result<Vec<MarkedTicket>, GlpiError> {
+        if self.is_v2() {
+            return self.v2_open_tickets_containing(prefix, writer, 1000).await;
+        }
         self.open_tickets_containing(prefix, Some(writer), 1000)
             .await
     }
 
-    /// Open tickets whose description carries `marker`, oldest first.
-    /// "contains" also matches a marker quoted in another ticket's check
-    /// output, which the caller weeds out with the description returned.
+    /// The key's open tickets, oldest first: on GLPI 11 those whose
+    /// `externalid` is `external_id` (an equality search), otherwise those
+    /// whose description carries `marker` ("contains" also matches a marker
+    /// quoted in another ticket's check output, which the caller weeds out
+    /// with the description returned).
     pub(crate) async fn find_open_tickets(
         &self,
         marker: &str,
+        external_id: Option<&str>,
     ) -> Result<Vec<MarkedTicket>, GlpiError> {
-        self.open_tickets_containing(marker, None, 50).await
+        match external_id {
+            Some(id) if self.is_v2() => self.v2_open_tickets_with_id(id).await,
+            Some(id) => self.open_tickets_with_external_id(id).await,
+            None => self.open_tickets_containing(marker, None, 50).await,
+        }
+    }
+
+    /// Open tickets whose `externalid` (search option 87, GLPI 11) is
+    /// exactly `id`.
+    async fn open_tickets_with_external_id(
+        &self,
+        id: &str,
+    ) -> Result<Vec<MarkedTicket>, GlpiError> {
+        let anchored = format!("^{id}$");
+        let query = criteria(
+            &[(87, "contains", &anchored), (12, "equals", "notold")],
+            &[2, 3, 21, 87],
+        );
+        let result = self.search("Ticket", &query).await?;
+        Ok(marked_rows(&result, |row| {
+            row.get("87").and_then(cell_text).as_deref() == Some(id)
+        }))
     }
 
     /// Open tickets (not solved, not closed, not in the trash) whose
@@ -145,22 +178,7 @@ impl Session<'_> {
         query.retain(|(k, _)| k != "range");
         query.push(("range".to_string(), format!("0-{}", max - 1)));
         let result = self.search("Ticket", &query).await?;
-        let mut rows: Vec<MarkedTicket> = result
-            .data
-            .iter()
-            .filter_map(|row| {
-                Some(MarkedTicket {
-                    id: row.get("2").and_then(cell_id)?,
-                    priority: row
-                        .get("3")
-                        .and_then(cell_id)
-                        .and_then(|p| u8::try_from(p).ok())
-                        .unwrap_or(3),
-                    content: row.get("21").and_then(cell_text).unwrap_or_default(),
-                })
-            })
-            .collect();
-        rows.sort_unstable_by_key(|r| r.id);
+        let rows = marked_rows(&result, |_| true);
         if result.totalcount > u64::try_from(max).unwrap_or(u64::MAX) {
             tracing::warn!(
                 "{} open tickets contain {text}; only the first {max} were read",
@@ -169,6 +187,31 @@ impl Session<'_> {
         }
         Ok(rows)
     }
+}
+
+/// The tickets of a search's rows that pass `keep`, oldest first.
+fn marked_rows(
+    result: &SearchResult,
+    keep: impl Fn(&std::collections::BTreeMap<String, serde_json::Value>) -> bool,
+) -> Vec<MarkedTicket> {
+    let mut rows: Vec<MarkedTicket> = result
+        .data
+        .iter()
+        .filter(|row| keep(row))
+        .filter_map(|row| {
+            Some(MarkedTicket {
+                id: row.get("2").and_then(cell_id)?,
+                priority: row
+                    .get("3")
+                    .and_then(cell_id)
+                    .and_then(|p| u8::try_from(p).ok())
+                    .unwrap_or(3),
+                content: row.get("21").and_then(cell_text).unwrap_or_default(),
+            })
+        })
+        .collect();
+    rows.sort_unstable_by_key(|r| r.id);
+    rows
 }
 
 /// An open ticket found by its marker.

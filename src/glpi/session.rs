@@ -1,6 +1,7 @@
-//! One GLPI session: opened by [`Client::open`](super::Client::open), used
-//! for the run's calls (re-opened once if GLPI forgot it), closed with
-//! `killSession` on every path.
+//! One run's access to GLPI, opened by [`Client::open`](super::Client::open):
+//! a legacy session (`initSession` … `killSession` on every path, re-opened
+//! once if GLPI forgot it), or the high-level API's bearer token (nothing to
+//! open or close; a token GLPI refuses is renewed once and the call retried).
 
 use std::cell::RefCell;
 
@@ -12,36 +13,87 @@ use serde::de::DeserializeOwned;
 
 use super::client::{Client, Retry, sensitive};
 use super::error::GlpiError;
+use super::http::{Api, Request};
 
 impl Client {
-    /// `initSession`: opens a session with the `user_token`.
+    /// Opens this run's access: `initSession` with the `user_token`, or the
+    /// high-level API's access token (cached, refreshed, or granted).
     pub(crate) async fn open(&self) -> Result<Session<'_>, GlpiError> {
-        let token = self.init_session().await?;
+        let auth = if self.is_v2() {
+            // A token this run already holds (`check`'s grant) serves.
+            if self.bearer.borrow().is_none() {
+                self.access_token(None).await?;
+            }
+            Auth::Bearer
+        } else {
+            Auth::Legacy(self.init_session().await?)
+        };
         Ok(Session {
             client: self,
-            token: RefCell::new(token),
+            auth: RefCell::new(auth),
         })
     }
+
+    /// A legacy session beside the high-level API, for what the latter
+    /// cannot do (linking an asset): `None` without a `user_token`.
+    pub(crate) async fn open_legacy(&self) -> Result<Option<Session<'_>>, GlpiError> {
+        if !self.has_legacy_login() {
+            return Ok(None);
+        }
+        Ok(Some(Session {
+            client: self,
+            auth: RefCell::new(Auth::Legacy(self.init_session().await?)),
+        }))
+    }
+}
+
+/// How a session's calls are authenticated.
+#[derive(Debug)]
+pub(super) enum Auth {
+    /// The legacy API's `Session-Token`.
+    Legacy(SecretString),
+    /// The high-level API: the client's current access token.
+    Bearer,
 }
 
 /// An open GLPI session. Call [`Session::close`] on every path.
 #[derive(Debug)]
 pub(crate) struct Session<'c> {
     pub(super) client: &'c Client,
-    pub(super) token: RefCell<SecretString>,
+    pub(super) auth: RefCell<Auth>,
 }
 
 impl Session<'_> {
-    fn headers(&self) -> Result<HeaderMap, GlpiError> {
-        let mut h = self.client.base_headers()?;
-        h.insert(
-            "Session-Token",
-            sensitive(self.token.borrow().expose_secret())?,
-        );
-        Ok(h)
+    /// True when this session speaks the high-level API.
+    pub(crate) fn is_v2(&self) -> bool {
+        matches!(*self.auth.borrow(), Auth::Bearer)
     }
 
-    /// One API call; re-opens the session once if GLPI forgot it.
+    fn headers(&self) -> Result<HeaderMap, GlpiError> {
+        match &*self.auth.borrow() {
+            Auth::Legacy(token) => {
+                let mut h = self.client.base_headers()?;
+                h.insert("Session-Token", sensitive(token.expose_secret())?);
+                Ok(h)
+            }
+            Auth::Bearer => {
+                let mut h = HeaderMap::new();
+                let token = self.client.bearer.borrow();
+                let token = token.as_ref().ok_or_else(|| GlpiError::Setup {
+                    reason: "no access token".into(),
+                })?;
+                h.insert(
+                    reqwest::header::AUTHORIZATION,
+                    sensitive(&format!("Bearer {}", token.expose_secret()))?,
+                );
+                Ok(h)
+            }
+        }
+    }
+
+    /// One API call (legacy, or high-level with a `v2` session): a session
+    /// GLPI forgot is re-opened once, a refused access token renewed once,
+    /// and the call retried.
     pub(super) async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -54,42 +106,80 @@ impl Session<'_> {
         } else {
             Retry::Write
         };
+        let api = if self.is_v2() { Api::V2 } else { Api::Legacy };
+        let request = |headers| Request {
+            api,
+            method: method.clone(),
+            path,
+            headers,
+            body,
+            query,
+        };
         let first = self
             .client
-            .send_json(method.clone(), path, self.headers()?, body, query, retry)
+            .send_json(&request(self.headers()?), retry)
             .await;
         match first {
-            Err(e) if e.code() == Some("ERROR_SESSION_TOKEN_INVALID") => {
+            Err(e) if api == Api::Legacy && e.code() == Some("ERROR_SESSION_TOKEN_INVALID") => {
                 tracing::info!("GLPI forgot the session; opening a new one");
                 let token = self.client.init_session().await?;
-                *self.token.borrow_mut() = token;
-                self.client
-                    .send_json(method, path, self.headers()?, body, query, retry)
-                    .await
+                *self.auth.borrow_mut() = Auth::Legacy(token);
             }
-            other => other,
+            Err(e) if api == Api::V2 && token_refused(&e) => {
+                tracing::info!("GLPI refused the access token ({e}); getting a new one");
+                let refused = self.client.bearer.borrow().clone();
+                self.client.access_token(refused.as_ref()).await?;
+            }
+            other => return other,
         }
+        self.client
+            .send_json(&request(self.headers()?), retry)
+            .await
     }
 
-    /// `killSession`. Failures are logged, never fatal: the work is done.
+    /// `killSession` (legacy). Failures are logged, never fatal: the work is
+    /// done. The high-level API has no session to close.
     pub(crate) async fn close(self) {
+        if self.is_v2() {
+            return;
+        }
         let result: Result<serde_json::Value, GlpiError> = match self.headers() {
-            Ok(h) => {
-                self.client
-                    .send_json(
-                        Method::GET,
-                        "killSession",
-                        h,
-                        None::<&()>,
-                        &[],
-                        Retry::Close,
-                    )
-                    .await
+            Ok(headers) => {
+                let req = Request {
+                    api: Api::Legacy,
+                    method: Method::GET,
+                    path: "killSession",
+                    headers,
+                    body: None::<&()>,
+                    query: &[],
+                };
+                self.client.send_json(&req, Retry::Close).await
             }
             Err(e) => Err(e),
         };
         if let Err(e) = result {
             tracing::warn!("could not close the GLPI session: {e}");
         }
+    }
+}
+
+/// True when GLPI's high-level API refused the access token itself (revoked,
+/// expired, unreadable): `401 ERROR_UNAUTHENTICATED`, or `400
+/// ERROR_INVALID_PARAMETER` "Invalid OAuth token" (glpi11-transcripts 04b,
+/// 04c, 04g).
+pub(super) fn token_refused(e: &GlpiError) -> bool {
+    match e {
+        GlpiError::Refused {
+            status,
+            code,
+            message,
+            ..
+        } => {
+            (*status == 401 && code == "ERROR_UNAUTHENTICATED")
+                || (*status == 400
+                    && code == "ERROR_INVALID_PARAMETER"
+                    && message.contains("OAuth token"))
+        }
+        _ => false,
     }
 }

@@ -43,11 +43,24 @@ pub(crate) struct TicketState {
     pub(crate) status: TicketStatus,
     /// Empty for a purged ticket.
     pub(crate) content: String,
+    /// The key's identity GLPI 11 keeps (`externalid`), when set.
+    pub(crate) external_id: Option<String>,
+}
+
+impl TicketState {
+    /// A purged ticket.
+    pub(super) fn gone() -> TicketState {
+        TicketState {
+            status: TicketStatus::Gone,
+            content: String::new(),
+            external_id: None,
+        }
+    }
 }
 
 /// The two items of a ticket's timeline esia-glpi writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Timeline {
+pub(super) enum Timeline {
     /// `ITILFollowup`, public.
     Followup,
     /// `ITILSolution`: GLPI sets the ticket to solved (5).
@@ -57,6 +70,9 @@ enum Timeline {
 impl Session<'_> {
     /// `POST /Ticket` → the new id.
     pub(crate) async fn create_ticket(&self, ticket: NewTicket) -> Result<u64, GlpiError> {
+        if self.is_v2() {
+            return self.v2_create_ticket(ticket).await;
+        }
         let created: Created = self
             .call(Method::POST, "Ticket", Some(&Input { input: ticket }), &[])
             .await?;
@@ -66,6 +82,9 @@ impl Session<'_> {
     /// `GET /Ticket/:id` → where the ticket stands, and its description;
     /// `Gone` on 404.
     pub(crate) async fn ticket(&self, id: u64) -> Result<TicketState, GlpiError> {
+        if self.is_v2() {
+            return self.v2_ticket(id).await;
+        }
         let query = [("get_hateoas".to_string(), "false".to_string())];
         match self
             .call::<(), TicketRead>(Method::GET, &format!("Ticket/{id}"), None, &query)
@@ -78,15 +97,13 @@ impl Session<'_> {
                     .as_deref()
                     .map(decode_entities)
                     .unwrap_or_default(),
+                external_id: t.externalid.filter(|e| !e.is_empty()),
             }),
             Ok(t) => Err(GlpiError::Protocol {
                 what: format!("GET Ticket/{id}"),
                 detail: format!("GLPI answered with ticket {}", t.id.0),
             }),
-            Err(e) if e.code() == Some("ERROR_ITEM_NOT_FOUND") => Ok(TicketState {
-                status: TicketStatus::Gone,
-                content: String::new(),
-            }),
+            Err(e) if e.code() == Some("ERROR_ITEM_NOT_FOUND") => Ok(TicketState::gone()),
             Err(e) => Err(e),
         }
     }
@@ -118,6 +135,9 @@ impl Session<'_> {
         ticket: u64,
         content: String,
     ) -> Result<u64, GlpiError> {
+        if self.is_v2() {
+            return self.v2_add_to_timeline(item, ticket, content).await;
+        }
         let (path, is_private, solutiontypes_id) = match item {
             Timeline::Followup => ("ITILFollowup", Some(0), None),
             Timeline::Solution => ("ITILSolution", None, Some(0)),
@@ -136,8 +156,8 @@ impl Session<'_> {
     }
 
     /// Sets the ticket's priority with the urgency and impact it was derived
-    /// from, so that the three stay consistent: `PUT /Ticket/:id` with all
-    /// three. A changed urgency makes GLPI recompute the priority from its
+    /// from, so that the three stay consistent: `PUT /Ticket/:id` (v2:
+    /// `PATCH`) with all three. A changed urgency makes GLPI recompute the priority from its
     /// matrix whatever is sent (§6.4); when the default matrix gives
     /// another priority (6, "major", or a configured urgency/impact), a
     /// second `PUT` with the priority alone — which GLPI stores as is, even
@@ -163,6 +183,9 @@ impl Session<'_> {
         levels: Option<(u8, u8)>,
         priority: u8,
     ) -> Result<(), GlpiError> {
+        if self.is_v2() {
+            return self.v2_patch_priority(ticket, levels, priority).await;
+        }
         let body = Input {
             input: PriorityUpdate {
                 urgency: levels.map(|(u, _)| u),

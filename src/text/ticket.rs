@@ -45,6 +45,21 @@ pub(crate) fn marker(key: &Key) -> String {
     format!("[esia-glpi:{}:{}]", hex(&key.node), hex(&key.service))
 }
 
+/// The key's identity in GLPI 11's `externalid`: `esia-glpi:` and the
+/// SHA-256 of its marker in hexadecimal — fixed length (names may be far
+/// longer than the column's 255 characters), searched for by equality. A
+/// ticket found by it is still checked against its description's marker.
+pub(crate) fn external_id(key: &Key) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, marker(key).as_bytes());
+    digest
+        .as_ref()
+        .iter()
+        .fold(String::from("esia-glpi:"), |mut acc, b| {
+            let _ = write!(acc, "{b:02x}");
+            acc
+        })
+}
+
 /// The start every marker shares, for searching all of them.
 pub(crate) const MARKER_PREFIX: &str = "[esia-glpi:";
 
@@ -411,6 +426,22 @@ mod tests {
         assert!(c.text.contains("remplace le ticket 12, clos"));
         let c = content(None, &v, Lang::En, Some((12, Remote::Gone)), &e.key);
         assert!(c.text.contains("replaces ticket 12, which was purged"));
+    }
+
+    #[test]
+    fn external_ids_are_fixed_length_and_distinct() {
+        let a = external_id(&Key::new("web", "HTTP"));
+        let b = external_id(&Key::new("web", "HTTPS"));
+        assert!(a.starts_with("esia-glpi:"));
+        assert_eq!(a.len(), "esia-glpi:".len() + 64);
+        assert_ne!(a, b);
+        let long = external_id(&Key::new("n".repeat(512), "s".repeat(512)));
+        assert_eq!(long.len(), a.len());
+        // Stable across versions: tickets already in GLPI carry it.
+        assert_eq!(
+            external_id(&Key::new("srv-web-01", "HTTP")),
+            external_id(&Key::new("srv-web-01", "HTTP"))
+        );
     }
 
     #[test]

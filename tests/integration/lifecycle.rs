@@ -561,6 +561,8 @@ fn request_counts_per_action() {
         create_cold,
         [
             "GET initSession",
+            // Once per cache_ttl: GLPI 11 tickets carry externalid.
+            "GET getGlpiConfig",
             "GET search/Ticket",
             "GET search/User",
             "GET search/AllAssets",

@@ -7,14 +7,53 @@ pub mod glpi_sim;
 pub mod smtp;
 pub mod tls;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use glpi_sim::{Sim, SimOptions};
+use glpi_sim::{SIM_OAUTH_CLIENT_ID, SIM_OAUTH_CLIENT_SECRET, SIM_USER_PASSWORD, Sim, SimOptions};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_esia-glpi");
 pub const APP_TOKEN: &str = "sim-app-token-0123456789";
 pub const USER_TOKEN: &str = "sim-user-token-0123456789";
+
+/// The API tickets go through: the legacy REST API of a GLPI 10
+/// simulator, or the high-level API (`api = "v2"`, OAuth2 password grant)
+/// of a GLPI 11 one. The v2 configuration keeps `app_token`/`user_token`
+/// (the legacy login that links assets) unless a test removes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Legacy,
+    V2,
+}
+
+impl Transport {
+    /// A simulator of the GLPI this transport targets.
+    pub fn options(self) -> SimOptions {
+        match self {
+            Transport::Legacy => SimOptions::default(),
+            Transport::V2 => SimOptions::glpi11(),
+        }
+    }
+}
+
+/// Generates `mod <test> { fn legacy(); fn v2() }` for test functions that
+/// take a [`Transport`]: one body, run over both APIs.
+#[macro_export]
+macro_rules! over_both_transports {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn legacy() {
+                super::$name($crate::support::Transport::Legacy);
+            }
+            #[test]
+            fn v2() {
+                super::$name($crate::support::Transport::V2);
+            }
+        }
+    )*};
+}
 
 /// One test's world: a simulator, a temp dir with the configuration and the
 /// state directory.
@@ -23,6 +62,7 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     pub state: PathBuf,
+    pub transport: Transport,
 }
 
 /// The outcome of one run of the binary.
@@ -81,6 +121,17 @@ impl Env {
     }
 
     pub fn with_sim(sim: Sim, extra: &str) -> Env {
+        Env::with_sim_over(Transport::Legacy, sim, extra)
+    }
+
+    /// An environment over `transport`, its simulator's defaults.
+    pub fn over(transport: Transport, extra: &str) -> Env {
+        Env::with_sim_over(transport, Sim::start_with(transport.options()), extra)
+    }
+
+    /// An environment over `transport` with a simulator already started
+    /// (of the GLPI the transport targets: [`Transport::options`]).
+    pub fn with_sim_over(transport: Transport, sim: Sim, extra: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("glpi.conf");
         let state = dir.path().join("state");
@@ -89,21 +140,53 @@ impl Env {
             dir,
             config,
             state,
+            transport,
         };
         env.write_config(extra);
         env
     }
 
-    /// The Esia-documented keys pointing at the simulator, then `extra`.
+    /// The Esia-documented keys pointing at the simulator (over v2, the
+    /// OAuth client and user too, the password in a 0600 file), then
+    /// `extra`.
     pub fn write_config(&self, extra: &str) {
-        let text = format!(
+        let mut text = format!(
             "host=\"{}\"\napp_token=\"{APP_TOKEN}\"\nuser_token=\"{USER_TOKEN}\"\nuser_name=\"esia\"\n\
              tpl_title=\"( %node.group.name ) %node.name:%service.name\"\n\
-             state_dir=\"{}\"\nconnect_timeout=2\ntimeout=3\nrun_timeout=20\nlock_timeout=20\nretries=0\n{extra}\n",
+             state_dir=\"{}\"\nconnect_timeout=2\ntimeout=3\nrun_timeout=20\nlock_timeout=20\nretries=0\n",
             self.sim.base_url(),
             self.state.display()
         );
+        if self.transport == Transport::V2 {
+            let password = self.password_file();
+            write_private(&password, &format!("{SIM_USER_PASSWORD}\n"));
+            let _ = write!(
+                text,
+                "api=\"v2\"\nclient_id=\"{SIM_OAUTH_CLIENT_ID}\"\n\
+                 client_secret=\"{SIM_OAUTH_CLIENT_SECRET}\"\nusername=\"esia\"\n\
+                 password_file=\"{}\"\n",
+                password.display()
+            );
+        }
+        text.push_str(extra);
+        text.push('\n');
         write_private(&self.config, &text);
+    }
+
+    /// Where a v2 configuration's `password_file` is.
+    pub fn password_file(&self) -> PathBuf {
+        self.dir.path().join("glpi-password")
+    }
+
+    /// The configuration without the legacy login (`app_token`,
+    /// `user_token`): a pure high-level API set-up.
+    pub fn without_legacy_login(&self) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with("app_token=") && !l.starts_with("user_token="))
+            .collect();
+        write_private(&self.config, &(kept.join("\n") + "\n"));
     }
 
     /// A bare command: cleared environment, `--config` set.
