@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use super::network::{Network, check_network, tls_problem};
 use super::report::{Report, class_of, explain};
 use super::rights::after_login;
-use crate::config::Config;
+use crate::config::{Api, Config};
 use crate::core::Failure;
 use crate::engine::{self, glpi_settings};
 use crate::error::Error;
@@ -51,73 +51,11 @@ const STRIPPED_FIX: &str = "Apache + PHP-FPM: add SetEnvIf Authorization \"(.*)\
      $http_authorization;";
 
 async fn glpi_steps(r: &mut Report, client: &Client, config: &Config, local_ip: Option<IpAddr>) {
-    let https = config
-        .api_url()
-        .to_ascii_lowercase()
-        .starts_with("https://");
-    match client.probe_root().await {
-        Ok(()) => {
-            tls_ok(r, config, https);
-            r.ok("REST API", format!("enabled at {}", config.shown_api_url()));
-        }
-        Err(GlpiError::Unavailable { reason, .. }) => {
-            match https.then(|| tls_problem(&reason, config)).flatten() {
-                Some(problem) => r.fail("TLS", Failure::Unavailable, problem),
-                None => r.fail(
-                    "REST API",
-                    Failure::Unavailable,
-                    format!(
-                        "no usable answer from {} ({reason}): check that GLPI runs; raise timeout \
-                         if it is only slow",
-                        config.shown_api_url()
-                    ),
-                ),
-            }
-            return;
-        }
-        Err(e @ GlpiError::PhpOutput { .. }) => {
-            tls_ok(r, config, https);
-            r.fail("REST API", Failure::Unavailable, explain(&e));
-            return;
-        }
-        Err(e @ (GlpiError::Protocol { .. } | GlpiError::NotFound { .. })) => {
-            let detail = match e {
-                GlpiError::Protocol { detail, .. } => detail,
-                _ => "HTTP 404 Not Found".to_owned(),
-            };
-            tls_ok(r, config, https);
-            r.fail(
-                "REST API",
-                Failure::Config,
-                format!(
-                    "{} is not GLPI's REST API ({detail}): set `host` to the GLPI root URL, the \
-                     one that shows GLPI's login page (the client adds /apirest.php/)",
-                    config.shown_api_url()
-                ),
-            );
-            return;
-        }
-        Err(e @ GlpiError::Setup { .. }) => {
-            r.fail("configuration", Failure::Config, explain(&e));
-            return;
-        }
-        Err(e @ GlpiError::Refused { .. }) => {
-            tls_ok(r, config, https);
-            match e.code() {
-                Some("ERROR_NOT_ALLOWED_IP") => {
-                    r.ok("REST API", format!("enabled at {}", config.shown_api_url()));
-                    not_allowed_ip(r, local_ip);
-                }
-                Some("ERROR") if e.to_string().contains("API disabled") => r.fail(
-                    "REST API",
-                    Failure::Refused,
-                    "the REST API is disabled in GLPI: enable it under Setup > General > API > \
-                     Enable Rest API",
-                ),
-                _ => r.fail("REST API", Failure::Refused, explain(&e)),
-            }
-            return;
-        }
+    if config.api == Api::V2 {
+        return super::hlapi::v2_steps(r, client, config).await;
+    }
+    if !api_root(r, client, config, local_ip).await {
+        return;
     }
 
     let session = match client.open().await {
@@ -141,6 +79,93 @@ async fn glpi_steps(r: &mut Report, client: &Client, config: &Config, local_ip: 
     }
     after_login(r, &session, config).await;
     session.close().await;
+    if r.glpi_version
+        .as_deref()
+        .is_some_and(|v| !v.starts_with("10."))
+    {
+        super::hlapi::say_v2_state(r, client, true).await;
+    }
+}
+
+/// `GET apirest.php/`: false when the REST API is not usable (said).
+async fn api_root(
+    r: &mut Report,
+    client: &Client,
+    config: &Config,
+    local_ip: Option<IpAddr>,
+) -> bool {
+    let https = config
+        .api_url()
+        .to_ascii_lowercase()
+        .starts_with("https://");
+    match client.probe_root().await {
+        Ok(()) => {
+            tls_ok(r, config, https);
+            r.ok("REST API", format!("enabled at {}", config.shown_api_url()));
+        }
+        Err(GlpiError::Unavailable { reason, .. }) => {
+            match https.then(|| tls_problem(&reason, config)).flatten() {
+                Some(problem) => r.fail("TLS", Failure::Unavailable, problem),
+                None => r.fail(
+                    "REST API",
+                    Failure::Unavailable,
+                    format!(
+                        "no usable answer from {} ({reason}): check that GLPI runs; raise timeout \
+                         if it is only slow",
+                        config.shown_api_url()
+                    ),
+                ),
+            }
+            return false;
+        }
+        Err(e @ GlpiError::PhpOutput { .. }) => {
+            tls_ok(r, config, https);
+            r.fail("REST API", Failure::Unavailable, explain(&e));
+            return false;
+        }
+        Err(e @ (GlpiError::Protocol { .. } | GlpiError::NotFound { .. })) => {
+            let detail = match e {
+                GlpiError::Protocol { detail, .. } => detail,
+                _ => "HTTP 404 Not Found".to_owned(),
+            };
+            tls_ok(r, config, https);
+            r.fail(
+                "REST API",
+                Failure::Config,
+                format!(
+                    "{} is not GLPI's REST API ({detail}): set `host` to the GLPI root URL, the \
+                     one that shows GLPI's login page (the client adds /apirest.php/)",
+                    config.shown_api_url()
+                ),
+            );
+            return false;
+        }
+        Err(e @ GlpiError::Setup { .. }) => {
+            r.fail("configuration", Failure::Config, explain(&e));
+            return false;
+        }
+        Err(e @ GlpiError::Refused { .. }) => {
+            tls_ok(r, config, https);
+            match e.code() {
+                Some("ERROR_NOT_ALLOWED_IP") => {
+                    r.ok("REST API", format!("enabled at {}", config.shown_api_url()));
+                    not_allowed_ip(r, local_ip);
+                }
+                Some("ERROR") if e.to_string().contains("API disabled") => {
+                    r.fail(
+                        "REST API",
+                        Failure::Refused,
+                        "the REST API is disabled in GLPI: enable it under Setup > General > \
+                         API > Enable Rest API",
+                    );
+                    super::hlapi::say_v2_state(r, client, false).await;
+                }
+                _ => r.fail("REST API", Failure::Refused, explain(&e)),
+            }
+            return false;
+        }
+    }
+    true
 }
 
 /// The ✓ line of the `app_token`: GLPI got past its check.
@@ -155,7 +180,7 @@ fn app_token_ok(r: &mut Report, config: &Config) {
     );
 }
 
-fn tls_ok(r: &mut Report, config: &Config, https: bool) {
+pub(super) fn tls_ok(r: &mut Report, config: &Config, https: bool) {
     if !https {
         return;
     }

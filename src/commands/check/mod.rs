@@ -21,6 +21,7 @@
 //! settings), `glpi` and `output`.
 
 mod api;
+mod hlapi;
 mod network;
 mod report;
 mod rights;

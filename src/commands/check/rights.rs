@@ -70,7 +70,7 @@ fn asset_right(itemtype: &str) -> &'static str {
 }
 
 /// The active profile against the matrix of glpi-api.md §9.5.
-fn check_rights(r: &mut Report, p: &Profile, config: &Config) {
+pub(super) fn check_rights(r: &mut Report, p: &Profile, config: &Config) {
     let ticket = p.right("ticket");
     let followup = p.right("followup");
     let mut missing: Vec<(&str, &str)> = Vec::new();
@@ -218,7 +218,7 @@ async fn check_entity(r: &mut Report, session: &Session<'_>, config: &Config) {
     }
 }
 
-async fn check_category(r: &mut Report, session: &Session<'_>, config: &Config) {
+pub(super) async fn check_category(r: &mut Report, session: &Session<'_>, config: &Config) {
     let Some(id) = config.category else {
         return;
     };
@@ -265,7 +265,7 @@ async fn check_category(r: &mut Report, session: &Session<'_>, config: &Config) 
     }
 }
 
-async fn check_requester(r: &mut Report, session: &Session<'_>, config: &Config) {
+pub(super) async fn check_requester(r: &mut Report, session: &Session<'_>, config: &Config) {
     let Some(login) = &config.user_name else {
         r.ok(
             "requester",
