@@ -125,6 +125,8 @@ const SERVICE: &str = "svc";
 
 struct Args {
     counts: bool,
+    /// `--api v2`: a GLPI 11 simulator and its high-level API.
+    v2: bool,
     bin: PathBuf,
     events: usize,
     keys: usize,
@@ -156,6 +158,7 @@ fn range(flag: &str, value: &str) -> Result<(u64, u64), String> {
 fn parse() -> Result<Args, String> {
     let mut a = Args {
         counts: false,
+        v2: false,
         bin: PathBuf::from("target/release/esia-glpi"),
         events: 1000,
         keys: 200,
@@ -210,6 +213,13 @@ fn parse() -> Result<Args, String> {
             }
             "--seed" => a.seed = num()? as u64,
             "--compare" => a.compare.push(value),
+            "--api" => {
+                a.v2 = match value.as_str() {
+                    "legacy" => false,
+                    "v2" => true,
+                    _ => return Err(format!("{flag}: legacy or v2")),
+                };
+            }
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -218,6 +228,9 @@ fn parse() -> Result<Args, String> {
             "--events must be a multiple of --keys, at most {} per key",
             SEQUENCE.len()
         ));
+    }
+    if a.v2 && !a.compare.is_empty() {
+        return Err("--compare: the reference scripts speak the legacy API only".into());
     }
     let known = ["OK", "WARNING", "CRITICAL"];
     if a.burst_states.is_empty() || a.burst_states.iter().any(|s| !known.contains(&s.as_str())) {
@@ -270,21 +283,43 @@ fn main() -> ExitCode {
 /// A private configuration pointing at the simulator, as the Esia
 /// documentation writes it (default `tpl_title`, no optional keys but the
 /// state directory and generous lock and run budgets).
-fn write_config(dir: &Path, sim: &Sim) -> PathBuf {
+fn write_config(dir: &Path, sim: &Sim, v2: bool) -> PathBuf {
     let config = dir.join("glpi.conf");
+    // Over v2: the OAuth client and user only, no legacy login.
+    let credentials = if v2 {
+        format!(
+            "api=\"v2\"\nclient_id=\"{}\"\nclient_secret=\"{}\"\nusername=\"esia\"\npassword=\"{}\"\n",
+            glpi_sim::SIM_OAUTH_CLIENT_ID,
+            glpi_sim::SIM_OAUTH_CLIENT_SECRET,
+            glpi_sim::SIM_USER_PASSWORD
+        )
+    } else {
+        format!(
+            "app_token=\"{}\"\nuser_token=\"{}\"\n",
+            SimOptions::default().app_token.unwrap_or_default(),
+            SimOptions::default().user_token,
+        )
+    };
     std::fs::write(
         &config,
         format!(
-            "host=\"{}\"\napp_token=\"{}\"\nuser_token=\"{}\"\nuser_name=\"esia\"\nstate_dir=\"{}\"\nlock_timeout=60\nrun_timeout=60\n",
+            "host=\"{}\"\n{credentials}user_name=\"esia\"\nstate_dir=\"{}\"\nlock_timeout=60\nrun_timeout=60\n",
             sim.base_url(),
-            SimOptions::default().app_token.unwrap_or_default(),
-            SimOptions::default().user_token,
             dir.join("state").display()
         ),
     )
     .unwrap();
     std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     config
+}
+
+/// The simulator options of the GLPI `--api` targets.
+fn sim_options(args: &Args) -> SimOptions {
+    if args.v2 {
+        SimOptions::glpi11()
+    } else {
+        SimOptions::default()
+    }
 }
 
 /// One `notify` run, ready to start.
@@ -387,10 +422,10 @@ impl Rng {
 /// A simulator answering every request after `lo` to `hi` ms: `lo`, plus a
 /// delay drawn among five even steps from 0 to `hi - lo` (the simulator's
 /// seeded fault generator draws them; the mean is `(lo + hi) / 2`).
-fn sim_with_latency((lo, hi): (u64, u64)) -> Sim {
+fn sim_with_latency((lo, hi): (u64, u64), options: SimOptions) -> Sim {
     let sim = Sim::start_with(SimOptions {
         latency: Duration::from_millis(lo),
-        ..SimOptions::default()
+        ..options
     });
     if hi > lo {
         let step = (hi - lo) as f64 / 4.0;
@@ -551,9 +586,9 @@ fn trails(
         }
         let write = if r.path.ends_with("/Ticket") {
             Write::Create
-        } else if r.path.ends_with("/ITILFollowup") {
+        } else if r.path.ends_with("/ITILFollowup") || r.path.ends_with("/Timeline/Followup") {
             Write::FollowUp
-        } else if r.path.ends_with("/ITILSolution") {
+        } else if r.path.ends_with("/ITILSolution") || r.path.ends_with("/Timeline/Solution") {
             Write::Solve
         } else {
             continue;
@@ -561,7 +596,10 @@ fn trails(
         let Ok(body) = serde_json::from_str::<serde_json::Value>(&r.body) else {
             continue;
         };
-        let input = &body["input"];
+        // The high-level API takes the fields unwrapped, the ticket in the
+        // path (`Assistance/Ticket/{id}/Timeline/…`).
+        let v2 = r.path.starts_with("/api.php/");
+        let input = if v2 { &body } else { &body["input"] };
         let content = input["content"].as_str().unwrap_or_default();
         let (key, ticket) = if write == Write::Create {
             let Some(k) = marks.iter().position(|m| content.contains(m.as_str())) else {
@@ -570,7 +608,13 @@ fn trails(
             created[k] += 1;
             (k, mine[k].get(created[k] - 1).map(|t| t.id))
         } else {
-            let id = input["items_id"].as_u64();
+            let id = if v2 {
+                let mut parts = r.path.split('/');
+                parts.find(|p| *p == "Ticket");
+                parts.next().and_then(|n| n.parse().ok())
+            } else {
+                input["items_id"].as_u64()
+            };
             let Some(&k) = id.and_then(|id| owner.get(&id)) else {
                 continue;
             };
@@ -784,10 +828,10 @@ fn report(
 fn storm(args: &Args) -> bool {
     let sim = Sim::start_with(SimOptions {
         latency: Duration::from_millis(args.latency_ms),
-        ..SimOptions::default()
+        ..sim_options(args)
     });
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim);
+    let config = write_config(dir.path(), &sim, args.v2);
 
     let per_key = args.events / args.keys;
     let states = &SEQUENCE[..per_key];
@@ -837,7 +881,12 @@ fn storm(args: &Args) -> bool {
         .map(|key| Sent::new(format!("node{key:03}"), states))
         .collect();
     println!(
-        "storm: {} events over {} keys ({}), {} runs at a time, simulator latency {} ms",
+        "{} {} events over {} keys ({}), {} runs at a time, simulator latency {} ms",
+        if args.v2 {
+            "storm-v2: api = v2 on a GLPI 11 simulator,"
+        } else {
+            "storm:"
+        },
         args.events,
         args.keys,
         states.join(" → "),
@@ -845,7 +894,7 @@ fn storm(args: &Args) -> bool {
         args.latency_ms
     );
     let statuses = statuses.lock().unwrap().clone();
-    report(
+    let ok = report(
         &sim,
         &sent,
         args.events,
@@ -853,7 +902,14 @@ fn storm(args: &Args) -> bool {
         &statuses,
         &format!("requests × latency ÷ {}", args.parallel),
         args.latency_ms as f64 / 1000.0 / args.parallel as f64,
-    )
+    );
+    if args.v2 {
+        println!(
+            "  token requests   {} (OAuth2 token endpoint)",
+            sim.token_requests().len()
+        );
+    }
+    ok
 }
 
 /// How the runs of a burst are started.
@@ -923,9 +979,9 @@ struct BurstLog {
 /// Bursts: each key's events spawned a few ms apart, all its runs at once,
 /// `burst_pool ÷ events per burst` keys at a time.
 fn bursts(args: &Args, style: Style) -> bool {
-    let sim = sim_with_latency(args.burst_latency_ms);
+    let sim = sim_with_latency(args.burst_latency_ms, sim_options(args));
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim);
+    let config = write_config(dir.path(), &sim, args.v2);
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
     let states: Arc<Vec<String>> = Arc::new(args.burst_states.clone());
@@ -1109,14 +1165,22 @@ fn lines(reqs: &[LoggedRequest]) -> Vec<String> {
 
 /// `METHOD path` without the API prefix, ticket ids as `N`.
 fn shape(r: &LoggedRequest) -> String {
-    let path = r.path.trim_start_matches("/apirest.php/");
-    let path = match path.rsplit_once('/') {
-        Some((head, id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
-            format!("{head}/N")
-        }
-        _ => path.to_string(),
-    };
-    format!("{} {path}", r.method)
+    let path = r
+        .path
+        .trim_start_matches("/apirest.php/")
+        .trim_start_matches("/api.php/v2/")
+        .trim_start_matches("/api.php/");
+    let path: Vec<&str> = path
+        .split('/')
+        .map(|p| {
+            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                "N"
+            } else {
+                p
+            }
+        })
+        .collect();
+    format!("{} {}", r.method, path.join("/"))
 }
 
 /// A step of `counts`: label, service, state, extra arguments.
@@ -1134,9 +1198,9 @@ const READ: &str = "GET Ticket/N";
 const FOLLOW: &str = "POST ITILFollowup";
 
 fn counts(args: &Args) -> ExitCode {
-    let sim = Sim::start();
+    let sim = Sim::start_with(sim_options(args));
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &sim);
+    let config = write_config(dir.path(), &sim, args.v2);
     let bin = &args.bin;
     let mut ok = true;
     // Runs one step and returns the requests it made.
@@ -1148,49 +1212,20 @@ fn counts(args: &Args) -> ExitCode {
     // Every step on node srv-web-01 (an asset of the simulator): label,
     // service, state, extra arguments; the requests expected (ticket ids as
     // N) and the limit (at most that many requests).
-    let ack: &[&str] = &["--ack-author", "jeanne", "--ack-comment", "on it"];
-    let steps: [(Case, &[&str], usize); 8] = [
-        (
-            ("create, cold caches", "HTTP", "CRITICAL", &[]),
-            &[
-                INIT,
-                SEARCH,
-                "GET search/User",
-                "GET search/AllAssets",
-                "POST Ticket",
-                KILL,
-            ],
-            6,
-        ),
-        (
-            ("create, warm caches", "DISK", "CRITICAL", &[]),
-            &[INIT, SEARCH, "POST Ticket", KILL],
-            4,
-        ),
-        (
-            ("follow-up", "DISK", "WARNING", &[]),
-            &[INIT, READ, FOLLOW, KILL],
-            4,
-        ),
-        (
-            ("follow-up + priority", "HTTP", "WARNING", &["-L", "4"]),
-            &[INIT, READ, FOLLOW, "PUT Ticket/N", KILL],
-            5,
-        ),
-        (("re-notification", "HTTP", "WARNING", &["-L", "4"]), &[], 0),
-        (("ACK", "HTTP", "ACK", ack), &[INIT, READ, FOLLOW, KILL], 4),
-        (
-            ("solve", "HTTP", "OK", &[]),
-            &[INIT, READ, "POST ITILSolution", KILL],
-            4,
-        ),
-        (
-            ("OK, no record", "NTP", "OK", &[]),
-            &[INIT, SEARCH, KILL],
-            3,
-        ),
-    ];
-    println!("requests per event (counted from the simulator's request log):");
+    let ack: &'static [&'static str] = &["--ack-author", "jeanne", "--ack-comment", "on it"];
+    let steps = if args.v2 {
+        v2_steps(ack)
+    } else {
+        legacy_steps(ack)
+    };
+    println!(
+        "requests per event over the {} (counted from the simulator's request log):",
+        if args.v2 {
+            "high-level API (api = v2), token cached after the first run"
+        } else {
+            "legacy REST API"
+        }
+    );
     for ((label, service, state, more), expected, max) in steps {
         let (success, reqs) = step("srv-web-01", service, state, more);
         let got: Vec<String> = reqs.iter().map(shape).collect();
@@ -1203,7 +1238,11 @@ fn counts(args: &Args) -> ExitCode {
         };
         let seq: Vec<String> = lines(&reqs)
             .iter()
-            .map(|l| l.replace("/apirest.php/", ""))
+            .map(|l| {
+                l.replace("/apirest.php/", "")
+                    .replace("/api.php/v2/", "")
+                    .replace("/api.php/", "")
+            })
             .collect();
         println!(
             "  {label:<22} {:>2}  {verdict:<9} {}{}",
@@ -1252,6 +1291,107 @@ fn counts(args: &Args) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// A step of `counts` with the requests it must make, and its limit.
+type Expected = (Case, &'static [&'static str], usize);
+
+/// The steps over the legacy REST API: the cold creation also asks the GLPI
+/// version (once per cache_ttl: GLPI 11 tickets carry externalid).
+fn legacy_steps(ack: &'static [&'static str]) -> [Expected; 8] {
+    [
+        (
+            ("create, cold caches", "HTTP", "CRITICAL", &[]),
+            &[
+                INIT,
+                "GET getGlpiConfig",
+                SEARCH,
+                "GET search/User",
+                "GET search/AllAssets",
+                "POST Ticket",
+                KILL,
+            ],
+            7,
+        ),
+        (
+            ("create, warm caches", "DISK", "CRITICAL", &[]),
+            &[INIT, SEARCH, "POST Ticket", KILL],
+            4,
+        ),
+        (
+            ("follow-up", "DISK", "WARNING", &[]),
+            &[INIT, READ, FOLLOW, KILL],
+            4,
+        ),
+        (
+            ("follow-up + priority", "HTTP", "WARNING", &["-L", "4"]),
+            &[INIT, READ, FOLLOW, "PUT Ticket/N", KILL],
+            5,
+        ),
+        (("re-notification", "HTTP", "WARNING", &["-L", "4"]), &[], 0),
+        (("ACK", "HTTP", "ACK", ack), &[INIT, READ, FOLLOW, KILL], 4),
+        (
+            ("solve", "HTTP", "OK", &[]),
+            &[INIT, READ, "POST ITILSolution", KILL],
+            4,
+        ),
+        (
+            ("OK, no record", "NTP", "OK", &[]),
+            &[INIT, SEARCH, KILL],
+            3,
+        ),
+    ]
+}
+
+/// The steps over the high-level API (GLPI 11, no legacy login: no asset
+/// link). The first run asks for the token; every later one reuses it.
+fn v2_steps(ack: &'static [&'static str]) -> [Expected; 8] {
+    const SEARCH_V2: &str = "GET Assistance/Ticket";
+    const READ_V2: &str = "GET Assistance/Ticket/N";
+    const FOLLOW_V2: &str = "POST Assistance/Ticket/N/Timeline/Followup";
+    const CREATE_V2: &str = "POST Assistance/Ticket";
+    const REQUESTER_V2: &str = "POST Assistance/Ticket/N/TeamMember";
+    [
+        (
+            ("create, cold caches", "HTTP", "CRITICAL", &[]),
+            &[
+                "POST token",
+                SEARCH_V2,
+                "GET Administration/User",
+                "GET Assets/Computer",
+                "GET Assets/NetworkEquipment",
+                "GET Assets/Printer",
+                "GET Assets/Phone",
+                "GET Assets/Peripheral",
+                CREATE_V2,
+                REQUESTER_V2,
+            ],
+            10,
+        ),
+        (
+            ("create, warm caches", "DISK", "CRITICAL", &[]),
+            &[SEARCH_V2, CREATE_V2, REQUESTER_V2],
+            3,
+        ),
+        (
+            ("follow-up", "DISK", "WARNING", &[]),
+            &[READ_V2, FOLLOW_V2],
+            2,
+        ),
+        (
+            ("follow-up + priority", "HTTP", "WARNING", &["-L", "4"]),
+            &[READ_V2, FOLLOW_V2, "PATCH Assistance/Ticket/N"],
+            3,
+        ),
+        (("re-notification", "HTTP", "WARNING", &["-L", "4"]), &[], 0),
+        (("ACK", "HTTP", "ACK", ack), &[READ_V2, FOLLOW_V2], 2),
+        (
+            ("solve", "HTTP", "OK", &[]),
+            &[READ_V2, "POST Assistance/Ticket/N/Timeline/Solution"],
+            2,
+        ),
+        (("OK, no record", "NTP", "OK", &[]), &[SEARCH_V2], 1),
+    ]
 }
 
 /// `%XX` and `+` decoded.
