@@ -229,6 +229,9 @@ fn shipped_conf_parses_and_shows_the_defaults() {
     assert!(uncommented.contains("\n[mail]\n"), "{uncommented}");
     let all = ok(&uncommented);
     assert!(all.mail.is_some());
+    // The GLPI 11 block documents every key `api = "v2"` needs.
+    assert_eq!(all.api, crate::config::Api::V2);
+    assert!(all.oauth.is_some());
     // The values shown for keys with a default are those defaults.
     let d = ok(MINIMAL);
     assert_eq!(all.ticket_type, d.ticket_type);
