@@ -237,17 +237,21 @@ impl V2SessionAnswer {
 impl Client {
     /// `GET api.php/v2/` with no token: GLPI 11 answers 200 when its
     /// high-level API is enabled, 403 "The High-Level API is disabled"
-    /// otherwise; GLPI 10 has no such route.
+    /// otherwise; GLPI 10 has no such route. Also with `api = "legacy"`
+    /// (no high-level API settings): the URL then comes from the legacy
+    /// one, both being under GLPI's root.
     pub(crate) async fn probe_v2_root(&self) -> Result<(), GlpiError> {
-        let req = Request {
-            api: Api::V2,
-            method: Method::GET,
-            path: "",
-            headers: HeaderMap::new(),
-            body: None::<&()>,
-            query: &[],
+        let url = match self.v2_url() {
+            Ok(url) => url.to_owned(),
+            Err(_) => v2_url_beside(&self.api_url),
         };
-        self.send_once("GET api.php/v2/", &req).await.map(|_| ())
+        let req = self
+            .http()?
+            .get(&url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        self.exchange("GET api.php/v2/", req, false)
+            .await
+            .map(|_| ())
     }
 
     /// `GET apirest.php/` with no token at all: GLPI answers its API
@@ -264,6 +268,17 @@ impl Client {
         };
         self.send_once("GET apirest.php/", &req).await.map(|_| ())
     }
+}
+
+/// The high-level API's URL (`…/api.php/v2/`) next to the legacy API's
+/// (`…/apirest.php/`).
+fn v2_url_beside(api_url: &str) -> String {
+    let root = api_url
+        .trim_end_matches('/')
+        .strip_suffix("apirest.php")
+        .unwrap_or(api_url)
+        .trim_end_matches('/');
+    format!("{root}/api.php/v2/")
 }
 
 impl Session<'_> {
@@ -350,6 +365,18 @@ mod tests {
 
     fn profile(json: &str) -> Profile {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn the_v2_root_lies_beside_the_legacy_api() {
+        assert_eq!(
+            v2_url_beside("https://glpi.example.org/glpi/apirest.php/"),
+            "https://glpi.example.org/glpi/api.php/v2/"
+        );
+        assert_eq!(
+            v2_url_beside("http://u:p@127.0.0.1:8080/apirest.php/"),
+            "http://u:p@127.0.0.1:8080/api.php/v2/"
+        );
     }
 
     #[test]

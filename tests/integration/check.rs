@@ -4,9 +4,12 @@
 
 use serde_json::json;
 
-use crate::support::glpi_sim::{Fault, FaultKind, Sim, SimOptions};
+use crate::support::glpi_sim::{
+    Fault, FaultKind, SIM_OAUTH_CLIENT_ID, SIM_OAUTH_CLIENT_SECRET, SIM_USER_PASSWORD, Sim,
+    SimOptions,
+};
 use crate::support::tls::{SelfSigned, TlsFront};
-use crate::support::{Env, Run, write_private};
+use crate::support::{APP_TOKEN, Env, Run, Transport, USER_TOKEN, write_private};
 
 /// Replaces the line `key=…` of the configuration (or appends it).
 fn set_key(env: &Env, key: &str, value: &str) {
@@ -52,54 +55,138 @@ fn no_line(run: &Run, mark: &str) {
     );
 }
 
-#[test]
-fn a_good_setup_passes_every_step_and_writes_nothing() {
-    let env = Env::new();
+/// Every secret the configurations hold (over v2, the OAuth client's and
+/// the user's too).
+fn secrets() -> [&'static str; 4] {
+    [
+        APP_TOKEN,
+        USER_TOKEN,
+        SIM_OAUTH_CLIENT_SECRET,
+        SIM_USER_PASSWORD,
+    ]
+}
+
+#[track_caller]
+fn no_secret_in(run: &Run, extra: &[&str]) {
+    for s in secrets().iter().chain(extra) {
+        assert!(
+            !run.stdout.contains(s) && !run.stderr.contains(s),
+            "{s} printed:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}
+
+fn a_good_setup_passes_every_step_and_writes_nothing(tr: Transport) {
+    let env = Env::over(tr, "");
     let run = check(&env);
     println!("{}", run.stdout);
     run.ok();
-    for step in [
-        "configuration",
-        "permissions",
-        "DNS",
-        "TCP",
-        "REST API",
-        "app_token",
-        "user_token",
-        "GLPI",
-        "rights",
-        "assets",
-        "entity",
-        "requester",
-    ] {
+    let steps: &[&str] = match tr {
+        Transport::Legacy => &[
+            "configuration",
+            "permissions",
+            "DNS",
+            "TCP",
+            "REST API",
+            "app_token",
+            "user_token",
+            "GLPI",
+            "rights",
+            "assets",
+            "entity",
+            "requester",
+        ],
+        Transport::V2 => &[
+            "configuration",
+            "permissions",
+            "DNS",
+            "TCP",
+            "OAuth client",
+            "high-level API",
+            "GLPI",
+            "rights",
+            "assets",
+            "entity",
+            "requester",
+            "legacy REST API",
+        ],
+    };
+    for step in steps {
         line(&run, "✓", step);
     }
     no_line(&run, "✗");
     no_line(&run, "!");
-    assert!(line(&run, "✓", "GLPI").contains("10.0.12"));
-    assert!(line(&run, "✓", "user_token").contains("\"esia\" (user 7)"));
+    match tr {
+        Transport::Legacy => {
+            assert!(line(&run, "✓", "GLPI").contains("10.0.12"));
+            assert!(line(&run, "✓", "user_token").contains("\"esia\" (user 7)"));
+        }
+        Transport::V2 => {
+            assert!(line(&run, "✓", "GLPI").contains("version 11"));
+            assert!(
+                line(&run, "✓", "OAuth client").contains("password grant accepted for \"esia\"")
+            );
+            assert!(line(&run, "✓", "high-level API").contains("session as \"esia\" (user 7)"));
+            assert!(line(&run, "✓", "legacy REST API").contains("linked to their asset"));
+        }
+    }
     assert!(run.stdout.trim_end().ends_with("→ notify will work"));
     assert!(run.stderr.is_empty(), "{}", run.stderr);
-    // Read-only, and the session is closed.
-    assert!(env.sim.requests().iter().all(|r| r.method == "GET"));
+    no_secret_in(&run, &[]);
+    // Read-only (over v2, but for the one password grant), and the session
+    // is closed.
+    let writes: Vec<String> = env
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    match tr {
+        Transport::Legacy => assert!(writes.is_empty(), "{writes:?}"),
+        Transport::V2 => assert_eq!(writes, ["POST /api.php/token"]),
+    }
     assert_eq!(env.sim.open_sessions(), 0);
     assert!(env.sim.tickets().is_empty());
+    // The state directory is not touched: no token kept over v2.
+    assert!(env.state_bytes().is_empty());
+    assert!(!env.state.join("cache/oauth-token.json").exists());
 }
 
-#[test]
-fn json_output_is_one_object_with_every_step() {
-    let env = Env::new();
+fn json_output_is_one_object_with_every_step(tr: Transport) {
+    let env = Env::over(tr, "");
     let run = env.esia(&["--json", "check"]);
     run.ok();
     let j = run.json();
     assert_eq!(j["ok"], true);
     assert_eq!(j["problems"], 0);
-    assert_eq!(j["glpi_version"], "10.0.12");
+    if tr == Transport::Legacy {
+        // The high-level API does not tell GLPI's exact version.
+        assert_eq!(j["glpi_version"], "10.0.12");
+    }
     let checks = j["checks"].as_array().unwrap();
     assert!(checks.iter().all(|c| c["status"] == "ok"), "{j:#}");
     assert!(checks.iter().any(|c| c["step"] == "rights"));
+    assert_eq!(
+        checks.iter().any(|c| c["step"] == "OAuth client"),
+        tr == Transport::V2,
+        "{j:#}"
+    );
 
-    env.sim.set_ip_allowed(false);
+    // One problem: the address filter of the legacy API, the high-level
+    // API switch over v2.
+    let failing = match tr {
+        Transport::Legacy => {
+            env.sim.set_ip_allowed(false);
+            "API client"
+        }
+        Transport::V2 => {
+            env.sim.set_hlapi_enabled(false);
+            "high-level API"
+        }
+    };
     let run = env.esia(&["--json", "check"]);
     run.code(4);
     let j = run.json();
@@ -111,7 +198,7 @@ fn json_output_is_one_object_with_every_step() {
         .iter()
         .filter(|c| c["status"] == "fail")
         .collect();
-    assert_eq!(bad[0]["step"], "API client");
+    assert_eq!(bad[0]["step"], failing);
 }
 
 #[test]
@@ -186,6 +273,8 @@ fn api_disabled() {
     let run = check(&env);
     run.code(4);
     assert!(line(&run, "✗", "REST API").contains("Enable Rest API"));
+    // GLPI 10 has no high-level API to point to.
+    assert!(!run.stdout.contains("high-level API"), "{}", run.stdout);
 }
 
 #[test]
@@ -255,9 +344,8 @@ fn stripped_header_and_a_wrong_token_say_both() {
     line(&run, "✗", "user_token");
 }
 
-#[test]
-fn profile_without_the_needed_rights() {
-    let env = Env::new();
+fn profile_without_the_needed_rights(tr: Transport) {
+    let env = Env::over(tr, "");
     // Self-Service: READMY + CREATE only, follow-ups on own tickets.
     env.sim.set_profile_right("ticket", json!(5));
     env.sim.set_profile_right("user", json!(0));
@@ -272,6 +360,13 @@ fn profile_without_the_needed_rights() {
     assert!(fails[0].contains("cannot update tickets"), "{}", fails[0]);
     assert!(fails[0].contains("Administration > Profiles > API Integration"));
     assert!(fails[1].contains("cannot read users"), "{}", fails[1]);
+    // Regenerating the user_token is the legacy login's fix only.
+    assert_eq!(
+        fails[0].contains("regenerate the user_token"),
+        tr == Transport::Legacy,
+        "{}",
+        fails[0]
+    );
     assert!(line(&run, "!", "priority").contains("Change priority"));
 }
 
@@ -301,9 +396,8 @@ fn without_change_priority_notify_still_works() {
     );
 }
 
-#[test]
-fn inactive_requester() {
-    let env = Env::new();
+fn inactive_requester(tr: Transport) {
+    let env = Env::over(tr, "");
     let id = env.sim.add_user("bob", false);
     set_key(&env, "user_name", "\"bob\"");
     let run = check(&env);
@@ -312,9 +406,8 @@ fn inactive_requester() {
     assert!(l.contains(&format!("(user {id}) is inactive")), "{l}");
 }
 
-#[test]
-fn duplicated_requester() {
-    let env = Env::new();
+fn duplicated_requester(tr: Transport) {
+    let env = Env::over(tr, "");
     env.sim.add_user("twin", true);
     env.sim.add_user("twin", true);
     set_key(&env, "user_name", "\"twin\"");
@@ -323,9 +416,8 @@ fn duplicated_requester() {
     assert!(line(&run, "✗", "requester").contains("2 GLPI users have the login \"twin\""));
 }
 
-#[test]
-fn unknown_requester_and_no_requester() {
-    let env = Env::new();
+fn unknown_requester_and_no_requester(tr: Transport) {
+    let env = Env::over(tr, "");
     set_key(&env, "user_name", "\"nobody\"");
     let run = check(&env);
     run.code(4);
@@ -336,9 +428,11 @@ fn unknown_requester_and_no_requester() {
     assert!(line(&run, "✓", "requester").contains("none configured"));
 }
 
-#[test]
-fn entity_and_category_must_exist() {
-    let env = Env::new();
+/// Over v2 with the legacy login configured, the entity and the category
+/// are verified through it, as over the legacy API (pure v2: see
+/// `pure_v2_setup_cannot_verify_the_category_nor_link_assets`).
+fn entity_and_category_must_exist(tr: Transport) {
+    let env = Env::over(tr, "");
     env.sim.set_profile_right("itilcategory", json!(1));
     let cat = env.sim.add_category("Monitoring");
     set_key(&env, "entity", "0");
@@ -389,14 +483,13 @@ fn world_readable_configuration_is_a_warning() {
     assert!(line(&run, "!", "permissions").contains("chmod 0640"));
 }
 
-#[test]
-fn unreachable_glpi_exits_5() {
+fn unreachable_glpi_exits_5(tr: Transport) {
     // Nothing listens on the port of a stopped simulator.
     let port = {
         let sim = Sim::start();
         sim.base_url().rsplit(':').next().unwrap().to_owned()
     };
-    let env = Env::new();
+    let env = Env::over(tr, "");
     set_key(&env, "host", &format!("\"http://127.0.0.1:{port}\""));
     let run = check(&env);
     run.code(5);
@@ -406,6 +499,7 @@ fn unreachable_glpi_exits_5() {
     let run = check(&env);
     run.code(5);
     assert!(line(&run, "✗", "DNS").contains("cannot resolve glpi.invalid"));
+    no_secret_in(&run, &[]);
 }
 
 #[test]
@@ -526,3 +620,268 @@ fn unverified_tls_is_a_warning_on_every_run() {
     run.ok();
     assert!(run.stderr.contains("tls_verify = false"), "{}", run.stderr);
 }
+
+// ---------------------------------------------------------------------------
+// GLPI 11: the high-level API (api = "v2"), and which API is on.
+
+/// A v2 environment whose configuration uses another OAuth client.
+fn with_client(env: &Env, client_id: &str, client_secret: &str) {
+    set_key(env, "client_id", &format!("{client_id:?}"));
+    set_key(env, "client_secret", &format!("{client_secret:?}"));
+}
+
+#[test]
+fn v2_high_level_api_disabled() {
+    let env = Env::over(Transport::V2, "");
+    env.sim.set_hlapi_enabled(false);
+    let run = check(&env);
+    run.code(4);
+    // The token endpoint still answers: the client and user are fine.
+    line(&run, "✓", "OAuth client");
+    let l = line(&run, "✗", "high-level API");
+    assert!(l.contains("Setup > General > API"), "{l}");
+    assert!(l.contains("high-level API"), "{l}");
+    // And the state of the legacy REST API, which would work meanwhile.
+    let l = line(&run, "✓", "legacy REST API");
+    assert!(l.contains("enabled"), "{l}");
+    assert!(l.contains("api = \"legacy\""), "{l}");
+    assert!(
+        run.stderr
+            .starts_with("esia-glpi: error: check found 1 problem(s); the first: high-level API"),
+        "{}",
+        run.stderr
+    );
+    no_secret_in(&run, &[]);
+
+    // Both off: the legacy line says so.
+    env.sim.set_api_enabled(false);
+    let run = check(&env);
+    run.code(4);
+    line(&run, "✗", "high-level API");
+    let l = line(&run, "✓", "legacy REST API");
+    assert!(l.contains("disabled"), "{l}");
+    assert!(l.contains("Enable Rest API"), "{l}");
+}
+
+#[test]
+fn v2_wrong_client_secret() {
+    let env = Env::over(Transport::V2, "");
+    let bad = "WRONG-client-secret-5150";
+    set_key(&env, "client_secret", &format!("{bad:?}"));
+    let run = check(&env);
+    run.code(4);
+    let l = line(&run, "✗", "OAuth client");
+    assert!(l.contains("invalid_client"), "{l}");
+    assert!(l.contains("Setup > OAuth clients"), "{l}");
+    assert!(l.contains("client_secret"), "{l}");
+    no_line(&run, "✓ high-level API");
+    no_secret_in(&run, &[bad]);
+    // Only the token endpoint was asked.
+    assert!(
+        env.sim
+            .requests()
+            .iter()
+            .all(|r| r.path == "/api.php/token"),
+        "{:?}",
+        env.sim.requests()
+    );
+
+    // An inactive client is refused alike.
+    let env = Env::over(Transport::V2, "");
+    env.sim.set_oauth_client_active(SIM_OAUTH_CLIENT_ID, false);
+    let run = check(&env);
+    run.code(4);
+    assert!(line(&run, "✗", "OAuth client").contains("check the client is active"));
+}
+
+#[test]
+fn v2_wrong_password() {
+    let env = Env::over(Transport::V2, "");
+    let bad = "WRONG-password-5150";
+    write_private(&env.password_file(), &format!("{bad}\n"));
+    let run = check(&env);
+    run.code(4);
+    let l = line(&run, "✗", "user");
+    assert!(l.contains("invalid_grant"), "{l}");
+    assert!(l.contains("username"), "{l}");
+    assert!(l.contains("password"), "{l}");
+    no_line(&run, "✓ OAuth client");
+    no_secret_in(&run, &[bad]);
+
+    // The password changed in GLPI, not in the file: the same.
+    let env = Env::over(Transport::V2, "");
+    env.sim.set_user_password("esia", "changed-in-glpi-5150");
+    let run = check(&env);
+    run.code(4);
+    assert!(line(&run, "✗", "user").contains("invalid_grant"));
+    no_secret_in(&run, &["changed-in-glpi-5150"]);
+}
+
+#[test]
+fn v2_client_without_the_password_grant() {
+    let env = Env::over(Transport::V2, "");
+    let c = env.sim.add_oauth_client(
+        "machines only",
+        &["client_credentials", "authorization_code"],
+        &["api", "user"],
+    );
+    with_client(&env, &c.client_id, &c.client_secret);
+    let run = check(&env);
+    run.code(4);
+    let l = line(&run, "✗", "OAuth client");
+    assert!(l.contains("password grant"), "{l}");
+    assert!(l.contains("tick Password under Grants"), "{l}");
+    assert!(l.contains("Setup > OAuth clients"), "{l}");
+    no_secret_in(&run, &[&c.client_secret]);
+}
+
+#[test]
+fn v2_client_without_scope_api() {
+    let env = Env::over(Transport::V2, "");
+    let c = env
+        .sim
+        .add_oauth_client("no api", &["password"], &["user", "email"]);
+    with_client(&env, &c.client_id, &c.client_secret);
+    let run = check(&env);
+    run.code(4);
+    // The grant is accepted; the token cannot be used.
+    line(&run, "✓", "OAuth client");
+    let l = line(&run, "✗", "OAuth client");
+    assert!(l.contains("scope api"), "{l}");
+    assert!(l.contains("Scopes"), "{l}");
+    assert!(l.contains("Setup > OAuth clients"), "{l}");
+    no_line(&run, "✓ high-level API");
+    no_secret_in(&run, &[&c.client_secret]);
+}
+
+#[test]
+fn v2_user_without_rights() {
+    let env = Env::over(Transport::V2, "");
+    env.sim.set_profile_right("ticket", json!(0));
+    env.sim.set_profile_right("followup", json!(0));
+    let run = check(&env);
+    run.code(4);
+    line(&run, "✓", "high-level API");
+    let fails: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("✗ rights: "))
+        .collect();
+    assert_eq!(fails.len(), 4, "{}", run.stdout);
+    assert!(fails[0].contains("cannot create tickets"), "{}", fails[0]);
+    assert!(
+        fails[0].contains("Assistance > Tickets > Create"),
+        "{}",
+        fails[0]
+    );
+    assert!(fails[3].contains("cannot add follow-ups"), "{}", fails[3]);
+    assert!(
+        fails[3].contains("Assistance > Followups > Add to my tickets"),
+        "{}",
+        fails[3]
+    );
+    assert!(
+        fails
+            .iter()
+            .all(|l| l.contains("Administration > Profiles > API Integration")),
+        "{fails:?}"
+    );
+    assert!(run.stderr.contains("the first: rights: "), "{}", run.stderr);
+}
+
+/// Pure v2 (no `app_token` / `user_token`): notify works, but tickets are not
+/// linked to assets and the category cannot be read; both are warnings.
+#[test]
+fn pure_v2_setup_cannot_verify_the_category_nor_link_assets() {
+    let env = Env::over(Transport::V2, "");
+    env.without_legacy_login();
+    env.sim.set_profile_right("itilcategory", json!(1));
+    let cat = env.sim.add_category("Monitoring");
+    set_key(&env, "category", &cat.to_string());
+    set_key(&env, "entity", "0");
+    let run = check(&env);
+    run.ok();
+    let l = line(&run, "!", "assets");
+    assert!(l.contains("not linked"), "{l}");
+    assert!(l.contains("app_token / user_token"), "{l}");
+    let l = line(&run, "!", "category");
+    assert!(l.contains(&format!("category {cat} not verified")), "{l}");
+    assert!(!l.contains("  "), "{l}");
+    assert!(line(&run, "✓", "entity").contains("entity 0 \"Root entity\""));
+    let l = line(&run, "✓", "legacy REST API");
+    assert!(l.contains("api = \"legacy\" would work"), "{l}");
+    assert!(
+        run.stdout
+            .trim_end()
+            .ends_with("→ notify will work (2 warnings)"),
+        "{}",
+        run.stdout
+    );
+    // No legacy login: no legacy session, only the token-less probe of
+    // its root.
+    let legacy: Vec<String> = env
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/apirest.php"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(legacy, ["GET /apirest.php/"]);
+    assert!(
+        env.sim
+            .requests()
+            .iter()
+            .all(|r| r.header("app-token").is_none()),
+    );
+    // Without asset types there is nothing to link: no warning.
+    set_key(&env, "asset_types", "[]");
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("category="))
+        .collect();
+    write_private(&env.config, &(kept.join("\n") + "\n"));
+    let run = check(&env);
+    run.ok();
+    no_line(&run, "!");
+    assert!(line(&run, "✓", "assets").contains("no asset_types configured"));
+}
+
+/// A legacy configuration against GLPI 11 whose legacy REST API is off and
+/// high-level API on: check says the latter is there and suggests it.
+#[test]
+fn legacy_config_on_glpi_11_points_to_the_high_level_api() {
+    let env = Env::with_options(SimOptions::glpi11(), "");
+    env.sim.set_api_enabled(false);
+    let run = check(&env);
+    run.code(4);
+    assert!(line(&run, "✗", "REST API").contains("Enable Rest API"));
+    let l = line(&run, "✓", "high-level API");
+    assert!(l.contains("enabled"), "{l}");
+    assert!(l.contains("api = \"v2\""), "{l}");
+    assert!(l.contains("OAuth client"), "{l}");
+
+    // Both on: the legacy configuration works, and the other API is named.
+    env.sim.set_api_enabled(true);
+    let run = check(&env);
+    run.ok();
+    assert!(line(&run, "✓", "GLPI").contains("11.0"));
+    assert!(line(&run, "✓", "high-level API").contains("enabled too"));
+
+    // High-level API off: said, not a problem for api = "legacy".
+    env.sim.set_hlapi_enabled(false);
+    let run = check(&env);
+    run.ok();
+    assert!(line(&run, "✓", "high-level API").contains("disabled"));
+}
+
+crate::over_both_transports!(
+    a_good_setup_passes_every_step_and_writes_nothing,
+    json_output_is_one_object_with_every_step,
+    profile_without_the_needed_rights,
+    inactive_requester,
+    duplicated_requester,
+    unknown_requester_and_no_requester,
+    entity_and_category_must_exist,
+    unreachable_glpi_exits_5,
+);

@@ -1,9 +1,10 @@
 //! `check` over GLPI 11's high-level API (`api = "v2"`): the OAuth client
 //! and the user (a password grant, nothing kept), the high-level API
 //! switch and the token's scope (`GET session`), the active profile's
-//! rights (GLPI gives them in the session), the entity, the category and
-//! the requester; then which of the two APIs are on, and the legacy login
-//! the asset link uses when it is configured.
+//! rights (GLPI gives them in the session), the entity (through the legacy
+//! login when it is configured: the session does not list sub-entities),
+//! the category and the requester; then which of the two APIs are on, and
+//! the legacy login the asset link uses when it is configured.
 //!
 //! A grant made here is never written into the token cache: `check` tries
 //! the credentials as they are in the file, not a token an earlier run kept.
@@ -11,7 +12,9 @@
 use super::api::tls_ok;
 use super::network::tls_problem;
 use super::report::{Report, class_of, explain};
-use super::rights::{check_category, check_requester, check_rights};
+use super::rights::{
+    check_category, check_entity as check_legacy_entity, check_requester, check_rights,
+};
 use crate::config::Config;
 use crate::core::Failure;
 use crate::glpi::{Client, GlpiError, Session, V2Session};
@@ -98,9 +101,15 @@ pub(super) async fn v2_steps(r: &mut Report, client: &Client, config: &Config) {
          externalid",
     );
     check_rights(r, &info.profile, config);
-    check_entity(r, &info, config);
+    // Opened now, said after the requester: with it, the entity is checked
+    // like over the legacy API (the v2 session does not list sub-entities).
+    let opened = client.open_legacy().await;
+    match &opened {
+        Ok(Some(l)) if config.entity.is_some() => check_legacy_entity(r, l, config).await,
+        _ => check_entity(r, &info, config),
+    }
     check_requester(r, &session, config).await;
-    let legacy = legacy_side(r, client, config).await;
+    let legacy = legacy_side(r, client, config, opened).await;
     match &legacy {
         Some(l) => check_category(r, l, config).await,
         None => category_unverified(r, config),
@@ -117,7 +126,8 @@ fn category_unverified(r: &mut Report, config: &Config) {
         r.warn(
             "category",
             format!(
-                "category {id} not verified (read through the legacy REST API, which is not                  configured): check that Setup > Dropdowns > ITIL categories lists it"
+                "category {id} not verified (read through the legacy REST API, which is not \
+                 configured): check that Setup > Dropdowns > ITIL categories lists it"
             ),
         );
     }
@@ -207,12 +217,13 @@ async fn say_legacy_state(r: &mut Report, client: &Client, needed: bool) {
 }
 
 /// The asset link goes through the legacy API when a `user_token` is
-/// configured; without one, tickets are not linked. Returns the legacy
-/// session when one opens.
+/// configured; without one, tickets are not linked. `opened` is the
+/// attempt to open the legacy session; returns the session when it opened.
 async fn legacy_side<'c>(
     r: &mut Report,
     client: &'c Client,
     config: &Config,
+    opened: Result<Option<Session<'c>>, GlpiError>,
 ) -> Option<Session<'c>> {
     if !client.has_legacy_login() {
         if !config.asset_types.is_empty() {
@@ -226,7 +237,7 @@ async fn legacy_side<'c>(
         say_legacy_state(r, client, false).await;
         return None;
     }
-    match client.open_legacy().await {
+    match opened {
         Ok(legacy) => {
             r.ok(
                 "legacy REST API",

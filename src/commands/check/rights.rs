@@ -118,13 +118,20 @@ pub(super) fn check_rights(r: &mut Report, p: &Profile, config: &Config) {
             ),
         );
     }
+    // The user_token advice is the legacy login's: a v2 session comes from
+    // an OAuth token, which check has just been granted.
+    let stale = if config.api == crate::config::Api::V2 {
+        ""
+    } else {
+        " (regenerate the user_token if GLPI keeps the old rights)"
+    };
     for (what, right) in missing {
         r.fail(
             "rights",
             Failure::Refused,
             format!(
                 "profile \"{name}\" cannot {what}: grant {right} in Administration > Profiles > \
-                 {name} (regenerate the user_token if GLPI keeps the old rights)"
+                 {name}{stale}"
             ),
         );
     }
@@ -185,7 +192,7 @@ fn check_assets(r: &mut Report, p: &Profile, config: &Config) {
     }
 }
 
-async fn check_entity(r: &mut Report, session: &Session<'_>, config: &Config) {
+pub(super) async fn check_entity(r: &mut Report, session: &Session<'_>, config: &Config) {
     let Some(wanted) = config.entity else {
         r.ok("entity", "tickets go to the API user's active entity");
         return;
