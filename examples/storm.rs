@@ -1297,7 +1297,7 @@ fn counts(args: &Args) -> ExitCode {
 type Expected = (Case, &'static [&'static str], usize);
 
 /// The steps over the legacy REST API: the cold creation also asks the GLPI
-/// version (once per cache_ttl: GLPI 11 tickets carry externalid).
+/// version (once per `cache_ttl`: GLPI 11 tickets carry externalid).
 fn legacy_steps(ack: &'static [&'static str]) -> [Expected; 8] {
     [
         (

@@ -4,11 +4,47 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::Env;
 use crate::support::glpi_sim::{Fault, FaultKind, TicketView};
+use crate::support::{Env, Transport};
 
 fn fault(path: &str, kind: FaultKind) -> Fault {
     Fault::new(path, kind)
+}
+
+/// Where a transport's requests go, as faults match them (a substring of
+/// the path): the only thing the tests below branch on.
+struct Paths {
+    /// Every request of the transport (over v2, the token endpoint too).
+    api: &'static str,
+    /// Ticket creation (with `.method("POST")`: the first POST is it).
+    ticket: &'static str,
+    /// The search for the key's open ticket (with `.method("GET")`).
+    search: &'static str,
+}
+
+fn paths(t: Transport) -> Paths {
+    match t {
+        Transport::Legacy => Paths {
+            api: "/apirest.php/",
+            ticket: "/apirest.php/Ticket",
+            search: "/apirest.php/search/Ticket",
+        },
+        // One collection route for both: GET searches, POST creates.
+        Transport::V2 => Paths {
+            api: "/api.php/",
+            ticket: "/api.php/v2/Assistance/Ticket",
+            search: "/api.php/v2/Assistance/Ticket",
+        },
+    }
+}
+
+/// Ticket creations sent (answered or not) through the transport's route.
+fn creations(env: &Env, p: &Paths) -> usize {
+    env.sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == p.ticket)
+        .count()
 }
 
 fn ticket_of(env: &Env, node: &str, service: &str) -> Vec<TicketView> {
@@ -20,11 +56,10 @@ fn ticket_of(env: &Env, node: &str, service: &str) -> Vec<TicketView> {
         .collect()
 }
 
-#[test]
-fn outage_keeps_events_and_flush_delivers_them_in_order() {
-    let env = Env::new();
-    env.sim
-        .inject(fault("/apirest.php/", FaultKind::Status(503)));
+fn outage_keeps_events_and_flush_delivers_them_in_order(tr: Transport) {
+    let env = Env::over(tr, "");
+    let p = paths(tr);
+    env.sim.inject(fault(p.api, FaultKind::Status(503)));
     for (state, out) in [
         ("WARNING", "w1"),
         ("CRITICAL", "c1"),
@@ -83,11 +118,11 @@ fn outage_keeps_events_and_flush_delivers_them_in_order() {
     assert_eq!(env.sim.requests().len(), before);
 }
 
-#[test]
-fn next_notify_delivers_the_kept_events_first() {
-    let env = Env::new();
+fn next_notify_delivers_the_kept_events_first(tr: Transport) {
+    let env = Env::over(tr, "");
+    let p = paths(tr);
     env.sim
-        .inject(fault("/apirest.php/", FaultKind::Status(500)).times(1));
+        .inject(fault(p.api, FaultKind::Status(500)).times(1));
     env.notify("web01", "HTTP", "CRITICAL", &["--output", "down"])
         .code(5);
     let j = env
@@ -109,11 +144,10 @@ fn next_notify_delivers_the_kept_events_first() {
     );
 }
 
-#[test]
-fn problem_then_recovery_during_an_outage_leaves_a_true_trail() {
-    let env = Env::new();
-    env.sim
-        .inject(fault("/apirest.php/", FaultKind::Status(502)));
+fn problem_then_recovery_during_an_outage_leaves_a_true_trail(tr: Transport) {
+    let env = Env::over(tr, "");
+    let p = paths(tr);
+    env.sim.inject(fault(p.api, FaultKind::Status(502)));
     env.notify("web01", "HTTP", "CRITICAL", &["--output", "down at night"])
         .code(5);
     std::thread::sleep(Duration::from_millis(1100));
@@ -127,11 +161,11 @@ fn problem_then_recovery_during_an_outage_leaves_a_true_trail() {
     assert!(t.solutions[0].contains("back"));
 }
 
-#[test]
-fn lost_answer_after_creation_makes_exactly_one_ticket() {
-    let env = Env::new();
+fn lost_answer_after_creation_makes_exactly_one_ticket(tr: Transport) {
+    let env = Env::over(tr, "");
+    let p = paths(tr);
     env.sim.inject(
-        fault("/apirest.php/Ticket", FaultKind::DropAfterCommit)
+        fault(p.ticket, FaultKind::DropAfterCommit)
             .method("POST")
             .times(1),
     );
@@ -145,6 +179,7 @@ fn lost_answer_after_creation_makes_exactly_one_ticket() {
     );
     assert_eq!(env.sim.tickets().len(), 1);
     assert_eq!(j["ticket_id"].as_u64(), Some(env.sim.tickets()[0].id));
+    assert_eq!(creations(&env, &p), 1, "the creation is never sent twice");
     // The key goes on normally.
     assert_eq!(
         env.notify("web01", "HTTP", "OK", &[]).ok().json()["action"],
@@ -153,17 +188,14 @@ fn lost_answer_after_creation_makes_exactly_one_ticket() {
     assert_eq!(env.sim.tickets().len(), 1);
 }
 
-#[test]
-fn creation_timing_out_makes_exactly_one_ticket() {
-    let env = Env::new();
+fn creation_timing_out_makes_exactly_one_ticket(tr: Transport) {
+    let env = Env::over(tr, "");
+    let p = paths(tr);
     // Answered after 4 s, while the client gives up after 3 s.
     env.sim.inject(
-        fault(
-            "/apirest.php/Ticket",
-            FaultKind::Delay(Duration::from_secs(4)),
-        )
-        .method("POST")
-        .times(1),
+        fault(p.ticket, FaultKind::Delay(Duration::from_secs(4)))
+            .method("POST")
+            .times(1),
     );
     let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
     run.code(5);
@@ -179,33 +211,36 @@ fn creation_timing_out_makes_exactly_one_ticket() {
     assert_eq!(tickets[0].status, 5);
 }
 
-#[test]
-fn lost_answer_and_failed_search_are_reconciled_by_the_next_run() {
-    let env = Env::new();
+fn lost_answer_and_failed_search_are_reconciled_by_the_next_run(tr: Transport) {
+    let env = Env::over(tr, "");
+    let p = paths(tr);
     env.sim.inject(
-        fault("/apirest.php/Ticket", FaultKind::DropAfterCommit)
+        fault(p.ticket, FaultKind::DropAfterCommit)
             .method("POST")
             .times(1),
     );
     // The search before the creation passes (nothing open yet); the marker
     // search right after the lost answer fails: the outcome stays unknown.
     env.sim.inject(
-        fault(
-            "/apirest.php/search/Ticket",
-            FaultKind::Delay(Duration::ZERO),
-        )
-        .times(1),
+        fault(p.search, FaultKind::Delay(Duration::ZERO))
+            .method("GET")
+            .times(1),
     );
-    env.sim
-        .inject(fault("/apirest.php/search/Ticket", FaultKind::Status(503)).times(1));
+    env.sim.inject(
+        fault(p.search, FaultKind::Status(503))
+            .method("GET")
+            .times(1),
+    );
     let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
     run.code(5);
     assert_eq!(env.sim.tickets().len(), 1, "the creation did happen");
+    assert_eq!(creations(&env, &p), 1);
     // The next run adopts it rather than creating a second one.
     let j = env.notify("web01", "HTTP", "WARNING", &[]).ok().json();
     assert_eq!(j["action"], "followed_up");
     assert_eq!(env.sim.tickets().len(), 1);
     assert_eq!(env.sim.tickets()[0].followups.len(), 1);
+    assert_eq!(creations(&env, &p), 1, "adopted, not created again");
 }
 
 #[test]
@@ -300,9 +335,8 @@ fn lock_timeout_exits_6_and_keeps_the_event() {
     assert_eq!(t[0].followups.len(), 1, "the kept WARNING was delivered");
 }
 
-#[test]
-fn concurrent_runs_on_one_key_make_one_ticket() {
-    let env = Env::new();
+fn concurrent_runs_on_one_key_make_one_ticket(tr: Transport) {
+    let env = Env::over(tr, "");
     let children: Vec<_> = (0..24)
         .map(|i| {
             let mut c = env.cmd();
@@ -335,11 +369,11 @@ fn concurrent_runs_on_one_key_make_one_ticket() {
 
 /// 12 keys, each WARNING → CRITICAL → OK → CRITICAL, keys in parallel, with
 /// 20 % of GLPI answers a 5xx: after flush, exactly two tickets per key.
-#[test]
-fn storm_with_failures_loses_nothing_and_doubles_nothing() {
-    let env = Env::new();
+fn storm_with_failures_loses_nothing_and_doubles_nothing(tr: Transport) {
+    let env = Env::over(tr, "");
+    let p = paths(tr);
     env.sim
-        .inject(fault("/apirest.php/", FaultKind::Status(503)).probability(0.2));
+        .inject(fault(p.api, FaultKind::Status(503)).probability(0.2));
     let keys: Vec<String> = (0..12).map(|i| format!("node{i:02}")).collect();
     let threads: Vec<_> = keys
         .iter()
@@ -490,9 +524,8 @@ fn runs_killed_at_random_instants_lose_and_double_nothing() {
     );
 }
 
-#[test]
-fn state_rebuild_recovers_open_tickets_from_glpi() {
-    let env = Env::new();
+fn state_rebuild_recovers_open_tickets_from_glpi(tr: Transport) {
+    let env = Env::over(tr, "");
     let a = env
         .notify("web01", "HTTP", "CRITICAL", &["-L", "4"])
         .ok()
@@ -550,3 +583,15 @@ fn state_rebuild_recovers_open_tickets_from_glpi() {
     assert_eq!(j["ticket_id"].as_u64(), Some(b));
     assert_eq!(env.sim.tickets().len(), 3);
 }
+
+crate::over_both_transports!(
+    outage_keeps_events_and_flush_delivers_them_in_order,
+    next_notify_delivers_the_kept_events_first,
+    problem_then_recovery_during_an_outage_leaves_a_true_trail,
+    lost_answer_after_creation_makes_exactly_one_ticket,
+    creation_timing_out_makes_exactly_one_ticket,
+    lost_answer_and_failed_search_are_reconciled_by_the_next_run,
+    concurrent_runs_on_one_key_make_one_ticket,
+    storm_with_failures_loses_nothing_and_doubles_nothing,
+    state_rebuild_recovers_open_tickets_from_glpi,
+);

@@ -12,6 +12,7 @@ mod durability;
 mod hostile;
 mod lifecycle;
 mod mail;
+mod oauth;
 mod operations;
 mod order;
 mod security;
