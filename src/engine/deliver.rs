@@ -336,7 +336,30 @@ impl<'e, S: Store> Run<'e, S> {
             usable.distrusted = true;
             return Ok(None);
         }
+        let open = ticket.status == TicketStatus::Open;
+        if open && ticket.external_id.is_none() && self.glpi11().await? {
+            self.stamp_identity(id, key).await;
+        }
         Ok(Some(remote(ticket.status)))
+    }
+
+    /// A ticket opened before GLPI 11 gets the key's `externalid` the first
+    /// time a run writes into it, so that a lost record can still find it
+    /// by identity. Not fatal: the marker still names it.
+    async fn stamp_identity(&mut self, id: u64, key: &Key) {
+        let stamped = match self.session().await {
+            Ok(session) => session.set_external_id(id, &text::external_id(key)).await,
+            Err(e) => {
+                tracing::warn!("{key}: ticket {id} not given its externalid: {e}");
+                return;
+            }
+        };
+        match stamped {
+            Ok(()) => {
+                tracing::info!("{key}: ticket {id} given its externalid (opened before GLPI 11)");
+            }
+            Err(e) => tracing::warn!("{key}: ticket {id} not given its externalid: {e}"),
+        }
     }
 
     /// Runs the plan's writes in order; a creation sets `ticket`.

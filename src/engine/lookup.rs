@@ -169,7 +169,7 @@ impl<S: Store> Run<'_, S> {
 }
 
 /// The major version of a GLPI version string (`11.0.6` → 11).
-fn major(version: &str) -> Option<u32> {
+pub(super) fn major(version: &str) -> Option<u32> {
     version.trim().split('.').next()?.parse().ok()
 }
 

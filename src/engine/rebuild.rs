@@ -1,18 +1,21 @@
 //! `state rebuild`: recreate lost records from GLPI — the open tickets that
 //! carry an esia-glpi marker and were written by the API user. A key that
 //! already has a record keeps it; several open tickets for one key: the
-//! oldest is recorded and the others named in a warning.
+//! oldest is recorded and the others named in a warning. On GLPI 11 the
+//! recorded tickets that have no `externalid` (opened before the upgrade)
+//! are given the key's, so that a lost record finds them by identity.
 
 use serde::Serialize;
 
 use crate::core::{Key, Record, State};
-use crate::glpi::MarkedTicket;
+use crate::glpi::{MarkedTicket, Session, TicketStatus};
 use crate::state::{RecordLoad, Store};
 use crate::text;
 
 use super::api::Engine;
 use super::context::glpi_client;
 use super::error::EngineError;
+use super::lookup::major;
 
 /// What became of one open ticket that carries a marker.
 #[derive(Debug, Serialize)]
@@ -38,14 +41,21 @@ impl<S: Store> Engine<'_, S> {
                     .await
             }
             .await;
-            session.close().await;
-            let mut lines: Vec<Rebuilt> = Vec::new();
-            for ticket in found? {
-                if let Some(line) = self.rebuild_one(ticket, &lines).await? {
-                    lines.push(line);
+            let rebuilt = async {
+                let mut lines: Vec<Rebuilt> = Vec::new();
+                for ticket in found? {
+                    if let Some(line) = self.rebuild_one(ticket, &lines).await? {
+                        lines.push(line);
+                    }
                 }
+                if is_glpi11(&session).await {
+                    stamp_identities(&session, &lines).await;
+                }
+                Ok(lines)
             }
-            Ok(lines)
+            .await;
+            session.close().await;
+            rebuilt
         })
     }
 
@@ -112,5 +122,36 @@ impl<S: Store> Engine<'_, S> {
             }
         };
         Ok(line(outcome))
+    }
+}
+
+/// Whether GLPI is 11 or later: implied by the high-level API, else asked.
+async fn is_glpi11(session: &Session<'_>) -> bool {
+    session.is_v2()
+        || session
+            .glpi_config()
+            .await
+            .ok()
+            .and_then(|c| c.version)
+            .and_then(|v| major(&v))
+            .is_some_and(|m| m >= 11)
+}
+
+/// On GLPI 11, the recorded tickets opened before the upgrade get the key's
+/// `externalid`, so that a lost record finds them by identity (README,
+/// "GLPI 11 and externalid"). Failures are logged, never fatal.
+async fn stamp_identities(session: &Session<'_>, lines: &[Rebuilt]) {
+    for line in lines.iter().filter(|l| l.outcome != "conflict") {
+        let (key, id) = (&line.key, line.ticket_id);
+        match session.ticket(id).await {
+            Ok(t) if t.external_id.is_none() && t.status == TicketStatus::Open => {
+                match session.set_external_id(id, &text::external_id(key)).await {
+                    Ok(()) => tracing::info!("{key}: ticket {id} given its externalid"),
+                    Err(e) => tracing::warn!("{key}: ticket {id} not given its externalid: {e}"),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("{key}: ticket {id} not read back: {e}"),
+        }
     }
 }

@@ -177,6 +177,22 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Gives a ticket the key's identity (`externalid`, GLPI 11): tickets
+    /// opened before GLPI 11 have none, and a look-up by identity would
+    /// miss them once their record is lost.
+    pub(crate) async fn set_external_id(&self, ticket: u64, id: &str) -> Result<(), GlpiError> {
+        if self.is_v2() {
+            return self.v2_patch_external_id(ticket, id).await;
+        }
+        let body = Input {
+            input: serde_json::json!({ "externalid": id }),
+        };
+        let _: serde_json::Value = self
+            .call(Method::PUT, &format!("Ticket/{ticket}"), Some(&body), &[])
+            .await?;
+        Ok(())
+    }
+
     async fn put_priority(
         &self,
         ticket: u64,

@@ -283,6 +283,24 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// `PATCH Assistance/Ticket/{id}` with the key's `external_id`.
+    pub(super) async fn v2_patch_external_id(
+        &self,
+        ticket: u64,
+        id: &str,
+    ) -> Result<(), GlpiError> {
+        let body = serde_json::json!({ "external_id": id });
+        let _: serde_json::Value = self
+            .call(
+                Method::PATCH,
+                &format!("Assistance/Ticket/{ticket}"),
+                Some(&body),
+                &[],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// The user whose login is exactly `login`.
     pub(super) async fn v2_find_user(&self, login: &str) -> Result<UserMatch, GlpiError> {
         let users: Vec<UserRead> = self

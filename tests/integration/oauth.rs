@@ -709,13 +709,14 @@ fn glpi_11_over_the_legacy_api_sets_and_searches_externalid() {
 }
 
 /// A ticket an older esia-glpi opened (no `externalid`: GLPI 10 then,
-/// before the upgrade) with its record lost. What the program does today:
-/// on GLPI 11 the key's open ticket is looked for by `externalid` only (a
-/// technician clearing it detaches the ticket, lifecycle.rs
-/// `v2_lost_record_finds_nothing_once_externalid_is_cleared`), so a problem
-/// event opens a SECOND ticket — at odds with SPEC "Lost state" for tickets
-/// from before the upgrade. `state rebuild` (by the description's marker)
-/// does recover it, and the key then goes on in it.
+/// before the upgrade), never written into since and never rebuilt, with its
+/// record lost: on GLPI 11 the key's open ticket is looked for by
+/// `externalid` only (a technician clearing it detaches the ticket,
+/// lifecycle.rs `v2_lost_record_finds_nothing_once_externalid_is_cleared`),
+/// so a problem event opens a second ticket — the limitation README
+/// "Limitations" states, with its remedy: `state rebuild` after the upgrade.
+/// `state rebuild` (by the description's marker) does recover it, and the key
+/// then goes on in it.
 fn a_ticket_without_externalid_is_recovered_by_state_rebuild_only(t: Transport) {
     let env = Env::with_sim_over(t, Sim::start_with(SimOptions::glpi11()), "");
     if t == Transport::V2 {
@@ -768,4 +769,61 @@ fn a_ticket_without_externalid_is_recovered_by_state_rebuild_only(t: Transport) 
     assert_eq!(env.sim.tickets().len(), 3);
 }
 
-crate::over_both_transports!(a_ticket_without_externalid_is_recovered_by_state_rebuild_only);
+/// (i, continued) The way out: a ticket opened before GLPI 11 gets the
+/// key's `externalid` the first time a run writes into it, or from `state
+/// rebuild` (README "GLPI 11 and externalid"); after that, a lost state finds
+/// it by identity and no second ticket is opened.
+fn pre_upgrade_tickets_get_their_externalid_from_a_write_or_state_rebuild(tr: Transport) {
+    let env = Env::with_sim_over(tr, Sim::start_with(SimOptions::glpi11()), "");
+    if tr == Transport::V2 {
+        env.without_legacy_login();
+    }
+    let open = |node: &str| {
+        let id = env.notify(node, "HTTP", "CRITICAL", &[]).ok().json()["ticket_id"]
+            .as_u64()
+            .unwrap();
+        env.sim.set_ticket_external_id(id, None);
+        id
+    };
+    let (t1, t2, t3) = (open("web01"), open("web02"), open("web03"));
+
+    // A write into web01's ticket gives it its identity.
+    let j = env.notify("web01", "HTTP", "WARNING", &[]).ok().json();
+    assert_eq!(j["action"], "followed_up");
+    assert_eq!(
+        env.sim.ticket(t1).unwrap().external_id,
+        Some(external_id("web01", "HTTP"))
+    );
+    // state rebuild gives the others theirs (records kept as they are).
+    let rebuilt = env.esia(&["--json", "state", "rebuild"]).ok().json();
+    let kept = rebuilt
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["outcome"] == "kept")
+        .count();
+    assert_eq!(kept, 3, "{rebuilt}");
+    for (id, node) in [(t2, "web02"), (t3, "web03")] {
+        assert_eq!(
+            env.sim.ticket(id).unwrap().external_id,
+            Some(external_id(node, "HTTP"))
+        );
+    }
+
+    // The state is lost: every key finds its ticket by identity.
+    std::fs::remove_dir_all(&env.state).unwrap();
+    let j = env.notify("web02", "HTTP", "WARNING", &[]).ok().json();
+    assert_eq!(j["action"], "followed_up");
+    assert_eq!(j["ticket_id"].as_u64(), Some(t2));
+    let j = env.notify("web03", "HTTP", "OK", &[]).ok().json();
+    assert_eq!(j["action"], "solved");
+    assert_eq!(j["ticket_id"].as_u64(), Some(t3));
+    let j = env.notify("web01", "HTTP", "CRITICAL", &[]).ok().json();
+    assert_eq!(j["ticket_id"].as_u64(), Some(t1));
+    assert_eq!(env.sim.tickets().len(), 3, "no second ticket");
+}
+
+crate::over_both_transports!(
+    a_ticket_without_externalid_is_recovered_by_state_rebuild_only,
+    pre_upgrade_tickets_get_their_externalid_from_a_write_or_state_rebuild
+);
