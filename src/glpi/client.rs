@@ -1,18 +1,16 @@
 //! The HTTP client bound to one GLPI: its settings (timeouts, TLS roots,
-//! tokens, the high-level API's OAuth2 client), built on the first request,
-//! and `initSession` with the `Authorization`-stripped fallback.
+//! tokens, the high-level API's OAuth2 client), built on the first request.
+//! Requests are sent by `http.rs`, sessions opened by `session.rs`, tokens
+//! granted by `oauth.rs`.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::time::Duration;
 
-use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::credentials::{TokenStore, V2Settings};
 use super::error::GlpiError;
-use super::http::{Api, Request};
-use super::model;
-use super::oauth::{TokenStore, V2Settings};
 
 /// What the client needs from the configuration.
 #[derive(Debug)]
@@ -60,7 +58,7 @@ pub(crate) struct Client {
     http_setup: HttpSetup,
     pub(super) api_url: String,
     app_token: Option<SecretString>,
-    user_token: Option<SecretString>,
+    pub(super) user_token: Option<SecretString>,
     /// The high-level API's settings, when tickets go through it.
     pub(super) v2: Option<V2Settings>,
     /// Where the OAuth2 tokens are kept between runs (none: this run only).
@@ -208,56 +206,6 @@ impl Client {
             h.insert("App-Token", sensitive(app.expose_secret())?);
         }
         Ok(h)
-    }
-
-    pub(super) async fn init_session(&self) -> Result<SecretString, GlpiError> {
-        if !self.auth_in_query.get() {
-            match self.init_session_via(false).await {
-                Err(e) if e.code() == Some("ERROR_LOGIN_PARAMETERS_MISSING") => {
-                    tracing::warn!(
-                        "GLPI did not receive the Authorization header (the web server in front \
-                         of GLPI strips it): sending the user_token as a query parameter \
-                         instead, where it may appear in the web server's access log; fix the \
-                         server (Apache: SetEnvIf Authorization \"(.*)\" HTTP_AUTHORIZATION=$1)"
-                    );
-                    self.auth_in_query.set(true);
-                }
-                other => return other,
-            }
-        }
-        self.init_session_via(true).await
-    }
-
-    /// `initSession` with the `user_token` in `Authorization`, or in the query.
-    async fn init_session_via(&self, in_query: bool) -> Result<SecretString, GlpiError> {
-        let Some(user_token) = &self.user_token else {
-            return Err(GlpiError::Setup {
-                reason: "no user_token is configured for GLPI's legacy API".into(),
-            });
-        };
-        let mut headers = self.base_headers()?;
-        let mut query = Vec::new();
-        if in_query {
-            query.push((
-                "user_token".to_string(),
-                user_token.expose_secret().to_string(),
-            ));
-        } else {
-            headers.insert(
-                reqwest::header::AUTHORIZATION,
-                sensitive(&format!("user_token {}", user_token.expose_secret()))?,
-            );
-        }
-        let req = Request {
-            api: Api::Legacy,
-            method: Method::GET,
-            path: "initSession",
-            headers,
-            body: None::<&()>,
-            query: &query,
-        };
-        let body: model::SessionToken = self.send_json(&req, Retry::Read).await?;
-        Ok(SecretString::from(body.session_token))
     }
 }
 

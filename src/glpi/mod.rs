@@ -17,6 +17,7 @@
 //! from the rest of the crate (the caller passes [`Settings`]).
 
 mod client;
+mod credentials;
 mod error;
 mod http;
 pub(crate) mod model;
@@ -30,11 +31,11 @@ mod tickets;
 mod v2;
 
 pub(crate) use client::{Client, Settings};
+pub(crate) use credentials::{TokenStore, Tokens, V2Settings};
 pub(crate) use error::GlpiError;
 #[cfg(feature = "fuzzing")]
 pub(crate) use http::decode_error;
 pub(crate) use model::NewTicket;
-pub(crate) use oauth::{TokenStore, Tokens, V2Settings};
 pub(crate) use probe::{ItemLookup, Me, Profile, V2Session};
 pub(crate) use search::{AssetMatch, MarkedTicket, UserMatch};
 pub(crate) use session::Session;

@@ -1,6 +1,7 @@
 //! One run's access to GLPI, opened by [`Client::open`](super::Client::open):
-//! a legacy session (`initSession` … `killSession` on every path, re-opened
-//! once if GLPI forgot it), or the high-level API's bearer token (nothing to
+//! a legacy session (`initSession` — with the `Authorization`-stripped
+//! fallback — … `killSession` on every path, re-opened once if GLPI forgot
+//! it), or the high-level API's bearer token (nothing to
 //! open or close; a token GLPI refuses is renewed once and the call retried).
 
 use std::cell::RefCell;
@@ -181,5 +182,59 @@ pub(super) fn token_refused(e: &GlpiError) -> bool {
                     && message.contains("OAuth token"))
         }
         _ => false,
+    }
+}
+
+/// The legacy login: `initSession`, with the `Authorization`-stripped
+/// fallback (§12.4).
+impl Client {
+    pub(super) async fn init_session(&self) -> Result<SecretString, GlpiError> {
+        if !self.auth_in_query.get() {
+            match self.init_session_via(false).await {
+                Err(e) if e.code() == Some("ERROR_LOGIN_PARAMETERS_MISSING") => {
+                    tracing::warn!(
+                        "GLPI did not receive the Authorization header (the web server in front \
+                         of GLPI strips it): sending the user_token as a query parameter \
+                         instead, where it may appear in the web server's access log; fix the \
+                         server (Apache: SetEnvIf Authorization \"(.*)\" HTTP_AUTHORIZATION=$1)"
+                    );
+                    self.auth_in_query.set(true);
+                }
+                other => return other,
+            }
+        }
+        self.init_session_via(true).await
+    }
+
+    /// `initSession` with the `user_token` in `Authorization`, or in the query.
+    async fn init_session_via(&self, in_query: bool) -> Result<SecretString, GlpiError> {
+        let Some(user_token) = &self.user_token else {
+            return Err(GlpiError::Setup {
+                reason: "no user_token is configured for GLPI's legacy API".into(),
+            });
+        };
+        let mut headers = self.base_headers()?;
+        let mut query = Vec::new();
+        if in_query {
+            query.push((
+                "user_token".to_string(),
+                user_token.expose_secret().to_string(),
+            ));
+        } else {
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                sensitive(&format!("user_token {}", user_token.expose_secret()))?,
+            );
+        }
+        let req = Request {
+            api: Api::Legacy,
+            method: Method::GET,
+            path: "initSession",
+            headers,
+            body: None::<&()>,
+            query: &query,
+        };
+        let body: super::model::SessionToken = self.send_json(&req, Retry::Read).await?;
+        Ok(SecretString::from(body.session_token))
     }
 }

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::network::{Network, check_network, tls_problem};
+use super::network::{Network, check_network, tls_ok, tls_problem};
 use super::report::{Report, class_of, explain};
 use super::rights::after_login;
 use crate::config::{Api, Config};
@@ -176,31 +176,6 @@ fn app_token_ok(r: &mut Report, config: &Config) {
             "accepted by the API client of this address"
         } else {
             "none configured, and the API client of this address needs none"
-        },
-    );
-}
-
-pub(super) fn tls_ok(r: &mut Report, config: &Config, https: bool) {
-    if !https {
-        return;
-    }
-    if !config.tls_verify {
-        r.warn(
-            "TLS",
-            "the certificate is NOT verified (tls_verify = false): whoever sits on the path can \
-             read the tokens; set ca_file to the authority that signed GLPI's certificate and \
-             remove tls_verify",
-        );
-        return;
-    }
-    r.ok(
-        "TLS",
-        match &config.ca_file {
-            Some(p) => format!(
-                "certificate verified (system authorities and ca_file {})",
-                p.display()
-            ),
-            None => "certificate verified (system authorities)".to_string(),
         },
     );
 }

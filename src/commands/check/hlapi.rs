@@ -9,8 +9,7 @@
 //! A grant made here is never written into the token cache: `check` tries
 //! the credentials as they are in the file, not a token an earlier run kept.
 
-use super::api::tls_ok;
-use super::network::tls_problem;
+use super::network::{tls_ok, tls_problem};
 use super::report::{Report, class_of, explain};
 use super::rights::{
     check_category, check_entity as check_legacy_entity, check_requester, check_rights,

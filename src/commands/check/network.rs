@@ -145,6 +145,32 @@ pub(super) fn tls_problem(reason: &str, config: &Config) -> Option<String> {
     })
 }
 
+/// The ✓ (or ! when unverified) line of TLS, once GLPI answered over it.
+pub(super) fn tls_ok(r: &mut Report, config: &Config, https: bool) {
+    if !https {
+        return;
+    }
+    if !config.tls_verify {
+        r.warn(
+            "TLS",
+            "the certificate is NOT verified (tls_verify = false): whoever sits on the path can \
+             read the tokens; set ca_file to the authority that signed GLPI's certificate and \
+             remove tls_verify",
+        );
+        return;
+    }
+    r.ok(
+        "TLS",
+        match &config.ca_file {
+            Some(p) => format!(
+                "certificate verified (system authorities and ca_file {})",
+                p.display()
+            ),
+            None => "certificate verified (system authorities)".to_string(),
+        },
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::config;
