@@ -132,6 +132,15 @@ impl<S: Store> Run<'_, S> {
         if types.is_empty() {
             return Ok(None);
         }
+        if self.glpi.is_v2() && !self.glpi.has_legacy_login() {
+            // Nothing could be done with it: not even looked up.
+            tracing::info!(
+                "{node}: the ticket is not linked to an asset: GLPI's high-level API cannot link \
+                 one; set app_token and user_token to link it through the legacy API, or empty \
+                 asset_types"
+            );
+            return Ok(None);
+        }
         let cache = &self.engine.cache;
         let cached = cache
             .get::<(Vec<String>, Vec<AssetMatch>)>("assets", node, config.cache_ttl)
