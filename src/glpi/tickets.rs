@@ -184,11 +184,23 @@ impl Session<'_> {
         if self.is_v2() {
             return self.v2_patch_external_id(ticket, id).await;
         }
-        let body = Input {
-            input: serde_json::json!({ "externalid": id }),
-        };
+        self.put_ticket(ticket, serde_json::json!({ "externalid": id }))
+            .await
+    }
+
+    /// `PUT Ticket/{id}`: the fields of `input` change.
+    async fn put_ticket<I: serde::Serialize>(
+        &self,
+        ticket: u64,
+        input: I,
+    ) -> Result<(), GlpiError> {
         let _: serde_json::Value = self
-            .call(Method::PUT, &format!("Ticket/{ticket}"), Some(&body), &[])
+            .call(
+                Method::PUT,
+                &format!("Ticket/{ticket}"),
+                Some(&Input { input }),
+                &[],
+            )
             .await?;
         Ok(())
     }
@@ -202,17 +214,12 @@ impl Session<'_> {
         if self.is_v2() {
             return self.v2_patch_priority(ticket, levels, priority).await;
         }
-        let body = Input {
-            input: PriorityUpdate {
-                urgency: levels.map(|(u, _)| u),
-                impact: levels.map(|(_, i)| i),
-                priority,
-            },
+        let input = PriorityUpdate {
+            urgency: levels.map(|(u, _)| u),
+            impact: levels.map(|(_, i)| i),
+            priority,
         };
-        let _: serde_json::Value = self
-            .call(Method::PUT, &format!("Ticket/{ticket}"), Some(&body), &[])
-            .await?;
-        Ok(())
+        self.put_ticket(ticket, input).await
     }
 }
 

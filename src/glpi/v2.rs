@@ -272,15 +272,7 @@ impl Session<'_> {
             impact: levels.map(|(_, i)| i),
             priority,
         };
-        let _: serde_json::Value = self
-            .call(
-                Method::PATCH,
-                &format!("Assistance/Ticket/{ticket}"),
-                Some(&body),
-                &[],
-            )
-            .await?;
-        Ok(())
+        self.v2_patch_ticket(ticket, &body).await
     }
 
     /// `PATCH Assistance/Ticket/{id}` with the key's `external_id`.
@@ -289,12 +281,21 @@ impl Session<'_> {
         ticket: u64,
         id: &str,
     ) -> Result<(), GlpiError> {
-        let body = serde_json::json!({ "external_id": id });
+        self.v2_patch_ticket(ticket, &serde_json::json!({ "external_id": id }))
+            .await
+    }
+
+    /// `PATCH Assistance/Ticket/{id}`: the fields of `body` change.
+    async fn v2_patch_ticket<B: serde::Serialize>(
+        &self,
+        ticket: u64,
+        body: &B,
+    ) -> Result<(), GlpiError> {
         let _: serde_json::Value = self
             .call(
                 Method::PATCH,
                 &format!("Assistance/Ticket/{ticket}"),
-                Some(&body),
+                Some(body),
                 &[],
             )
             .await?;
