@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The test command: every test, none skipped, on a fresh Debian machine with
 # Rust. It first provisions what the tests need and cargo cannot give:
-#   - Debian packages man-db (the man-page render) and binutils (strip, for
-#     the package build), with apt-get, as root or through sudo;
+#   - Debian packages man-db (the man-page render), binutils (strip, for
+#     the package build) and postgresql (the server the PostgreSQL state
+#     backend is tested against: tests/integration/support/pg.rs starts a
+#     private cluster per test from /usr/lib/postgresql/<version>/bin, and
+#     as root runs it as the `postgres` user the package creates), with
+#     apt-get, as root or through sudo;
 #   - cargo-deb 3.8.0 (cargo install --locked), and the .deb it builds
 #     (pkg/build-deb.sh: a release build), whose contents a test checks;
 # then runs `cargo test --locked`. The mail tests need no install: their
@@ -14,6 +18,16 @@ apt_missing=()
 command -v man >/dev/null 2>&1 || apt_missing+=(man-db)
 command -v strip >/dev/null 2>&1 || apt_missing+=(binutils)
 command -v dpkg-deb >/dev/null 2>&1 || apt_missing+=(dpkg)
+# Debian keeps the server binaries off PATH, in /usr/lib/postgresql/<ver>/bin.
+pg_server=""
+for d in /usr/lib/postgresql/*/bin; do
+  [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ] && [ -x "$d/psql" ] && pg_server="$d"
+done
+if [ -n "${ESIA_TEST_PG_BIN:-}" ]; then pg_server="$ESIA_TEST_PG_BIN"; fi
+# As root the server runs as the `postgres` user, which the package creates.
+if [ -z "$pg_server" ] || { [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; }; then
+  apt_missing+=(postgresql)
+fi
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${apt_missing[*]} (apt-get)"
   sudo=()
@@ -27,6 +41,10 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
   fi
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+fi
+if [ -z "${ESIA_TEST_PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "tests/run.sh: no PostgreSQL server in /usr/lib/postgresql/<version>/bin after installing postgresql" >&2
+  exit 1
 fi
 if ! cargo deb --version >/dev/null 2>&1; then
   echo "tests/run.sh: installing cargo-deb 3.8.0 (cargo install)"

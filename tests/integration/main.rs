@@ -15,4 +15,5 @@ mod mail;
 mod oauth;
 mod operations;
 mod order;
+mod pg;
 mod security;

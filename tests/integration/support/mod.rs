@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unused_self)]
 
 pub mod glpi_sim;
+pub mod pg;
 pub mod smtp;
 pub mod tls;
 
