@@ -31,7 +31,9 @@ Exit status:
   5  GLPI unreachable, timing out or failing (5xx), or the run interrupted
      (SIGTERM, SIGINT); the event is kept
   6  local state unusable (state directory not writable or not safe, lock not
-     obtained in time), or standard output not writable
+     obtained in time, state database unreachable: the event is then kept in
+     the state directory until a run or flush reaches the database), or
+     standard output not writable
   7  the ticket action succeeded but the notification mail (--mail,
      SEND_TICKET_GLPI_MAIL) could not be sent; when the ticket action itself
      failed, its status (4, 5, 6) wins and the mail failure is only logged";
@@ -85,7 +87,7 @@ pub(crate) enum Command {
     Check,
     /// Print the title and content a notify would send, contacting nothing
     Render(NotifyArgs),
-    /// Inspect or edit the local state
+    /// Inspect or edit the state (the state directory, or the state database)
     #[command(subcommand)]
     State(StateCommand),
     /// Write the man pages and shell completions, generated from this
@@ -120,6 +122,14 @@ pub(crate) enum StateCommand {
     /// Rebuild the records from GLPI: the open tickets that carry the marker
     /// and were written by the API user (existing records are kept)
     Rebuild,
+    /// Create or upgrade the schema of the state database ([state] backend =
+    /// "postgres"; also done on first use) and print its version
+    Migrate,
+    /// Copy the state directory's records, kept events (in order) and
+    /// creation intents into the state database, for a site that switches to
+    /// backend = "postgres"; keys the database already has a record for keep
+    /// it; imported files are moved to imported/, never deleted
+    Import,
 }
 
 #[derive(Debug, Args)]

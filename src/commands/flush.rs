@@ -13,7 +13,6 @@ use crate::core::Key;
 use crate::engine::{Clock, Engine, EngineError};
 use crate::error::{Error, ExitStatus};
 use crate::output;
-use crate::state::FileStore;
 
 #[derive(Debug, Serialize)]
 struct KeyLine {
@@ -46,7 +45,7 @@ struct FlushReport {
 pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
     let started = Instant::now();
     let config = globals.load_config()?;
-    let store = FileStore::open(globals.state_root(&config))?;
+    let store = globals.open_store(&config)?;
     let engine = Engine::new(&config, &store, store.cache(), Clock::system(), started)?;
     let flushed = engine.flush()?;
     let mut report = FlushReport {

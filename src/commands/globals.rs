@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, PgConfig, StateBackend};
 use crate::core::{HostStamp, MonitorEnv};
 use crate::error::Error;
+use crate::state::{AnyStore, FileStore, PgSettings, PgStore, StateError};
 
 /// Global options every command sees.
 #[derive(Debug)]
@@ -30,6 +31,31 @@ impl Globals {
     /// The state directory: `--state-dir`, else the configuration's.
     pub(crate) fn state_root<'a>(&'a self, config: &'a Config) -> &'a Path {
         self.state_dir.as_deref().unwrap_or(&config.state_dir)
+    }
+
+    /// Opens the state the configuration names (`[state] backend`): the one
+    /// place that chooses between the backends. The database is reached on
+    /// first use.
+    pub(crate) fn open_store(&self, config: &Config) -> Result<AnyStore, StateError> {
+        let root = self.state_root(config);
+        Ok(match &config.state {
+            StateBackend::Files => AnyStore::Files(FileStore::open(root)?),
+            StateBackend::Postgres(pg) => {
+                AnyStore::Postgres(Box::new(PgStore::open(root, pg_settings(config, pg))?))
+            }
+        })
+    }
+}
+
+/// What the PostgreSQL backend needs from the configuration.
+pub(crate) fn pg_settings(config: &Config, pg: &PgConfig) -> PgSettings {
+    PgSettings {
+        url: pg.url.clone(),
+        password: pg.password.clone(),
+        ca_file: pg.ca_file.clone(),
+        tls_verify: pg.tls_verify,
+        connect_timeout: config.connect_timeout,
+        request_timeout: config.request_timeout,
     }
 }
 

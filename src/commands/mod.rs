@@ -41,6 +41,8 @@ pub(crate) fn dispatch(cli: Cli, started: Option<HostStamp>) -> Result<(), Error
         Command::State(StateCommand::Show(k)) => state::show(&globals, k.key()),
         Command::State(StateCommand::Forget(k)) => state::forget(&globals, k.key()),
         Command::State(StateCommand::Rebuild) => rebuild::run(&globals),
+        Command::State(StateCommand::Migrate) => state::migrate(&globals),
+        Command::State(StateCommand::Import) => state::import(&globals),
         Command::Generate { dir } => generate::run(&dir),
     }
 }

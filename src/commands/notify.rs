@@ -16,7 +16,6 @@ use crate::core::{Event, MonitorEnv, Outcome};
 use crate::engine::{Clock, Engine};
 use crate::error::Error;
 use crate::output::{self, NotifyReport};
-use crate::state::FileStore;
 use crate::text::{self, MailTicket};
 
 pub(crate) fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
@@ -44,7 +43,8 @@ fn deliver(
     clock: &Clock,
     started: Instant,
 ) -> (Option<Outcome>, Result<(), Error>) {
-    let delivered = FileStore::open(globals.state_root(config))
+    let delivered = globals
+        .open_store(config)
         .map_err(Error::from)
         .and_then(|store| {
             let engine = Engine::new(config, &store, store.cache(), clock.clone(), started)?;
@@ -61,7 +61,31 @@ fn deliver(
             };
             (Some(delivery.outcome), result)
         }
+        // The state database could not be reached, but the event is kept
+        // in the state directory: reported kept (`spooled`), exit 6.
+        Err(e) if kept_locally(&e) => {
+            let outcome = Outcome::Kept {
+                ticket: None,
+                failure: e.failure(),
+                reason: text::error_line(&e),
+            };
+            let report = NotifyReport::new(event, &outcome, |id| config.ticket_url(id));
+            if let Err(printed) = output::notify(globals.json, &report) {
+                tracing::error!("{}", text::error_line(&Error::Output(printed)));
+            }
+            (Some(outcome), Err(e))
+        }
         Err(e) => (None, Err(e)),
+    }
+}
+
+/// True when `e` says this run's event is kept in the state directory.
+fn kept_locally(e: &Error) -> bool {
+    match e {
+        Error::State(s) | Error::Engine(crate::engine::EngineError::State(s)) => {
+            s.event_kept_locally()
+        }
+        _ => false,
     }
 }
 

@@ -7,11 +7,10 @@ use super::globals::Globals;
 use crate::engine::{Clock, Engine};
 use crate::error::Error;
 use crate::output;
-use crate::state::FileStore;
 
 pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
     let config = globals.load_config()?;
-    let store = FileStore::open(globals.state_root(&config))?;
+    let store = globals.open_store(&config)?;
     let engine = Engine::new(
         &config,
         &store,

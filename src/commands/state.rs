@@ -1,7 +1,9 @@
-//! `state list | show | forget`: the local records and kept events, read and
-//! edited by hand. `forget` sets a key's record, kept events and creation
-//! intent aside in `dropped/`, never deletes them. (`state rebuild`, which
-//! talks to GLPI, is `rebuild.rs`.)
+//! `state list | show | forget | migrate | import`: the records and kept
+//! events, read and edited by hand, on either backend. `forget` sets a key's
+//! record, kept events and creation intent aside (`dropped/`, or the
+//! database's `dropped_*` tables), never deletes them. `migrate` and
+//! `import` are for the PostgreSQL backend. (`state rebuild`, which talks to
+//! GLPI, is `rebuild.rs`.)
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -9,10 +11,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::globals::Globals;
+use crate::config::{ConfigError, StateBackend};
 use crate::core::{Event, Failure, Key, Record};
 use crate::error::Error;
 use crate::output;
-use crate::state::{FileStore, Kept, RecordLoad, Store};
+use crate::state::{AnyStore, FileStore, Kept, Pending, PgStore, RecordLoad, Store};
 use crate::{config, engine};
 
 /// Used when `--state-dir` is given without a readable configuration.
@@ -102,7 +105,7 @@ fn show_text(location: &str, state: &KeyState) -> String {
     text
 }
 
-async fn load(store: &FileStore, key: Key) -> Result<KeyState, Error> {
+async fn load(store: &impl Store, key: Key) -> Result<KeyState, Error> {
     let record = match store.load_record(&key).await? {
         RecordLoad::Found(r) => Some(r),
         RecordLoad::Missing | RecordLoad::Corrupt { .. } => None,
@@ -121,27 +124,180 @@ async fn load(store: &FileStore, key: Key) -> Result<KeyState, Error> {
     Ok(KeyState { key, record, spool })
 }
 
-/// Opens the state directory of `--state-dir` (no configuration needed),
-/// else the configuration's; runs `f` on it with the lock timeout to use.
+/// Opens the state the configuration names (the state directory of
+/// `--state-dir` when there is no readable configuration); runs `f` on it
+/// with the lock timeout to use.
 fn with_store<F>(globals: &Globals, f: F) -> Result<(), Error>
 where
-    F: AsyncFnOnce(&FileStore, Duration) -> Result<(), Error>,
+    F: AsyncFnOnce(&AnyStore, Duration) -> Result<(), Error>,
 {
     // `--state-dir` works without a configuration; when there is one, its
-    // `lock_timeout` still applies.
-    let (root, lock_timeout) = match &globals.state_dir {
-        Some(dir) => {
-            let lock_timeout = config::load(&globals.config_path)
-                .map_or(DEFAULT_LOCK_TIMEOUT, |loaded| loaded.config.lock_timeout);
-            (dir.clone(), lock_timeout)
-        }
+    // backend and `lock_timeout` still apply.
+    let (store, lock_timeout) = match &globals.state_dir {
+        Some(dir) => match config::load(&globals.config_path) {
+            Ok(loaded) => (
+                globals.open_store(&loaded.config)?,
+                loaded.config.lock_timeout,
+            ),
+            Err(_) => (AnyStore::Files(FileStore::open(dir)?), DEFAULT_LOCK_TIMEOUT),
+        },
         None => {
             let config = globals.load_config()?;
-            (config.state_dir.clone(), config.lock_timeout)
+            (globals.open_store(&config)?, config.lock_timeout)
         }
     };
-    let store = FileStore::open(&root)?;
     engine::runtime()?.block_on(f(&store, lock_timeout))
+}
+
+/// The PostgreSQL state of the configuration (`state migrate`, `state
+/// import`); a configuration without one is an error (exit 3).
+fn pg_store(globals: &Globals, command: &str) -> Result<(PgStore, Duration), Error> {
+    let config = globals.load_config()?;
+    let StateBackend::Postgres(pg) = &config.state else {
+        return Err(ConfigError::InvalidValue {
+            path: globals.config_path.clone(),
+            key: "state.backend".into(),
+            line: None,
+            reason: format!(
+                "`esia-glpi state {command}` works on the PostgreSQL backend: set backend = \
+                 \"postgres\" and url in the [state] table"
+            ),
+        }
+        .into());
+    };
+    let settings = super::globals::pg_settings(&config, pg);
+    Ok((
+        PgStore::open(globals.state_root(&config), settings)?,
+        config.lock_timeout,
+    ))
+}
+
+#[derive(Serialize)]
+struct Migrated {
+    database: String,
+    schema_before: i32,
+    schema: i32,
+}
+
+/// `state migrate`: creates or upgrades the database's schema.
+pub(crate) fn migrate(globals: &Globals) -> Result<(), Error> {
+    let (store, _) = pg_store(globals, "migrate")?;
+    engine::runtime()?.block_on(async {
+        let (before, after) = store.migrate().await?;
+        let text = if before == after {
+            format!("state database schema is at version {after}; nothing to migrate")
+        } else if before == 0 {
+            format!("state database schema created, version {after}")
+        } else {
+            format!("state database schema migrated from version {before} to {after}")
+        };
+        output::emit(
+            globals.json,
+            &Migrated {
+                database: store.shown_url().to_owned(),
+                schema_before: before,
+                schema: after,
+            },
+            &text,
+        )?;
+        Ok(())
+    })
+}
+
+/// What `state import` did for one key.
+#[derive(Serialize)]
+struct ImportLine {
+    #[serde(flatten)]
+    key: Key,
+    /// `imported`, `in_database` (the database's record was kept; the local
+    /// one stays in place) or `none`.
+    record: &'static str,
+    /// Kept events appended to the key's queue in the database.
+    events: usize,
+    intent: bool,
+    /// Where the imported local files were moved.
+    moved_to: Vec<String>,
+}
+
+/// `state import`: copies the state directory's records, kept events (in
+/// order) and intents into the database, key by key, each under both
+/// backends' locks; moves what was imported to `imported/`.
+pub(crate) fn import(globals: &Globals) -> Result<(), Error> {
+    let (store, lock_timeout) = pg_store(globals, "import")?;
+    engine::runtime()?.block_on(async {
+        let files = store.local();
+        let (records, corrupt) = files.records().await?;
+        for path in &corrupt {
+            tracing::error!("a corrupt record was moved aside to {path}; not imported");
+        }
+        let mut keys: Vec<Key> = records.into_iter().map(|r| r.key).collect();
+        for k in files.keys_with_kept_events().await? {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        keys.sort();
+        let mut lines = Vec::with_capacity(keys.len());
+        for key in keys {
+            let _local = files.hold(&key, lock_timeout).await?;
+            let _shared = store.hold(&key, lock_timeout).await?;
+            lines.push(import_key(&store, files, key).await?);
+        }
+        let text = if lines.is_empty() {
+            "nothing to import: no record and no kept event in the state directory".to_owned()
+        } else {
+            let mut text = format!("imported {} key(s) into the state database", lines.len());
+            for l in &lines {
+                let _ = write!(
+                    text,
+                    "\n  {}: record {}, {} kept event(s){}",
+                    key_text(&l.key),
+                    l.record.replace('_', " "),
+                    l.events,
+                    if l.intent { ", a creation intent" } else { "" }
+                );
+                if l.record == "in_database" {
+                    text.push_str(
+                        " (the database's record was kept; the local one is left in place)",
+                    );
+                }
+            }
+            text
+        };
+        output::emit(globals.json, &lines, &text)?;
+        Ok(())
+    })
+}
+
+async fn import_key(store: &PgStore, files: &FileStore, key: Key) -> Result<ImportLine, Error> {
+    let record = match files.load_record(&key).await? {
+        RecordLoad::Found(r) => {
+            if store.insert_record_if_absent(&r).await? {
+                "imported"
+            } else {
+                "in_database"
+            }
+        }
+        RecordLoad::Missing | RecordLoad::Corrupt { .. } => "none",
+    };
+    let mut events = 0;
+    for kept in files.kept(&key).await? {
+        if store.import_kept(&kept).await? {
+            events += 1;
+        }
+    }
+    let intent = match files.read_intent(&key).await? {
+        Some(Pending::Intent(i)) => store.insert_intent_if_absent(&i).await?,
+        Some(Pending::Unreadable) | None => false,
+    };
+    let moved_to = files.move_aside(&key, "imported", record != "in_database")?;
+    Ok(ImportLine {
+        key,
+        record,
+        events,
+        intent,
+        moved_to,
+    })
 }
 
 /// `state list`: every key with an open ticket or kept events.

@@ -26,7 +26,8 @@ use secrecy::SecretString;
 pub(crate) use error::ConfigError;
 use raw::strip_prefix_ignore_case;
 pub(crate) use types::{
-    Api, Config, DEFAULT_PATH, Loaded, MailConfig, SmtpSecurity, TicketType, without_userinfo,
+    Api, Config, DEFAULT_PATH, Loaded, MailConfig, PgConfig, SmtpSecurity, StateBackend,
+    TicketType, without_userinfo,
 };
 
 /// Reads and parses `path`, and checks its mode.
@@ -37,7 +38,13 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, ConfigError> {
     if let Some(oauth) = config.oauth.as_mut()
         && let Some(file) = oauth.password_file.clone()
     {
-        oauth.password = Some(read_password(&file)?);
+        oauth.password = Some(read_password(&file, "password_file")?);
+        warnings.extend(mode_warnings(&file));
+    }
+    if let StateBackend::Postgres(pg) = &mut config.state
+        && let Some(file) = pg.password_file.clone()
+    {
+        pg.password = Some(read_password(&file, "state.password_file")?);
         warnings.extend(mode_warnings(&file));
     }
     warnings.extend(advisories(&config));
@@ -49,13 +56,13 @@ const MAX_PASSWORD_BYTES: u64 = 4096;
 
 /// The password of `password_file`: the file's first line, its line end
 /// removed; read like the configuration (a small regular file).
-fn read_password(path: &Path) -> Result<SecretString, ConfigError> {
+fn read_password(path: &Path, key: &str) -> Result<SecretString, ConfigError> {
     let text = read_capped(path, MAX_PASSWORD_BYTES)?;
     let password = text.lines().next().unwrap_or_default();
     if password.is_empty() || password.chars().any(char::is_control) {
         return Err(ConfigError::InvalidValue {
             path: path.to_owned(),
-            key: "password_file".into(),
+            key: key.into(),
             line: None,
             reason: "its first line must hold the password (not empty, no control character)"
                 .into(),
@@ -162,6 +169,22 @@ pub(crate) fn advisories(config: &Config) -> Vec<String> {
             "tls_verify = false: the GLPI server's certificate is not checked; prefer ca_file"
                 .to_owned(),
         );
+    }
+    if let StateBackend::Postgres(pg) = &config.state {
+        if !pg.tls && !pg.local {
+            warnings.push(
+                "[state] url: the state database is reached without TLS; add \
+                 ?sslmode=require to the url"
+                    .to_owned(),
+            );
+        }
+        if pg.tls && !pg.tls_verify {
+            warnings.push(
+                "[state] tls_verify = false: the state database's certificate is not checked; \
+                 prefer ca_file"
+                    .to_owned(),
+            );
+        }
     }
     warnings
 }

@@ -51,6 +51,18 @@ pub(super) struct RawConfig {
     pub(super) ca_file: Option<Spanned<String>>,
     pub(super) lang: Option<Spanned<String>>,
     pub(super) mail: Option<RawMail>,
+    pub(super) state: Option<RawState>,
+}
+
+/// The `[state]` table: where records, kept events and locks live.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawState {
+    pub(super) backend: Option<Spanned<String>>,
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) password_file: Option<Spanned<String>>,
+    pub(super) ca_file: Option<Spanned<String>>,
+    pub(super) tls_verify: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +188,7 @@ pub(super) fn sanitize(message: &str) -> String {
     let tail = match tail {
         ", expected i64" => ", expected a whole number",
         ", expected struct RawMail" => ", expected a [mail] table",
+        ", expected struct RawState" => ", expected a [state] table",
         ", expected a sequence" => ", expected a list such as [\"a\", \"b\"]",
         ", expected a boolean" => ", expected true or false",
         ", expected a string" => ", expected a text in double quotes",

@@ -219,6 +219,7 @@ fn shipped_conf_parses_and_shows_the_defaults() {
         .map(|line| {
             let rest = line.strip_prefix("# ").unwrap_or(line);
             let is_key = rest == "[mail]"
+                || rest == "[state]"
                 || rest.split_once(" = ").is_some_and(|(k, _)| {
                     !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
                 });
@@ -227,6 +228,7 @@ fn shipped_conf_parses_and_shows_the_defaults() {
         .collect::<Vec<_>>()
         .join("\n");
     assert!(uncommented.contains("\n[mail]\n"), "{uncommented}");
+    assert!(uncommented.contains("\n[state]\n"), "{uncommented}");
     let all = ok(&uncommented);
     assert!(all.mail.is_some());
     // The GLPI 11 block documents every key `api = "v2"` needs.
@@ -259,6 +261,11 @@ fn shipped_conf_parses_and_shows_the_defaults() {
     assert_eq!(all.order_wait, d.order_wait);
     assert_eq!(all.tls_verify, d.tls_verify);
     assert_eq!(all.lang, d.lang);
+    let StateBackend::Postgres(pg) = &all.state else {
+        panic!("the shipped [state] documents backend = \"postgres\"")
+    };
+    assert!(pg.tls && pg.tls_verify && pg.password_file.is_some() && pg.ca_file.is_some());
+    assert!(matches!(d.state, StateBackend::Files));
     let m = all.mail.expect("mail");
     assert_eq!((m.smtp_host.as_str(), m.smtp_port), ("localhost", 25));
     assert_eq!(m.smtp_security, SmtpSecurity::StartTls);
@@ -720,4 +727,134 @@ fn load_reads_the_file_and_warns_when_world_readable() {
     assert!(
         matches!(&e, ConfigError::Read { path, source } if path == &missing && source.kind() == io::ErrorKind::NotFound)
     );
+}
+
+#[test]
+fn state_backend_defaults_to_files_and_takes_postgres() {
+    assert!(matches!(ok(MINIMAL).state, StateBackend::Files));
+    assert!(matches!(
+        ok(&with("[state]\nbackend = \"files\"")).state,
+        StateBackend::Files
+    ));
+    let c = ok(&with(
+        "[state]\nbackend = \"postgres\"\nurl = \"postgres://esia@127.0.0.1:5432/esia\"\n\
+         password_file = \"/etc/esia/pg.pw\"",
+    ));
+    let StateBackend::Postgres(pg) = c.state else {
+        panic!("not postgres")
+    };
+    assert_eq!(pg.url, "postgres://esia@127.0.0.1:5432/esia");
+    assert!(!pg.tls && pg.local && pg.tls_verify);
+    assert_eq!(
+        pg.password_file.as_deref(),
+        Some(Path::new("/etc/esia/pg.pw"))
+    );
+    let c = ok(&with(
+        "[state]\nbackend = \"postgres\"\n\
+         url = \"postgresql://esia@db.example.org/esia?sslmode=require\"\ntls_verify = false",
+    ));
+    let StateBackend::Postgres(pg) = c.state else {
+        panic!("not postgres")
+    };
+    assert!(pg.tls && !pg.local && !pg.tls_verify);
+    // A unix socket is local.
+    let c = ok(&with(
+        "[state]\nbackend = \"postgres\"\nurl = \"postgres://esia@%2Frun%2Fpostgresql/esia\"",
+    ));
+    assert!(matches!(c.state, StateBackend::Postgres(pg) if pg.local));
+}
+
+#[test]
+fn state_errors_name_the_key_and_never_the_password() {
+    let secret = "Sup3rS3cretPw";
+    for url in [
+        format!("postgres://esia:{secret}@db/esia"),
+        format!("postgres://esia@db/esia?password={secret}"),
+        format!("postgresql://esia@db/esia?sslmode=require&PASSWORD={secret}"),
+    ] {
+        let text = with(&format!("[state]\nbackend = \"postgres\"\nurl = \"{url}\""));
+        let e = assert_no_leak(&text, secret);
+        assert!(e.to_string().contains("password_file"), "{e}");
+        assert_invalid(&text, "state.url", 6);
+    }
+    for bad in [
+        "http://esia@db/esia",
+        "postgres://db/esia",
+        "postgres://esia@db/esia?sslmode=verify-full",
+        "postgres://esia@db/esia?nosuchoption=1",
+    ] {
+        assert_invalid(
+            &with(&format!("[state]\nbackend = \"postgres\"\nurl = \"{bad}\"")),
+            "state.url",
+            6,
+        );
+    }
+    assert!(matches!(
+        err(&with("[state]\nbackend = \"postgres\"")),
+        ConfigError::MissingKey {
+            key: "state.url",
+            ..
+        }
+    ));
+    assert_invalid(&with("[state]\nbackend = \"mysql\""), "state.backend", 5);
+    assert_invalid(
+        &with("[state]\nurl = \"postgres://esia@db/esia\""),
+        "state.url",
+        5,
+    );
+    assert_invalid(
+        &with(
+            "[state]\nbackend = \"postgres\"\nurl = \"postgres://esia@db/esia\"\n\
+             password_file = \"pw\"",
+        ),
+        "state.password_file",
+        7,
+    );
+    match err(&with("[state]\nbackend = \"postgres\"\nuser = \"x\"")) {
+        ConfigError::UnknownKey { key, .. } => assert_eq!(key.as_deref(), Some("state.user")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn load_reads_the_state_password_file() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pg.pw");
+    std::fs::write(&pw, "s3cret\nignored\n").unwrap();
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let conf = dir.path().join("glpi.conf");
+    std::fs::write(
+        &conf,
+        with(&format!(
+            "[state]\nbackend = \"postgres\"\nurl = \"postgres://esia@10.0.0.5/esia\"\n\
+             password_file = \"{}\"",
+            pw.display()
+        )),
+    )
+    .unwrap();
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let loaded = load(&conf).unwrap();
+    let StateBackend::Postgres(pg) = &loaded.config.state else {
+        panic!("not postgres")
+    };
+    assert_eq!(
+        pg.password.as_ref().map(ExposeSecret::expose_secret),
+        Some("s3cret")
+    );
+    assert!(!format!("{:?}", loaded.config).contains("s3cret"));
+    // Plain TCP to another machine draws a warning.
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("sslmode=require")),
+        "{:?}",
+        loaded.warnings
+    );
+    std::fs::write(&pw, "\n").unwrap();
+    assert!(matches!(
+        load(&conf),
+        Err(ConfigError::InvalidValue { key, .. }) if key == "state.password_file"
+    ));
 }

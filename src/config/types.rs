@@ -134,6 +134,35 @@ pub(crate) struct Config {
     /// The `[mail]` table (`--mail`, `SEND_TICKET_GLPI_MAIL`); `None` when
     /// the file has none.
     pub(crate) mail: Option<MailConfig>,
+    /// Where records, kept events and locks live (the `[state]` table).
+    pub(crate) state: StateBackend,
+}
+
+/// The state backend (`[state]`, key `backend`).
+#[derive(Debug, Clone, Default)]
+pub(crate) enum StateBackend {
+    /// The state directory (the default).
+    #[default]
+    Files,
+    /// A PostgreSQL database shared by several monitoring servers.
+    Postgres(Box<PgConfig>),
+}
+
+/// `[state]` with `backend = "postgres"`. `Debug` shows no secret.
+#[derive(Debug, Clone)]
+pub(crate) struct PgConfig {
+    /// `postgres://user@host:port/database[?options]`, without a password.
+    pub(crate) url: String,
+    /// The URL says `sslmode=require`: TLS, certificate checked.
+    pub(crate) tls: bool,
+    /// Every host of the URL is this machine (loopback or a unix socket).
+    pub(crate) local: bool,
+    pub(crate) password_file: Option<PathBuf>,
+    /// Read from `password_file` by `load`.
+    pub(crate) password: Option<SecretString>,
+    /// PEM file of an extra certificate authority for the database's TLS.
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) tls_verify: bool,
 }
 
 /// Which of GLPI's APIs the tickets go through (key `api`).

@@ -8,10 +8,10 @@ use secrecy::{ExposeSecret as _, SecretString};
 use toml::Spanned;
 
 use super::error::ConfigError;
-use super::raw::{RawConfig, RawMail, line_of, strip_prefix_ignore_case};
+use super::raw::{RawConfig, RawMail, RawState, line_of, sanitize, strip_prefix_ignore_case};
 use super::types::{
     ALLOWED_ASSET_TYPES, Api, Config, DEFAULT_ASSET_TYPES, DEFAULT_TPL_TITLE, MAX_CACHE_TTL_SECS,
-    MAX_TIMEOUT_SECS, MailConfig, OAuth, SmtpSecurity, TicketType,
+    MAX_TIMEOUT_SECS, MailConfig, OAuth, PgConfig, SmtpSecurity, StateBackend, TicketType,
 };
 use crate::core::Lang;
 
@@ -117,7 +117,74 @@ impl Validator<'_> {
             ca_file,
             lang,
             mail: raw.mail.map(|m| self.mail(m)).transpose()?,
+            state: raw
+                .state
+                .map(|s| self.state(s))
+                .transpose()?
+                .unwrap_or_default(),
         })
+    }
+
+    /// The `[state]` table: `backend = "files"` (default) or `"postgres"`
+    /// with its `url` (required), `password_file`, `ca_file`, `tls_verify`.
+    fn state(&self, raw: RawState) -> Result<StateBackend, ConfigError> {
+        #[derive(Clone, Copy)]
+        enum Kind {
+            Files,
+            Postgres,
+        }
+        let kind = match &raw.backend {
+            None => Kind::Files,
+            Some(b) => self.choice(
+                "state.backend",
+                b,
+                &[("files", Kind::Files), ("postgres", Kind::Postgres)],
+            )?,
+        };
+        if let Kind::Files = kind {
+            let only_pg = "is used only with backend = \"postgres\" (add it to [state])";
+            if let Some(u) = &raw.url {
+                return Err(self.invalid("state.url", u, only_pg));
+            }
+            if let Some(f) = &raw.password_file {
+                return Err(self.invalid("state.password_file", f, only_pg));
+            }
+            if let Some(c) = &raw.ca_file {
+                return Err(self.invalid("state.ca_file", c, only_pg));
+            }
+            if let Some(t) = &raw.tls_verify {
+                return Err(self.invalid("state.tls_verify", t, only_pg));
+            }
+            return Ok(StateBackend::Files);
+        }
+        let url = raw.url.ok_or_else(|| self.missing("state.url"))?;
+        let checked =
+            pg_url(url.get_ref()).map_err(|reason| self.invalid("state.url", &url, reason))?;
+        let password_file = raw
+            .password_file
+            .map(|f| {
+                let path = PathBuf::from(f.get_ref());
+                if path.is_absolute() {
+                    Ok(path)
+                } else {
+                    Err(self.invalid("state.password_file", &f, "must be an absolute path"))
+                }
+            })
+            .transpose()?;
+        let ca_file = raw
+            .ca_file
+            .map(|c| self.non_empty("state.ca_file", c, "give the path of a PEM file"))
+            .transpose()?
+            .map(PathBuf::from);
+        Ok(StateBackend::Postgres(Box::new(PgConfig {
+            url: url.into_inner().trim().to_owned(),
+            tls: checked.tls,
+            local: checked.local,
+            password_file,
+            password: None,
+            ca_file,
+            tls_verify: raw.tls_verify.is_none_or(Spanned::into_inner),
+        })))
     }
 
     /// `app_token` (SPEC says required with the legacy API; an empty one is
@@ -462,4 +529,77 @@ impl Validator<'_> {
             tpl_mail_body: template("mail.tpl_mail_body", raw.tpl_mail_body)?,
         })
     }
+}
+
+/// What [`pg_url`] found in a valid `[state] url`.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct PgUrl {
+    /// `sslmode=require`.
+    pub(super) tls: bool,
+    /// Every host is this machine (loopback, or a unix socket).
+    pub(super) local: bool,
+}
+
+/// Checks a PostgreSQL URL (`postgres://user@host:port/database?options`):
+/// a user and a host named, no password anywhere in it (the URL is shown in
+/// logs and errors; the password belongs in `password_file`). The reasons
+/// never quote the URL.
+pub(super) fn pg_url(url: &str) -> Result<PgUrl, String> {
+    let url = url.trim();
+    let rest = strip_prefix_ignore_case(url, "postgres://")
+        .or_else(|| strip_prefix_ignore_case(url, "postgresql://"))
+        .ok_or("must start with postgres://, e.g. postgres://esia@db.example.org:5432/esia_glpi")?;
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains spaces or control characters".into());
+    }
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let userinfo = authority.rsplit_once('@').map(|(u, _)| u);
+    let query = rest.split_once('?').map_or("", |(_, q)| q);
+    let password_in_query = query.split('&').any(|p| {
+        p.split('=')
+            .next()
+            .is_some_and(|k| k.eq_ignore_ascii_case("password"))
+    });
+    if userinfo.is_some_and(|u| u.contains(':')) || password_in_query {
+        return Err(
+            "must not hold a password (the url appears in logs): remove it and put \
+                    the password in password_file"
+                .into(),
+        );
+    }
+    let bad_sslmode = query.split('&').any(|p| match p.split_once('=') {
+        Some((k, v)) if k.eq_ignore_ascii_case("sslmode") => {
+            !["disable", "prefer", "require"].contains(&v)
+        }
+        _ => false,
+    });
+    if bad_sslmode {
+        return Err(
+            "sslmode must be disable, prefer (no TLS) or require (TLS, the server's \
+                    certificate checked against the system's authorities and ca_file)"
+                .into(),
+        );
+    }
+    let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+        format!("is not a PostgreSQL URL ({})", sanitize(&e.to_string()))
+    })?;
+    if config.get_password().is_some() {
+        return Err("must not hold a password: put it in password_file".into());
+    }
+    if config.get_user().is_none_or(str::is_empty) {
+        return Err("names no database user: postgres://USER@host:5432/database".into());
+    }
+    if config.get_hosts().is_empty() {
+        return Err("names no host: postgres://user@HOST:5432/database".into());
+    }
+    let local = config.get_hosts().iter().all(|h| match h {
+        tokio_postgres::config::Host::Tcp(name) => {
+            name.eq_ignore_ascii_case("localhost") || name == "::1" || name.starts_with("127.")
+        }
+        tokio_postgres::config::Host::Unix(_) => true,
+    });
+    Ok(PgUrl {
+        tls: config.get_ssl_mode() == tokio_postgres::config::SslMode::Require,
+        local,
+    })
 }

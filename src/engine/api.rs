@@ -110,9 +110,17 @@ impl<'a, S: Store> Engine<'a, S> {
             // Kept before waiting for anything: a run killed now loses nothing.
             let mine = store.keep(event, &self.ctx.glpi).await?;
             tracing::debug!("{}: event kept as {}", event.key, mine.id);
-            let in_line = store.enter_line(&mine).await?;
+            // From here on the event is kept: a failure of the state (a
+            // state database gone) reports it kept, not lost.
+            let in_line = match store.enter_line(&mine).await {
+                Ok(in_line) => in_line,
+                Err(e) => {
+                    self.log_run(0, event, "spooled", None, None);
+                    return Ok(Self::kept(None, e.into()));
+                }
+            };
             let turn = tokio::select! {
-                turn = self.wait_turn(&mine) => turn?,
+                turn = self.wait_turn(&mine) => turn.unwrap_or_else(Turn::Kept),
                 signal = stop.received() => Turn::Kept(interrupted(signal, false)),
             };
             let hold = match turn {
@@ -155,7 +163,10 @@ impl<'a, S: Store> Engine<'a, S> {
                 .into_iter()
                 .find_map(|(id, outcome)| (id == mine.id).then_some(outcome));
             // This run's own receipt is of no use to anyone.
-            let receipt = store.take_receipt(&mine).await?;
+            let receipt = store.take_receipt(&mine).await.unwrap_or_else(|e| {
+                tracing::warn!("{}: {e}", event.key);
+                None
+            });
             let requests = glpi.requests_sent();
             Ok(match outcome.or(receipt) {
                 Some(outcome) => {

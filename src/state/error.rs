@@ -20,9 +20,50 @@ pub(crate) enum StateError {
     /// or could change: never used.
     #[error("refusing {}: {reason}", path.display())]
     Unsafe { path: PathBuf, reason: String },
+    /// The state database (`[state] backend = "postgres"`) could not be
+    /// used. `kept_locally`: the event of this run is kept in the local
+    /// state directory meanwhile.
+    #[error("state database: cannot {action}: {reason}{}", kept_note(kept_locally.as_deref()))]
+    Database {
+        action: &'static str,
+        /// The client's message (never holds the password).
+        reason: String,
+        kept_locally: Option<PathBuf>,
+    },
+    /// The database's schema is newer than this program knows.
+    #[error("the state database's schema is version {found}; this esia-glpi knows up to {known}")]
+    SchemaTooNew { found: i32, known: i32 },
+}
+
+fn kept_note(kept: Option<&std::path::Path>) -> String {
+    kept.map(|p| {
+        let what = if p.extension().is_some_and(|e| e == "json") {
+            "the event is kept locally at"
+        } else {
+            "events kept while it could not be reached wait locally in"
+        };
+        format!(
+            "; {what} {} and will be moved to the database by the next run or `esia-glpi \
+             flush` that reaches it",
+            p.display()
+        )
+    })
+    .unwrap_or_default()
 }
 
 impl StateError {
+    /// The state database could not be reached, but this run's event is
+    /// kept in the local state directory: the run reports it kept.
+    pub(crate) fn event_kept_locally(&self) -> bool {
+        matches!(
+            self,
+            StateError::Database {
+                kept_locally: Some(path),
+                ..
+            } if path.extension().is_some_and(|e| e == "json")
+        )
+    }
+
     pub(crate) fn hint(&self) -> String {
         match self {
             StateError::Io { .. } => "check that the state directory (state_dir, or \
@@ -30,6 +71,13 @@ impl StateError {
                 .into(),
             StateError::LockTimeout { .. } => "another run for the same node and service is \
                  still working; raise lock_timeout in the configuration if GLPI is slow"
+                .into(),
+            StateError::Database { .. } => "check that the database server runs and that the \
+                 [state] url, password_file and TLS settings are right: `esia-glpi check` \
+                 probes it; events kept meanwhile are delivered once it is back"
+                .into(),
+            StateError::SchemaTooNew { .. } => "a newer esia-glpi migrated the database: \
+                 install that version on this monitoring server too"
                 .into(),
             StateError::Unsafe { path, .. } => format!(
                 "the state directory and everything in it must belong to the user the \
@@ -48,9 +96,11 @@ fn root_of(path: &std::path::Path) -> &std::path::Path {
     path.ancestors()
         .find(|p| {
             p.file_name().is_some_and(|n| {
-                ["records", "locks", "cache", "dropped", "spool", "intents"]
-                    .iter()
-                    .any(|s| n == *s)
+                [
+                    "records", "locks", "cache", "dropped", "spool", "intents", "outbox",
+                ]
+                .iter()
+                .any(|s| n == *s)
             })
         })
         .and_then(std::path::Path::parent)

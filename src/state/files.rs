@@ -214,24 +214,41 @@ impl Store for FileStore {
     }
 
     async fn forget(&self, key: &Key) -> Result<Vec<String>, StateError> {
+        self.move_aside(key, "dropped", true)
+    }
+}
+
+impl FileStore {
+    /// Moves the record (unless `with_record` is false), kept events and
+    /// intent of `key` into the subdirectory `sub` (`dropped`, `imported`),
+    /// never deleting them; returns where they went.
+    pub(crate) fn move_aside(
+        &self,
+        key: &Key,
+        sub: &str,
+        with_record: bool,
+    ) -> Result<Vec<String>, StateError> {
         let stamp = jiff::Timestamp::now().as_second();
         let stem = file_stem(key);
-        let dropped = self.root.join("dropped");
+        let dropped = self.root.join(sub);
+        private_dir(&dropped)?;
         let mut moved = Vec::new();
-        for (from, to) in [
-            (
+        let mut items = Vec::new();
+        if with_record {
+            items.push((
                 self.record_path(key),
                 dropped.join(format!("{stem}.json.{stamp}")),
-            ),
-            (
-                self.spool_dir(key),
-                dropped.join(format!("{stem}.spool.{stamp}")),
-            ),
-            (
-                self.intent_path(key),
-                dropped.join(format!("{stem}.intent.{stamp}")),
-            ),
-        ] {
+            ));
+        }
+        items.push((
+            self.spool_dir(key),
+            dropped.join(format!("{stem}.spool.{stamp}")),
+        ));
+        items.push((
+            self.intent_path(key),
+            dropped.join(format!("{stem}.intent.{stamp}")),
+        ));
+        for (from, to) in items {
             // A spool with no kept event (only receipts and the key's
             // high-water mark) holds nothing to forget.
             let nothing_kept = from.is_dir()
@@ -243,7 +260,7 @@ impl Store for FileStore {
             if !from.exists() || nothing_kept {
                 continue;
             }
-            fs::rename(&from, &to).map_err(io_err(&from, "move to dropped/"))?;
+            fs::rename(&from, &to).map_err(io_err(&from, "move aside"))?;
             if let Some(parent) = from.parent() {
                 atomic::sync_dir(parent).map_err(io_err(&from, "sync the directory of"))?;
             }

@@ -5,21 +5,26 @@
 //!
 //! [`Store`] (`store.rs`) is the one interface the engine uses for records,
 //! kept events, intents and locks; [`FileStore`] (`files.rs`) implements it on
-//! the state directory (a second backend, a shared database, implements the
-//! same trait). [`Cache`] is always local. Knows nothing of GLPI or of the
+//! the state directory, [`PgStore`] (`postgres/`) on a PostgreSQL database
+//! shared by several monitoring servers; [`AnyStore`] (`any.rs`) is the one
+//! the configuration chose. [`Cache`] is always local. Knows nothing of GLPI or of the
 //! lifecycle; imports only `core`.
 
+mod any;
 mod atomic;
 mod cache;
 mod error;
 mod files;
 mod lock;
 mod paths;
+mod postgres;
 mod records;
 mod spool;
 mod store;
 
+pub(crate) use any::AnyStore;
 pub(crate) use cache::Cache;
 pub(crate) use error::StateError;
 pub(crate) use files::FileStore;
+pub(crate) use postgres::{PgSettings, PgStore};
 pub(crate) use store::{Intent, Kept, Pending, RecordLoad, Store};

@@ -1,0 +1,1065 @@
+//! The PostgreSQL backend of [`Store`]: records, kept events, receipts and
+//! creation intents in tables shared by every monitoring server that names
+//! the database (`[state] backend = "postgres"`); per-key locks as advisory
+//! locks of the database.
+//!
+//! Connections (at most three per run, usually two):
+//! - the *data* connection, opened on first use and kept for the run, in
+//!   autocommit: every write is durable once its statement returns (each is
+//!   one statement, atomic). A waiting run's place in line is held on it.
+//! - a *lock* connection per held key: a transaction that holds
+//!   `pg_advisory_xact_lock` on the key's hash, owned by the [`PgHold`];
+//!   dropping the hold (or the run dying) closes the connection, which
+//!   ends the transaction and releases the key. Between tries of a busy key
+//!   it is kept (idle) for the next try.
+//!
+//! Write-ahead: [`Store::keep`] writes the event into the local outbox
+//! (`outbox.rs`) first, then moves the outbox into the database. When the
+//! database cannot be reached the event stays there, and the run fails
+//! with [`StateError::Database`] naming where it is kept (exit 6).
+//!
+//! Order: each key has a row in `keys` whose `last_seq` numbers its kept
+//! events; the numbering and the insertion are one statement, so the row's
+//! lock orders them: a kept event is visible before the next one of its key
+//! is numbered.
+
+mod connect;
+mod outbox;
+mod schema;
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Json;
+
+pub(crate) use connect::PgSettings;
+
+use super::cache::Cache;
+use super::error::StateError;
+use super::files::FileStore;
+use super::store::{Intent, Kept, Pending, RecordLoad, Store};
+use crate::core::{Event, Failure, Key, Outcome, Record};
+
+/// First key of the advisory locks that hold a key (two-int4 form, so that
+/// they never meet another application's one-bigint locks).
+const NS_HOLD: i32 = 0x4547_4C01;
+/// First key of the advisory locks that mark a run waiting in line.
+const NS_WAIT: i32 = 0x4547_4C02;
+/// First key of the advisory lock taken while migrating the schema.
+const NS_MIGRATE: i32 = 0x4547_4C03;
+
+/// How long a receipt waits for the run that kept its event.
+const RECEIPT_TTL: &str = "1 hour";
+/// How long the id of a kept event is remembered (an outbox entry moved
+/// into the database is never inserted again within that time).
+const EVENT_ID_TTL: &str = "30 days";
+
+/// The second key of a key's hold lock: FNV-1a 32 of node, NUL, service,
+/// kept positive. Stable across versions and platforms (two servers must
+/// agree); two keys sharing a hash are merely serialised.
+pub(crate) fn key_hash(key: &Key) -> i32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in key.node.bytes().chain([0]).chain(key.service.bytes()) {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    i32::try_from(hash & 0x7fff_ffff).unwrap_or(0)
+}
+
+/// The error of a failed database `action`.
+pub(super) fn db_err(action: &'static str) -> impl Fn(tokio_postgres::Error) -> StateError {
+    move |e| StateError::Database {
+        action,
+        reason: reason(&e),
+        kept_locally: None,
+    }
+}
+
+/// The client's message with the server's (a `db error` says nothing by
+/// itself). Neither ever holds the password.
+fn reason(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {} ({})", db.severity(), db.message(), db.code().code());
+    }
+    match std::error::Error::source(e) {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
+    }
+}
+
+/// An opened PostgreSQL state: the settings, the local directory (cache and
+/// outbox), and the connections once opened.
+pub(crate) struct PgStore {
+    settings: PgSettings,
+    local: FileStore,
+    outbox: PathBuf,
+    data: OnceCell<Arc<Client>>,
+    /// The lock connection between two tries of a busy key.
+    spare: RefCell<Option<Client>>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("url", &self.settings.shown_url())
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key held: the transaction holding its advisory lock, on a connection
+/// of its own. Dropping it closes the connection, which releases the key.
+pub(crate) struct PgHold {
+    _client: Client,
+}
+
+impl std::fmt::Debug for PgHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgHold")
+    }
+}
+
+/// A run waiting in line: its row in `waiting`, whose advisory lock the
+/// data connection holds while the run lives. Dropped: the lock is released
+/// and the row removed (or, the run gone, the row is stale and ignored).
+pub(crate) struct PgInLine {
+    client: Arc<Client>,
+    id: i64,
+}
+
+impl std::fmt::Debug for PgInLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgInLine")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for PgInLine {
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let client = Arc::clone(&self.client);
+        let sql = format!(
+            "SELECT pg_advisory_unlock({NS_WAIT}, ({} % 2147483648)::int); \
+             DELETE FROM waiting WHERE id = {}",
+            self.id, self.id
+        );
+        runtime.spawn(async move {
+            let _ = client.batch_execute(&sql).await;
+        });
+    }
+}
+
+/// A kept event as read from `kept`.
+fn kept_of(row: &tokio_postgres::Row) -> Result<Kept, String> {
+    let get = |e: tokio_postgres::Error| e.to_string();
+    let node: String = row.try_get("node").map_err(get)?;
+    let service: String = row.try_get("service").map_err(get)?;
+    let Json(event): Json<Event> = row.try_get("event").map_err(get)?;
+    if event.key != Key::new(node, service) {
+        return Err("the event's node and service are not the row's".into());
+    }
+    let failure: Option<Json<Failure>> = row.try_get("failure").map_err(get)?;
+    Ok(Kept {
+        id: row.try_get("uid").map_err(get)?,
+        seq: u64::try_from(row.try_get::<_, i64>("seq").map_err(get)?).unwrap_or(0),
+        glpi: row.try_get("glpi").map_err(get)?,
+        event,
+        attempts: u32::try_from(row.try_get::<_, i32>("attempts").map_err(get)?).unwrap_or(0),
+        last_error: row.try_get("last_error").map_err(get)?,
+        failure: failure.map(|Json(f)| f),
+    })
+}
+
+/// Numbers and inserts one event, unless its id was inserted already
+/// (then nothing): one statement, so the key's `keys` row lock orders it.
+const INSERT_KEPT: &str = "
+WITH fresh AS (
+    SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM event_ids WHERE uid = $1)
+), num AS (
+    INSERT INTO keys AS k (node, service, last_seq)
+    SELECT $2, $3, 1 FROM fresh
+    ON CONFLICT (node, service) DO UPDATE SET last_seq = k.last_seq + 1
+    RETURNING last_seq
+), ids AS (
+    INSERT INTO event_ids (uid, node, service, seq)
+    SELECT $1, $2, $3, last_seq FROM num
+    ON CONFLICT (uid) DO NOTHING
+    RETURNING seq
+)
+INSERT INTO kept (uid, node, service, seq, glpi, event, attempts, last_error, failure)
+SELECT $1, $2, $3, seq, $4, $5, $6, $7, $8 FROM ids
+RETURNING seq";
+
+const KEPT_COLUMNS: &str = "uid, node, service, seq, glpi, event, attempts, last_error, failure";
+
+impl PgStore {
+    /// Opens the local state directory (cache, outbox); the database is
+    /// reached on first use.
+    pub(crate) fn open(root: &Path, settings: PgSettings) -> Result<PgStore, StateError> {
+        let local = FileStore::open(root)?;
+        Ok(PgStore {
+            settings,
+            outbox: root.join("outbox"),
+            local,
+            data: OnceCell::new(),
+            spare: RefCell::new(None),
+        })
+    }
+
+    /// The cache of looked-up ids: always local.
+    pub(crate) fn cache(&self) -> Cache {
+        self.local.cache()
+    }
+
+    /// The local state directory (for `state import`).
+    pub(crate) fn local(&self) -> &FileStore {
+        &self.local
+    }
+
+    /// The database's URL, as shown to people.
+    pub(crate) fn shown_url(&self) -> &str {
+        self.settings.shown_url()
+    }
+
+    /// The data connection: opened, the schema migrated and the outbox
+    /// moved into the database on first use.
+    async fn data(&self) -> Result<&Arc<Client>, StateError> {
+        if let Some(client) = self.data.get() {
+            return Ok(client);
+        }
+        let kept_locally = (!outbox::is_empty(&self.outbox)).then(|| self.outbox.clone());
+        let with_outbox = |e: StateError| match e {
+            StateError::Database { action, reason, .. } => StateError::Database {
+                action,
+                reason,
+                kept_locally: kept_locally.clone(),
+            },
+            other => other,
+        };
+        let mut client = connect::connect(&self.settings)
+            .await
+            .map_err(with_outbox)?;
+        self.timed("migrate the schema", schema::migrate(&mut client))
+            .await
+            .map_err(with_outbox)?;
+        let client = self.data.get_or_init(|| Arc::new(client));
+        self.drain(client).await?;
+        Ok(client)
+    }
+
+    /// Bounds one database operation by the configuration's `timeout`.
+    async fn timed<T>(
+        &self,
+        action: &'static str,
+        op: impl Future<Output = Result<T, StateError>>,
+    ) -> Result<T, StateError> {
+        let limit = self.settings.request_timeout;
+        tokio::time::timeout(limit, op).await.unwrap_or_else(|_| {
+            Err(StateError::Database {
+                action,
+                reason: format!("no answer within {} s (timeout)", limit.as_secs()),
+                kept_locally: None,
+            })
+        })
+    }
+
+    /// Moves the outbox into the database, oldest first; returns the
+    /// sequence number of each entry moved.
+    async fn drain(&self, client: &Client) -> Result<HashMap<String, u64>, StateError> {
+        let mut moved = HashMap::new();
+        let entries = outbox::list(&self.outbox)?;
+        for (path, entry) in entries {
+            let inserted = self
+                .timed("keep the event in the database", async {
+                    insert_kept(
+                        client,
+                        &entry.uid,
+                        &entry.event,
+                        Some(&entry.glpi),
+                        0,
+                        None,
+                        None,
+                    )
+                    .await
+                })
+                .await
+                .map_err(|e| match e {
+                    StateError::Database { action, reason, .. } => StateError::Database {
+                        action,
+                        reason,
+                        kept_locally: Some(path.clone()),
+                    },
+                    other => other,
+                })?;
+            if let Some(seq) = inserted {
+                moved.insert(entry.uid.clone(), seq);
+            }
+            outbox::remove(&path)?;
+        }
+        Ok(moved)
+    }
+
+    /// `state migrate`: the schema's version before and after.
+    pub(crate) async fn migrate(&self) -> Result<(i32, i32), StateError> {
+        let mut client = connect::connect(&self.settings).await?;
+        let versions = self
+            .timed("migrate the schema", schema::migrate(&mut client))
+            .await?;
+        // The first use also moves the outbox and prunes what expired.
+        self.data().await?;
+        self.prune().await?;
+        Ok(versions)
+    }
+
+    /// Forgets receipts nobody came for, ids of long-delivered events, and
+    /// the places in line of runs that died.
+    async fn prune(&self) -> Result<(), StateError> {
+        let client = self.data().await?;
+        let sql = format!(
+            "DELETE FROM receipts WHERE delivered_at < now() - interval '{RECEIPT_TTL}'; \
+             DELETE FROM event_ids e WHERE kept_at < now() - interval '{EVENT_ID_TTL}' \
+                 AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.uid = e.uid); \
+             DELETE FROM waiting WHERE since < now() - interval '1 minute' \
+                 AND pg_try_advisory_lock({NS_WAIT}, (id % 2147483648)::int) \
+                 AND pg_advisory_unlock({NS_WAIT}, (id % 2147483648)::int)"
+        );
+        self.timed("prune the state database", async {
+            client.batch_execute(&sql).await.map_err(db_err("prune"))
+        })
+        .await
+    }
+
+    /// A lock connection: the spare one, or a new one.
+    async fn lock_client(&self) -> Result<Client, StateError> {
+        let spare = self.spare.borrow_mut().take();
+        match spare {
+            Some(client) if !client.is_closed() => Ok(client),
+            _ => connect::connect(&self.settings).await,
+        }
+    }
+
+    /// Inserts a record unless the key has one; true when inserted.
+    pub(crate) async fn insert_record_if_absent(
+        &self,
+        record: &Record,
+    ) -> Result<bool, StateError> {
+        let client = self.data().await?;
+        let ticket = i64::try_from(record.ticket_id).unwrap_or(i64::MAX);
+        self.timed("import a record", async {
+            client
+                .execute(
+                    "INSERT INTO records (node, service, ticket_id, record) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (node, service) DO NOTHING",
+                    &[
+                        &record.key.node,
+                        &record.key.service,
+                        &ticket,
+                        &Json(record),
+                    ],
+                )
+                .await
+                .map(|n| n == 1)
+                .map_err(db_err("import a record"))
+        })
+        .await
+    }
+
+    /// Inserts an intent unless the key has one; true when inserted.
+    pub(crate) async fn insert_intent_if_absent(
+        &self,
+        intent: &Intent,
+    ) -> Result<bool, StateError> {
+        let client = self.data().await?;
+        self.timed("import an intent", async {
+            client
+                .execute(
+                    "INSERT INTO intents (node, service, intent) VALUES ($1, $2, $3) \
+                     ON CONFLICT (node, service) DO NOTHING",
+                    &[&intent.key.node, &intent.key.service, &Json(intent)],
+                )
+                .await
+                .map(|n| n == 1)
+                .map_err(db_err("import an intent"))
+        })
+        .await
+    }
+
+    /// Appends a kept event of the files backend to its key's queue; true
+    /// when inserted. Its id is a digest of its key and file: importing
+    /// again after an interruption never doubles an event.
+    pub(crate) async fn import_kept(&self, kept: &Kept) -> Result<bool, StateError> {
+        let mut digest = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        let key = &kept.event.key;
+        for part in [
+            key.node.as_bytes(),
+            &[0],
+            key.service.as_bytes(),
+            &[0],
+            kept.id.as_bytes(),
+        ] {
+            digest.update(part);
+        }
+        let uid = format!("import-{}", outbox::hex(&digest.finish().as_ref()[..16]));
+        let uid = uid.as_str();
+        let client = self.data().await?;
+        self.timed("import a kept event", async {
+            insert_kept(
+                client,
+                uid,
+                &kept.event,
+                kept.glpi.as_deref(),
+                kept.attempts,
+                kept.last_error.as_deref(),
+                kept.failure,
+            )
+            .await
+            .map(|seq| seq.is_some())
+        })
+        .await
+    }
+
+    /// Sets a row that cannot be read aside into `dropped_<table>`.
+    async fn set_aside(
+        &self,
+        client: &Client,
+        table: &'static str,
+        key: &Key,
+        reason: &str,
+    ) -> Result<Vec<String>, StateError> {
+        let (column, from) = match table {
+            "records" => ("record", "records"),
+            _ => ("intent", "intents"),
+        };
+        let sql = format!(
+            "WITH gone AS (DELETE FROM {from} WHERE node = $1 AND service = $2 \
+                 RETURNING node, service, {column}) \
+             INSERT INTO dropped_{from} (node, service, {column}, reason) \
+             SELECT node, service, {column}, $3 FROM gone RETURNING id"
+        );
+        let rows = client
+            .query(&sql, &[&key.node, &key.service, &reason])
+            .await
+            .map_err(db_err("set a row aside"))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.try_get::<_, i64>(0).ok())
+            .map(|id| format!("database table dropped_{from} id {id}"))
+            .collect())
+    }
+}
+
+/// Inserts one kept event (see [`INSERT_KEPT`]); `None` when its id was
+/// inserted before.
+async fn insert_kept(
+    client: &Client,
+    uid: &str,
+    event: &Event,
+    glpi: Option<&str>,
+    attempts: u32,
+    last_error: Option<&str>,
+    failure: Option<Failure>,
+) -> Result<Option<u64>, StateError> {
+    let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
+    let failure = failure.map(Json);
+    let row = client
+        .query_opt(
+            INSERT_KEPT,
+            &[
+                &uid,
+                &event.key.node,
+                &event.key.service,
+                &glpi,
+                &Json(event),
+                &attempts,
+                &last_error,
+                &failure,
+            ],
+        )
+        .await
+        .map_err(db_err("keep the event in the database"))?;
+    Ok(row
+        .and_then(|r| r.try_get::<_, i64>(0).ok())
+        .map(|seq| u64::try_from(seq).unwrap_or(0)))
+}
+
+impl Store for PgStore {
+    type Hold = PgHold;
+    type InLine = PgInLine;
+
+    async fn hold(&self, key: &Key, timeout: Duration) -> Result<PgHold, StateError> {
+        if let Some(hold) = self.try_hold(key).await? {
+            return Ok(hold);
+        }
+        tracing::info!("waiting for the lock on {key} (state database)");
+        let client = self.lock_client().await?;
+        let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
+        let sql = format!(
+            "BEGIN; SET LOCAL lock_timeout = {ms}; SELECT pg_advisory_xact_lock({NS_HOLD}, {})",
+            key_hash(key)
+        );
+        let timed_out = || StateError::LockTimeout {
+            path: PathBuf::from(format!("state database lock of {key}")),
+            timeout,
+        };
+        match tokio::time::timeout(
+            timeout + self.settings.request_timeout,
+            client.batch_execute(&sql),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(PgHold { _client: client }),
+            Ok(Err(e)) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Err(timed_out()),
+            Ok(Err(e)) => Err(db_err("lock the node and service")(e)),
+            Err(_) => Err(timed_out()),
+        }
+    }
+
+    async fn try_hold(&self, key: &Key) -> Result<Option<PgHold>, StateError> {
+        let client = self.lock_client().await?;
+        let sql = format!(
+            "BEGIN; SELECT pg_try_advisory_xact_lock({NS_HOLD}, {})",
+            key_hash(key)
+        );
+        let err = db_err("lock the node and service");
+        let messages = self
+            .timed("lock the node and service", async {
+                client.simple_query(&sql).await.map_err(&err)
+            })
+            .await?;
+        let got = messages.iter().any(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0) == Some("t"),
+            _ => false,
+        });
+        if got {
+            return Ok(Some(PgHold { _client: client }));
+        }
+        self.timed("lock the node and service", async {
+            client.batch_execute("ROLLBACK").await.map_err(&err)
+        })
+        .await?;
+        *self.spare.borrow_mut() = Some(client);
+        Ok(None)
+    }
+
+    async fn enter_line(&self, kept: &Kept) -> Result<PgInLine, StateError> {
+        let client = self.data().await?;
+        let seq = i64::try_from(kept.seq).unwrap_or(i64::MAX);
+        let err = db_err("enter the line of waiting runs");
+        let row = self
+            .timed("enter the line of waiting runs", async {
+                client
+                    .query_one(
+                        "WITH w AS (INSERT INTO waiting (node, service, seq) \
+                             VALUES ($1, $2, $3) RETURNING id) \
+                         SELECT id, pg_try_advisory_lock($4, (id % 2147483648)::int) FROM w",
+                        &[
+                            &kept.event.key.node,
+                            &kept.event.key.service,
+                            &seq,
+                            &NS_WAIT,
+                        ],
+                    )
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        let id: i64 = row.try_get(0).map_err(&err)?;
+        let locked: bool = row.try_get(1).map_err(&err)?;
+        if !locked {
+            tracing::warn!("state database: the place in line {id} was already locked");
+        }
+        Ok(PgInLine {
+            client: Arc::clone(client),
+            id,
+        })
+    }
+
+    async fn first_in_line(&self, kept: &Kept) -> Result<bool, StateError> {
+        let client = self.data().await?;
+        let seq = i64::try_from(kept.seq).unwrap_or(i64::MAX);
+        let err = db_err("read the line of waiting runs");
+        // Trying the lock of each earlier place: taken, its run died.
+        let rows = self
+            .timed("read the line of waiting runs", async {
+                client
+                    .query(
+                        "SELECT id, pg_try_advisory_lock($4, (id % 2147483648)::int) \
+                         FROM waiting WHERE node = $1 AND service = $2 AND seq < $3",
+                        &[
+                            &kept.event.key.node,
+                            &kept.event.key.service,
+                            &seq,
+                            &NS_WAIT,
+                        ],
+                    )
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        let mut stale = Vec::new();
+        let mut first = true;
+        for row in rows {
+            let id: i64 = row.try_get(0).map_err(&err)?;
+            if row.try_get::<_, bool>(1).map_err(&err)? {
+                stale.push(id);
+            } else {
+                first = false;
+            }
+        }
+        if !stale.is_empty() {
+            self.timed("read the line of waiting runs", async {
+                client
+                    .execute(
+                        "WITH gone AS (DELETE FROM waiting WHERE id = ANY($1) RETURNING id) \
+                         SELECT pg_advisory_unlock($2, (id % 2147483648)::int) FROM gone",
+                        &[&stale, &NS_WAIT],
+                    )
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        }
+        Ok(first)
+    }
+
+    async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError> {
+        let client = self.data().await?;
+        let err = db_err("read a record");
+        let row = self
+            .timed("read a record", async {
+                client
+                    .query_opt(
+                        "SELECT record FROM records WHERE node = $1 AND service = $2",
+                        &[&key.node, &key.service],
+                    )
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        let Some(row) = row else {
+            return Ok(RecordLoad::Missing);
+        };
+        match row.try_get::<_, Json<Record>>(0) {
+            Ok(Json(record)) if record.key == *key => Ok(RecordLoad::Found(record)),
+            Ok(_) | Err(_) => {
+                let reason = "the record cannot be read by this version".to_owned();
+                let kept_as = self
+                    .set_aside(client, "records", key, &reason)
+                    .await?
+                    .join(", ");
+                tracing::error!("the record of {key} is corrupt; kept as {kept_as}");
+                Ok(RecordLoad::Corrupt { kept_as, reason })
+            }
+        }
+    }
+
+    async fn save_record(&self, record: &Record) -> Result<(), StateError> {
+        let client = self.data().await?;
+        let ticket = i64::try_from(record.ticket_id).unwrap_or(i64::MAX);
+        self.timed("write a record", async {
+            client
+                .execute(
+                    "INSERT INTO records (node, service, ticket_id, record) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (node, service) DO UPDATE \
+                     SET ticket_id = EXCLUDED.ticket_id, record = EXCLUDED.record, \
+                         updated_at = now()",
+                    &[
+                        &record.key.node,
+                        &record.key.service,
+                        &ticket,
+                        &Json(record),
+                    ],
+                )
+                .await
+                .map(|_| ())
+                .map_err(db_err("write a record"))
+        })
+        .await
+    }
+
+    async fn remove_record(&self, key: &Key) -> Result<(), StateError> {
+        let client = self.data().await?;
+        self.timed("remove a record", async {
+            client
+                .execute(
+                    "DELETE FROM records WHERE node = $1 AND service = $2",
+                    &[&key.node, &key.service],
+                )
+                .await
+                .map(|_| ())
+                .map_err(db_err("remove a record"))
+        })
+        .await
+    }
+
+    async fn records(&self) -> Result<(Vec<Record>, Vec<String>), StateError> {
+        let client = self.data().await?;
+        let err = db_err("read the records");
+        let rows = self
+            .timed("read the records", async {
+                client
+                    .query("SELECT node, service, record FROM records", &[])
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        let mut found = Vec::new();
+        let mut corrupt = Vec::new();
+        for row in rows {
+            let key = Key::new(
+                row.try_get::<_, String>(0).map_err(&err)?,
+                row.try_get::<_, String>(1).map_err(&err)?,
+            );
+            match row.try_get::<_, Json<Record>>(2) {
+                Ok(Json(record)) if record.key == key => found.push(record),
+                Ok(_) | Err(_) => corrupt.extend(
+                    self.set_aside(client, "records", &key, "cannot be read by this version")
+                        .await?,
+                ),
+            }
+        }
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok((found, corrupt))
+    }
+
+    fn record_location(&self, _key: &Key) -> String {
+        "table records of the state database".to_owned()
+    }
+
+    async fn keep(&self, event: &Event, glpi: &str) -> Result<Kept, StateError> {
+        // Durable locally before anything else: a run killed now, or a
+        // database that cannot be reached, loses nothing.
+        let (path, entry) = outbox::push(&self.outbox, event, glpi)?;
+        let kept_here = |e: StateError| match e {
+            StateError::Database { action, reason, .. } => StateError::Database {
+                action,
+                reason,
+                kept_locally: Some(path.clone()),
+            },
+            other => other,
+        };
+        let fresh = self.data.get().is_none();
+        let client = self.data().await.map_err(kept_here)?;
+        // A fresh connection moved the outbox already.
+        let moved = if fresh {
+            HashMap::new()
+        } else {
+            self.drain(client).await.map_err(kept_here)?
+        };
+        let seq = match moved.get(&entry.uid) {
+            Some(seq) => *seq,
+            None => {
+                let err = db_err("keep the event in the database");
+                let row = self
+                    .timed("keep the event in the database", async {
+                        client
+                            .query_opt("SELECT seq FROM event_ids WHERE uid = $1", &[&entry.uid])
+                            .await
+                            .map_err(&err)
+                    })
+                    .await?;
+                let seq: i64 = row
+                    .map(|r| r.try_get(0))
+                    .transpose()
+                    .map_err(&err)?
+                    .ok_or_else(|| StateError::Database {
+                        action: "keep the event in the database",
+                        reason: "the event moved from the outbox is not in the database".into(),
+                        kept_locally: None,
+                    })?;
+                u64::try_from(seq).unwrap_or(0)
+            }
+        };
+        Ok(Kept {
+            id: entry.uid,
+            seq,
+            glpi: Some(entry.glpi),
+            event: entry.event,
+            attempts: 0,
+            last_error: None,
+            failure: None,
+        })
+    }
+
+    async fn kept(&self, key: &Key) -> Result<Vec<Kept>, StateError> {
+        let client = self.data().await?;
+        let err = db_err("read the kept events");
+        let rows = self
+            .timed("read the kept events", async {
+                client
+                    .query(
+                        &format!(
+                            "SELECT {KEPT_COLUMNS} FROM kept WHERE node = $1 AND service = $2 \
+                             ORDER BY seq"
+                        ),
+                        &[&key.node, &key.service],
+                    )
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            match kept_of(&row) {
+                Ok(kept) => out.push(kept),
+                Err(reason) => {
+                    let uid: String = row.try_get("uid").map_err(&err)?;
+                    let ids = self.drop_kept(client, Some(&uid), key, &reason).await?;
+                    tracing::error!(
+                        "a kept event of {key} cannot be read ({reason}); kept as {} — that \
+                         event is not delivered",
+                        ids.join(", ")
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn delivered(
+        &self,
+        kept: &Kept,
+        outcome: &Outcome,
+        engine_id: Option<u64>,
+    ) -> Result<(), StateError> {
+        let client = self.data().await?;
+        let engine_id = engine_id.map(|id| i64::try_from(id).unwrap_or(i64::MAX));
+        // One statement: the event leaves the queue, its receipt and the
+        // key's engine id appear, all at once.
+        self.timed("record a delivery", async {
+            client
+                .execute(
+                    "WITH gone AS (DELETE FROM kept WHERE uid = $1 RETURNING node, service), \
+                     receipt AS (INSERT INTO receipts (uid, outcome) VALUES ($1, $2) \
+                         ON CONFLICT (uid) DO UPDATE SET outcome = EXCLUDED.outcome) \
+                     UPDATE keys k SET last_engine_id = COALESCE($3, k.last_engine_id) \
+                     FROM gone WHERE k.node = gone.node AND k.service = gone.service",
+                    &[&kept.id, &Json(outcome), &engine_id],
+                )
+                .await
+                .map(|_| ())
+                .map_err(db_err("record a delivery"))
+        })
+        .await
+    }
+
+    async fn take_receipt(&self, kept: &Kept) -> Result<Option<Outcome>, StateError> {
+        let client = self.data().await?;
+        let err = db_err("read a receipt");
+        let row = self
+            .timed("read a receipt", async {
+                client
+                    .query_opt(
+                        "DELETE FROM receipts WHERE uid = $1 RETURNING outcome",
+                        &[&kept.id],
+                    )
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        Ok(row.and_then(|r| r.try_get::<_, Json<Outcome>>(0).ok().map(|Json(o)| o)))
+    }
+
+    async fn last_engine_id(&self, key: &Key) -> Result<Option<u64>, StateError> {
+        let client = self.data().await?;
+        let err = db_err("read the key's last event");
+        let row = self
+            .timed("read the key's last event", async {
+                client
+                    .query_opt(
+                        "SELECT last_engine_id FROM keys WHERE node = $1 AND service = $2",
+                        &[&key.node, &key.service],
+                    )
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        Ok(row
+            .and_then(|r| r.try_get::<_, Option<i64>>(0).ok().flatten())
+            .and_then(|id| u64::try_from(id).ok()))
+    }
+
+    async fn failed(
+        &self,
+        kept: &mut Kept,
+        failure: Failure,
+        error: String,
+    ) -> Result<(), StateError> {
+        kept.attempts += 1;
+        kept.last_error = Some(error);
+        kept.failure = Some(failure);
+        let client = self.data().await?;
+        let attempts = i32::try_from(kept.attempts).unwrap_or(i32::MAX);
+        self.timed("record a failed delivery", async {
+            client
+                .execute(
+                    "UPDATE kept SET attempts = $2, last_error = $3, failure = $4 WHERE uid = $1",
+                    &[&kept.id, &attempts, &kept.last_error, &Json(failure)],
+                )
+                .await
+                .map(|_| ())
+                .map_err(db_err("record a failed delivery"))
+        })
+        .await
+    }
+
+    async fn keys_with_kept_events(&self) -> Result<Vec<Key>, StateError> {
+        // `flush` comes here first, every minute: a good time to prune.
+        self.prune().await?;
+        let client = self.data().await?;
+        let err = db_err("read the kept events");
+        let rows = self
+            .timed("read the kept events", async {
+                client
+                    .query("SELECT DISTINCT node, service FROM kept", &[])
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in rows {
+            keys.push(Key::new(
+                row.try_get::<_, String>(0).map_err(&err)?,
+                row.try_get::<_, String>(1).map_err(&err)?,
+            ));
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn write_intent(&self, intent: &Intent) -> Result<(), StateError> {
+        let client = self.data().await?;
+        self.timed("write a creation intent", async {
+            client
+                .execute(
+                    "INSERT INTO intents (node, service, intent) VALUES ($1, $2, $3) \
+                     ON CONFLICT (node, service) DO UPDATE \
+                     SET intent = EXCLUDED.intent, written_at = now()",
+                    &[&intent.key.node, &intent.key.service, &Json(intent)],
+                )
+                .await
+                .map(|_| ())
+                .map_err(db_err("write a creation intent"))
+        })
+        .await
+    }
+
+    async fn read_intent(&self, key: &Key) -> Result<Option<Pending>, StateError> {
+        let client = self.data().await?;
+        let err = db_err("read a creation intent");
+        let row = self
+            .timed("read a creation intent", async {
+                client
+                    .query_opt(
+                        "SELECT intent FROM intents WHERE node = $1 AND service = $2",
+                        &[&key.node, &key.service],
+                    )
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        Ok(row.map(|r| match r.try_get::<_, Json<Intent>>(0) {
+            Ok(Json(intent)) if intent.key == *key => Pending::Intent(intent),
+            Ok(_) | Err(_) => Pending::Unreadable,
+        }))
+    }
+
+    async fn clear_intent(&self, key: &Key) -> Result<(), StateError> {
+        let client = self.data().await?;
+        self.timed("clear a creation intent", async {
+            client
+                .execute(
+                    "DELETE FROM intents WHERE node = $1 AND service = $2",
+                    &[&key.node, &key.service],
+                )
+                .await
+                .map(|_| ())
+                .map_err(db_err("clear a creation intent"))
+        })
+        .await
+    }
+
+    async fn forget(&self, key: &Key) -> Result<Vec<String>, StateError> {
+        let client = self.data().await?;
+        let reason = "state forget";
+        let mut moved = self.set_aside(client, "records", key, reason).await?;
+        moved.extend(self.drop_kept(client, None, key, reason).await?);
+        moved.extend(self.set_aside(client, "intents", key, reason).await?);
+        Ok(moved)
+    }
+}
+
+impl PgStore {
+    /// Moves kept events of `key` (one, or all) into `dropped_kept`.
+    async fn drop_kept(
+        &self,
+        client: &Client,
+        uid: Option<&str>,
+        key: &Key,
+        reason: &str,
+    ) -> Result<Vec<String>, StateError> {
+        let rows = self
+            .timed("set kept events aside", async {
+                client
+                    .query(
+                        &format!(
+                            "WITH gone AS (DELETE FROM kept WHERE node = $1 AND service = $2 \
+                                 AND ($3::text IS NULL OR uid = $3) RETURNING *) \
+                             INSERT INTO dropped_kept ({KEPT_COLUMNS}, kept_at, reason) \
+                             SELECT {KEPT_COLUMNS}, kept_at, $4 FROM gone ORDER BY seq \
+                             RETURNING id"
+                        ),
+                        &[&key.node, &key.service, &uid, &reason],
+                    )
+                    .await
+                    .map_err(db_err("set kept events aside"))
+            })
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.try_get::<_, i64>(0).ok())
+            .map(|id| format!("database table dropped_kept id {id}"))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_hash_is_stable_positive_and_tells_keys_apart() {
+        // Two servers must compute the same lock: pinned values.
+        assert_eq!(
+            key_hash(&Key::new("web01", "HTTP")),
+            key_hash(&Key::new("web01", "HTTP"))
+        );
+        let pinned = key_hash(&Key::new("", ""));
+        assert_eq!(
+            pinned,
+            i32::try_from(0x050c_5d1f_u32 & 0x7fff_ffff).unwrap()
+        );
+        for (node, service) in [
+            ("web01", "HTTP"),
+            ("web0", "1HTTP"),
+            ("web01HTTP", ""),
+            ("é", "x"),
+        ] {
+            assert!(key_hash(&Key::new(node, service)) >= 0);
+        }
+        assert_ne!(
+            key_hash(&Key::new("web01", "HTTP")),
+            key_hash(&Key::new("web0", "1HTTP")),
+            "the separator counts"
+        );
+        assert_ne!(NS_HOLD, NS_WAIT);
+    }
+}
