@@ -244,14 +244,23 @@ impl PgStore {
             },
             other => other,
         };
+        let started = std::time::Instant::now();
         let mut client = connect::connect(&self.settings)
             .await
             .map_err(with_outbox)?;
+        let connected = started.elapsed();
         self.timed("migrate the schema", schema::migrate(&mut client))
             .await
             .map_err(with_outbox)?;
         let client = self.data.get_or_init(|| Arc::new(client));
-        self.drain(client).await?;
+        let moved = self.drain(client).await?;
+        tracing::debug!(
+            "state database: connected in {} ms, schema checked, {} kept event(s) moved in from \
+             the outbox, in {} ms",
+            connected.as_millis(),
+            moved.len(),
+            started.elapsed().as_millis()
+        );
         Ok(client)
     }
 

@@ -37,12 +37,19 @@ pub(super) struct Entry {
 
 /// A fresh random id for an event.
 pub(super) fn new_uid() -> Result<String, StateError> {
+    // The kernel's generator (getrandom(2)): cheap, unlike initialising a
+    // crypto library in a process that lives a few milliseconds.
     let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| StateError::Io {
-        path: PathBuf::from("(random source)"),
-        action: "draw an event id from",
-        source: io::Error::other("no randomness"),
-    })?;
+    let mut filled = 0;
+    while filled < bytes.len() {
+        filled +=
+            rustix::rand::getrandom(&mut bytes[filled..], rustix::rand::GetRandomFlags::empty())
+                .map_err(|e| StateError::Io {
+                    path: PathBuf::from("getrandom"),
+                    action: "draw an event id from",
+                    source: io::Error::from(e),
+                })?;
+    }
     Ok(hex(&bytes))
 }
 
