@@ -26,5 +26,6 @@ pub(crate) use any::AnyStore;
 pub(crate) use cache::Cache;
 pub(crate) use error::StateError;
 pub(crate) use files::FileStore;
-pub(crate) use postgres::{PgSettings, PgStore};
+#[allow(unused_imports, reason = "PgProbe is for `check`")]
+pub(crate) use postgres::{PgProbe, PgSettings, PgStore};
 pub(crate) use store::{Intent, Kept, Pending, RecordLoad, Store};

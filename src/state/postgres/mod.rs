@@ -92,6 +92,27 @@ fn reason(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// What [`PgStore::probe`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    dead_code,
+    reason = "for `check` (src/commands/check/), which probes the database"
+)]
+pub(crate) struct PgProbe {
+    /// The database user the program connects as.
+    pub(crate) user: String,
+    /// The schema's version (0: none yet; created on first use).
+    pub(crate) schema: i32,
+    /// The version this program writes.
+    pub(crate) latest: i32,
+    /// The user may create tables (needed to create or migrate the schema).
+    pub(crate) can_migrate: bool,
+    /// The user may read and write every table of the schema.
+    pub(crate) can_write: bool,
+    /// A key could be locked (advisory locks work).
+    pub(crate) lock_works: bool,
+}
+
 /// An opened PostgreSQL state: the settings, the local directory (cache and
 /// outbox), and the connections once opened.
 pub(crate) struct PgStore {
@@ -326,6 +347,45 @@ impl PgStore {
         self.data().await?;
         self.prune().await?;
         Ok(versions)
+    }
+
+    #[allow(dead_code, reason = "for `check` (src/commands/check/)")]
+    /// What `check` reports of the database, without changing it: reached
+    /// (else the error), the schema's version, the rights the program
+    /// needs, and whether a key can be locked.
+    pub(crate) async fn probe(&self) -> Result<PgProbe, StateError> {
+        let client = connect::connect(&self.settings).await?;
+        let schema = self
+            .timed("read the schema version", schema::version(&client))
+            .await?;
+        let err = db_err("read the database user's rights");
+        let row = self
+            .timed("read the database user's rights", async {
+                client
+                    .query_one(
+                        "SELECT current_user::text, \
+                         has_schema_privilege(current_schema(), 'CREATE'), \
+                         (SELECT coalesce(bool_and(has_table_privilege(c.oid, \
+                             'SELECT,INSERT,UPDATE,DELETE')), false) \
+                          FROM pg_class c WHERE c.relkind = 'r' \
+                          AND c.relnamespace = current_schema()::regnamespace \
+                          AND c.relname = ANY($1))",
+                        &[&schema::TABLES.to_vec()],
+                    )
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        let probe_key = Key::new("esia-glpi check", "");
+        let lock_works = self.try_hold(&probe_key).await?.is_some();
+        Ok(PgProbe {
+            user: row.try_get(0).map_err(&err)?,
+            schema,
+            latest: schema::latest(),
+            can_migrate: row.try_get(1).map_err(&err)?,
+            can_write: schema > 0 && row.try_get::<_, bool>(2).map_err(&err)?,
+            lock_works,
+        })
     }
 
     /// Forgets receipts nobody came for, ids of long-delivered events, and
