@@ -16,4 +16,5 @@ mod oauth;
 mod operations;
 mod order;
 mod pg;
+mod pg_check;
 mod security;

@@ -6,7 +6,8 @@
 //! enabled (`GET apirest.php/`, no token) → address allowed → `app_token` →
 //! `user_token` (`initSession`, with the `Authorization`-stripped fallback) →
 //! GLPI version → the active profile's rights (glpi-api.md §9.5) → entity →
-//! category → requester.
+//! category → requester; then, with `[state] backend = "postgres"`, the
+//! state database (reached, schema version, rights, a lock).
 //!
 //! Each step is one checklist line: ✓ done, ! works but deserves attention,
 //! ✗ a problem, with one actionable sentence. The exit status is that of the
@@ -17,10 +18,12 @@
 //! By concern: the checklist and the configuration step here; DNS, TCP and
 //! TLS in `network.rs`; the GLPI API, its address filter and both tokens in
 //! `api.rs`; the version, rights, entity, category and requester in
-//! `rights.rs`. Imports `config`, `core`, `engine` (the runtime and the GLPI
-//! settings), `glpi` and `output`.
+//! `rights.rs`; the high-level API in `hlapi.rs`; the state database in
+//! `database.rs`. Imports `config`, `core`, `engine` (the runtime and the GLPI
+//! settings), `glpi`, `state` (the database probe) and `output`.
 
 mod api;
+mod database;
 mod hlapi;
 mod network;
 mod report;
@@ -39,6 +42,7 @@ pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
     let mut report = Report::new(globals.config_path.display().to_string());
     if let Some(config) = check_config(&mut report, &globals.config_path) {
         api::check_glpi(&mut report, &config)?;
+        database::check_database(&mut report, &config)?;
     }
     report.tally();
     output::emit(globals.json, &report, &report.human())?;

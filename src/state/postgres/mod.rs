@@ -94,15 +94,12 @@ fn reason(e: &tokio_postgres::Error) -> String {
 
 /// What [`PgStore::probe`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    reason = "for `check` (src/commands/check/), which probes the database"
-)]
 pub(crate) struct PgProbe {
     /// The database user the program connects as.
     pub(crate) user: String,
-    /// The schema's version (0: none yet; created on first use).
-    pub(crate) schema: i32,
+    /// The schema's version (0: none yet; created on first use); `None`
+    /// when the user may not read it (see `can_write`).
+    pub(crate) schema: Option<i32>,
     /// The version this program writes.
     pub(crate) latest: i32,
     /// The user may create tables (needed to create or migrate the schema).
@@ -111,6 +108,82 @@ pub(crate) struct PgProbe {
     pub(crate) can_write: bool,
     /// A key could be locked (advisory locks work).
     pub(crate) lock_works: bool,
+}
+
+/// `op`, or a [`StateError::Database`] timeout after `limit`.
+async fn within<T>(
+    limit: Duration,
+    action: &'static str,
+    op: impl Future<Output = Result<T, StateError>>,
+) -> Result<T, StateError> {
+    tokio::time::timeout(limit, op).await.unwrap_or_else(|_| {
+        Err(StateError::Database {
+            action,
+            reason: format!("no answer within {} s (timeout)", limit.as_secs()),
+            kept_locally: None,
+        })
+    })
+}
+
+/// What `check` reports of the database, without changing it nor touching
+/// the state directory: reached (else the error), the schema's version, the
+/// rights the program needs, and whether a key can be locked.
+pub(crate) async fn probe(settings: &PgSettings) -> Result<PgProbe, StateError> {
+    let limit = settings.request_timeout;
+    let client = connect::connect(settings).await?;
+    let err = db_err("read the database user's rights");
+    let tables = schema::TABLES.to_vec();
+    let row = within(limit, "read the database user's rights", async {
+        client
+            .query_one(
+                "SELECT current_user::text, \
+                     has_schema_privilege(current_schema(), 'CREATE'), \
+                     (SELECT coalesce(bool_and(has_table_privilege(c.oid, \
+                         'SELECT,INSERT,UPDATE,DELETE')), false) \
+                      FROM pg_class c WHERE c.relkind = 'r' \
+                      AND c.relnamespace = current_schema()::regnamespace \
+                      AND c.relname = ANY($1)), \
+                     to_regclass('esia_glpi_schema') IS NOT NULL",
+                &[&tables],
+            )
+            .await
+            .map_err(&err)
+    })
+    .await?;
+    // The same lock a run takes, on a key no run uses, in a transaction
+    // rolled back at once.
+    let probe_key = Key::new("esia-glpi check", "");
+    let sql = format!(
+        "BEGIN; SELECT pg_try_advisory_xact_lock({NS_HOLD}, {}); ROLLBACK",
+        key_hash(&probe_key)
+    );
+    let lock_err = db_err("lock a node and service");
+    let messages = within(limit, "lock a node and service", async {
+        client.simple_query(&sql).await.map_err(&lock_err)
+    })
+    .await?;
+    let lock_works = messages.iter().any(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0) == Some("t"),
+        _ => false,
+    });
+    let exists: bool = row.try_get(3).map_err(&err)?;
+    let can_write = exists && row.try_get::<_, bool>(2).map_err(&err)?;
+    // Its version, when the user may read it (else unknown: the rights say why).
+    let schema = match (exists, can_write) {
+        (false, _) => Some(0),
+        (true, true) => {
+            Some(within(limit, "read the schema version", schema::version(&client)).await?)
+        }
+        (true, false) => None,
+    };
+    Ok(PgProbe {
+        user: row.try_get(0).map_err(&err)?,
+        schema,
+        latest: schema::latest(),
+        can_migrate: row.try_get(1).map_err(&err)?,
+        can_write,
+        lock_works,
+    })
 }
 
 /// An opened PostgreSQL state: the settings, the local directory (cache and
@@ -291,14 +364,7 @@ impl PgStore {
         action: &'static str,
         op: impl Future<Output = Result<T, StateError>>,
     ) -> Result<T, StateError> {
-        let limit = self.settings.request_timeout;
-        tokio::time::timeout(limit, op).await.unwrap_or_else(|_| {
-            Err(StateError::Database {
-                action,
-                reason: format!("no answer within {} s (timeout)", limit.as_secs()),
-                kept_locally: None,
-            })
-        })
+        within(self.settings.request_timeout, action, op).await
     }
 
     /// Moves the outbox into the database, oldest first; returns the
@@ -347,45 +413,6 @@ impl PgStore {
         self.data().await?;
         self.prune().await?;
         Ok(versions)
-    }
-
-    #[allow(dead_code, reason = "for `check` (src/commands/check/)")]
-    /// What `check` reports of the database, without changing it: reached
-    /// (else the error), the schema's version, the rights the program
-    /// needs, and whether a key can be locked.
-    pub(crate) async fn probe(&self) -> Result<PgProbe, StateError> {
-        let client = connect::connect(&self.settings).await?;
-        let schema = self
-            .timed("read the schema version", schema::version(&client))
-            .await?;
-        let err = db_err("read the database user's rights");
-        let row = self
-            .timed("read the database user's rights", async {
-                client
-                    .query_one(
-                        "SELECT current_user::text, \
-                         has_schema_privilege(current_schema(), 'CREATE'), \
-                         (SELECT coalesce(bool_and(has_table_privilege(c.oid, \
-                             'SELECT,INSERT,UPDATE,DELETE')), false) \
-                          FROM pg_class c WHERE c.relkind = 'r' \
-                          AND c.relnamespace = current_schema()::regnamespace \
-                          AND c.relname = ANY($1))",
-                        &[&schema::TABLES.to_vec()],
-                    )
-                    .await
-                    .map_err(&err)
-            })
-            .await?;
-        let probe_key = Key::new("esia-glpi check", "");
-        let lock_works = self.try_hold(&probe_key).await?.is_some();
-        Ok(PgProbe {
-            user: row.try_get(0).map_err(&err)?,
-            schema,
-            latest: schema::latest(),
-            can_migrate: row.try_get(1).map_err(&err)?,
-            can_write: schema > 0 && row.try_get::<_, bool>(2).map_err(&err)?,
-            lock_works,
-        })
     }
 
     /// Forgets receipts nobody came for, ids of long-delivered events, and
