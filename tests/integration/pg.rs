@@ -1,14 +1,415 @@
 //! The PostgreSQL state backend (SPEC "Configuration", `[state]`; issue 15)
-//! against a real PostgreSQL server started by the test (`support/pg.rs`).
-//! For now the harness itself; the backend's tests come with the backend.
+//! against a real PostgreSQL server started by the test (`support/pg.rs`),
+//! real processes of the real binary and one GLPI simulator.
+//!
+//! A "site" is what issue 15 describes: one database, one GLPI, and one or
+//! more monitoring servers, each with its own configuration and its own
+//! state directory, all with the same `[state]` url. Every test ends by
+//! checking that the database password appears in no output of any run and
+//! in no state directory.
+//!
+//! Events carry a tag in their output (`#k<key>e<n>#`), so every write GLPI
+//! took — a creation, a follow-up, a solution, in the order of the
+//! simulator's request log — is attributed to its key and event; a key's
+//! trail is then compared, exactly, with what its events must write in the
+//! order they were produced.
 
-// Until clippy.toml's doc-valid-idents names PostgreSQL (it comes with the
-// backend).
-#![allow(clippy::doc_markdown)]
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use std::process::Command;
-
+use crate::support::glpi_sim::{Sim, SimOptions};
 use crate::support::pg::{PASSWORD, Pg};
+use crate::support::{APP_TOKEN, BIN, Run, USER_TOKEN, write_private};
+
+/// The longest a run may take before the test calls it hung.
+const RUN_DEADLINE: Duration = Duration::from_mins(1);
+
+/// The service of every key.
+const SERVICE: &str = "svc";
+
+// ---------------------------------------------------------------------------
+// The site: one database, one GLPI, several monitoring servers
+// ---------------------------------------------------------------------------
+
+/// One monitoring server: its configuration and its state directory.
+struct Server {
+    name: &'static str,
+    config: PathBuf,
+    state: PathBuf,
+}
+
+struct Site {
+    sim: Sim,
+    pg: Pg,
+    dir: tempfile::TempDir,
+    servers: Vec<Server>,
+    password_file: PathBuf,
+    /// Everything every run printed, for the password check.
+    printed: Mutex<Vec<String>>,
+}
+
+impl Site {
+    /// A database, a simulator answering after `latency`, and `n` servers.
+    fn new(n: usize, latency: Duration) -> Site {
+        let pg = Pg::start();
+        let sim = Sim::start_with(SimOptions {
+            latency,
+            ..SimOptions::default()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let password_file = dir.path().join("db-password");
+        pg.write_password_file(&password_file);
+        let mut site = Site {
+            sim,
+            pg,
+            dir,
+            servers: Vec::new(),
+            password_file,
+            printed: Mutex::new(Vec::new()),
+        };
+        for name in ["A", "B", "C"].into_iter().take(n) {
+            let config = site.dir.path().join(format!("glpi-{name}.conf"));
+            let state = site.dir.path().join(format!("state-{name}"));
+            site.servers.push(Server {
+                name,
+                config,
+                state,
+            });
+            site.write_config(
+                site.servers.len() - 1,
+                &site.pg.state_table(&site.password_file),
+            );
+        }
+        site
+    }
+
+    /// Server `s`'s configuration: the Esia-documented keys pointing at the
+    /// simulator, its own state directory, then `state` (a `[state]` table,
+    /// or nothing for the files backend).
+    fn write_config(&self, s: usize, state: &str) {
+        let server = &self.servers[s];
+        let text = format!(
+            "host=\"{}\"\napp_token=\"{APP_TOKEN}\"\nuser_token=\"{USER_TOKEN}\"\nuser_name=\"esia\"\n\
+             tpl_title=\"( %node.group.name ) %node.name:%service.name\"\n\
+             state_dir=\"{}\"\nconnect_timeout=2\ntimeout=3\nrun_timeout=30\nlock_timeout=30\nretries=0\n\
+             {state}",
+            self.sim.base_url(),
+            server.state.display()
+        );
+        write_private(&server.config, &text);
+    }
+
+    /// A bare command of server `s`: cleared environment, `--config` set.
+    fn cmd(&self, s: usize) -> Command {
+        let mut c = Command::new(BIN);
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("TZ", "UTC")
+            .arg("--config")
+            .arg(&self.servers[s].config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    }
+
+    /// Runs `c` to its end (bounded), keeping what it printed.
+    fn run(&self, c: &mut Command) -> Run {
+        self.finish(c.spawn().unwrap(), "a run")
+    }
+
+    /// `esia-glpi --config <server s> <args>`.
+    fn esia(&self, s: usize, args: &[&str]) -> Run {
+        self.run(self.cmd(s).args(args))
+    }
+
+    /// `notify` on server `s`, ready to spawn: `--json`, the key, the state
+    /// and the output.
+    fn notify_cmd(&self, s: usize, node: &str, state: &str, output: &str) -> Command {
+        let mut c = self.cmd(s);
+        c.args(["--json", "notify", "--node", node, "--service", SERVICE])
+            .args(["--state", state, "--output", output]);
+        c
+    }
+
+    fn notify(&self, s: usize, node: &str, state: &str, output: &str) -> Run {
+        self.run(&mut self.notify_cmd(s, node, state, output))
+    }
+
+    /// Waits (bounded) for a spawned run; keeps what it printed.
+    fn finish(&self, mut child: Child, what: &str) -> Run {
+        let deadline = Instant::now() + RUN_DEADLINE;
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "{what} did not finish within {RUN_DEADLINE:?}\n--- stderr\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let out = child.wait_with_output().unwrap();
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        self.keep(&run);
+        run
+    }
+
+    fn keep(&self, run: &Run) {
+        self.printed
+            .lock()
+            .unwrap()
+            .push(format!("{}\n{}", run.stdout, run.stderr));
+    }
+
+    /// `state list --json` of server `s`: (node, ticket id, events kept)
+    /// per key.
+    #[track_caller]
+    fn list(&self, s: usize) -> Vec<(String, Option<u64>, usize)> {
+        let run = self.esia(s, &["--json", "state", "list"]);
+        let j = run.ok().json();
+        let Some(keys) = j.as_array() else {
+            panic!("state list --json is not an array: {}", run.stdout);
+        };
+        keys.iter()
+            .map(|k| {
+                (
+                    k["node"].as_str().unwrap_or_default().to_string(),
+                    k["record"]["ticket_id"].as_u64(),
+                    k["spool"].as_array().map_or(0, Vec::len),
+                )
+            })
+            .collect()
+    }
+
+    /// The whole database as `pg_dump --data-only` prints it.
+    fn dump(&self) -> String {
+        self.pg.dump_data()
+    }
+
+    /// The password appears in no output of any run, no state directory,
+    /// and no configuration.
+    #[track_caller]
+    fn assert_password_never_shown(&self) {
+        let printed = self.printed.lock().unwrap();
+        assert!(!printed.is_empty());
+        for p in printed.iter() {
+            assert!(
+                !p.contains(PASSWORD),
+                "the database password was printed:\n{p}"
+            );
+        }
+        for server in &self.servers {
+            let mut bytes = Vec::new();
+            collect(&server.state, &mut bytes);
+            collect_file(&server.config, &mut bytes);
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(PASSWORD),
+                "the database password is in server {}'s files",
+                server.name
+            );
+        }
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<u8>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else {
+            collect_file(&p, out);
+        }
+    }
+}
+
+fn collect_file(path: &Path, out: &mut Vec<u8>) {
+    if let Ok(b) = std::fs::read(path) {
+        out.extend(b);
+    }
+}
+
+/// Every file under `dir`, relative to it.
+fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Trails: what GLPI took, per key and event, against what must be
+// ---------------------------------------------------------------------------
+
+/// A write into GLPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Create,
+    FollowUp,
+    Solve,
+}
+
+/// The tag of event `n` of key `k`, carried in its output.
+fn tag(k: usize, n: usize) -> String {
+    format!("#k{k}e{n}#")
+}
+
+fn node(k: usize) -> String {
+    format!("pgnode{k:02}")
+}
+
+/// The (key, event) of the first tag in `text`.
+fn tag_of(text: &str) -> Option<(usize, usize)> {
+    let at = text.find("#k")? + 2;
+    let rest = &text[at..];
+    let (k, rest) = rest.split_once('e')?;
+    let (n, _) = rest.split_once('#')?;
+    Some((k.parse().ok()?, n.parse().ok()?))
+}
+
+/// A key's writes: (write, event), in the order GLPI took them.
+type Trail = Vec<(Write, usize)>;
+
+/// Per key, the writes GLPI took (answered 2xx), in the order it took them:
+/// (write, event, ticket). Writes carrying no tag are returned apart.
+fn trails(sim: &Sim) -> (BTreeMap<usize, Trail>, Vec<String>) {
+    let mut by_key: BTreeMap<usize, Trail> = BTreeMap::new();
+    let mut untagged = Vec::new();
+    for r in sim.requests() {
+        if r.method != "POST" || !(200..300).contains(&r.status) {
+            continue;
+        }
+        let write = if r.path.ends_with("/Ticket") {
+            Write::Create
+        } else if r.path.ends_with("/ITILFollowup") {
+            Write::FollowUp
+        } else if r.path.ends_with("/ITILSolution") {
+            Write::Solve
+        } else {
+            continue;
+        };
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+        let content = body["input"]["content"].as_str().unwrap_or_default();
+        match tag_of(content) {
+            Some((k, n)) => by_key.entry(k).or_default().push((write, n)),
+            None => untagged.push(format!("{} {}: {content}", r.method, r.path)),
+        }
+    }
+    (by_key, untagged)
+}
+
+/// What events (number, state), delivered in this order, must write: a
+/// problem opens a ticket when none is open, a change of state follows it
+/// up, an OK solves it, the same state again writes nothing.
+fn expected_trail(events: &[(usize, &str)]) -> Vec<(Write, usize)> {
+    let mut trail = Vec::new();
+    let mut open: Option<&str> = None;
+    for &(n, s) in events {
+        match (s, open) {
+            ("OK", Some(_)) => {
+                trail.push((Write::Solve, n));
+                open = None;
+            }
+            ("OK", None) => {}
+            (_, None) => {
+                trail.push((Write::Create, n));
+                open = Some(s);
+            }
+            (_, Some(prev)) if prev == s => {}
+            (_, Some(_)) => {
+                trail.push((Write::FollowUp, n));
+                open = Some(s);
+            }
+        }
+    }
+    trail
+}
+
+/// Key `k`'s tickets in the simulator (by the tags in their content).
+fn tickets_of(sim: &Sim, k: usize) -> Vec<(u64, u8)> {
+    let mark = format!("#k{k}e");
+    sim.tickets()
+        .into_iter()
+        .filter(|t| t.content.contains(&mark))
+        .map(|t| (t.id, t.status))
+        .collect()
+}
+
+/// Asserts that every key's trail is exactly what its events must write in
+/// order, that every key has exactly one ticket per problem, all solved
+/// when the last event is OK.
+#[track_caller]
+fn assert_trails(sim: &Sim, sequences: &[Vec<(usize, &str)>]) {
+    let problems = trail_problems(sim, sequences);
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}\n--- GLPI\n{}",
+        problems.len(),
+        problems.join("\n"),
+        sim.trail()
+    );
+}
+
+/// What [`assert_trails`] finds wrong, one line per problem.
+fn trail_problems(sim: &Sim, sequences: &[Vec<(usize, &str)>]) -> Vec<String> {
+    let (got, untagged) = trails(sim);
+    let mut problems = Vec::new();
+    if !untagged.is_empty() {
+        problems.push(format!("writes of no event: {untagged:#?}"));
+    }
+    for (k, events) in sequences.iter().enumerate() {
+        let want = expected_trail(events);
+        let have = got.get(&k).cloned().unwrap_or_default();
+        if have != want {
+            problems.push(format!("{}: trail {have:?}\n   expected {want:?}", node(k)));
+        }
+        let creations = want.iter().filter(|(w, _)| *w == Write::Create).count();
+        let tickets = tickets_of(sim, k);
+        if tickets.len() != creations {
+            problems.push(format!(
+                "{}: {} ticket(s) {tickets:?}, expected {creations}",
+                node(k),
+                tickets.len()
+            ));
+        }
+        if events.last().is_some_and(|(_, s)| *s == "OK")
+            && tickets.iter().any(|(_, status)| *status != 5)
+        {
+            problems.push(format!("{}: a ticket left open {tickets:?}", node(k)));
+        }
+    }
+    problems
+}
+
+/// The states of a key's events, numbered in the order they happen.
+fn numbered<'a>(states: &[&'a str]) -> Vec<(usize, &'a str)> {
+    states.iter().copied().enumerate().collect()
+}
+
+// ---------------------------------------------------------------------------
+// The tests
+// ---------------------------------------------------------------------------
 
 /// The harness itself: a cluster starts, the role `esia` logs in over TCP
 /// with its password (and not without it), a killed server refuses
@@ -76,4 +477,479 @@ fn alive(pid: &str) -> bool {
         stat.rsplit_once(") ")
             .is_some_and(|(_, rest)| !rest.starts_with('Z'))
     })
+}
+
+/// A lifecycle through the database; what one server records, another
+/// server (its own state directory, the same database) sees; `state
+/// list/show/forget` work on the database; `state migrate` is idempotent;
+/// `check` probes the database; a password in the URL is refused (exit 3);
+/// the password never shows, even at `-vvv` or `RUST_LOG=trace`.
+#[test]
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
+fn lifecycle_state_commands_and_migrate_over_the_database() {
+    let site = Site::new(2, Duration::ZERO);
+    let (a, b) = (0, 1);
+
+    // The schema: created by `state migrate` on a fresh database, and a
+    // second migrate changes nothing.
+    let first = site.esia(a, &["--json", "state", "migrate"]);
+    first.ok();
+    let schema = site.pg.dump_schema();
+    assert!(
+        schema.contains("CREATE TABLE"),
+        "state migrate created no table:\n{schema}"
+    );
+    let second = site.esia(b, &["--json", "state", "migrate"]);
+    second.ok();
+    assert_eq!(
+        version_in(&first.stdout),
+        version_in(&second.stdout),
+        "migrate twice: the same version\n{}\n{}",
+        first.stdout,
+        second.stdout
+    );
+    assert!(version_in(&first.stdout).is_some(), "{}", first.stdout);
+    assert_eq!(
+        site.pg.dump_schema(),
+        schema,
+        "a second migrate changed the schema"
+    );
+
+    // A lifecycle on server A.
+    let created = site.notify(a, "web01", "CRITICAL", "down #k0e0#");
+    let id = created.ok().json()["ticket_id"].as_u64().unwrap();
+    assert_eq!(created.json()["action"], "created");
+    let fu = site.notify(a, "web01", "WARNING", "better #k0e1#");
+    assert_eq!(
+        (
+            fu.ok().json()["action"].as_str(),
+            fu.json()["ticket_id"].as_u64()
+        ),
+        (Some("followed_up"), Some(id))
+    );
+
+    // Server B, its own empty state directory, sees A's record.
+    assert_eq!(site.list(b), vec![("web01".to_string(), Some(id), 0)]);
+    let show = site.esia(b, &["state", "show", "web01", SERVICE]);
+    assert!(
+        show.ok().stdout.contains(&format!("ticket {id}")),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        site.dump().contains("web01"),
+        "the record is in the database"
+    );
+    assert!(
+        !files_under(&site.servers[a].state)
+            .iter()
+            .any(|f| f.starts_with("records/")),
+        "server A keeps no local record: {:?}",
+        files_under(&site.servers[a].state)
+    );
+
+    // B's OK solves A's ticket.
+    let solved = site.notify(b, "web01", "OK", "back #k0e2#");
+    assert_eq!(
+        (
+            solved.ok().json()["action"].as_str(),
+            solved.json()["ticket_id"].as_u64()
+        ),
+        (Some("solved"), Some(id))
+    );
+    assert_trails(&site.sim, &[numbered(&["CRITICAL", "WARNING", "OK"])]);
+    assert!(site.list(a).is_empty(), "{:?}", site.list(a));
+
+    // forget sets the database state aside, never deletes it.
+    let t2 = site.notify(a, "db01", "CRITICAL", "db down #k1e0#");
+    let t2 = t2.ok().json()["ticket_id"].as_u64().unwrap();
+    assert_eq!(site.list(b), vec![("db01".to_string(), Some(t2), 0)]);
+    let forget = site.esia(b, &["--json", "state", "forget", "db01", SERVICE]);
+    let kept_as = forget.ok().json()["kept_as"].clone();
+    assert!(
+        kept_as.as_array().is_some_and(|a| !a.is_empty()),
+        "forget says where it set the state aside: {}",
+        forget.stdout
+    );
+    assert!(site.list(a).is_empty(), "{:?}", site.list(a));
+    assert!(
+        site.esia(a, &["state", "show", "db01", SERVICE])
+            .ok()
+            .stdout
+            .contains("no record"),
+    );
+    assert!(
+        site.dump().contains("db01"),
+        "forget deleted the record instead of setting it aside"
+    );
+
+    // Maximum verbosity everywhere, and the dependencies' trace logs.
+    site.esia(a, &["-vvv", "state", "list"]).ok();
+    site.esia(a, &["-vvv", "state", "migrate"]).ok();
+    site.esia(a, &["-vvv", "flush"]).ok();
+    site.run(
+        site.notify_cmd(a, "web02", "CRITICAL", "#k2e0#")
+            .arg("-vvv")
+            .env("RUST_LOG", "trace"),
+    )
+    .ok();
+    site.run(
+        site.cmd(b)
+            .args(["-vvv", "notify", "--node", "web02", "--service", SERVICE])
+            .args(["--state", "OK", "--output", "#k2e1#"])
+            .env("RUST_LOG", "trace"),
+    )
+    .ok();
+
+    // check probes the database.
+    let check = site.esia(a, &["-vvv", "check"]);
+    check.ok();
+    let said = format!("{}{}", check.stdout, check.stderr).to_lowercase();
+    assert!(
+        said.contains("postgres") || said.contains("database"),
+        "check says nothing of the database:\n{said}"
+    );
+
+    // A password in the URL is refused, and not echoed.
+    let conf = std::fs::read_to_string(&site.servers[b].config).unwrap();
+    let with_password = conf.replace("postgres://esia@", &format!("postgres://esia:{PASSWORD}@"));
+    assert_ne!(conf, with_password);
+    write_private(&site.servers[b].config, &with_password);
+    let refused = site.notify(b, "web03", "CRITICAL", "#k3e0#");
+    refused.code(3);
+    let refused = site.esia(b, &["-vvv", "check"]);
+    refused.code(3);
+    // The password is back in its file only (the check covers the configs).
+    write_private(&site.servers[b].config, &conf);
+    site.assert_password_never_shown();
+}
+
+/// The schema version a `state migrate` reports: a `version`-like number
+/// in its JSON, or else the last number it prints.
+fn version_in(stdout: &str) -> Option<u64> {
+    if let Ok(j) = serde_json::from_str::<serde_json::Value>(stdout.trim()) {
+        for key in ["version", "schema_version", "to", "schema"] {
+            if let Some(v) = j[key].as_u64() {
+                return Some(v);
+            }
+        }
+    }
+    stdout
+        .split(|c: char| !c.is_ascii_digit())
+        .rfind(|w| !w.is_empty())
+        .and_then(|w| w.parse().ok())
+}
+
+/// Two servers, one database, one GLPI: each server runs 24 runs on the
+/// same four keys, most of them at once. Each key lives through two
+/// problems, twelve events produced 100 ms apart, alternating servers, GLPI
+/// answering after 60 ms: a key's runs overlap (each takes several
+/// requests) and race across servers for the key. Every run exits 0, each
+/// key gets exactly its two tickets, and its trail is every transition
+/// once, in order.
+///
+/// 100 ms: across servers, the order of a key's events is the order they
+/// reach the database (each server keeps its event locally until its run
+/// has connected), so events produced closer together than a run's start
+/// and connection under this load (48 processes on two cores) may be
+/// delivered in either order.
+#[test]
+fn two_servers_24_concurrent_runs_each_one_ticket_per_problem_in_order() {
+    let site = Site::new(2, Duration::from_millis(60));
+    let states = [
+        "CRITICAL", "WARNING", "CRITICAL", "WARNING", "CRITICAL", "OK", "WARNING", "CRITICAL",
+        "WARNING", "CRITICAL", "WARNING", "OK",
+    ];
+    let keys = 4;
+    let mut running = Vec::new();
+    for (n, state) in states.iter().enumerate() {
+        for k in 0..keys {
+            let s = (n + k) % 2;
+            let child = site
+                .notify_cmd(s, &node(k), state, &format!("{state} {}", tag(k, n)))
+                .spawn()
+                .unwrap();
+            running.push((
+                format!("{} e{n} {state} on {}", node(k), site.servers[s].name),
+                child,
+            ));
+            std::thread::sleep(Duration::from_millis(100 / keys as u64));
+        }
+    }
+    assert_eq!(running.len(), 48);
+    let mut failed = Vec::new();
+    for (what, child) in running {
+        let run = site.finish(child, &what);
+        if run.code != 0 {
+            failed.push(format!("{what}: exit {}\n{}", run.code, run.stderr));
+        }
+    }
+    assert!(failed.is_empty(), "runs failed:\n{}", failed.join("\n"));
+    let sequence = numbered(&states);
+    assert_trails(&site.sim, &vec![sequence; keys]);
+    for s in 0..2 {
+        assert!(site.list(s).is_empty(), "{:?}", site.list(s));
+    }
+    assert_eq!(site.sim.open_sessions(), 0);
+    site.assert_password_never_shown();
+}
+
+/// Failover: server A is in the middle of a storm (six keys, each CRITICAL,
+/// WARNING, CRITICAL produced 30 ms apart) when it stops — every run of it
+/// still running is killed (SIGKILL). Server B carries on with the rest (WARNING,
+/// OK). No key gets a second ticket; the ticket A opened is the one B
+/// follows up and solves; `flush` on A afterwards writes nothing.
+///
+/// A killed run may die before its event reached the database (no design
+/// keeps an event whose process died before accepting it) or after: each
+/// key's trail must be exactly what some choice of A's killed events
+/// produces, with every event of a run that exited 0 in it, in order.
+#[test]
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
+fn failover_the_other_server_carries_on_without_a_second_ticket() {
+    let site = Site::new(2, Duration::from_millis(40));
+    let (a, b) = (0, 1);
+    let keys = 6;
+    let states = ["CRITICAL", "WARNING", "CRITICAL", "WARNING", "OK"];
+    let from_a = 3;
+    let mut running = Vec::new();
+    for (n, state) in states.iter().enumerate().take(from_a) {
+        for k in 0..keys {
+            let child = site
+                .notify_cmd(a, &node(k), state, &format!("{state} {}", tag(k, n)))
+                .spawn()
+                .unwrap();
+            running.push((k, n, child));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    // A stops once it has made progress: some tickets exist, runs still run.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while site.sim.tickets().len() < keys / 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut killed = Vec::new();
+    let mut delivered_by_a = Vec::new();
+    for (k, n, mut child) in running {
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            killed.push((k, n));
+        } else {
+            let run = site.finish(child, "a run of A");
+            assert!(
+                matches!(run.code, 0),
+                "{} e{n} on A: exit {}\n{}",
+                node(k),
+                run.code,
+                run.stderr
+            );
+            delivered_by_a.push((k, n));
+        }
+    }
+    assert!(
+        killed.len() >= keys,
+        "only {} of A's runs were still running when it stopped: the test proves little",
+        killed.len()
+    );
+    let opened_by_a: Vec<usize> = (0..keys)
+        .filter(|&k| !tickets_of(&site.sim, k).is_empty())
+        .collect();
+    assert!(
+        !opened_by_a.is_empty(),
+        "A opened no ticket before it stopped"
+    );
+
+    // B carries on: the rest of every key's events, one after the other.
+    for (n, state) in states.iter().enumerate().skip(from_a) {
+        let runs: Vec<_> = (0..keys)
+            .map(|k| {
+                site.notify_cmd(b, &node(k), state, &format!("{state} {}", tag(k, n)))
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for (k, child) in runs.into_iter().enumerate() {
+            let run = site.finish(child, "a run of B");
+            assert_eq!(run.code, 0, "{} e{n} on B\n{}", node(k), run.stderr);
+        }
+    }
+    let check_keys = |site: &Site| {
+        let (got, untagged) = trails(&site.sim);
+        assert!(untagged.is_empty(), "{untagged:?}");
+        for k in 0..keys {
+            let have = got.get(&k).cloned().unwrap_or_default();
+            let maybe: Vec<usize> = killed
+                .iter()
+                .filter(|(kk, _)| *kk == k)
+                .map(|(_, n)| *n)
+                .collect();
+            // A run killed after GLPI took its follow-up but before it
+            // recorded that: the event is retried whole and GLPI shows the
+            // follow-up twice (README, "Unknown outcomes": a documented,
+            // tolerable duplicate). Never a creation or a solution, never an
+            // event whose run was not killed, never more than once.
+            let mut have = have;
+            have.dedup_by(|later, earlier| {
+                later == earlier && later.0 == Write::FollowUp && maybe.contains(&later.1)
+            });
+            // Some subset of the killed events, all the others.
+            let fits = (0..1u32 << maybe.len()).any(|mask| {
+                let events: Vec<(usize, &str)> = numbered(&states)
+                    .into_iter()
+                    .filter(|(n, _)| match maybe.iter().position(|m| m == n) {
+                        Some(i) => mask & (1 << i) != 0,
+                        None => true,
+                    })
+                    .collect();
+                expected_trail(&events) == have
+            });
+            assert!(
+                fits,
+                "{}: trail {have:?} is no possible delivery of the events (killed: {maybe:?})\n--- GLPI\n{}",
+                node(k),
+                site.sim.trail()
+            );
+            let tickets = tickets_of(&site.sim, k);
+            assert_eq!(tickets.len(), 1, "{}: {tickets:?}", node(k));
+            assert_eq!(tickets[0].1, 5, "{}: solved by B's OK", node(k));
+        }
+    };
+    check_keys(&site);
+    for &k in &opened_by_a {
+        let (got, _) = trails(&site.sim);
+        let trail = &got[&k];
+        assert!(
+            trail[0].1 < from_a && trail.last() == Some(&(Write::Solve, 4)),
+            "{}: A's ticket is the one B solved: {trail:?}",
+            node(k)
+        );
+    }
+
+    // A comes back: its flush has nothing left to write.
+    let writes = site
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    site.esia(a, &["flush"]).ok();
+    assert_eq!(
+        site.sim
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count(),
+        writes,
+        "flush on A wrote again"
+    );
+    check_keys(&site);
+    for s in 0..2 {
+        assert!(site.list(s).is_empty(), "{:?}", site.list(s));
+    }
+    site.assert_password_never_shown();
+}
+
+/// The database unreachable from the first run on (never reached, no
+/// schema yet): notify exits 6 and says the event is kept locally; once the
+/// database is up, `flush` creates the schema, moves the events in and
+/// delivers them in order, once.
+#[test]
+fn database_unreachable_from_the_start_then_flush_delivers() {
+    let site = Site::new(1, Duration::ZERO);
+    site.pg.kill();
+    let first = site.notify(0, "web01", "CRITICAL", "down #k0e0#");
+    first.code(6);
+    assert_eq!(first.json()["action"], "spooled", "{}", first.stdout);
+    assert!(
+        first.stderr.to_lowercase().contains("locally"),
+        "the message says the event is kept locally:\n{}",
+        first.stderr
+    );
+    site.notify(0, "web01", "WARNING", "worse #k0e1#").code(6);
+    assert!(site.sim.tickets().is_empty());
+    assert!(
+        String::from_utf8_lossy(&{
+            let mut b = Vec::new();
+            collect(&site.servers[0].state, &mut b);
+            b
+        })
+        .contains("#k0e1#"),
+        "the event is kept in the state directory"
+    );
+    site.esia(0, &["flush"]).code(6);
+
+    site.pg.restart();
+    let flush = site.esia(0, &["--json", "flush"]);
+    assert_eq!(flush.ok().json()["delivered"], 2, "{}", flush.stdout);
+    assert_trails(&site.sim, &[numbered(&["CRITICAL", "WARNING"])]);
+    let again = site.esia(0, &["flush"]);
+    assert!(
+        again.ok().stdout.contains("nothing to flush"),
+        "{}",
+        again.stdout
+    );
+    let ok = site.notify(0, "web01", "OK", "back #k0e2#");
+    assert_eq!(ok.ok().json()["action"], "solved");
+    assert_trails(&site.sim, &[numbered(&["CRITICAL", "WARNING", "OK"])]);
+    site.assert_password_never_shown();
+}
+
+/// `state import`: a server switching from local files to the database
+/// brings its open ticket record and its kept event along; the local files
+/// are moved aside; another server sees them; the next OK delivers the kept
+/// event, then solves that ticket.
+#[test]
+fn state_import_moves_files_state_into_the_database() {
+    let site = Site::new(2, Duration::ZERO);
+    let (a, b) = (0, 1);
+    site.write_config(a, "");
+    let created = site.notify(a, "web01", "CRITICAL", "down #k0e0#");
+    let id = created.ok().json()["ticket_id"].as_u64().unwrap();
+    site.sim.inject(crate::support::glpi_sim::Fault::new(
+        "/apirest.php/",
+        crate::support::glpi_sim::FaultKind::Status(503),
+    ));
+    site.notify(a, "web01", "WARNING", "worse #k0e1#").code(5);
+    site.sim.clear_faults();
+    let local: Vec<String> = files_under(&site.servers[a].state)
+        .into_iter()
+        .filter(|f| {
+            f.contains("web01~svc") && (f.starts_with("records/") || f.starts_with("spool/"))
+        })
+        .collect();
+    assert!(
+        local.len() >= 2,
+        "the files backend's record and kept event: {local:?}"
+    );
+    assert_eq!(site.list(a), vec![("web01".to_string(), Some(id), 1)]);
+
+    site.write_config(a, &site.pg.state_table(&site.password_file));
+    let import = site.esia(a, &["state", "import"]);
+    import.ok();
+    assert_eq!(site.list(a), vec![("web01".to_string(), Some(id), 1)]);
+    assert_eq!(site.list(b), vec![("web01".to_string(), Some(id), 1)]);
+    let still: Vec<&String> = local
+        .iter()
+        .filter(|f| site.servers[a].state.join(f).exists())
+        .collect();
+    assert!(
+        still.is_empty(),
+        "import left the local files in place: {still:?}"
+    );
+    // A second import finds nothing more to bring.
+    site.esia(a, &["state", "import"]).ok();
+    assert_eq!(site.list(b), vec![("web01".to_string(), Some(id), 1)]);
+
+    let ok = site.notify(b, "web01", "OK", "back #k0e2#");
+    assert_eq!(
+        (
+            ok.ok().json()["action"].as_str(),
+            ok.json()["ticket_id"].as_u64()
+        ),
+        (Some("solved"), Some(id))
+    );
+    assert_trails(&site.sim, &[numbered(&["CRITICAL", "WARNING", "OK"])]);
+    assert!(site.list(a).is_empty());
+    site.assert_password_never_shown();
 }
