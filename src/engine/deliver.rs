@@ -120,7 +120,7 @@ impl<'e, S: Store> Run<'e, S> {
             };
             let delivery = match self.settle(&kept, &usable).await {
                 Ok(false) => continue,
-                Ok(true) => self.deliver_one(&kept.event, &mut usable).await,
+                Ok(true) => self.deliver_one(&mut kept, &mut usable).await,
                 Err(e) => Err(e),
             };
             match delivery {
@@ -271,12 +271,14 @@ impl<'e, S: Store> Run<'e, S> {
         })
     }
 
-    /// Handles one event; updates the usable record and returns the outcome.
+    /// Handles one kept event; updates the usable record and returns the
+    /// outcome.
     async fn deliver_one(
         &mut self,
-        event: &Event,
+        kept: &mut Kept,
         usable: &mut Usable,
     ) -> Result<Outcome, EngineError> {
+        let event = &kept.event.clone();
         let policy = Policy {
             update_priority: self.engine.config.update_priority,
         };
@@ -304,7 +306,7 @@ impl<'e, S: Store> Run<'e, S> {
         let record = usable.record.as_ref();
         let plan = lifecycle::decide(record, known, event, policy);
         let mut ticket = plan_ticket(&plan, record);
-        self.execute(&plan, event, record, &mut ticket).await?;
+        self.execute(&plan, kept, record, &mut ticket).await?;
         let new = self.apply_record(event, usable, &plan, ticket).await?;
         let outcome = plan.outcome(ticket);
         *usable = Usable {
@@ -363,16 +365,23 @@ impl<'e, S: Store> Run<'e, S> {
     }
 
     /// Runs the plan's writes in order; a creation sets `ticket`.
+    ///
+    /// A follow-up is the one write neither an intent (a creation) nor a
+    /// read of the ticket (a solution, a priority) makes safe to retry: the
+    /// kept event is marked in flight durably before it is sent, and a run
+    /// that finds it marked looks for the event's tag in the ticket's
+    /// follow-ups before writing it again.
     async fn execute(
         &mut self,
         plan: &Plan,
-        event: &Event,
+        kept: &mut Kept,
         record: Option<&Record>,
         ticket: &mut Option<u64>,
     ) -> Result<(), EngineError> {
         if plan.steps.is_empty() {
             return Ok(());
         }
+        let event = &kept.event.clone();
         let date = self.engine.clock.date(event.time);
         let lang = self.engine.config.lang;
         for step in &plan.steps {
@@ -381,6 +390,12 @@ impl<'e, S: Store> Run<'e, S> {
                     *ticket = Some(self.create(event, record, *previous, &date).await?);
                 }
                 Step::FollowUp { ticket: id, note } => {
+                    if kept.in_flight && self.followed_up(*id, event).await? {
+                        continue;
+                    }
+                    if !kept.in_flight {
+                        self.store().started(kept).await?;
+                    }
                     let content = text::followup(note, event, &date, lang);
                     self.session().await?.add_followup(*id, content).await?;
                 }
@@ -401,6 +416,32 @@ impl<'e, S: Store> Run<'e, S> {
             }
         }
         Ok(())
+    }
+
+    /// True when ticket `id` already carries the follow-up of `event` (an
+    /// earlier run's, whose delivery was not recorded).
+    async fn followed_up(&mut self, id: u64, event: &Event) -> Result<bool, EngineError> {
+        let key = &event.key;
+        let there = self
+            .session()
+            .await?
+            .followups(id)
+            .await?
+            .iter()
+            .any(|content| text::carries_tag(content, event));
+        if there {
+            tracing::info!(
+                "{key}: ticket {id} already has the follow-up of this event ({}), written by a \
+                 run that could not record it: not written again",
+                text::event_tag(event)
+            );
+        } else {
+            tracing::info!(
+                "{key}: the follow-up of this event may have been sent before; ticket {id} does \
+                 not have it: writing it"
+            );
+        }
+        Ok(there)
     }
 
     /// Writes the record change of an executed plan; returns the new record.
@@ -559,6 +600,7 @@ mod tests {
             attempts: 0,
             last_error: None,
             failure: None,
+            in_flight: false,
         }
     }
 

@@ -58,6 +58,11 @@ impl TicketState {
     }
 }
 
+/// How many of a ticket's newest follow-ups are read to find a follow-up
+/// that may have reached GLPI (its retry comes minutes after it, at most
+/// hours: a handful of follow-ups later).
+const FOLLOWUPS_READ: usize = 200;
+
 /// The two items of a ticket's timeline esia-glpi writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Timeline {
@@ -116,6 +121,39 @@ impl Session<'_> {
     ) -> Result<u64, GlpiError> {
         self.add_to_timeline(Timeline::Followup, ticket, content)
             .await
+    }
+
+    /// The texts of the ticket's follow-ups, newest first (GLPI 10's stored
+    /// entities decoded): `GET Ticket/:id/ITILFollowup` (05k), the newest
+    /// [`FOLLOWUPS_READ`]; v2 `GET Assistance/Ticket/:id/Timeline/Followup`.
+    /// Only read to retry a follow-up that may have reached GLPI.
+    pub(crate) async fn followups(&self, ticket: u64) -> Result<Vec<String>, GlpiError> {
+        #[derive(serde::Deserialize)]
+        struct Followup {
+            #[serde(default)]
+            content: Option<String>,
+        }
+        if self.is_v2() {
+            return self.v2_followups(ticket).await;
+        }
+        let query = [
+            ("sort".to_string(), "id".to_string()),
+            ("order".to_string(), "DESC".to_string()),
+            ("range".to_string(), format!("0-{}", FOLLOWUPS_READ - 1)),
+            ("get_hateoas".to_string(), "false".to_string()),
+        ];
+        let list: Vec<Followup> = self
+            .call::<(), _>(
+                Method::GET,
+                &format!("Ticket/{ticket}/ITILFollowup"),
+                None,
+                &query,
+            )
+            .await?;
+        Ok(list
+            .into_iter()
+            .filter_map(|f| f.content.as_deref().map(decode_entities))
+            .collect())
     }
 
     /// `POST /ITILSolution`: GLPI sets the ticket to solved (5). Only call it

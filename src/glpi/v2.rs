@@ -259,6 +259,33 @@ impl Session<'_> {
         Ok(created.id.0)
     }
 
+    /// `GET Assistance/Ticket/:id/Timeline/Followup` (06b): the follow-ups'
+    /// texts, newest first (GLPI 11 stores texts as given).
+    pub(super) async fn v2_followups(&self, ticket: u64) -> Result<Vec<String>, GlpiError> {
+        #[derive(Deserialize)]
+        struct Item {
+            #[serde(default)]
+            content: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Entry {
+            item: Item,
+        }
+        let list: Vec<Entry> = self
+            .call::<(), _>(
+                Method::GET,
+                &format!("Assistance/Ticket/{ticket}/Timeline/Followup"),
+                None,
+                &[],
+            )
+            .await?;
+        Ok(list
+            .into_iter()
+            .rev()
+            .filter_map(|e| e.item.content)
+            .collect())
+    }
+
     /// `PATCH Assistance/Ticket/:id` with the priority (and the urgency and
     /// impact it comes from, when given).
     pub(super) async fn v2_patch_priority(

@@ -138,6 +138,10 @@ impl Store for AnyStore {
         each!(self, s => s.failed(kept, failure, error).await)
     }
 
+    async fn started(&self, kept: &mut Kept) -> Result<(), StateError> {
+        each!(self, s => s.started(kept).await)
+    }
+
     async fn keys_with_kept_events(&self) -> Result<Vec<Key>, StateError> {
         each!(self, s => s.keys_with_kept_events().await)
     }

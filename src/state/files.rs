@@ -169,6 +169,12 @@ impl Store for FileStore {
         spool::save(kept)
     }
 
+    async fn started(&self, kept: &mut Kept) -> Result<(), StateError> {
+        spool::started(kept)?;
+        kept.in_flight = true;
+        Ok(())
+    }
+
     async fn keys_with_kept_events(&self) -> Result<Vec<Key>, StateError> {
         let dir = self.root.join("spool");
         let entries = fs::read_dir(&dir).map_err(io_err(&dir, "read"))?;

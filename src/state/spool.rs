@@ -15,7 +15,8 @@
 //! A delivered entry leaves a receipt `<seq>.done` with its outcome, for the
 //! run that kept it and still waits; receipts are dropped after an hour. A
 //! run waiting for the key holds a lock on `<seq>.wait`, so that waiters are
-//! served first come, first served. Entries of older versions
+//! served first come, first served. Before the follow-up of an entry is
+//! sent to GLPI, `<seq>.flight` marks it (see [`started`]). Entries of older versions
 //! (`<time>-<pid>-<n>.json`) come first, in their own order.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
@@ -36,6 +37,10 @@ use crate::core::{Event, Failure, Outcome};
 
 /// Schema of a spool entry: 1 (older versions: no sequence, no GLPI), 2.
 const SCHEMA: u32 = 2;
+
+/// The extension of the mark of an entry whose follow-up may have reached
+/// GLPI ([`started`]).
+const FLIGHT: &str = "flight";
 
 /// How long a receipt waits for the run that kept its event.
 const RECEIPT_TTL: Duration = Duration::from_hours(1);
@@ -81,6 +86,7 @@ impl Entry {
             attempts: self.attempts,
             last_error: self.last_error,
             failure: self.failure,
+            in_flight: false,
         }
     }
 }
@@ -174,6 +180,7 @@ pub(super) fn push(
             attempts: 0,
             last_error: None,
             failure: None,
+            in_flight: false,
         };
         let bytes = encode(&path, &Entry::of(&kept))?;
         // Another run took this number at the same instant: take the next.
@@ -206,6 +213,25 @@ pub(super) fn save(kept: &Kept) -> Result<(), StateError> {
     write_atomic(path, &encode(path, &Entry::of(kept))?).map_err(io_err(path, "write"))
 }
 
+/// A follow-up for `kept` is about to be sent: `<seq>.flight` beside the
+/// entry (empty, 0600, fsynced with its directory; never replaces a file),
+/// removed with the entry.
+pub(super) fn started(kept: &Kept) -> Result<(), StateError> {
+    let path = sibling(kept, FLIGHT);
+    // Already there: an earlier attempt marked it.
+    create_new(&path, b"").map_err(io_err(&path, "write"))?;
+    if let Some(dir) = path.parent() {
+        atomic::sync_dir(dir).map_err(io_err(dir, "sync"))?;
+    }
+    Ok(())
+}
+
+/// True when `path` exists (never following a link: one there counts, the
+/// cautious answer costing only a read of the ticket's follow-ups).
+fn present(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
 /// GLPI confirmed `kept`: leave its receipt (for the run that kept it), move
 /// the high-water mark, then remove the entry (durably).
 pub(super) fn delivered(
@@ -229,6 +255,7 @@ pub(super) fn delivered(
     };
     let path = dir.join("last");
     write_advisory(&path, &encode(&path, &after)?).map_err(io_err(&path, "write"))?;
+    remove(&sibling(kept, FLIGHT))?;
     remove(Path::new(&kept.id))
 }
 
@@ -278,6 +305,10 @@ pub(super) fn list(dir: &Path) -> Result<Vec<Kept>, StateError> {
                 match path.extension().and_then(|e| e.to_str()) {
                     Some("json") => names.push(path),
                     Some("done") => drop_old_receipt(&path),
+                    // The mark of an entry delivered or set aside.
+                    Some(FLIGHT) if !path.with_extension("json").exists() => {
+                        let _ = fs::remove_file(&path);
+                    }
                     _ => {}
                 }
             }
@@ -305,6 +336,7 @@ pub(super) fn list(dir: &Path) -> Result<Vec<Kept>, StateError> {
             Ok(entry) if (1..=SCHEMA).contains(&entry.schema) => {
                 let mut kept = entry.kept(&path);
                 kept.seq = seq_of(&path).unwrap_or(0);
+                kept.in_flight = present(&path.with_extension(FLIGHT));
                 out.push(kept);
             }
             Ok(entry) => {

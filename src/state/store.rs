@@ -57,6 +57,9 @@ pub(crate) struct Kept {
     /// The last failure, for `state show`, and its class.
     pub(crate) last_error: Option<String>,
     pub(crate) failure: Option<Failure>,
+    /// A follow-up for it may have reached GLPI ([`Store::started`]): before
+    /// writing one, the run reads the ticket's follow-ups for the event's tag.
+    pub(crate) in_flight: bool,
 }
 
 /// Records, kept events, creation intents and locks of every key.
@@ -114,6 +117,11 @@ pub(crate) trait Store {
         failure: Failure,
         error: String,
     ) -> Result<(), StateError>;
+    /// A follow-up for `kept` is about to be sent to GLPI: marks it durably
+    /// (read back as [`Kept::in_flight`]), so that a run that retries it,
+    /// after an answer lost or a run killed before it recorded the delivery,
+    /// first looks for the follow-up in the ticket instead of writing it twice.
+    async fn started(&self, kept: &mut Kept) -> Result<(), StateError>;
     /// Every key with kept events, sorted.
     async fn keys_with_kept_events(&self) -> Result<Vec<Key>, StateError>;
 

@@ -309,7 +309,54 @@ pub(crate) fn followup(note: &Note, event: &Event, date: &str, lang: Lang) -> St
     if !body.is_empty() {
         let _ = write!(out, "<p>{}</p>", html_lines(&body));
     }
+    // Last: the event's tag, by which a retried delivery finds it (plain
+    // text, no character HTML or GLPI 10's encoding changes).
+    let _ = write!(out, "<p>{}</p>", event_tag(event));
     out
+}
+
+/// The start of every event tag.
+const EVENT_TAG_PREFIX: &str = "[esia-glpi event ";
+
+/// The identity of an event, written as the last line of its follow-up:
+/// `[esia-glpi event <12 hex digits>]`, the start of a SHA-256 of its key,
+/// time, state, output, acknowledgement author and comment, and engine id.
+/// Stable across runs, servers and versions: a run retrying the event finds
+/// the follow-up an earlier run wrote ([`carries_tag`]).
+pub(crate) fn event_tag(event: &Event) -> String {
+    let time = event.time.to_string();
+    let state = event.state.to_string();
+    let engine_id = event.order.map(|o| o.id.to_string()).unwrap_or_default();
+    let fields: [&str; 8] = [
+        &event.key.node,
+        &event.key.service,
+        &time,
+        &state,
+        &event.output,
+        &event.ack_author,
+        &event.ack_comment,
+        &engine_id,
+    ];
+    let mut bytes = Vec::new();
+    for f in fields {
+        // Length-prefixed: no two lists of fields give the same bytes.
+        bytes.extend_from_slice(&(f.len() as u64).to_be_bytes());
+        bytes.extend_from_slice(f.as_bytes());
+    }
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes);
+    digest.as_ref()[..6]
+        .iter()
+        .fold(String::from(EVENT_TAG_PREFIX), |mut acc, b| {
+            let _ = write!(acc, "{b:02x}");
+            acc
+        })
+        + "]"
+}
+
+/// True when a follow-up's text (as GLPI gives it back, entities decoded)
+/// carries the tag of `event`.
+pub(crate) fn carries_tag(content: &str, event: &Event) -> bool {
+    content.contains(&event_tag(event))
 }
 
 /// The solution added on recovery (HTML).
@@ -521,6 +568,7 @@ mod tests {
         );
         assert!(f.contains("Status changed WARNING → CRITICAL"));
         assert!(f.contains("disk &lt;full&gt;"));
+        assert!(f.ends_with(&format!("<p>{}</p>", event_tag(&e))), "{f}");
         let f = followup(&Note::Ack, &e, "d", Lang::Fr);
         assert!(f.contains("Acquitté par &lt;b&gt;bob&lt;/b&gt;"));
         assert!(f.contains("it&#39;s &quot;fine&quot;"));
@@ -539,6 +587,42 @@ mod tests {
             assert!(!f.chars().any(char::is_control), "{f:?}");
             assert!(f.contains(" bob  [31m</b>"), "{f:?}");
         }
+    }
+
+    #[test]
+    fn event_tags_are_stable_short_and_tell_events_apart() {
+        let e = event("disk full");
+        let tag = event_tag(&e);
+        assert!(
+            tag.starts_with("[esia-glpi event ") && tag.ends_with(']'),
+            "{tag}"
+        );
+        let hex = &tag["[esia-glpi event ".len()..tag.len() - 1];
+        assert_eq!(hex.len(), 12);
+        assert!(
+            hex.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_eq!(event_tag(&e.clone()), tag, "stable");
+        // Not a marker: the marker search never takes a follow-up for one.
+        assert!(!tag.starts_with(MARKER_PREFIX));
+        let mut later = e.clone();
+        later.time += jiff::SignedDuration::from_secs(1);
+        let mut other = e.clone();
+        other.output = "disk fuller".into();
+        let mut acked = e.clone();
+        acked.ack_comment = "on it".into();
+        for different in [later, other, acked] {
+            assert_ne!(event_tag(&different), tag);
+        }
+        // What GLPI 10 stores (entities) decodes back to a text carrying it.
+        let f = followup(&Note::Ack, &e, "d", Lang::En);
+        let stored = f.replace('<', "&#60;").replace('>', "&#62;");
+        assert!(!carries_tag(&f.replace(&tag, ""), &e));
+        assert!(
+            carries_tag(&stored, &e),
+            "brackets and hex survive: {stored}"
+        );
     }
 
     #[test]

@@ -20,6 +20,11 @@ struct Paths {
     ticket: &'static str,
     /// The search for the key's open ticket (with `.method("GET")`).
     search: &'static str,
+    /// A follow-up (with `.method("POST")`), and the list of a ticket's
+    /// follow-ups (with `.method("GET")`, for v2 the same path).
+    followup: &'static str,
+    /// The list of a ticket's follow-ups (`GET`).
+    followups: &'static str,
 }
 
 fn paths(t: Transport) -> Paths {
@@ -28,14 +33,135 @@ fn paths(t: Transport) -> Paths {
             api: "/apirest.php/",
             ticket: "/apirest.php/Ticket",
             search: "/apirest.php/search/Ticket",
+            followup: "/apirest.php/ITILFollowup",
+            followups: "/ITILFollowup",
         },
         // One collection route for both: GET searches, POST creates.
         Transport::V2 => Paths {
             api: "/api.php/",
             ticket: "/api.php/v2/Assistance/Ticket",
             search: "/api.php/v2/Assistance/Ticket",
+            followup: "/Timeline/Followup",
+            followups: "/Timeline/Followup",
         },
     }
+}
+
+/// Requests `method` sent to a path that contains `part`.
+fn sent(env: &Env, method: &str, part: &str) -> usize {
+    env.sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == method && r.path.contains(part))
+        .count()
+}
+
+/// GLPI took the follow-up of a WARNING but its answer was lost: the event
+/// stays kept, and the run that delivers it again (here `flush`) finds the
+/// follow-up in the ticket by the event's tag: one follow-up, never two.
+/// The ticket's follow-ups are read only for that retry.
+fn lost_answer_after_a_followup_writes_it_once(tr: Transport) {
+    let env = Env::over(tr, "");
+    let p = paths(tr);
+    env.notify("web01", "HTTP", "CRITICAL", &[]).ok();
+    env.sim.inject(
+        fault(p.followup, FaultKind::DropAfterCommit)
+            .method("POST")
+            .times(1),
+    );
+    let run = env.notify("web01", "HTTP", "WARNING", &["--output", "slow"]);
+    run.code(5);
+    assert_eq!(run.json()["action"], "spooled", "{}", run.stderr);
+    assert_eq!(env.sim.tickets()[0].followups.len(), 1, "GLPI took it");
+    env.sim.clear_requests();
+    let flush = env.esia(&["-v", "flush"]);
+    flush.ok();
+    let t = &env.sim.tickets()[0];
+    assert_eq!(t.followups.len(), 1, "written twice: {:?}", t.followups);
+    assert!(t.followups[0].contains("slow"));
+    assert_eq!(sent(&env, "POST", p.followup), 0, "{}", flush.stderr);
+    assert_eq!(sent(&env, "GET", p.followups), 1, "{}", flush.stderr);
+    assert!(
+        flush
+            .stderr
+            .contains("already has the follow-up of this event"),
+        "{}",
+        flush.stderr
+    );
+    // The key goes on, and a follow-up delivered at once reads nothing.
+    env.sim.clear_requests();
+    let j = env.notify("web01", "HTTP", "CRITICAL", &[]).ok().json();
+    assert_eq!(j["action"], "followed_up");
+    assert_eq!(env.sim.tickets()[0].followups.len(), 2);
+    assert_eq!(sent(&env, "GET", p.followups), 0);
+}
+
+/// The run is killed (SIGKILL) after GLPI took its follow-up, before it
+/// heard so: the next run of the key delivers the kept event without
+/// writing its follow-up a second time, then its own event.
+fn run_killed_after_glpi_took_a_followup_writes_it_once(tr: Transport) {
+    let env = Env::over(tr, "");
+    let p = paths(tr);
+    env.notify("web01", "HTTP", "CRITICAL", &[]).ok();
+    env.sim.inject(
+        fault(
+            p.followup,
+            FaultKind::CommitThenDelay(Duration::from_secs(20)),
+        )
+        .method("POST")
+        .times(1),
+    );
+    let mut cmd = env.cmd();
+    cmd.args([
+        "notify",
+        "--node",
+        "web01",
+        "--service",
+        "HTTP",
+        "--state",
+        "WARNING",
+        "--output",
+        "slow",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while env.sim.tickets()[0].followups.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no follow-up came");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let j = env
+        .notify("web01", "HTTP", "CRITICAL", &["--output", "down again"])
+        .ok()
+        .json();
+    assert_eq!(j["action"], "followed_up");
+    let t = &env.sim.tickets()[0];
+    assert_eq!(t.followups.len(), 2, "{:?}", t.followups);
+    assert!(t.followups[0].contains("slow"), "{:?}", t.followups);
+    assert!(t.followups[1].contains("down again"), "{:?}", t.followups);
+}
+
+/// The follow-up was marked in flight but never reached GLPI (the
+/// connection was reset before GLPI read it): the retry reads the ticket's
+/// follow-ups, does not find it, and writes it — once.
+fn followup_that_never_reached_glpi_is_written_by_the_retry(tr: Transport) {
+    let env = Env::over(tr, "");
+    let p = paths(tr);
+    env.notify("web01", "HTTP", "CRITICAL", &[]).ok();
+    env.sim
+        .inject(fault(p.followup, FaultKind::Reset).method("POST").times(1));
+    env.notify("web01", "HTTP", "WARNING", &["--output", "slow"])
+        .code(5);
+    assert!(env.sim.tickets()[0].followups.is_empty());
+    env.sim.clear_requests();
+    env.esia(&["flush"]).ok();
+    let t = &env.sim.tickets()[0];
+    assert_eq!(t.followups.len(), 1, "{:?}", t.followups);
+    assert!(t.followups[0].contains("slow"));
+    assert_eq!(sent(&env, "GET", p.followups), 1);
 }
 
 /// Ticket creations sent (answered or not) through the transport's route.
@@ -591,6 +717,9 @@ crate::over_both_transports!(
     lost_answer_after_creation_makes_exactly_one_ticket,
     creation_timing_out_makes_exactly_one_ticket,
     lost_answer_and_failed_search_are_reconciled_by_the_next_run,
+    lost_answer_after_a_followup_writes_it_once,
+    run_killed_after_glpi_took_a_followup_writes_it_once,
+    followup_that_never_reached_glpi_is_written_by_the_retry,
     concurrent_runs_on_one_key_make_one_ticket,
     storm_with_failures_loses_nothing_and_doubles_nothing,
     state_rebuild_recovers_open_tickets_from_glpi,

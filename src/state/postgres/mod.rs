@@ -269,6 +269,10 @@ fn kept_of(row: &tokio_postgres::Row) -> Result<Kept, String> {
         attempts: u32::try_from(row.try_get::<_, i32>("attempts").map_err(get)?).unwrap_or(0),
         last_error: row.try_get("last_error").map_err(get)?,
         failure: failure.map(|Json(f)| f),
+        in_flight: row
+            .try_get::<_, Option<std::time::SystemTime>>("started_at")
+            .map_err(get)?
+            .is_some(),
     })
 }
 
@@ -292,7 +296,8 @@ INSERT INTO kept (uid, node, service, seq, glpi, event, attempts, last_error, fa
 SELECT $1, $2, $3, seq, $4, $5, $6, $7, $8 FROM ids
 RETURNING seq";
 
-const KEPT_COLUMNS: &str = "uid, node, service, seq, glpi, event, attempts, last_error, failure";
+const KEPT_COLUMNS: &str =
+    "uid, node, service, seq, glpi, event, attempts, last_error, failure, started_at";
 
 impl PgStore {
     /// Opens the local state directory (cache, outbox); the database is
@@ -882,6 +887,7 @@ impl Store for PgStore {
             attempts: 0,
             last_error: None,
             failure: None,
+            in_flight: false,
         })
     }
 
@@ -1005,6 +1011,23 @@ impl Store for PgStore {
                 .map_err(db_err("record a failed delivery"))
         })
         .await
+    }
+
+    async fn started(&self, kept: &mut Kept) -> Result<(), StateError> {
+        let client = self.data().await?;
+        self.timed("mark a follow-up in flight", async {
+            client
+                .execute(
+                    "UPDATE kept SET started_at = COALESCE(started_at, now()) WHERE uid = $1",
+                    &[&kept.id],
+                )
+                .await
+                .map(|_| ())
+                .map_err(db_err("mark a follow-up in flight"))
+        })
+        .await?;
+        kept.in_flight = true;
+        Ok(())
     }
 
     async fn keys_with_kept_events(&self) -> Result<Vec<Key>, StateError> {

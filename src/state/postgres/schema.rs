@@ -12,7 +12,7 @@ use crate::state::StateError;
 
 /// The migrations, in order: version `i + 1` is `MIGRATIONS[i]`. Never
 /// edit one that shipped; add the next.
-pub(super) const MIGRATIONS: &[&str] = &[V1];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The tables the program reads and writes (rights checked by `check`).
 #[allow(dead_code, reason = "for `check` (src/commands/check/)")]
@@ -129,6 +129,15 @@ CREATE TABLE dropped_intents (
 );
 ";
 
+/// Version 2: when a kept event's follow-up was about to be sent to GLPI
+/// (`started_at`, NULL until then): a run that retries it reads the
+/// ticket's follow-ups first, so that a follow-up GLPI took is not written
+/// twice.
+const V2: &str = "
+ALTER TABLE kept ADD COLUMN started_at timestamptz;
+ALTER TABLE dropped_kept ADD COLUMN started_at timestamptz;
+";
+
 /// The schema's version, `0` when the database has none yet.
 pub(super) async fn version(client: &Client) -> Result<i32, StateError> {
     match client
@@ -213,7 +222,7 @@ mod tests {
 
     #[test]
     fn migrations_are_ordered_and_each_creates_something() {
-        assert_eq!(latest(), 1);
+        assert_eq!(latest(), 2);
         for sql in MIGRATIONS {
             assert!(sql.contains("CREATE") || sql.contains("ALTER"), "{sql}");
             // A migration never drops what holds state.

@@ -243,6 +243,9 @@ pub enum FaultKind {
     Reset,
     /// Apply the request, then close the connection without answering.
     DropAfterCommit,
+    /// Apply the request, then wait before answering (a run can be killed
+    /// after GLPI took its write, before it learns so).
+    CommitThenDelay(Duration),
     /// Answer normally, then forget every session (as a GLPI restart or the
     /// session garbage collector would): the next call meets a 401.
     ExpireSessionsAfter,
@@ -843,6 +846,11 @@ async fn handle(shared: &Arc<Mutex<State>>, req: Req) -> Outcome {
         Some(FaultKind::Delay(d)) => {
             tokio::time::sleep(d).await;
             Outcome::Respond(answer(shared, &req))
+        }
+        Some(FaultKind::CommitThenDelay(d)) => {
+            let resp = answer(shared, &req);
+            tokio::time::sleep(d).await;
+            Outcome::Respond(resp)
         }
         Some(FaultKind::PhpNotice) => {
             let mut resp = answer(shared, &req);
