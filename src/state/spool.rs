@@ -540,6 +540,32 @@ mod tests {
     }
 
     #[test]
+    fn a_followup_in_flight_is_marked_until_the_entry_leaves() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("k");
+        let lock = dir.path().join("seq.lock");
+        let a = push(&spool, &lock, &event(1), "g").unwrap();
+        let b = push(&spool, &lock, &event(2), "g").unwrap();
+        assert!(!a.in_flight);
+        started(&a).unwrap();
+        started(&a).unwrap(); // a second attempt: still marked, no error
+        let mark = sibling(&a, FLIGHT);
+        let mode = fs::metadata(&mark).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let flags: Vec<bool> = list(&spool).unwrap().iter().map(|k| k.in_flight).collect();
+        assert_eq!(flags, [true, false], "read back, for that entry only");
+        delivered(&spool, &a, &Outcome::Solved { ticket: 4 }, None).unwrap();
+        assert!(!mark.exists(), "removed with the entry");
+        // A mark left by a run killed between the entry's removal and its
+        // own is dropped by the next listing.
+        started(&b).unwrap();
+        fs::remove_file(&b.id).unwrap();
+        assert!(list(&spool).unwrap().is_empty());
+        assert!(!sibling(&b, FLIGHT).exists());
+    }
+
+    #[test]
     fn missing_spool_is_empty() {
         let dir = tempfile::tempdir().unwrap();
         assert!(list(&dir.path().join("none")).unwrap().is_empty());
