@@ -3,15 +3,16 @@
 //! the database (`[state] backend = "postgres"`); per-key locks as advisory
 //! locks of the database.
 //!
-//! Connections (at most three per run, usually two):
-//! - the *data* connection, opened on first use and kept for the run, in
-//!   autocommit: every write is durable once its statement returns (each is
-//!   one statement, atomic). A waiting run's place in line is held on it.
-//! - a *lock* connection per held key: a transaction that holds
-//!   `pg_advisory_xact_lock` on the key's hash, owned by the [`PgHold`];
-//!   dropping the hold (or the run dying) closes the connection, which
-//!   ends the transaction and releases the key. Between tries of a busy key
-//!   it is kept (idle) for the next try.
+//! One connection per run, opened on first use and kept for the run, in
+//! autocommit: every write is durable once its statement returns (each is
+//! one statement, atomic). On it the run holds, as session advisory locks,
+//! its place in line and the key it works on ([`PgHold`]: dropping it
+//! unlocks the key; a run that dies closes its connection, which releases
+//! both). A new connection costs the database a process and the run a
+//! SCRAM exchange — most of a run's work in the database — so there is one.
+//!
+//! Each statement is sent with its parameters' types
+//! (`query_typed`): one round trip, where preparing it first takes two.
 //!
 //! Write-ahead: [`Store::keep`] writes the event into the local outbox
 //! (`outbox.rs`) first, then moves the outbox into the database. When the
@@ -27,7 +28,7 @@ mod connect;
 mod outbox;
 mod schema;
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -35,7 +36,7 @@ use std::time::Duration;
 
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, Type};
 
 pub(crate) use connect::PgSettings;
 
@@ -193,8 +194,6 @@ pub(crate) struct PgStore {
     local: FileStore,
     outbox: PathBuf,
     data: OnceCell<Arc<Client>>,
-    /// The lock connection between two tries of a busy key.
-    spare: RefCell<Option<Client>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -206,10 +205,25 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-/// A key held: the transaction holding its advisory lock, on a connection
-/// of its own. Dropping it closes the connection, which releases the key.
+/// A key held: the session advisory lock on its hash, on the run's
+/// connection. Dropped: the key is unlocked (or, the run gone, released
+/// with its connection).
 pub(crate) struct PgHold {
-    _client: Client,
+    client: Arc<Client>,
+    hash: i32,
+}
+
+impl Drop for PgHold {
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let client = Arc::clone(&self.client);
+        let sql = format!("SELECT pg_advisory_unlock({NS_HOLD}, {})", self.hash);
+        runtime.spawn(async move {
+            let _ = client.batch_execute(&sql).await;
+        });
+    }
 }
 
 impl std::fmt::Debug for PgHold {
@@ -309,7 +323,6 @@ impl PgStore {
             outbox: root.join("outbox"),
             local,
             data: OnceCell::new(),
-            spare: RefCell::new(None),
         })
     }
 
@@ -334,6 +347,23 @@ impl PgStore {
         if let Some(client) = self.data.get() {
             return Ok(client);
         }
+        let started = std::time::Instant::now();
+        let client = self.connected().await?;
+        let moved = self.drain(client, None).await?;
+        tracing::debug!(
+            "state database: {} kept event(s) moved in from the outbox, in {} ms",
+            moved.len(),
+            started.elapsed().as_millis()
+        );
+        Ok(client)
+    }
+
+    /// The data connection, opened and the schema migrated on first use
+    /// (the outbox not moved).
+    async fn connected(&self) -> Result<&Arc<Client>, StateError> {
+        if let Some(client) = self.data.get() {
+            return Ok(client);
+        }
         let kept_locally = (!outbox::is_empty(&self.outbox)).then(|| self.outbox.clone());
         let with_outbox = |e: StateError| match e {
             StateError::Database { action, reason, .. } => StateError::Database {
@@ -351,16 +381,12 @@ impl PgStore {
         self.timed("migrate the schema", schema::migrate(&mut client))
             .await
             .map_err(with_outbox)?;
-        let client = self.data.get_or_init(|| Arc::new(client));
-        let moved = self.drain(client).await?;
         tracing::debug!(
-            "state database: connected in {} ms, schema checked, {} kept event(s) moved in from \
-             the outbox, in {} ms",
+            "state database: connected in {} ms, schema checked in {} ms",
             connected.as_millis(),
-            moved.len(),
-            started.elapsed().as_millis()
+            started.elapsed().saturating_sub(connected).as_millis()
         );
-        Ok(client)
+        Ok(self.data.get_or_init(|| Arc::new(client)))
     }
 
     /// Bounds one database operation by the configuration's `timeout`.
@@ -372,12 +398,24 @@ impl PgStore {
         within(self.settings.request_timeout, action, op).await
     }
 
-    /// Moves the outbox into the database, oldest first; returns the
-    /// sequence number of each entry moved.
-    async fn drain(&self, client: &Client) -> Result<HashMap<String, u64>, StateError> {
+    /// Moves the outbox into the database, oldest first, up to the entry
+    /// at `before` (excluded) when given; returns the sequence number of
+    /// each entry moved. Entries whose run holds them are left to it.
+    async fn drain(
+        &self,
+        client: &Client,
+        before: Option<&Path>,
+    ) -> Result<HashMap<String, u64>, StateError> {
         let mut moved = HashMap::new();
         let entries = outbox::list(&self.outbox)?;
         for (path, entry) in entries {
+            if before.is_some_and(|b| b == path) {
+                break;
+            }
+            // Its run moves it (or another run is moving it): not twice.
+            let Some(_claim) = outbox::claim(&path)? else {
+                continue;
+            };
             let inserted = self
                 .timed("keep the event in the database", async {
                     insert_kept(
@@ -436,15 +474,6 @@ impl PgStore {
             client.batch_execute(&sql).await.map_err(db_err("prune"))
         })
         .await
-    }
-
-    /// A lock connection: the spare one, or a new one.
-    async fn lock_client(&self) -> Result<Client, StateError> {
-        let spare = self.spare.borrow_mut().take();
-        match spare {
-            Some(client) if !client.is_closed() => Ok(client),
-            _ => connect::connect(&self.settings).await,
-        }
     }
 
     /// Inserts a record unless the key has one; true when inserted.
@@ -571,17 +600,17 @@ async fn insert_kept(
     let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
     let failure = failure.map(Json);
     let row = client
-        .query_opt(
+        .query_typed_opt(
             INSERT_KEPT,
             &[
-                &uid,
-                &event.key.node,
-                &event.key.service,
-                &glpi,
-                &Json(event),
-                &attempts,
-                &last_error,
-                &failure,
+                (&uid, Type::TEXT),
+                (&event.key.node, Type::TEXT),
+                (&event.key.service, Type::TEXT),
+                (&glpi, Type::TEXT),
+                (&Json(event), Type::JSONB),
+                (&attempts, Type::INT4),
+                (&last_error, Type::TEXT),
+                (&failure, Type::JSONB),
             ],
         )
         .await
@@ -600,11 +629,15 @@ impl Store for PgStore {
             return Ok(hold);
         }
         tracing::info!("waiting for the lock on {key} (state database)");
-        let client = self.lock_client().await?;
+        let client = self.data().await?;
+        let hash = key_hash(key);
         let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
+        // One implicit transaction: the timeout is the server's, for this
+        // wait only (undone with it when the wait fails); the session lock
+        // outlives it.
         let sql = format!(
-            "BEGIN; SET LOCAL lock_timeout = {ms}; SELECT pg_advisory_xact_lock({NS_HOLD}, {})",
-            key_hash(key)
+            "SET lock_timeout = {ms}; SELECT pg_advisory_lock({NS_HOLD}, {hash}); \
+             RESET lock_timeout"
         );
         let timed_out = || StateError::LockTimeout {
             path: PathBuf::from(format!("state database lock of {key}")),
@@ -616,7 +649,10 @@ impl Store for PgStore {
         )
         .await
         {
-            Ok(Ok(())) => Ok(PgHold { _client: client }),
+            Ok(Ok(())) => Ok(PgHold {
+                client: Arc::clone(client),
+                hash,
+            }),
             Ok(Err(e)) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Err(timed_out()),
             Ok(Err(e)) => Err(db_err("lock the node and service")(e)),
             Err(_) => Err(timed_out()),
@@ -624,30 +660,24 @@ impl Store for PgStore {
     }
 
     async fn try_hold(&self, key: &Key) -> Result<Option<PgHold>, StateError> {
-        let client = self.lock_client().await?;
-        let sql = format!(
-            "BEGIN; SELECT pg_try_advisory_xact_lock({NS_HOLD}, {})",
-            key_hash(key)
-        );
+        let client = self.data().await?;
+        let hash = key_hash(key);
         let err = db_err("lock the node and service");
-        let messages = self
+        let row = self
             .timed("lock the node and service", async {
-                client.simple_query(&sql).await.map_err(&err)
+                client
+                    .query_typed_one(
+                        "SELECT pg_try_advisory_lock($1, $2)",
+                        &[(&NS_HOLD, Type::INT4), (&hash, Type::INT4)],
+                    )
+                    .await
+                    .map_err(&err)
             })
             .await?;
-        let got = messages.iter().any(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0) == Some("t"),
-            _ => false,
-        });
-        if got {
-            return Ok(Some(PgHold { _client: client }));
-        }
-        self.timed("lock the node and service", async {
-            client.batch_execute("ROLLBACK").await.map_err(&err)
-        })
-        .await?;
-        *self.spare.borrow_mut() = Some(client);
-        Ok(None)
+        Ok(row.try_get::<_, bool>(0).map_err(&err)?.then(|| PgHold {
+            client: Arc::clone(client),
+            hash,
+        }))
     }
 
     async fn enter_line(&self, kept: &Kept) -> Result<PgInLine, StateError> {
@@ -657,15 +687,15 @@ impl Store for PgStore {
         let row = self
             .timed("enter the line of waiting runs", async {
                 client
-                    .query_one(
+                    .query_typed_one(
                         "WITH w AS (INSERT INTO waiting (node, service, seq) \
                              VALUES ($1, $2, $3) RETURNING id) \
                          SELECT id, pg_try_advisory_lock($4, (id % 2147483648)::int) FROM w",
                         &[
-                            &kept.event.key.node,
-                            &kept.event.key.service,
-                            &seq,
-                            &NS_WAIT,
+                            (&kept.event.key.node, Type::TEXT),
+                            (&kept.event.key.service, Type::TEXT),
+                            (&seq, Type::INT8),
+                            (&NS_WAIT, Type::INT4),
                         ],
                     )
                     .await
@@ -691,14 +721,14 @@ impl Store for PgStore {
         let rows = self
             .timed("read the line of waiting runs", async {
                 client
-                    .query(
+                    .query_typed(
                         "SELECT id, pg_try_advisory_lock($4, (id % 2147483648)::int) \
                          FROM waiting WHERE node = $1 AND service = $2 AND seq < $3",
                         &[
-                            &kept.event.key.node,
-                            &kept.event.key.service,
-                            &seq,
-                            &NS_WAIT,
+                            (&kept.event.key.node, Type::TEXT),
+                            (&kept.event.key.service, Type::TEXT),
+                            (&seq, Type::INT8),
+                            (&NS_WAIT, Type::INT4),
                         ],
                     )
                     .await
@@ -718,10 +748,10 @@ impl Store for PgStore {
         if !stale.is_empty() {
             self.timed("read the line of waiting runs", async {
                 client
-                    .execute(
+                    .execute_typed(
                         "WITH gone AS (DELETE FROM waiting WHERE id = ANY($1) RETURNING id) \
                          SELECT pg_advisory_unlock($2, (id % 2147483648)::int) FROM gone",
-                        &[&stale, &NS_WAIT],
+                        &[(&stale, Type::INT8_ARRAY), (&NS_WAIT, Type::INT4)],
                     )
                     .await
                     .map_err(&err)
@@ -737,9 +767,9 @@ impl Store for PgStore {
         let row = self
             .timed("read a record", async {
                 client
-                    .query_opt(
+                    .query_typed_opt(
                         "SELECT record FROM records WHERE node = $1 AND service = $2",
-                        &[&key.node, &key.service],
+                        &[(&key.node, Type::TEXT), (&key.service, Type::TEXT)],
                     )
                     .await
                     .map_err(&err)
@@ -767,16 +797,16 @@ impl Store for PgStore {
         let ticket = i64::try_from(record.ticket_id).unwrap_or(i64::MAX);
         self.timed("write a record", async {
             client
-                .execute(
+                .execute_typed(
                     "INSERT INTO records (node, service, ticket_id, record) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT (node, service) DO UPDATE \
                      SET ticket_id = EXCLUDED.ticket_id, record = EXCLUDED.record, \
                          updated_at = now()",
                     &[
-                        &record.key.node,
-                        &record.key.service,
-                        &ticket,
-                        &Json(record),
+                        (&record.key.node, Type::TEXT),
+                        (&record.key.service, Type::TEXT),
+                        (&ticket, Type::INT8),
+                        (&Json(record), Type::JSONB),
                     ],
                 )
                 .await
@@ -790,9 +820,9 @@ impl Store for PgStore {
         let client = self.data().await?;
         self.timed("remove a record", async {
             client
-                .execute(
+                .execute_typed(
                     "DELETE FROM records WHERE node = $1 AND service = $2",
-                    &[&key.node, &key.service],
+                    &[(&key.node, Type::TEXT), (&key.service, Type::TEXT)],
                 )
                 .await
                 .map(|_| ())
@@ -807,7 +837,7 @@ impl Store for PgStore {
         let rows = self
             .timed("read the records", async {
                 client
-                    .query("SELECT node, service, record FROM records", &[])
+                    .query_typed("SELECT node, service, record FROM records", &[])
                     .await
                     .map_err(&err)
             })
@@ -838,7 +868,8 @@ impl Store for PgStore {
     async fn keep(&self, event: &Event, glpi: &str) -> Result<Kept, StateError> {
         // Durable locally before anything else: a run killed now, or a
         // database that cannot be reached, loses nothing.
-        let (path, entry) = outbox::push(&self.outbox, event, glpi)?;
+        let mine = outbox::push(&self.outbox, event, glpi)?;
+        let path = mine.path.clone();
         let kept_here = |e: StateError| match e {
             StateError::Database { action, reason, .. } => StateError::Database {
                 action,
@@ -847,38 +878,55 @@ impl Store for PgStore {
             },
             other => other,
         };
-        let fresh = self.data.get().is_none();
-        let client = self.data().await.map_err(kept_here)?;
-        // A fresh connection moved the outbox already.
-        let moved = if fresh {
-            HashMap::new()
-        } else {
-            self.drain(client).await.map_err(kept_here)?
-        };
-        let seq = match moved.get(&entry.uid) {
-            Some(seq) => *seq,
-            None => {
-                let err = db_err("keep the event in the database");
-                let row = self
-                    .timed("keep the event in the database", async {
-                        client
-                            .query_opt("SELECT seq FROM event_ids WHERE uid = $1", &[&entry.uid])
-                            .await
-                            .map_err(&err)
-                    })
-                    .await?;
-                let seq: i64 = row
-                    .map(|r| r.try_get(0))
+        let client = self.connected().await.map_err(kept_here)?;
+        // What runs that could not reach the database left, ahead of it.
+        self.drain(client, Some(&mine.path))
+            .await
+            .map_err(kept_here)?;
+        // This run moves its own entry, from memory: whatever other runs
+        // do with the outbox meanwhile, it is in the database once the
+        // insertion returns (its id: never twice).
+        let entry = &mine.entry;
+        let err = db_err("keep the event in the database");
+        let seq = self
+            .timed("keep the event in the database", async {
+                let inserted = insert_kept(
+                    client,
+                    &entry.uid,
+                    &entry.event,
+                    Some(&entry.glpi),
+                    0,
+                    None,
+                    None,
+                )
+                .await?;
+                if let Some(seq) = inserted {
+                    return Ok(Some(seq));
+                }
+                // Inserted before (by a version that moved entries it did
+                // not lock): its number.
+                let row = client
+                    .query_typed_opt(
+                        "SELECT seq FROM event_ids WHERE uid = $1",
+                        &[(&entry.uid, Type::TEXT)],
+                    )
+                    .await
+                    .map_err(&err)?;
+                row.map(|r| r.try_get::<_, i64>(0))
                     .transpose()
-                    .map_err(&err)?
-                    .ok_or_else(|| StateError::Database {
-                        action: "keep the event in the database",
-                        reason: "the event moved from the outbox is not in the database".into(),
-                        kept_locally: None,
-                    })?;
-                u64::try_from(seq).unwrap_or(0)
-            }
-        };
+                    .map_err(&err)
+                    .map(|seq| seq.map(|s| u64::try_from(s).unwrap_or(0)))
+            })
+            .await
+            .map_err(kept_here)?
+            .ok_or_else(|| StateError::Database {
+                action: "keep the event in the database",
+                reason: "the event's id is taken but the event is not in the database".into(),
+                kept_locally: Some(mine.path.clone()),
+            })?;
+        outbox::remove(&mine.path)?;
+        let entry = mine.entry.clone();
+        drop(mine);
         Ok(Kept {
             id: entry.uid,
             seq,
@@ -897,12 +945,12 @@ impl Store for PgStore {
         let rows = self
             .timed("read the kept events", async {
                 client
-                    .query(
+                    .query_typed(
                         &format!(
                             "SELECT {KEPT_COLUMNS} FROM kept WHERE node = $1 AND service = $2 \
                              ORDER BY seq"
                         ),
-                        &[&key.node, &key.service],
+                        &[(&key.node, Type::TEXT), (&key.service, Type::TEXT)],
                     )
                     .await
                     .map_err(&err)
@@ -938,13 +986,17 @@ impl Store for PgStore {
         // key's engine id appear, all at once.
         self.timed("record a delivery", async {
             client
-                .execute(
+                .execute_typed(
                     "WITH gone AS (DELETE FROM kept WHERE uid = $1 RETURNING node, service), \
                      receipt AS (INSERT INTO receipts (uid, outcome) VALUES ($1, $2) \
                          ON CONFLICT (uid) DO UPDATE SET outcome = EXCLUDED.outcome) \
                      UPDATE keys k SET last_engine_id = COALESCE($3, k.last_engine_id) \
                      FROM gone WHERE k.node = gone.node AND k.service = gone.service",
-                    &[&kept.id, &Json(outcome), &engine_id],
+                    &[
+                        (&kept.id, Type::TEXT),
+                        (&Json(outcome), Type::JSONB),
+                        (&engine_id, Type::INT8),
+                    ],
                 )
                 .await
                 .map(|_| ())
@@ -959,9 +1011,9 @@ impl Store for PgStore {
         let row = self
             .timed("read a receipt", async {
                 client
-                    .query_opt(
+                    .query_typed_opt(
                         "DELETE FROM receipts WHERE uid = $1 RETURNING outcome",
-                        &[&kept.id],
+                        &[(&kept.id, Type::TEXT)],
                     )
                     .await
                     .map_err(&err)
@@ -976,9 +1028,9 @@ impl Store for PgStore {
         let row = self
             .timed("read the key's last event", async {
                 client
-                    .query_opt(
+                    .query_typed_opt(
                         "SELECT last_engine_id FROM keys WHERE node = $1 AND service = $2",
-                        &[&key.node, &key.service],
+                        &[(&key.node, Type::TEXT), (&key.service, Type::TEXT)],
                     )
                     .await
                     .map_err(&err)
@@ -1002,9 +1054,14 @@ impl Store for PgStore {
         let attempts = i32::try_from(kept.attempts).unwrap_or(i32::MAX);
         self.timed("record a failed delivery", async {
             client
-                .execute(
+                .execute_typed(
                     "UPDATE kept SET attempts = $2, last_error = $3, failure = $4 WHERE uid = $1",
-                    &[&kept.id, &attempts, &kept.last_error, &Json(failure)],
+                    &[
+                        (&kept.id, Type::TEXT),
+                        (&attempts, Type::INT4),
+                        (&kept.last_error, Type::TEXT),
+                        (&Json(failure), Type::JSONB),
+                    ],
                 )
                 .await
                 .map(|_| ())
@@ -1038,7 +1095,7 @@ impl Store for PgStore {
         let rows = self
             .timed("read the kept events", async {
                 client
-                    .query("SELECT DISTINCT node, service FROM kept", &[])
+                    .query_typed("SELECT DISTINCT node, service FROM kept", &[])
                     .await
                     .map_err(&err)
             })
@@ -1058,11 +1115,15 @@ impl Store for PgStore {
         let client = self.data().await?;
         self.timed("write a creation intent", async {
             client
-                .execute(
+                .execute_typed(
                     "INSERT INTO intents (node, service, intent) VALUES ($1, $2, $3) \
                      ON CONFLICT (node, service) DO UPDATE \
                      SET intent = EXCLUDED.intent, written_at = now()",
-                    &[&intent.key.node, &intent.key.service, &Json(intent)],
+                    &[
+                        (&intent.key.node, Type::TEXT),
+                        (&intent.key.service, Type::TEXT),
+                        (&Json(intent), Type::JSONB),
+                    ],
                 )
                 .await
                 .map(|_| ())
@@ -1077,9 +1138,9 @@ impl Store for PgStore {
         let row = self
             .timed("read a creation intent", async {
                 client
-                    .query_opt(
+                    .query_typed_opt(
                         "SELECT intent FROM intents WHERE node = $1 AND service = $2",
-                        &[&key.node, &key.service],
+                        &[(&key.node, Type::TEXT), (&key.service, Type::TEXT)],
                     )
                     .await
                     .map_err(&err)
@@ -1095,9 +1156,9 @@ impl Store for PgStore {
         let client = self.data().await?;
         self.timed("clear a creation intent", async {
             client
-                .execute(
+                .execute_typed(
                     "DELETE FROM intents WHERE node = $1 AND service = $2",
-                    &[&key.node, &key.service],
+                    &[(&key.node, Type::TEXT), (&key.service, Type::TEXT)],
                 )
                 .await
                 .map(|_| ())

@@ -6,19 +6,30 @@
 //! (the insertion is idempotent: an entry already moved is never inserted
 //! twice).
 //!
-//! `outbox/<n>.json` (20 digits, in arrival order), numbered under the
-//! lock `outbox/numbering.lock`.
+//! `outbox/<n>-<uid>.json` (`n`: 20 digits, in arrival order, numbered
+//! under the lock `outbox/numbering.lock`; older versions wrote
+//! `<n>.json`). The id in the name makes every path unique: a run that
+//! moved an entry and removes its file never removes another entry that
+//! took the same number meanwhile.
+//!
+//! The run that wrote an entry holds a lock on its file (`flock`) until it
+//! moved it itself: other runs move only entries nobody holds (of runs that
+//! ended without reaching the database), each under that lock, so that two
+//! runs never move one entry at once.
 
-use std::fs;
-use std::io;
+use std::fs::{self, File};
+use std::io::{self, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::core::Event;
 use crate::state::StateError;
-use crate::state::atomic::{self, create_new};
-use crate::state::paths::{existing_private_dir, io_err, move_aside, private_dir, read_private};
+use crate::state::atomic;
+use crate::state::paths::{
+    existing_private_dir, io_err, move_aside, nofollow, private_dir, read_private,
+};
 use crate::state::spool::numbering_lock;
 
 /// Schema of an outbox entry.
@@ -62,10 +73,20 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// The number of an entry's file: `<n>.json` or `<n>-<uid>.json`.
 fn number_of(path: &Path) -> Option<u64> {
+    if path.extension().is_none_or(|e| e != "json") {
+        return None;
+    }
     let stem = path.file_stem()?.to_str()?;
-    (stem.len() == 20 && path.extension().is_some_and(|e| e == "json"))
-        .then(|| stem.parse().ok())
+    let digits = stem.get(..20)?;
+    let rest = &stem[20..];
+    let uid_ok = rest.is_empty()
+        || rest
+            .strip_prefix('-')
+            .is_some_and(|uid| !uid.is_empty() && uid.bytes().all(|b| b.is_ascii_hexdigit()));
+    (uid_ok && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
         .flatten()
 }
 
@@ -86,8 +107,17 @@ fn files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StateError> {
     Ok(out)
 }
 
-/// Writes `event` durably as the newest entry of the outbox `dir`.
-pub(super) fn push(dir: &Path, event: &Event, glpi: &str) -> Result<(PathBuf, Entry), StateError> {
+/// An entry this run wrote: its file stays locked until the run moved it
+/// into the database (or ended).
+pub(super) struct Mine {
+    pub(super) path: PathBuf,
+    pub(super) entry: Entry,
+    _lock: File,
+}
+
+/// Writes `event` durably as the newest entry of the outbox `dir`, locked
+/// by this run (see the module's documentation).
+pub(super) fn push(dir: &Path, event: &Event, glpi: &str) -> Result<Mine, StateError> {
     private_dir(dir)?;
     let entry = Entry {
         schema: SCHEMA,
@@ -100,15 +130,48 @@ pub(super) fn push(dir: &Path, event: &Event, glpi: &str) -> Result<(PathBuf, En
         action: "encode an event for",
         source: io::Error::other(e),
     })?;
+    // Locked before it appears under its name: no other run moves it.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(io_err(dir, "write"))?;
+    tmp.as_file()
+        .lock()
+        .map_err(io_err(dir, "lock an entry of"))?;
+    tmp.write_all(&bytes).map_err(io_err(dir, "write"))?;
+    tmp.as_file().sync_all().map_err(io_err(dir, "write"))?;
     let _numbering = numbering_lock(&dir.join("numbering.lock"))?;
-    let mut n = files(dir)?.last().map_or(0, |(n, _)| *n) + 1;
-    loop {
-        let path = dir.join(format!("{n:020}.json"));
-        if create_new(&path, &bytes).map_err(io_err(&path, "write"))? {
-            atomic::sync_dir(dir).map_err(io_err(dir, "sync"))?;
-            return Ok((path, entry));
-        }
-        n += 1;
+    let n = files(dir)?.last().map_or(0, |(n, _)| *n) + 1;
+    let path = dir.join(format!("{n:020}-{}.json", entry.uid));
+    let lock = tmp
+        .persist_noclobber(&path)
+        .map_err(|e| io_err(&path, "write")(e.error))?;
+    atomic::sync_dir(dir).map_err(io_err(dir, "sync"))?;
+    Ok(Mine {
+        path,
+        entry,
+        _lock: lock,
+    })
+}
+
+/// Takes the lock of an entry's file, unless its run holds it (that run
+/// moves it itself) or it is gone; `None` then.
+pub(super) fn claim(path: &Path) -> Result<Option<File>, StateError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nofollow())
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path, "open")(e)),
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => Err(io_err(path, "lock")(e)),
     }
 }
 
@@ -160,7 +223,7 @@ mod tests {
                 output: format!("e{n}"),
                 ..Event::sample("n", "s", State::Critical)
             };
-            uids.push(push(&outbox, &event, "g").unwrap().1.uid);
+            uids.push(push(&outbox, &event, "g").unwrap().entry.uid);
         }
         let listed = list(&outbox).unwrap();
         let outputs: Vec<&str> = listed
@@ -181,5 +244,59 @@ mod tests {
         assert!(!is_empty(&outbox));
         fs::write(outbox.join("00000000000000000009.json"), b"{").unwrap();
         assert_eq!(list(&outbox).unwrap().len(), 2, "corrupt entry set aside");
+    }
+
+    #[test]
+    fn a_path_is_never_reused_by_a_later_entry() {
+        // A run that listed an entry, moved it and removes its path late
+        // (another run removed it meanwhile) must not remove a newer entry
+        // that took the same number: the exit 6 "the event moved from the
+        // outbox is not in the database", and an event lost had its run died.
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = dir.path().join("outbox");
+        let event = Event::sample("n", "s", State::Critical);
+        let first = push(&outbox, &event, "g").unwrap();
+        let stale = first.path.clone();
+        remove(&first.path).unwrap();
+        drop(first);
+        let second = push(&outbox, &event, "g").unwrap();
+        assert_eq!(number_of(&second.path), Some(1), "the number is reused");
+        assert_ne!(second.path, stale, "but never the path");
+        remove(&stale).unwrap();
+        assert_eq!(list(&outbox).unwrap().len(), 1, "the newer entry stays");
+    }
+
+    #[test]
+    fn an_entry_is_claimed_only_once_its_run_let_it_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = dir.path().join("outbox");
+        let mine = push(&outbox, &Event::sample("n", "s", State::Ok), "g").unwrap();
+        assert!(claim(&mine.path).unwrap().is_none(), "its run moves it");
+        let path = mine.path.clone();
+        drop(mine); // the run ended without reaching the database
+        let claimed = claim(&path).unwrap().expect("a leftover is claimed");
+        assert!(claim(&path).unwrap().is_none(), "by one run at a time");
+        drop(claimed);
+        remove(&path).unwrap();
+        assert!(claim(&path).unwrap().is_none(), "gone");
+    }
+
+    #[test]
+    fn entry_names_old_and_new() {
+        let uid = "0123456789abcdef0123456789abcdef";
+        for (name, n) in [
+            ("00000000000000000007.json", Some(7)),
+            (
+                &format!("00000000000000000012-{uid}.json") as &str,
+                Some(12),
+            ),
+            ("00000000000000000012-.json", None),
+            ("00000000000000000012-zz.json", None),
+            ("0000000000000000012.json", None),
+            ("00000000000000000012.tmp", None),
+            ("numbering.lock", None),
+        ] {
+            assert_eq!(number_of(Path::new(name)), n, "{name}");
+        }
     }
 }

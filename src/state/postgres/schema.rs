@@ -140,8 +140,9 @@ ALTER TABLE dropped_kept ADD COLUMN started_at timestamptz;
 
 /// The schema's version, `0` when the database has none yet.
 pub(super) async fn version(client: &Client) -> Result<i32, StateError> {
+    // Typed (no parameters): one round trip, no statement prepared first.
     match client
-        .query_opt("SELECT version FROM esia_glpi_schema", &[])
+        .query_typed_opt("SELECT version FROM esia_glpi_schema", &[])
         .await
     {
         Ok(row) => Ok(row
