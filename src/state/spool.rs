@@ -193,7 +193,7 @@ pub(super) fn push(
 
 /// The lock under which a key's sequence numbers are handed out (never
 /// held across anything but the creation of one entry).
-pub(in crate::state) fn numbering_lock(path: &Path) -> Result<File, StateError> {
+pub(super) fn numbering_lock(path: &Path) -> Result<File, StateError> {
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)

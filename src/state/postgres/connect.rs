@@ -17,7 +17,6 @@ use secrecy::{ExposeSecret as _, SecretString};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
 
-use super::db_err;
 use crate::state::StateError;
 
 /// What the state database is reached with (from `[state]` and the
@@ -174,5 +173,26 @@ impl ServerCertVerifier for AnyCertificate {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The error of a failed database `action`.
+pub(super) fn db_err(action: &'static str) -> impl Fn(tokio_postgres::Error) -> StateError {
+    move |e| StateError::Database {
+        action,
+        reason: reason(&e),
+        kept_locally: None,
+    }
+}
+
+/// The client's message with the server's (a `db error` says nothing by
+/// itself). Neither ever holds the password.
+fn reason(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {} ({})", db.severity(), db.message(), db.code().code());
+    }
+    match std::error::Error::source(e) {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
     }
 }

@@ -39,6 +39,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, Type};
 
 pub(crate) use connect::PgSettings;
+use connect::db_err;
 
 use super::cache::Cache;
 use super::error::StateError;
@@ -51,8 +52,6 @@ use crate::core::{Event, Failure, Key, Outcome, Record};
 const NS_HOLD: i32 = 0x4547_4C01;
 /// First key of the advisory locks that mark a run waiting in line.
 const NS_WAIT: i32 = 0x4547_4C02;
-/// First key of the advisory lock taken while migrating the schema.
-const NS_MIGRATE: i32 = 0x4547_4C03;
 
 /// How long a receipt waits for the run that kept its event.
 const RECEIPT_TTL: &str = "1 hour";
@@ -70,27 +69,6 @@ pub(crate) fn key_hash(key: &Key) -> i32 {
         hash = hash.wrapping_mul(0x0100_0193);
     }
     i32::try_from(hash & 0x7fff_ffff).unwrap_or(0)
-}
-
-/// The error of a failed database `action`.
-pub(super) fn db_err(action: &'static str) -> impl Fn(tokio_postgres::Error) -> StateError {
-    move |e| StateError::Database {
-        action,
-        reason: reason(&e),
-        kept_locally: None,
-    }
-}
-
-/// The client's message with the server's (a `db error` says nothing by
-/// itself). Neither ever holds the password.
-fn reason(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return format!("{}: {} ({})", db.severity(), db.message(), db.code().code());
-    }
-    match std::error::Error::source(e) {
-        Some(source) => format!("{e}: {source}"),
-        None => e.to_string(),
-    }
 }
 
 /// What [`PgStore::probe`] found.

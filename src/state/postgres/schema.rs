@@ -7,8 +7,11 @@
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
-use super::{NS_MIGRATE, db_err};
+use super::connect::db_err;
 use crate::state::StateError;
+
+/// First key of the advisory lock taken while migrating the schema.
+pub(super) const NS_MIGRATE: i32 = 0x4547_4C03;
 
 /// The migrations, in order: version `i + 1` is `MIGRATIONS[i]`. Never
 /// edit one that shipped; add the next.
