@@ -34,9 +34,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::types::{Json, Type};
+use tokio_postgres::{Client, Row};
 
 pub(crate) use connect::PgSettings;
 use connect::db_err;
@@ -243,6 +244,23 @@ impl Drop for PgInLine {
     }
 }
 
+/// A statement's parameter with its type (`query_typed`: one round trip).
+type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+/// The node and service of `key`, the first two parameters of most
+/// statements.
+fn key_params(key: &Key) -> [Param<'_>; 2] {
+    [(&key.node, Type::TEXT), (&key.service, Type::TEXT)]
+}
+
+/// The key of a row whose first two columns are node and service.
+fn key_of(row: &Row, action: &'static str) -> Result<Key, StateError> {
+    Ok(Key::new(
+        row.try_get::<_, String>(0).map_err(db_err(action))?,
+        row.try_get::<_, String>(1).map_err(db_err(action))?,
+    ))
+}
+
 /// A kept event as read from `kept`.
 fn kept_of(row: &tokio_postgres::Row) -> Result<Kept, String> {
     let get = |e: tokio_postgres::Error| e.to_string();
@@ -374,6 +392,58 @@ impl PgStore {
         op: impl Future<Output = Result<T, StateError>>,
     ) -> Result<T, StateError> {
         within(self.settings.request_timeout, action, op).await
+    }
+
+    /// One statement on the run's connection: its rows.
+    async fn rows(
+        &self,
+        action: &'static str,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Row>, StateError> {
+        let client = self.data().await?;
+        self.timed(action, async {
+            client
+                .query_typed(sql, params)
+                .await
+                .map_err(db_err(action))
+        })
+        .await
+    }
+
+    /// One statement on the run's connection: its row, if any.
+    async fn opt(
+        &self,
+        action: &'static str,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Option<Row>, StateError> {
+        let client = self.data().await?;
+        self.timed(action, async {
+            client
+                .query_typed_opt(sql, params)
+                .await
+                .map_err(db_err(action))
+        })
+        .await
+    }
+
+    /// One statement on the run's connection, for what it changes.
+    async fn exec(
+        &self,
+        action: &'static str,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<(), StateError> {
+        let client = self.data().await?;
+        self.timed(action, async {
+            client
+                .execute_typed(sql, params)
+                .await
+                .map(|_| ())
+                .map_err(db_err(action))
+        })
+        .await
     }
 
     /// Moves the outbox into the database, oldest first, up to the entry
@@ -740,18 +810,12 @@ impl Store for PgStore {
     }
 
     async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError> {
-        let client = self.data().await?;
-        let err = db_err("read a record");
         let row = self
-            .timed("read a record", async {
-                client
-                    .query_typed_opt(
-                        "SELECT record FROM records WHERE node = $1 AND service = $2",
-                        &[(&key.node, Type::TEXT), (&key.service, Type::TEXT)],
-                    )
-                    .await
-                    .map_err(&err)
-            })
+            .opt(
+                "read a record",
+                "SELECT record FROM records WHERE node = $1 AND service = $2",
+                &key_params(key),
+            )
             .await?;
         let Some(row) = row else {
             return Ok(RecordLoad::Missing);
@@ -760,6 +824,7 @@ impl Store for PgStore {
             Ok(Json(record)) if record.key == *key => Ok(RecordLoad::Found(record)),
             Ok(_) | Err(_) => {
                 let reason = "the record cannot be read by this version".to_owned();
+                let client = self.data().await?;
                 let kept_as = self
                     .set_aside(client, "records", key, &reason)
                     .await?
@@ -771,68 +836,50 @@ impl Store for PgStore {
     }
 
     async fn save_record(&self, record: &Record) -> Result<(), StateError> {
-        let client = self.data().await?;
         let ticket = i64::try_from(record.ticket_id).unwrap_or(i64::MAX);
-        self.timed("write a record", async {
-            client
-                .execute_typed(
-                    "INSERT INTO records (node, service, ticket_id, record) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (node, service) DO UPDATE \
-                     SET ticket_id = EXCLUDED.ticket_id, record = EXCLUDED.record, \
-                         updated_at = now()",
-                    &[
-                        (&record.key.node, Type::TEXT),
-                        (&record.key.service, Type::TEXT),
-                        (&ticket, Type::INT8),
-                        (&Json(record), Type::JSONB),
-                    ],
-                )
-                .await
-                .map(|_| ())
-                .map_err(db_err("write a record"))
-        })
+        self.exec(
+            "write a record",
+            "INSERT INTO records (node, service, ticket_id, record) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (node, service) DO UPDATE \
+             SET ticket_id = EXCLUDED.ticket_id, record = EXCLUDED.record, \
+                 updated_at = now()",
+            &[
+                (&record.key.node, Type::TEXT),
+                (&record.key.service, Type::TEXT),
+                (&ticket, Type::INT8),
+                (&Json(record), Type::JSONB),
+            ],
+        )
         .await
     }
 
     async fn remove_record(&self, key: &Key) -> Result<(), StateError> {
-        let client = self.data().await?;
-        self.timed("remove a record", async {
-            client
-                .execute_typed(
-                    "DELETE FROM records WHERE node = $1 AND service = $2",
-                    &[(&key.node, Type::TEXT), (&key.service, Type::TEXT)],
-                )
-                .await
-                .map(|_| ())
-                .map_err(db_err("remove a record"))
-        })
+        self.exec(
+            "remove a record",
+            "DELETE FROM records WHERE node = $1 AND service = $2",
+            &key_params(key),
+        )
         .await
     }
 
     async fn records(&self) -> Result<(Vec<Record>, Vec<String>), StateError> {
-        let client = self.data().await?;
-        let err = db_err("read the records");
+        let action = "read the records";
         let rows = self
-            .timed("read the records", async {
-                client
-                    .query_typed("SELECT node, service, record FROM records", &[])
-                    .await
-                    .map_err(&err)
-            })
+            .rows(action, "SELECT node, service, record FROM records", &[])
             .await?;
         let mut found = Vec::new();
         let mut corrupt = Vec::new();
         for row in rows {
-            let key = Key::new(
-                row.try_get::<_, String>(0).map_err(&err)?,
-                row.try_get::<_, String>(1).map_err(&err)?,
-            );
+            let key = key_of(&row, action)?;
             match row.try_get::<_, Json<Record>>(2) {
                 Ok(Json(record)) if record.key == key => found.push(record),
-                Ok(_) | Err(_) => corrupt.extend(
-                    self.set_aside(client, "records", &key, "cannot be read by this version")
-                        .await?,
-                ),
+                Ok(_) | Err(_) => {
+                    let client = self.data().await?;
+                    corrupt.extend(
+                        self.set_aside(client, "records", &key, "cannot be read by this version")
+                            .await?,
+                    );
+                }
             }
         }
         found.sort_by(|a, b| a.key.cmp(&b.key));
@@ -918,28 +965,24 @@ impl Store for PgStore {
     }
 
     async fn kept(&self, key: &Key) -> Result<Vec<Kept>, StateError> {
-        let client = self.data().await?;
-        let err = db_err("read the kept events");
+        let action = "read the kept events";
         let rows = self
-            .timed("read the kept events", async {
-                client
-                    .query_typed(
-                        &format!(
-                            "SELECT {KEPT_COLUMNS} FROM kept WHERE node = $1 AND service = $2 \
-                             ORDER BY seq"
-                        ),
-                        &[(&key.node, Type::TEXT), (&key.service, Type::TEXT)],
-                    )
-                    .await
-                    .map_err(&err)
-            })
+            .rows(
+                action,
+                &format!(
+                    "SELECT {KEPT_COLUMNS} FROM kept WHERE node = $1 AND service = $2 \
+                     ORDER BY seq"
+                ),
+                &key_params(key),
+            )
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             match kept_of(&row) {
                 Ok(kept) => out.push(kept),
                 Err(reason) => {
-                    let uid: String = row.try_get("uid").map_err(&err)?;
+                    let uid: String = row.try_get("uid").map_err(db_err(action))?;
+                    let client = self.data().await?;
                     let ids = self.drop_kept(client, Some(&uid), key, &reason).await?;
                     tracing::error!(
                         "a kept event of {key} cannot be read ({reason}); kept as {} — that \
@@ -958,61 +1001,43 @@ impl Store for PgStore {
         outcome: &Outcome,
         engine_id: Option<u64>,
     ) -> Result<(), StateError> {
-        let client = self.data().await?;
         let engine_id = engine_id.map(|id| i64::try_from(id).unwrap_or(i64::MAX));
         // One statement: the event leaves the queue, its receipt and the
         // key's engine id appear, all at once.
-        self.timed("record a delivery", async {
-            client
-                .execute_typed(
-                    "WITH gone AS (DELETE FROM kept WHERE uid = $1 RETURNING node, service), \
-                     receipt AS (INSERT INTO receipts (uid, outcome) VALUES ($1, $2) \
-                         ON CONFLICT (uid) DO UPDATE SET outcome = EXCLUDED.outcome) \
-                     UPDATE keys k SET last_engine_id = COALESCE($3, k.last_engine_id) \
-                     FROM gone WHERE k.node = gone.node AND k.service = gone.service",
-                    &[
-                        (&kept.id, Type::TEXT),
-                        (&Json(outcome), Type::JSONB),
-                        (&engine_id, Type::INT8),
-                    ],
-                )
-                .await
-                .map(|_| ())
-                .map_err(db_err("record a delivery"))
-        })
+        self.exec(
+            "record a delivery",
+            "WITH gone AS (DELETE FROM kept WHERE uid = $1 RETURNING node, service), \
+             receipt AS (INSERT INTO receipts (uid, outcome) VALUES ($1, $2) \
+                 ON CONFLICT (uid) DO UPDATE SET outcome = EXCLUDED.outcome) \
+             UPDATE keys k SET last_engine_id = COALESCE($3, k.last_engine_id) \
+             FROM gone WHERE k.node = gone.node AND k.service = gone.service",
+            &[
+                (&kept.id, Type::TEXT),
+                (&Json(outcome), Type::JSONB),
+                (&engine_id, Type::INT8),
+            ],
+        )
         .await
     }
 
     async fn take_receipt(&self, kept: &Kept) -> Result<Option<Outcome>, StateError> {
-        let client = self.data().await?;
-        let err = db_err("read a receipt");
         let row = self
-            .timed("read a receipt", async {
-                client
-                    .query_typed_opt(
-                        "DELETE FROM receipts WHERE uid = $1 RETURNING outcome",
-                        &[(&kept.id, Type::TEXT)],
-                    )
-                    .await
-                    .map_err(&err)
-            })
+            .opt(
+                "read a receipt",
+                "DELETE FROM receipts WHERE uid = $1 RETURNING outcome",
+                &[(&kept.id, Type::TEXT)],
+            )
             .await?;
         Ok(row.and_then(|r| r.try_get::<_, Json<Outcome>>(0).ok().map(|Json(o)| o)))
     }
 
     async fn last_engine_id(&self, key: &Key) -> Result<Option<u64>, StateError> {
-        let client = self.data().await?;
-        let err = db_err("read the key's last event");
         let row = self
-            .timed("read the key's last event", async {
-                client
-                    .query_typed_opt(
-                        "SELECT last_engine_id FROM keys WHERE node = $1 AND service = $2",
-                        &[(&key.node, Type::TEXT), (&key.service, Type::TEXT)],
-                    )
-                    .await
-                    .map_err(&err)
-            })
+            .opt(
+                "read the key's last event",
+                "SELECT last_engine_id FROM keys WHERE node = $1 AND service = $2",
+                &key_params(key),
+            )
             .await?;
         Ok(row
             .and_then(|r| r.try_get::<_, Option<i64>>(0).ok().flatten())
@@ -1028,38 +1053,26 @@ impl Store for PgStore {
         kept.attempts += 1;
         kept.last_error = Some(error);
         kept.failure = Some(failure);
-        let client = self.data().await?;
         let attempts = i32::try_from(kept.attempts).unwrap_or(i32::MAX);
-        self.timed("record a failed delivery", async {
-            client
-                .execute_typed(
-                    "UPDATE kept SET attempts = $2, last_error = $3, failure = $4 WHERE uid = $1",
-                    &[
-                        (&kept.id, Type::TEXT),
-                        (&attempts, Type::INT4),
-                        (&kept.last_error, Type::TEXT),
-                        (&Json(failure), Type::JSONB),
-                    ],
-                )
-                .await
-                .map(|_| ())
-                .map_err(db_err("record a failed delivery"))
-        })
+        self.exec(
+            "record a failed delivery",
+            "UPDATE kept SET attempts = $2, last_error = $3, failure = $4 WHERE uid = $1",
+            &[
+                (&kept.id, Type::TEXT),
+                (&attempts, Type::INT4),
+                (&kept.last_error, Type::TEXT),
+                (&Json(failure), Type::JSONB),
+            ],
+        )
         .await
     }
 
     async fn started(&self, kept: &mut Kept) -> Result<(), StateError> {
-        let client = self.data().await?;
-        self.timed("mark a follow-up in flight", async {
-            client
-                .execute(
-                    "UPDATE kept SET started_at = COALESCE(started_at, now()) WHERE uid = $1",
-                    &[&kept.id],
-                )
-                .await
-                .map(|_| ())
-                .map_err(db_err("mark a follow-up in flight"))
-        })
+        self.exec(
+            "mark a follow-up in flight",
+            "UPDATE kept SET started_at = COALESCE(started_at, now()) WHERE uid = $1",
+            &[(&kept.id, Type::TEXT)],
+        )
         .await?;
         kept.in_flight = true;
         Ok(())
@@ -1068,61 +1081,40 @@ impl Store for PgStore {
     async fn keys_with_kept_events(&self) -> Result<Vec<Key>, StateError> {
         // `flush` comes here first, every minute: a good time to prune.
         self.prune().await?;
-        let client = self.data().await?;
-        let err = db_err("read the kept events");
+        let action = "read the kept events";
         let rows = self
-            .timed("read the kept events", async {
-                client
-                    .query_typed("SELECT DISTINCT node, service FROM kept", &[])
-                    .await
-                    .map_err(&err)
-            })
+            .rows(action, "SELECT DISTINCT node, service FROM kept", &[])
             .await?;
-        let mut keys = Vec::with_capacity(rows.len());
-        for row in rows {
-            keys.push(Key::new(
-                row.try_get::<_, String>(0).map_err(&err)?,
-                row.try_get::<_, String>(1).map_err(&err)?,
-            ));
-        }
+        let mut keys = rows
+            .iter()
+            .map(|row| key_of(row, action))
+            .collect::<Result<Vec<_>, _>>()?;
         keys.sort();
         Ok(keys)
     }
 
     async fn write_intent(&self, intent: &Intent) -> Result<(), StateError> {
-        let client = self.data().await?;
-        self.timed("write a creation intent", async {
-            client
-                .execute_typed(
-                    "INSERT INTO intents (node, service, intent) VALUES ($1, $2, $3) \
-                     ON CONFLICT (node, service) DO UPDATE \
-                     SET intent = EXCLUDED.intent, written_at = now()",
-                    &[
-                        (&intent.key.node, Type::TEXT),
-                        (&intent.key.service, Type::TEXT),
-                        (&Json(intent), Type::JSONB),
-                    ],
-                )
-                .await
-                .map(|_| ())
-                .map_err(db_err("write a creation intent"))
-        })
+        self.exec(
+            "write a creation intent",
+            "INSERT INTO intents (node, service, intent) VALUES ($1, $2, $3) \
+             ON CONFLICT (node, service) DO UPDATE \
+             SET intent = EXCLUDED.intent, written_at = now()",
+            &[
+                (&intent.key.node, Type::TEXT),
+                (&intent.key.service, Type::TEXT),
+                (&Json(intent), Type::JSONB),
+            ],
+        )
         .await
     }
 
     async fn read_intent(&self, key: &Key) -> Result<Option<Pending>, StateError> {
-        let client = self.data().await?;
-        let err = db_err("read a creation intent");
         let row = self
-            .timed("read a creation intent", async {
-                client
-                    .query_typed_opt(
-                        "SELECT intent FROM intents WHERE node = $1 AND service = $2",
-                        &[(&key.node, Type::TEXT), (&key.service, Type::TEXT)],
-                    )
-                    .await
-                    .map_err(&err)
-            })
+            .opt(
+                "read a creation intent",
+                "SELECT intent FROM intents WHERE node = $1 AND service = $2",
+                &key_params(key),
+            )
             .await?;
         Ok(row.map(|r| match r.try_get::<_, Json<Intent>>(0) {
             Ok(Json(intent)) if intent.key == *key => Pending::Intent(intent),
@@ -1131,17 +1123,11 @@ impl Store for PgStore {
     }
 
     async fn clear_intent(&self, key: &Key) -> Result<(), StateError> {
-        let client = self.data().await?;
-        self.timed("clear a creation intent", async {
-            client
-                .execute_typed(
-                    "DELETE FROM intents WHERE node = $1 AND service = $2",
-                    &[(&key.node, Type::TEXT), (&key.service, Type::TEXT)],
-                )
-                .await
-                .map(|_| ())
-                .map_err(db_err("clear a creation intent"))
-        })
+        self.exec(
+            "clear a creation intent",
+            "DELETE FROM intents WHERE node = $1 AND service = $2",
+            &key_params(key),
+        )
         .await
     }
 
