@@ -1494,33 +1494,6 @@ fn v2_steps(ack: &'static [&'static str]) -> [Expected; 8] {
     ]
 }
 
-/// `%XX` and `+` decoded.
-fn url_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                    16,
-                ) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The query parameters of a request, decoded and sorted, the key's marker
 /// written `<marker>`.
 fn query_params(r: &LoggedRequest, marker: &str) -> Vec<(String, String)> {
@@ -1530,7 +1503,10 @@ fn query_params(r: &LoggedRequest, marker: &str) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (url_decode(k), url_decode(v).replace(marker, "<marker>"))
+            (
+                glpi_sim::form_decode(k),
+                glpi_sim::form_decode(v).replace(marker, "<marker>"),
+            )
         })
         .collect();
     params.sort();

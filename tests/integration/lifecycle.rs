@@ -1,7 +1,7 @@
 //! SPEC's lifecycle table, end to end: the real binary against the simulator.
 
 use crate::support::glpi_sim::{
-    Fault, FaultKind, LoggedRequest, SIM_OAUTH_CLIENT_SECRET, SIM_USER_PASSWORD,
+    Fault, FaultKind, LoggedRequest, SIM_OAUTH_CLIENT_SECRET, SIM_USER_PASSWORD, form_decode,
 };
 use crate::support::{APP_TOKEN, Env, Transport, USER_TOKEN};
 
@@ -26,26 +26,6 @@ fn searches(env: &Env) -> Vec<LoggedRequest> {
                     || (r.path.starts_with("/api.php/v2/") && r.query.contains("filter=")))
         })
         .collect()
-}
-
-/// A query string decoded (`+` and `%XX`), to read an RSQL filter.
-fn decoded(query: &str) -> String {
-    let bytes = query.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                out.push(u8::from_str_radix(hex, 16).unwrap());
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
 }
 
 /// Over v2, the ticket carries the key's identity in `externalid`.
@@ -179,7 +159,7 @@ fn ok_without_open_ticket_writes_nothing(tr: Transport) {
         Transport::Legacy => assert_eq!(searches[0].path, "/apirest.php/search/Ticket"),
         Transport::V2 => {
             assert_eq!(searches[0].path, "/api.php/v2/Assistance/Ticket");
-            let filter = decoded(&searches[0].query);
+            let filter = form_decode(&searches[0].query);
             assert!(filter.contains("external_id==\"esia-glpi:"), "{filter}");
         }
     }
@@ -204,7 +184,7 @@ fn ok_with_lost_record_solves_the_ticket_found_by_its_marker(tr: Transport) {
         let searches = searches(&env);
         assert_eq!(searches.len(), 1, "{searches:?}");
         assert_eq!(searches[0].path, "/api.php/v2/Assistance/Ticket");
-        let filter = decoded(&searches[0].query);
+        let filter = form_decode(&searches[0].query);
         assert!(
             filter.contains(&format!("external_id==\"{ext}\"")),
             "{filter}"

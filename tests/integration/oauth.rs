@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::support::glpi_sim::{
     Fault, FaultKind, LoggedRequest, SIM_OAUTH_CLIENT_ID, SIM_OAUTH_CLIENT_SECRET,
-    SIM_USER_PASSWORD, Sim, SimOptions,
+    SIM_USER_PASSWORD, Sim, SimOptions, form_decode,
 };
 use crate::support::{Env, Run, Transport};
 
@@ -49,26 +49,6 @@ fn now() -> i64 {
             .as_secs(),
     )
     .unwrap()
-}
-
-/// `application/x-www-form-urlencoded` decoding of one value.
-fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                out.push(u8::from_str_radix(hex, 16).unwrap());
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
 }
 
 /// The form parameters of a token request.

@@ -905,6 +905,12 @@ fn html_error(code: u16) -> Resp {
 // Text helpers
 // ---------------------------------------------------------------------------
 
+/// `application/x-www-form-urlencoded` decoding (`+` is a space): query
+/// strings and form bodies, as the tests and the storm read them back.
+pub fn form_decode(s: &str) -> String {
+    percent_decode(s, true)
+}
+
 fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
