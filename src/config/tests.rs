@@ -78,6 +78,13 @@ fn the_esia_documented_file_parses_unchanged() {
     assert_eq!(c.user_name.as_deref(), Some("esia"));
     assert_eq!(c.tpl_title, DEFAULT_TPL_TITLE);
     assert_eq!(c.api_url(), "https://monserveurglpi.com/glpi/apirest.php/");
+    assert_eq!(c.v2_url(), "https://monserveurglpi.com/glpi/api.php/v2/");
+    // A host already ending in apirest.php: the high-level API lies beside it.
+    let c = ok(&with("").replace(
+        "https://glpi.example.org/glpi",
+        "http://u:p@127.0.0.1:8080/apirest.php",
+    ));
+    assert_eq!(c.v2_url(), "http://u:p@127.0.0.1:8080/api.php/v2/");
 }
 
 #[test]

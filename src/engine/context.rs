@@ -53,7 +53,6 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, EngineError> {
 /// What the GLPI client needs from the configuration.
 pub(crate) fn glpi_settings(config: &Config) -> Settings {
     let v2 = config.oauth.as_ref().map(|o| V2Settings {
-        api_url: config.v2_url(),
         token_url: config.token_url(),
         client_id: o.client_id.clone(),
         client_secret: o.client_secret.clone(),
@@ -67,6 +66,7 @@ pub(crate) fn glpi_settings(config: &Config) -> Settings {
     });
     Settings {
         api_url: config.api_url(),
+        v2_api_url: config.v2_url(),
         app_token: config.app_token.clone(),
         user_token: config.user_token.clone(),
         v2: v2.filter(|_| config.api == Api::V2),

@@ -17,6 +17,8 @@ use super::error::GlpiError;
 pub(crate) struct Settings {
     /// Ends with `/apirest.php/`.
     pub(crate) api_url: String,
+    /// The high-level API's, beside it: ends with `/api.php/v2/`.
+    pub(crate) v2_api_url: String,
     pub(crate) app_token: Option<SecretString>,
     /// The legacy API's login; `None` with the high-level API when the
     /// legacy one is not to be used at all.
@@ -57,6 +59,7 @@ pub(crate) struct Client {
     http: OnceCell<reqwest::Client>,
     http_setup: HttpSetup,
     pub(super) api_url: String,
+    pub(super) v2_api_url: String,
     app_token: Option<SecretString>,
     pub(super) user_token: Option<SecretString>,
     /// The high-level API's settings, when tickets go through it.
@@ -115,6 +118,7 @@ impl Client {
                 roots,
             },
             api_url: settings.api_url,
+            v2_api_url: settings.v2_api_url,
             app_token: settings.app_token.filter(|t| !t.expose_secret().is_empty()),
             user_token: settings.user_token,
             glpi11: Cell::new(settings.v2.as_ref().map(|_| true)),
@@ -180,13 +184,8 @@ impl Client {
     }
 
     /// The high-level API's base URL (`…/api.php/v2/`).
-    pub(super) fn v2_url(&self) -> Result<&str, GlpiError> {
-        self.v2
-            .as_ref()
-            .map(|v| v.api_url.as_str())
-            .ok_or_else(|| GlpiError::Setup {
-                reason: "the high-level API is not configured (api = \"v2\")".into(),
-            })
+    pub(super) fn v2_url(&self) -> &str {
+        &self.v2_api_url
     }
 
     /// True once `initSession` had to send the `user_token` as a query

@@ -8,8 +8,6 @@ use secrecy::SecretString;
 /// The high-level API and its OAuth2 client.
 #[derive(Debug, Clone)]
 pub(crate) struct V2Settings {
-    /// Ends with `/api.php/v2/`.
-    pub(crate) api_url: String,
     /// `…/api.php/token`.
     pub(crate) token_url: String,
     pub(crate) client_id: String,

@@ -84,7 +84,7 @@ impl Client {
     ) -> Result<Vec<u8>, GlpiError> {
         let base = match r.api {
             Api::Legacy => &self.api_url,
-            Api::V2 => self.v2_url()?,
+            Api::V2 => self.v2_url(),
         };
         let url = format!("{base}{}", r.path);
         let is_write = r.method != Method::GET;

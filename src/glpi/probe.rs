@@ -237,21 +237,17 @@ impl V2SessionAnswer {
 impl Client {
     /// `GET api.php/v2/` with no token: GLPI 11 answers 200 when its
     /// high-level API is enabled, 403 "The High-Level API is disabled"
-    /// otherwise; GLPI 10 has no such route. Also with `api = "legacy"`
-    /// (no high-level API settings): the URL then comes from the legacy
-    /// one, both being under GLPI's root.
+    /// otherwise; GLPI 10 has no such route. Whatever `api` says.
     pub(crate) async fn probe_v2_root(&self) -> Result<(), GlpiError> {
-        let url = match self.v2_url() {
-            Ok(url) => url.to_owned(),
-            Err(_) => v2_url_beside(&self.api_url),
+        let req = Request {
+            api: Api::V2,
+            method: Method::GET,
+            path: "",
+            headers: HeaderMap::new(),
+            body: None::<&()>,
+            query: &[],
         };
-        let req = self
-            .http()?
-            .get(&url)
-            .header(reqwest::header::ACCEPT, "application/json");
-        self.exchange("GET api.php/v2/", req, false)
-            .await
-            .map(|_| ())
+        self.send_once("GET api.php/v2/", &req).await.map(|_| ())
     }
 
     /// `GET apirest.php/` with no token at all: GLPI answers its API
@@ -268,17 +264,6 @@ impl Client {
         };
         self.send_once("GET apirest.php/", &req).await.map(|_| ())
     }
-}
-
-/// The high-level API's URL (`…/api.php/v2/`) next to the legacy API's
-/// (`…/apirest.php/`).
-fn v2_url_beside(api_url: &str) -> String {
-    let root = api_url
-        .trim_end_matches('/')
-        .strip_suffix("apirest.php")
-        .unwrap_or(api_url)
-        .trim_end_matches('/');
-    format!("{root}/api.php/v2/")
 }
 
 impl Session<'_> {
@@ -368,18 +353,6 @@ mod tests {
     }
 
     #[test]
-    fn the_v2_root_lies_beside_the_legacy_api() {
-        assert_eq!(
-            v2_url_beside("https://glpi.example.org/glpi/apirest.php/"),
-            "https://glpi.example.org/glpi/api.php/v2/"
-        );
-        assert_eq!(
-            v2_url_beside("http://u:p@127.0.0.1:8080/apirest.php/"),
-            "http://u:p@127.0.0.1:8080/api.php/v2/"
-        );
-    }
-
-    #[test]
     fn rights_read_numbers_strings_and_absent_keys() {
         let p = profile(r#"{"name":"P","interface":"central","ticket":261151,"user":"1"}"#);
         assert_eq!(p.right("ticket"), 261_151);
@@ -434,6 +407,7 @@ mod tests {
     fn debug_of_the_client_shows_no_token() {
         let settings = crate::glpi::Settings {
             api_url: "http://127.0.0.1:1/apirest.php/".into(),
+            v2_api_url: "http://127.0.0.1:1/api.php/v2/".into(),
             app_token: Some("app-SECRET-1".to_string().into()),
             user_token: Some("user-SECRET-2".to_string().into()),
             v2: None,
