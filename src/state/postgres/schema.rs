@@ -18,7 +18,6 @@ pub(super) const NS_MIGRATE: i32 = 0x4547_4C03;
 pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The tables the program reads and writes (rights checked by `check`).
-#[allow(dead_code, reason = "for `check` (src/commands/check/)")]
 pub(super) const TABLES: [&str; 11] = [
     "esia_glpi_schema",
     "records",
