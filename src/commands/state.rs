@@ -146,7 +146,20 @@ where
             (globals.open_store(&config)?, config.lock_timeout)
         }
     };
-    engine::runtime()?.block_on(f(&store, lock_timeout))
+    finishing(&store, f(&store, lock_timeout))
+}
+
+/// Runs `work` on a fresh runtime, then lets `store` finish what it has in
+/// flight.
+fn finishing<S: Store, T>(
+    store: &S,
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    engine::runtime()?.block_on(async {
+        let result = work.await;
+        store.finish().await;
+        result
+    })
 }
 
 /// The PostgreSQL state of the configuration (`state migrate`, `state
@@ -182,7 +195,7 @@ struct Migrated {
 /// `state migrate`: creates or upgrades the database's schema.
 pub(crate) fn migrate(globals: &Globals) -> Result<(), Error> {
     let (store, _) = pg_store(globals, "migrate")?;
-    engine::runtime()?.block_on(async {
+    finishing(&store, async {
         let (before, after) = store.migrate().await?;
         let text = if before == after {
             format!("state database schema is at version {after}; nothing to migrate")
@@ -224,7 +237,7 @@ struct ImportLine {
 /// backends' locks; moves what was imported to `imported/`.
 pub(crate) fn import(globals: &Globals) -> Result<(), Error> {
     let (store, lock_timeout) = pg_store(globals, "import")?;
-    engine::runtime()?.block_on(async {
+    finishing(&store, async {
         let files = store.local();
         let (records, corrupt) = files.records().await?;
         for path in &corrupt {

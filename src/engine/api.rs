@@ -100,11 +100,21 @@ impl<'a, S: Store> Engine<'a, S> {
         })
     }
 
+    /// Runs `work` on the engine's runtime, then lets the state finish what
+    /// it has in flight (whatever `work` returned).
+    pub(super) fn block_on<T>(&self, work: impl Future<Output = T>) -> T {
+        self.runtime.block_on(async {
+            let result = work.await;
+            self.ctx.store.finish().await;
+            result
+        })
+    }
+
     /// Handles one state change: keep the event (write-ahead), wait for the
     /// key, deliver the key's kept events in order, and say what became of
     /// this one.
     pub(crate) fn notify(&self, event: &Event) -> Result<Delivery, EngineError> {
-        self.runtime.block_on(async {
+        self.block_on(async {
             let store = self.ctx.store;
             let mut stop = Interrupts::listen()?;
             // Kept before waiting for anything: a run killed now loses nothing.
@@ -323,7 +333,7 @@ impl<'a, S: Store> Engine<'a, S> {
     /// Delivers the kept events of every key, in order, within
     /// `run_timeout` for the whole run; keys not reached in time stay.
     pub(crate) fn flush(&self) -> Result<Vec<KeyFlush>, EngineError> {
-        self.runtime.block_on(async {
+        self.block_on(async {
             let store = self.ctx.store;
             let keys = store.keys_with_kept_events().await?;
             if keys.is_empty() {

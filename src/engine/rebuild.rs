@@ -32,7 +32,7 @@ impl<S: Store> Engine<'_, S> {
     /// whose key has no record.
     pub(crate) fn rebuild(&self) -> Result<Vec<Rebuilt>, EngineError> {
         let glpi = glpi_client(self.ctx.config, &self.ctx.cache)?;
-        self.runtime.block_on(async {
+        self.block_on(async {
             let session = glpi.open().await?;
             let found = async {
                 let me = session.me().await?;

@@ -161,4 +161,8 @@ impl Store for AnyStore {
     async fn forget(&self, key: &Key) -> Result<Vec<String>, StateError> {
         each!(self, s => s.forget(key).await)
     }
+
+    async fn finish(&self) {
+        each!(self, s => s.finish().await);
+    }
 }

@@ -132,4 +132,9 @@ pub(crate) trait Store {
     /// Sets aside (never deletes) the record, kept events and intent of
     /// `key`; returns where they went, empty when there was nothing.
     async fn forget(&self, key: &Key) -> Result<Vec<String>, StateError>;
+
+    /// The command is done with the state: waits for what dropped holds and
+    /// places in line still have in flight (a database's unlocks), so that
+    /// nothing is left half-sent when the process ends.
+    async fn finish(&self) {}
 }

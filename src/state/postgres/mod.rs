@@ -173,6 +173,29 @@ pub(crate) struct PgStore {
     local: FileStore,
     outbox: PathBuf,
     data: OnceCell<Arc<Client>>,
+    /// Unlocks sent when a hold or a place in line was dropped, awaited by
+    /// [`Store::finish`].
+    background: Background,
+}
+
+/// Statements sent in the background (unlocks on drop), so that the run
+/// can wait for their answers before it ends: a connection closed with a
+/// statement in flight is one a pooler may hand to the next run with that
+/// statement's answer still unread.
+type Background = Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>;
+
+/// Sends `sql` on `client` in the background, its handle kept in `background`.
+fn in_background(client: &Arc<Client>, background: &Background, sql: String) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let client = Arc::clone(client);
+    let handle = runtime.spawn(async move {
+        let _ = client.batch_execute(&sql).await;
+    });
+    if let Ok(mut tasks) = background.lock() {
+        tasks.push(handle);
+    }
 }
 
 impl std::fmt::Debug for PgStore {
@@ -189,19 +212,14 @@ impl std::fmt::Debug for PgStore {
 /// with its connection).
 pub(crate) struct PgHold {
     client: Arc<Client>,
+    background: Background,
     hash: i32,
 }
 
 impl Drop for PgHold {
     fn drop(&mut self) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let client = Arc::clone(&self.client);
         let sql = format!("SELECT pg_advisory_unlock({NS_HOLD}, {})", self.hash);
-        runtime.spawn(async move {
-            let _ = client.batch_execute(&sql).await;
-        });
+        in_background(&self.client, &self.background, sql);
     }
 }
 
@@ -216,6 +234,7 @@ impl std::fmt::Debug for PgHold {
 /// and the row removed (or, the run gone, the row is stale and ignored).
 pub(crate) struct PgInLine {
     client: Arc<Client>,
+    background: Background,
     id: i64,
 }
 
@@ -229,18 +248,12 @@ impl std::fmt::Debug for PgInLine {
 
 impl Drop for PgInLine {
     fn drop(&mut self) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let client = Arc::clone(&self.client);
         let sql = format!(
             "SELECT pg_advisory_unlock({NS_WAIT}, ({} % 2147483648)::int); \
              DELETE FROM waiting WHERE id = {}",
             self.id, self.id
         );
-        runtime.spawn(async move {
-            let _ = client.batch_execute(&sql).await;
-        });
+        in_background(&self.client, &self.background, sql);
     }
 }
 
@@ -319,6 +332,7 @@ impl PgStore {
             outbox: root.join("outbox"),
             local,
             data: OnceCell::new(),
+            background: Background::default(),
         })
     }
 
@@ -699,6 +713,7 @@ impl Store for PgStore {
         {
             Ok(Ok(())) => Ok(PgHold {
                 client: Arc::clone(client),
+                background: Arc::clone(&self.background),
                 hash,
             }),
             Ok(Err(e)) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Err(timed_out()),
@@ -724,6 +739,7 @@ impl Store for PgStore {
             .await?;
         Ok(row.try_get::<_, bool>(0).map_err(&err)?.then(|| PgHold {
             client: Arc::clone(client),
+            background: Arc::clone(&self.background),
             hash,
         }))
     }
@@ -757,6 +773,7 @@ impl Store for PgStore {
         }
         Ok(PgInLine {
             client: Arc::clone(client),
+            background: Arc::clone(&self.background),
             id,
         })
     }
@@ -1129,6 +1146,21 @@ impl Store for PgStore {
             &key_params(key),
         )
         .await
+    }
+
+    async fn finish(&self) {
+        let tasks = match self.background.lock() {
+            Ok(mut tasks) => std::mem::take(&mut *tasks),
+            Err(_) => return,
+        };
+        for task in tasks {
+            if tokio::time::timeout(self.settings.request_timeout, task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("state database: an unlock got no answer in time");
+            }
+        }
     }
 
     async fn forget(&self, key: &Key) -> Result<Vec<String>, StateError> {
