@@ -78,8 +78,11 @@
 //! (`tests/integration/support/pg.rs`, Debian's server binaries, as the
 //! `postgres` user when run as root), creates the schema with `esia-glpi
 //! state migrate` before the clock starts, and labels the phases
-//! `storm-pg`, `bursts-pg`, `nagios-bursts-pg`. It installs nothing: without
-//! the server binaries it says what to install and exits 2.
+//! `storm-pg`, `bursts-pg`, `nagios-bursts-pg`. `--state pgbouncer` does the
+//! same through PgBouncer in session pooling mode in front of that cluster
+//! (phases `…-pgbouncer`): what a site with many short runs puts in front of
+//! the database. It installs nothing: without the server binaries (or
+//! `pgbouncer`) it says what to install and exits 2.
 //!
 //! `counts`: the requests one run makes for each action (create cold and
 //! warm, follow-up with and without a priority change, ACK, solve, a
@@ -95,7 +98,7 @@
 //!     [--bursts 300] [--burst-pool 24] [--burst-gap-ms 5-10] \
 //!     [--burst-latency-ms 20-60] [--burst-states WARNING,CRITICAL,OK] \
 //!     [--burst-ids both|none|nagios] [--seed 1] [--api legacy|v2] \
-//!     [--state files|postgres]
+//!     [--state files|postgres|pgbouncer]
 //! cargo run --release --example storm -- counts --bin target/release/esia-glpi \
 //!     [--compare 'bench/create_curl.sh']...
 //! ```
@@ -138,9 +141,8 @@ struct Args {
     counts: bool,
     /// `--api v2`: a GLPI 11 simulator and its high-level API.
     v2: bool,
-    /// `--state postgres`: the PostgreSQL state backend, on a private
-    /// cluster.
-    postgres: bool,
+    /// `--state`: where the runs keep their state.
+    state: StateKind,
     bin: PathBuf,
     events: usize,
     keys: usize,
@@ -154,6 +156,29 @@ struct Args {
     burst_styles: Vec<Style>,
     seed: u64,
     compare: Vec<String>,
+}
+
+/// Where the runs keep their state (`--state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StateKind {
+    /// The state directory.
+    Files,
+    /// The PostgreSQL backend, on a private cluster.
+    Postgres,
+    /// The same, reached through PgBouncer (session pooling).
+    PgBouncer,
+}
+
+impl Args {
+    /// Over the PostgreSQL backend (directly or not).
+    fn postgres(&self) -> bool {
+        self.state != StateKind::Files
+    }
+
+    /// Through PgBouncer.
+    fn pooled(&self) -> bool {
+        self.state == StateKind::PgBouncer
+    }
 }
 
 /// `A` or `A-B` (milliseconds), A ≤ B.
@@ -173,7 +198,7 @@ fn parse() -> Result<Args, String> {
     let mut a = Args {
         counts: false,
         v2: false,
-        postgres: false,
+        state: StateKind::Files,
         bin: PathBuf::from("target/release/esia-glpi"),
         events: 1000,
         keys: 200,
@@ -229,10 +254,11 @@ fn parse() -> Result<Args, String> {
             "--seed" => a.seed = num()? as u64,
             "--compare" => a.compare.push(value),
             "--state" => {
-                a.postgres = match value.as_str() {
-                    "files" => false,
-                    "postgres" => true,
-                    _ => return Err(format!("{flag}: files or postgres")),
+                a.state = match value.as_str() {
+                    "files" => StateKind::Files,
+                    "postgres" => StateKind::Postgres,
+                    "pgbouncer" => StateKind::PgBouncer,
+                    _ => return Err(format!("{flag}: files, postgres or pgbouncer")),
                 };
             }
             "--api" => {
@@ -279,7 +305,14 @@ fn main() -> ExitCode {
         eprintln!("storm: no binary at {}", args.bin.display());
         return ExitCode::from(2);
     }
-    if args.postgres && pg::find_server_bin().is_none() {
+    if args.pooled() && pg::find_bouncer_bin().is_none() {
+        eprintln!(
+            "storm: --state pgbouncer needs PgBouncer; install it with: \
+             apt-get install -y pgbouncer"
+        );
+        return ExitCode::from(2);
+    }
+    if args.postgres() && pg::find_server_bin().is_none() {
         eprintln!(
             "storm: --state postgres needs the PostgreSQL server binaries \
              (/usr/lib/postgresql/<version>/bin); install them with: apt-get install -y postgresql"
@@ -346,6 +379,8 @@ fn write_config(dir: &Path, sim: &Sim, v2: bool, state: &str) -> PathBuf {
 /// PostgreSQL cluster (`--state postgres`) with the `[state]` table that
 /// points at it and the schema created, before the clock starts.
 struct Backend {
+    /// Kept alive for the phase, stopped before the cluster.
+    _bouncer: Option<pg::Bouncer>,
     /// Kept alive for the phase; dropping it stops the cluster.
     _pg: Option<pg::Pg>,
     /// The `[state]` table of the configuration ("" for the files).
@@ -353,8 +388,9 @@ struct Backend {
 }
 
 fn backend(args: &Args, dir: &Path) -> Backend {
-    if !args.postgres {
+    if !args.postgres() {
         return Backend {
+            _bouncer: None,
             _pg: None,
             table: String::new(),
         };
@@ -362,8 +398,13 @@ fn backend(args: &Args, dir: &Path) -> Backend {
     let pg = pg::Pg::start();
     let password_file = dir.join("db-password");
     pg.write_password_file(&password_file);
-    let table = pg.state_table(&password_file);
+    let bouncer = (args.state == StateKind::PgBouncer).then(|| pg.start_bouncer());
+    let table = match &bouncer {
+        Some(b) => b.state_table(&password_file),
+        None => pg.state_table(&password_file),
+    };
     Backend {
+        _bouncer: bouncer,
         _pg: Some(pg),
         table,
     }
@@ -390,9 +431,12 @@ fn migrate(bin: &Path, config: &Path) -> bool {
     out.status.success()
 }
 
-/// A phase's name: `name`, `name-pg` over the PostgreSQL backend.
+/// A phase's name: `name`, `name-pg` over the PostgreSQL backend,
+/// `name-pgbouncer` through PgBouncer.
 fn phase(args: &Args, name: &str) -> String {
-    if args.postgres {
+    if args.pooled() {
+        format!("{name}-pgbouncer")
+    } else if args.postgres() {
         format!("{name}-pg")
     } else {
         name.to_string()
@@ -919,7 +963,7 @@ fn storm(args: &Args) -> bool {
     let dir = tempfile::tempdir().unwrap();
     let state = backend(args, dir.path());
     let config = write_config(dir.path(), &sim, args.v2, &state.table);
-    if args.postgres && !migrate(&args.bin, &config) {
+    if args.postgres() && !migrate(&args.bin, &config) {
         return false;
     }
 
@@ -927,11 +971,13 @@ fn storm(args: &Args) -> bool {
     let states = &SEQUENCE[..per_key];
     let queue: Arc<Mutex<VecDeque<usize>>> = Arc::new(Mutex::new((0..args.keys).collect()));
     let statuses = Arc::new(Mutex::new(Statuses::new()));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
     let started = Instant::now();
     let workers: Vec<_> = (0..args.parallel)
         .map(|_| {
             let queue = Arc::clone(&queue);
             let statuses = Arc::clone(&statuses);
+            let failures = Arc::clone(&failures);
             let bin = args.bin.clone();
             let config = config.clone();
             std::thread::spawn(move || {
@@ -941,7 +987,7 @@ fn storm(args: &Args) -> bool {
                     };
                     let node = format!("node{key:03}");
                     for (n, state) in states.iter().enumerate() {
-                        let ended = notify_cmd(
+                        let out = notify_cmd(
                             &bin,
                             &config,
                             &node,
@@ -950,12 +996,23 @@ fn storm(args: &Args) -> bool {
                             &output(state, n),
                             &[],
                         )
-                        .status()
+                        .stderr(Stdio::piped())
+                        .output()
                         .unwrap();
+                        if !out.status.success() {
+                            let why = String::from_utf8_lossy(&out.stderr);
+                            failures.lock().unwrap().push(format!(
+                                "{node} {state}: {}",
+                                why.lines()
+                                    .find(|l| l.contains("error"))
+                                    .or_else(|| why.lines().last())
+                                    .unwrap_or("(nothing on stderr)")
+                            ));
+                        }
                         *statuses
                             .lock()
                             .unwrap()
-                            .entry(status_label(ended))
+                            .entry(status_label(out.status))
                             .or_default() += 1;
                     }
                 }
@@ -978,7 +1035,10 @@ fn storm(args: &Args) -> bool {
         } else {
             ""
         },
-        if args.postgres {
+        if args.pooled() {
+            "PostgreSQL state backend through PgBouncer (session pooling; a private cluster \
+             on loopback), "
+        } else if args.postgres() {
             "PostgreSQL state backend (a private cluster on loopback), "
         } else {
             ""
@@ -999,6 +1059,9 @@ fn storm(args: &Args) -> bool {
         &format!("requests × latency ÷ {}", args.parallel),
         args.latency_ms as f64 / 1000.0 / args.parallel as f64,
     );
+    for failure in failures.lock().unwrap().iter().take(3) {
+        println!("  failed run       {failure}");
+    }
     if args.v2 {
         println!(
             "  token requests   {} (OAuth2 token endpoint)",
@@ -1079,7 +1142,7 @@ fn bursts(args: &Args, style: Style) -> bool {
     let dir = tempfile::tempdir().unwrap();
     let state = backend(args, dir.path());
     let config = write_config(dir.path(), &sim, args.v2, &state.table);
-    if args.postgres && !migrate(&args.bin, &config) {
+    if args.postgres() && !migrate(&args.bin, &config) {
         return false;
     }
     let logs = dir.path().join("logs");

@@ -388,6 +388,156 @@ impl Drop for Pg {
     }
 }
 
+/// PgBouncer in session pooling mode in front of a [`Pg`] — what a site
+/// puts between many short runs and the database so that a run does not
+/// cost the server a new process (README "Several monitoring servers").
+/// It authenticates `esia` with the server's own SCRAM secret (copied from
+/// `pg_authid`), listens on 127.0.0.1 on a free port, and resets each
+/// server connection with `DISCARD ALL` when its client leaves (which
+/// releases the client's advisory locks). Debian's `pgbouncer` package;
+/// `tests/run.sh` installs it. Dropping it stops it.
+pub struct Bouncer {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Pg {
+    /// Starts PgBouncer (session pooling) in front of this server.
+    #[track_caller]
+    pub fn start_bouncer(&self) -> Bouncer {
+        let program = bouncer_bin();
+        let dir = self.dir.path().join("bouncer");
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = self.psql(
+            "postgres",
+            &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{USER}'"),
+        );
+        std::fs::write(
+            dir.join("users.txt"),
+            format!("\"{USER}\" \"{}\"\n", secret.trim()),
+        )
+        .unwrap();
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let ini = format!(
+                "[databases]\n{DATABASE} = host=127.0.0.1 port={} dbname={DATABASE}\n\
+                 [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n\
+                 unix_socket_dir =\nauth_type = scram-sha-256\n\
+                 auth_file = {dir}/users.txt\npool_mode = session\n\
+                 server_reset_query = DISCARD ALL\nmax_client_conn = 1000\n\
+                 default_pool_size = 64\nlogfile = {dir}/pgbouncer.log\n\
+                 pidfile = {dir}/pgbouncer.pid\nlog_connections = 0\n\
+                 log_disconnections = 0\n",
+                self.port,
+                dir = dir.display()
+            );
+            std::fs::write(dir.join("pgbouncer.ini"), ini).unwrap();
+            if self.as_postgres {
+                Command::new("chown")
+                    .args(["-R", "postgres:"])
+                    .arg(&dir)
+                    .checked("chown the PgBouncer dir");
+            }
+            let mut c = if self.as_postgres {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(&program);
+                c
+            } else {
+                Command::new(&program)
+            };
+            clean_env(&mut c);
+            let out = c
+                .arg("-d")
+                .arg(dir.join("pgbouncer.ini"))
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let bouncer = Bouncer {
+                dir: dir.clone(),
+                port,
+            };
+            if out.status.success() && bouncer.wait_listening() {
+                return bouncer;
+            }
+            last = format!(
+                "{}{}\n--- pgbouncer log\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+                std::fs::read_to_string(dir.join("pgbouncer.log")).unwrap_or_default()
+            );
+            drop(bouncer);
+        }
+        panic!("PgBouncer did not start:\n{last}");
+    }
+}
+
+impl Bouncer {
+    /// The URL the program is given: no password in it.
+    pub fn url(&self) -> String {
+        format!("postgres://{USER}@127.0.0.1:{}/{DATABASE}", self.port)
+    }
+
+    /// The `[state]` table of a configuration reaching the database through
+    /// this PgBouncer, its password in `password_file`.
+    pub fn state_table(&self, password_file: &Path) -> String {
+        format!(
+            "[state]\nbackend = \"postgres\"\nurl = \"{}\"\npassword_file = \"{}\"\n",
+            self.url(),
+            password_file.display()
+        )
+    }
+
+    fn pid(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.join("pgbouncer.pid"))
+            .ok()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    }
+
+    /// True once it accepts TCP connections (within 10 s).
+    fn wait_listening(&self) -> bool {
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for Bouncer {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill")
+                .args(["-INT", &pid])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// The `pgbouncer` program: on PATH, or Debian's `/usr/sbin/pgbouncer`.
+#[track_caller]
+pub fn bouncer_bin() -> PathBuf {
+    find_bouncer_bin().unwrap_or_else(|| {
+        panic!(
+            "no pgbouncer program found: install Debian's PgBouncer: `bash tests/run.sh` does \
+             it (or `apt-get install -y pgbouncer`)"
+        )
+    })
+}
+
+/// [`bouncer_bin`] without the panic.
+pub fn find_bouncer_bin() -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .chain([PathBuf::from("/usr/sbin")])
+        .map(|d| d.join("pgbouncer"))
+        .find(|p| p.is_file())
+}
+
 /// Cleared environment but PATH and a locale: no `PGHOST`, `PGPORT`,
 /// `PGPASSWORD`… of the developer reaches the server or psql.
 fn clean_env(c: &mut Command) {
