@@ -56,6 +56,8 @@ done
 if [ -z "${ESIA_TEST_PG_BIN:-}${pg_bin}" ] || { [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; }; then
   apt+=(postgresql)
 fi
+# PgBouncer in front of that server: the storm-pgbouncer row.
+command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || apt+=(pgbouncer)
 if [ ${#apt[@]} -gt 0 ]; then
   echo "bench/run.sh: missing tools; install them with:" >&2
   echo "  apt-get install -y ${apt[*]}" >&2
@@ -151,6 +153,9 @@ echo
 # The same storm over the PostgreSQL state backend (private cluster).
 echo
 "$storm_bin" --state postgres --bursts 0 --bin "$bin" | tee -a "$work/storm.txt" || storm_ok=FAIL
+# And through PgBouncer (session pooling) in front of such a cluster.
+echo
+"$storm_bin" --state pgbouncer --bursts 0 --bin "$bin" | tee -a "$work/storm.txt" || storm_ok=FAIL
 # fig PHASE LABEL: the first word after LABEL in PHASE's block of storm.txt
 # (a block starts at a line "PHASE: …"); figs PHASE LABEL: all of it.
 figs() {
@@ -237,19 +242,23 @@ check "storm-v2 transitions out of order" "$(fig storm-v2 "out of order")" "<=" 
 check "storm-v2 tickets open after OK" "$(fig storm-v2 "open after OK")" "<=" 0
 statuses storm-v2
 # The PostgreSQL state backend: the same storm, its time against the files
-# storm of this run, the same requests per event.
+# storm of this run, the same requests per event; connected directly (a
+# server process per run), then through PgBouncer in session mode (what
+# README recommends when runs are many).
 per_event() { figs "$1" requests | sed 's/.*(\([0-9.]*\) per event)/\1/'; }
-pg_vs_files="$(awk -v a="$(fig storm-pg elapsed)" -v b="$(fig storm elapsed)" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b }')"
-printf '  %-44s %10s\n' "storm-pg elapsed (s)" "$(fig storm-pg elapsed)"
-check "storm-pg ÷ storm (files), wall time" "$pg_vs_files" "<=" 1.3
-# "~": within 2 % (the first runs race for the cold caches of the requester
-# and the assets, a few requests more or less in either storm).
-check "storm-pg requests per event (vs storm)" "$(per_event storm-pg)" "~" "$(per_event storm)"
-check "storm-pg duplicates" "$(fig storm-pg duplicates)" "<=" 0
-check "storm-pg lost events" "$(fig storm-pg "lost events")" "<=" 0
-check "storm-pg transitions out of order" "$(fig storm-pg "out of order")" "<=" 0
-check "storm-pg tickets open after OK" "$(fig storm-pg "open after OK")" "<=" 0
-statuses storm-pg
+for phase in storm-pg storm-pgbouncer; do
+  vs_files="$(awk -v a="$(fig $phase elapsed)" -v b="$(fig storm elapsed)" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b }')"
+  printf '  %-44s %10s\n' "$phase elapsed (s)" "$(fig $phase elapsed)"
+  check "$phase ÷ storm (files), wall time" "$vs_files" "<=" 1.3
+  # "~": within 2 % (the first runs race for the cold caches of the
+  # requester and the assets, a few requests more or less in either storm).
+  check "$phase requests per event (vs storm)" "$(per_event $phase)" "~" "$(per_event storm)"
+  check "$phase duplicates" "$(fig $phase duplicates)" "<=" 0
+  check "$phase lost events" "$(fig $phase "lost events")" "<=" 0
+  check "$phase transitions out of order" "$(fig $phase "out of order")" "<=" 0
+  check "$phase tickets open after OK" "$(fig $phase "open after OK")" "<=" 0
+  statuses $phase
+done
 printf '  %-44s %10s   target create ≤ 4, follow-up ≤ 4, solve ≤ 4 %s\n' "request counts, legacy (section 2)" "" "$counts_ok"
 printf '  %-44s %10s   target create ≤ 3 (issue: 2), follow-up ≤ 2, solve ≤ 2 %s\n' "request counts, v2 (section 2)" "" "$counts_v2_ok"
 [ "$counts_ok" = PASS ] && [ "$counts_v2_ok" = PASS ] && [ "$storm_ok" = PASS ] || verdict=1

@@ -2,11 +2,12 @@
 # The test command: every test, none skipped, on a fresh Debian machine with
 # Rust. It first provisions what the tests need and cargo cannot give:
 #   - Debian packages man-db (the man-page render), binutils (strip, for
-#     the package build) and postgresql (the server the PostgreSQL state
+#     the package build), postgresql (the server the PostgreSQL state
 #     backend is tested against: tests/integration/support/pg.rs starts a
 #     private cluster per test from /usr/lib/postgresql/<version>/bin, and
-#     as root runs it as the `postgres` user the package creates), with
-#     apt-get, as root or through sudo;
+#     as root runs it as the `postgres` user the package creates) and
+#     pgbouncer (the connection pooler it is also tested behind, a private
+#     one per test), with apt-get, as root or through sudo;
 #   - cargo-deb 3.8.0 (cargo install --locked), and the .deb it builds
 #     (pkg/build-deb.sh: a release build), whose contents a test checks;
 # then runs `cargo test --locked`. The mail tests need no install: their
@@ -28,6 +29,9 @@ if [ -n "${ESIA_TEST_PG_BIN:-}" ]; then pg_server="$ESIA_TEST_PG_BIN"; fi
 if [ -z "$pg_server" ] || { [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; }; then
   apt_missing+=(postgresql)
 fi
+# PgBouncer, the pooler the backend is also tested behind (session and
+# transaction modes): tests/integration/support/pg.rs starts a private one.
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || apt_missing+=(pgbouncer)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${apt_missing[*]} (apt-get)"
   sudo=()

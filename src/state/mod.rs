@@ -26,5 +26,5 @@ pub(crate) use any::AnyStore;
 pub(crate) use cache::Cache;
 pub(crate) use error::StateError;
 pub(crate) use files::FileStore;
-pub(crate) use postgres::{PgProbe, PgSettings, PgStore, probe as probe_database};
+pub(crate) use postgres::{LockProbe, PgProbe, PgSettings, PgStore, probe as probe_database};
 pub(crate) use store::{Intent, Kept, Pending, RecordLoad, Store};

@@ -22,7 +22,7 @@ use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::glpi_sim::{Sim, SimOptions};
-use crate::support::pg::{PASSWORD, Pg};
+use crate::support::pg::{Bouncer, PASSWORD, Pg};
 use crate::support::{APP_TOKEN, BIN, Run, USER_TOKEN, write_private};
 
 /// The longest a run may take before the test calls it hung.
@@ -42,8 +42,18 @@ struct Server {
     state: PathBuf,
 }
 
+/// How the monitoring servers reach the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Direct,
+    /// Through PgBouncer in session pooling mode.
+    PgBouncer,
+}
+
 struct Site {
     sim: Sim,
+    /// Dropped (stopped) before the database.
+    bouncer: Option<Bouncer>,
     pg: Pg,
     dir: tempfile::TempDir,
     servers: Vec<Server>,
@@ -55,7 +65,13 @@ struct Site {
 impl Site {
     /// A database, a simulator answering after `latency`, and `n` servers.
     fn new(n: usize, latency: Duration) -> Site {
+        Site::new_via(n, latency, Via::Direct)
+    }
+
+    /// [`Site::new`], the servers reaching the database `via`.
+    fn new_via(n: usize, latency: Duration, via: Via) -> Site {
         let pg = Pg::start();
+        let bouncer = (via == Via::PgBouncer).then(|| pg.start_bouncer());
         let sim = Sim::start_with(SimOptions {
             latency,
             ..SimOptions::default()
@@ -65,6 +81,7 @@ impl Site {
         pg.write_password_file(&password_file);
         let mut site = Site {
             sim,
+            bouncer,
             pg,
             dir,
             servers: Vec::new(),
@@ -79,10 +96,11 @@ impl Site {
                 config,
                 state,
             });
-            site.write_config(
-                site.servers.len() - 1,
-                &site.pg.state_table(&site.password_file),
-            );
+            let table = match &site.bouncer {
+                Some(b) => b.state_table(&site.password_file),
+                None => site.pg.state_table(&site.password_file),
+            };
+            site.write_config(site.servers.len() - 1, &table);
         }
         site
     }
@@ -656,7 +674,18 @@ fn version_in(stdout: &str) -> Option<u64> {
 /// delivered in either order.
 #[test]
 fn two_servers_24_concurrent_runs_each_one_ticket_per_problem_in_order() {
-    let site = Site::new(2, Duration::from_millis(60));
+    two_servers_24_concurrent_runs(Via::Direct);
+}
+
+/// The same through PgBouncer in session mode: a server session serves
+/// many runs one after the other, each run's locks released with it.
+#[test]
+fn through_pgbouncer_two_servers_24_concurrent_runs_each_one_ticket_per_problem_in_order() {
+    two_servers_24_concurrent_runs(Via::PgBouncer);
+}
+
+fn two_servers_24_concurrent_runs(via: Via) {
+    let site = Site::new_via(2, Duration::from_millis(60), via);
     let states = [
         "CRITICAL", "WARNING", "CRITICAL", "WARNING", "CRITICAL", "OK", "WARNING", "CRITICAL",
         "WARNING", "CRITICAL", "WARNING", "OK",
@@ -706,9 +735,22 @@ fn two_servers_24_concurrent_runs_each_one_ticket_per_problem_in_order() {
 /// key's trail must be exactly what some choice of A's killed events
 /// produces, with every event of a run that exited 0 in it, in order.
 #[test]
-#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
 fn failover_the_other_server_carries_on_without_a_second_ticket() {
-    let site = Site::new(2, Duration::from_millis(40));
+    failover(Via::Direct);
+}
+
+/// The same through PgBouncer in session mode: the server sessions of A's
+/// killed runs go back to the pool, their locks released (`DISCARD ALL`),
+/// possibly with a statement of the killed run unanswered — B's runs must
+/// not be handed its answer, nor wait for its locks.
+#[test]
+fn through_pgbouncer_failover_the_other_server_carries_on_without_a_second_ticket() {
+    failover(Via::PgBouncer);
+}
+
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
+fn failover(via: Via) {
+    let site = Site::new_via(2, Duration::from_millis(40), via);
     let (a, b) = (0, 1);
     let keys = 6;
     let states = ["CRITICAL", "WARNING", "CRITICAL", "WARNING", "OK"];

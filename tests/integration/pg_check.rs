@@ -146,3 +146,46 @@ fn a_database_that_is_down_exits_6_and_names_the_fix() {
         run.stdout
     );
 }
+
+/// Through PgBouncer in session mode (what README recommends for many
+/// short runs), check is content: one session per connection, locks work.
+#[test]
+fn through_pgbouncer_in_session_mode_every_line_is_ok() {
+    let (env, pg, password) = site();
+    let bouncer = pg.start_bouncer();
+    env.write_config(&bouncer.state_table(&password));
+    env.esia(&["state", "migrate"]).ok();
+    let run = env.esia(&["check"]);
+    run.ok();
+    for step in [
+        "state database",
+        "schema",
+        "database rights",
+        "database lock",
+    ] {
+        assert!(line(&run.stdout, step).starts_with("✓"), "{}", run.stdout);
+    }
+    assert!(
+        line(&run.stdout, "state database").contains(&bouncer.url()),
+        "{}",
+        run.stdout
+    );
+}
+
+/// A pooler in transaction mode sends one connection's statements to
+/// several server sessions, where a run's session lock holds nothing:
+/// check says so, with the fix, and exits 6.
+#[test]
+fn a_pooler_in_transaction_mode_exits_6_with_the_fix() {
+    let (env, pg, password) = site();
+    let bouncer = pg.start_bouncer_in("transaction");
+    env.write_config(&bouncer.state_table(&password));
+    let run = env.esia(&["check"]);
+    run.code(6);
+    let lock = line(&run.stdout, "database lock");
+    assert!(lock.starts_with("✗"), "{}", run.stdout);
+    assert!(
+        lock.contains("transaction or statement mode") && lock.contains("pool_mode = session"),
+        "{lock}"
+    );
+}

@@ -10,7 +10,7 @@ use crate::config::{Config, StateBackend};
 use crate::core::Failure;
 use crate::engine;
 use crate::error::Error;
-use crate::state::{PgProbe, StateError, probe_database};
+use crate::state::{LockProbe, PgProbe, StateError, probe_database};
 
 pub(super) fn check_database(r: &mut Report, config: &Config) -> Result<(), Error> {
     let StateBackend::Postgres(pg) = &config.state else {
@@ -138,14 +138,21 @@ fn grant(user: &str) -> String {
 }
 
 fn lock_line(r: &mut Report, p: &PgProbe) {
-    if p.lock_works {
-        r.ok("database lock", "a node and service can be locked");
-    } else {
-        r.fail(
+    match p.lock {
+        LockProbe::Works => r.ok("database lock", "a node and service can be locked"),
+        LockProbe::NotTaken => r.fail(
             "database lock",
             Failure::Local,
             "a node and service could not be locked (advisory locks): another check holds the \
              probe key, or the server refuses advisory locks; run check again",
-        );
+        ),
+        LockProbe::SharedSessions => r.fail(
+            "database lock",
+            Failure::Local,
+            "the statements of one connection reach several database sessions: a connection \
+             pooler in transaction or statement mode is between this host and PostgreSQL, and \
+             the runs' locks would hold nothing; use session pooling (PgBouncer: pool_mode = \
+             session) or connect to PostgreSQL directly",
+        ),
     }
 }

@@ -86,8 +86,22 @@ pub(crate) struct PgProbe {
     pub(crate) can_migrate: bool,
     /// The user may read and write every table of the schema.
     pub(crate) can_write: bool,
-    /// A key could be locked (advisory locks work).
-    pub(crate) lock_works: bool,
+    /// Whether a run's key lock would hold.
+    pub(crate) lock: LockProbe,
+}
+
+/// What [`probe`] found of the key locks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockProbe {
+    /// A key could be locked, in a session of the connection's own.
+    Works,
+    /// The lock could not be taken (advisory locks refused, or another
+    /// check holds the probe key).
+    NotTaken,
+    /// The statements of one connection reach several server sessions, or
+    /// share one with another connection (a pooler in transaction or
+    /// statement mode): a run's session lock would hold nothing.
+    SharedSessions,
 }
 
 /// `op`, or a [`StateError::Database`] timeout after `limit`.
@@ -146,6 +160,12 @@ pub(crate) async fn probe(settings: &PgSettings) -> Result<PgProbe, StateError> 
         tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0) == Some("t"),
         _ => false,
     });
+    let one_session = within(
+        limit,
+        "compare database sessions",
+        one_session(settings, &client),
+    )
+    .await?;
     let exists: bool = row.try_get(3).map_err(&err)?;
     let can_write = exists && row.try_get::<_, bool>(2).map_err(&err)?;
     // Its version, when the user may read it (else unknown: the rights say why).
@@ -162,8 +182,40 @@ pub(crate) async fn probe(settings: &PgSettings) -> Result<PgProbe, StateError> 
         latest: schema::latest(),
         can_migrate: row.try_get(1).map_err(&err)?,
         can_write,
-        lock_works,
+        lock: match (one_session, lock_works) {
+            (false, _) => LockProbe::SharedSessions,
+            (true, true) => LockProbe::Works,
+            (true, false) => LockProbe::NotTaken,
+        },
     })
+}
+
+/// True when `client`'s statements stay in one server session that no
+/// other connection shares: its session's process id is read, a second
+/// connection opens a transaction (which pins a server session to it under
+/// any pooler: a pooler reusing sessions hands it the one just used), then
+/// `client`'s is read again. Directly connected, or through a pooler in
+/// session mode, both reads agree and the other connection has its own.
+async fn one_session(settings: &PgSettings, client: &Client) -> Result<bool, StateError> {
+    let err = db_err("compare database sessions");
+    let pid = |rows: Vec<tokio_postgres::SimpleQueryMessage>| {
+        rows.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => {
+                row.get(0).and_then(|p| p.parse::<i32>().ok())
+            }
+            _ => None,
+        })
+    };
+    let sql = "SELECT pg_backend_pid()";
+    let first = pid(client.simple_query(sql).await.map_err(&err)?);
+    let other = connect::connect(settings).await?;
+    let theirs = pid(other
+        .simple_query("BEGIN; SELECT pg_backend_pid()")
+        .await
+        .map_err(&err)?);
+    let again = pid(client.simple_query(sql).await.map_err(&err)?);
+    let _ = other.simple_query("ROLLBACK").await;
+    Ok(first.is_some() && first == again && theirs != first)
 }
 
 /// An opened PostgreSQL state: the settings, the local directory (cache and
@@ -173,6 +225,9 @@ pub(crate) struct PgStore {
     local: FileStore,
     outbox: PathBuf,
     data: OnceCell<Arc<Client>>,
+    /// The server session (process id) the data connection reached: every
+    /// statement of the run must reach it, or session locks mean nothing.
+    backend_pid: std::cell::Cell<Option<i32>>,
     /// Unlocks sent when a hold or a place in line was dropped, awaited by
     /// [`Store::finish`].
     background: Background,
@@ -332,6 +387,7 @@ impl PgStore {
             outbox: root.join("outbox"),
             local,
             data: OnceCell::new(),
+            backend_pid: std::cell::Cell::new(None),
             background: Background::default(),
         })
     }
@@ -384,19 +440,72 @@ impl PgStore {
             other => other,
         };
         let started = std::time::Instant::now();
-        let mut client = connect::connect(&self.settings)
-            .await
-            .map_err(with_outbox)?;
+        let (mut client, hello) = self.connect_in_step().await.map_err(with_outbox)?;
         let connected = started.elapsed();
-        self.timed("migrate the schema", schema::migrate(&mut client))
-            .await
-            .map_err(with_outbox)?;
+        if hello.version != schema::latest() {
+            self.timed("migrate the schema", schema::migrate(&mut client))
+                .await
+                .map_err(with_outbox)?;
+        }
+        self.backend_pid.set(Some(hello.backend_pid));
         tracing::debug!(
             "state database: connected in {} ms, schema checked in {} ms",
             connected.as_millis(),
             started.elapsed().saturating_sub(connected).as_millis()
         );
         Ok(self.data.get_or_init(|| Arc::new(client)))
+    }
+
+    /// A new connection whose first answer is its own: a connection out of
+    /// step (see [`schema::hello`]) is dropped and another one opened, once.
+    async fn connect_in_step(&self) -> Result<(Client, schema::Hello), StateError> {
+        let nonce = outbox::new_uid()?;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let client = connect::connect(&self.settings).await?;
+            let hello = self
+                .timed("read the schema version", schema::hello(&client, &nonce))
+                .await?;
+            match hello {
+                Some(hello) => return Ok((client, hello)),
+                None if tries < 2 => tracing::warn!(
+                    "state database: the connection's first answer was not its own (a pooler \
+                     handed over a connection another client left mid-statement): connecting \
+                     again"
+                ),
+                None => {
+                    return Err(StateError::Database {
+                        action: "read the schema version",
+                        reason: "twice, the connection's first answer was not its own: a \
+                                 connection pooler between this host and PostgreSQL hands over \
+                                 connections with answers unread"
+                            .into(),
+                        kept_locally: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// An error unless `pid` is the server session the data connection
+    /// reached first: a pooler in transaction or statement mode sends the
+    /// statements of one connection to several sessions, and a session lock
+    /// taken in one of them holds nothing for this run.
+    fn same_session(&self, pid: i32) -> Result<(), StateError> {
+        match self.backend_pid.get() {
+            Some(first) if first != pid => Err(StateError::Database {
+                action: "lock the node and service",
+                reason: format!(
+                    "the run's statements reached two database sessions (server processes \
+                     {first} and {pid}): a connection pooler in transaction or statement mode \
+                     is in the way; runs need one session each (PgBouncer: pool_mode = \
+                     session), or connect to PostgreSQL directly"
+                ),
+                kept_locally: None,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Bounds one database operation by the configuration's `timeout`.
@@ -698,8 +807,8 @@ impl Store for PgStore {
         // wait only (undone with it when the wait fails); the session lock
         // outlives it.
         let sql = format!(
-            "SET lock_timeout = {ms}; SELECT pg_advisory_lock({NS_HOLD}, {hash}); \
-             RESET lock_timeout"
+            "SET lock_timeout = {ms}; SELECT pg_advisory_lock({NS_HOLD}, {hash}), \
+             pg_backend_pid(); RESET lock_timeout"
         );
         let timed_out = || StateError::LockTimeout {
             path: PathBuf::from(format!("state database lock of {key}")),
@@ -707,15 +816,25 @@ impl Store for PgStore {
         };
         match tokio::time::timeout(
             timeout + self.settings.request_timeout,
-            client.batch_execute(&sql),
+            client.simple_query(&sql),
         )
         .await
         {
-            Ok(Ok(())) => Ok(PgHold {
-                client: Arc::clone(client),
-                background: Arc::clone(&self.background),
-                hash,
-            }),
+            Ok(Ok(messages)) => {
+                let hold = PgHold {
+                    client: Arc::clone(client),
+                    background: Arc::clone(&self.background),
+                    hash,
+                };
+                let pid = messages.iter().find_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => {
+                        row.get(1).and_then(|p| p.parse::<i32>().ok())
+                    }
+                    _ => None,
+                });
+                self.same_session(pid.unwrap_or(0))?;
+                Ok(hold)
+            }
             Ok(Err(e)) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Err(timed_out()),
             Ok(Err(e)) => Err(db_err("lock the node and service")(e)),
             Err(_) => Err(timed_out()),
@@ -730,13 +849,14 @@ impl Store for PgStore {
             .timed("lock the node and service", async {
                 client
                     .query_typed_one(
-                        "SELECT pg_try_advisory_lock($1, $2)",
+                        "SELECT pg_try_advisory_lock($1, $2), pg_backend_pid()",
                         &[(&NS_HOLD, Type::INT4), (&hash, Type::INT4)],
                     )
                     .await
                     .map_err(&err)
             })
             .await?;
+        self.same_session(row.try_get(1).map_err(&err)?)?;
         Ok(row.try_get::<_, bool>(0).map_err(&err)?.then(|| PgHold {
             client: Arc::clone(client),
             background: Arc::clone(&self.background),

@@ -6,6 +6,7 @@
 
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
 
 use super::connect::db_err;
 use crate::state::StateError;
@@ -153,6 +154,49 @@ pub(super) async fn version(client: &Client) -> Result<i32, StateError> {
         Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(0),
         Err(e) => Err(db_err("read the schema version")(e)),
     }
+}
+
+/// The first answer of a new connection: the schema's version and the
+/// server session the connection reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Hello {
+    pub(super) version: i32,
+    pub(super) backend_pid: i32,
+}
+
+/// The schema's version and the session's process id, read together with
+/// `nonce` echoed back: `Ok(None)` when the answer is not this statement's
+/// — the connection is out of step, as when a pooler hands over a server
+/// connection whose previous client left with a statement unanswered.
+pub(super) async fn hello(client: &Client, nonce: &str) -> Result<Option<Hello>, StateError> {
+    let ask = |sql: &'static str| async move {
+        client.query_typed_opt(sql, &[(&nonce, Type::TEXT)]).await
+    };
+    let mut answer =
+        ask("SELECT $1::text, pg_backend_pid(), (SELECT max(version) FROM esia_glpi_schema)").await;
+    if answer
+        .as_ref()
+        .is_err_and(|e| e.code() == Some(&SqlState::UNDEFINED_TABLE))
+    {
+        // No schema yet: the session's id alone, the nonce echoed too.
+        answer = ask("SELECT $1::text, pg_backend_pid(), 0").await;
+    }
+    let row = match answer {
+        Ok(row) => row,
+        Err(e) if e.as_db_error().is_some() => return Err(db_err("read the schema version")(e)),
+        // Not the server's error about this statement: an answer out of
+        // step (an unexpected message, a column of another type).
+        Err(_) => None,
+    };
+    Ok(row.and_then(|row| {
+        let echoed = row.try_get::<_, String>(0).ok()?;
+        let backend_pid = row.try_get::<_, i32>(1).ok()?;
+        let version = row.try_get::<_, Option<i32>>(2).ok()?;
+        (echoed == nonce).then_some(Hello {
+            version: version.unwrap_or(0),
+            backend_pid,
+        })
+    }))
 }
 
 /// Brings the schema to [`latest`]; returns the versions before and after.

@@ -405,6 +405,13 @@ impl Pg {
     /// Starts PgBouncer (session pooling) in front of this server.
     #[track_caller]
     pub fn start_bouncer(&self) -> Bouncer {
+        self.start_bouncer_in("session")
+    }
+
+    /// Starts PgBouncer with `pool_mode` (`session`, `transaction` or
+    /// `statement`) in front of this server.
+    #[track_caller]
+    pub fn start_bouncer_in(&self, pool_mode: &str) -> Bouncer {
         let program = bouncer_bin();
         let dir = self.dir.path().join("bouncer");
         std::fs::create_dir_all(&dir).unwrap();
@@ -424,7 +431,7 @@ impl Pg {
                 "[databases]\n{DATABASE} = host=127.0.0.1 port={} dbname={DATABASE}\n\
                  [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n\
                  unix_socket_dir =\nauth_type = scram-sha-256\n\
-                 auth_file = {dir}/users.txt\npool_mode = session\n\
+                 auth_file = {dir}/users.txt\npool_mode = {pool_mode}\n\
                  server_reset_query = DISCARD ALL\nmax_client_conn = 1000\n\
                  default_pool_size = 64\nlogfile = {dir}/pgbouncer.log\n\
                  pidfile = {dir}/pgbouncer.pid\nlog_connections = 0\n\
