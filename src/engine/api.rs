@@ -17,7 +17,7 @@ use super::signals::Interrupts;
 use crate::config::Config;
 use crate::core::{Event, Key, Outcome};
 use crate::glpi::Client;
-use crate::state::{Cache, Kept, StateError, Store};
+use crate::state::{Cache, Kept, Look, StateError, Store};
 
 /// How long closing the GLPI session may take once a signal asked to stop:
 /// the engine sends SIGKILL soon after.
@@ -62,8 +62,9 @@ pub(crate) struct KeyFlush {
 
 /// How a waiting run's wait for its key ended.
 enum Turn<H> {
-    /// It holds the key: it delivers.
-    Hold(H),
+    /// It holds the key: it delivers; the key's kept events, read once it
+    /// held it.
+    Hold(H, Vec<Kept>),
     /// Another run delivered its event.
     Delivered(Outcome),
     /// Its event stays kept: the key could not be had in time, or a delivery
@@ -133,8 +134,8 @@ impl<'a, S: Store> Engine<'a, S> {
                 turn = self.wait_turn(&mine) => turn.unwrap_or_else(Turn::Kept),
                 signal = stop.received() => Turn::Kept(interrupted(signal, false)),
             };
-            let hold = match turn {
-                Turn::Hold(hold) => hold,
+            let (hold, queue) = match turn {
+                Turn::Hold(hold, queue) => (hold, queue),
                 Turn::Delivered(outcome) => {
                     tracing::info!("{}: delivered by another run of the key", event.key);
                     self.log_run(0, event, outcome.action(), outcome.ticket(), None);
@@ -149,7 +150,7 @@ impl<'a, S: Store> Engine<'a, S> {
                 }
             };
             let glpi = glpi_client(self.ctx.config, &self.ctx.cache)?;
-            let result = self.deliver(&glpi, &event.key, &mut stop).await;
+            let result = self.deliver(&glpi, &event.key, queue, &mut stop).await;
             drop(hold);
             drop(in_line);
             let report = match result {
@@ -213,16 +214,16 @@ impl<'a, S: Store> Engine<'a, S> {
             .collect();
         let mut announced = false;
         loop {
-            if let Some(outcome) = store.take_receipt(mine).await? {
-                return Ok(Turn::Delivered(outcome));
-            }
-            if store.first_in_line(mine).await?
-                && let Some(hold) = store.try_hold(key).await?
-            {
-                return Ok(match self.failed_since(mine, &before).await? {
-                    Some(error) => Turn::Kept(error),
-                    None => Turn::Hold(hold),
-                });
+            match store.look(mine).await? {
+                Look::Delivered(outcome) => return Ok(Turn::Delivered(outcome)),
+                Look::Held(hold) => {
+                    let queue = store.kept(key).await?;
+                    return Ok(match failed_since(&queue, mine, &before) {
+                        Some(error) => Turn::Kept(error),
+                        None => Turn::Hold(hold, queue),
+                    });
+                }
+                Look::Wait => {}
             }
             if Instant::now() >= deadline {
                 return Ok(Turn::Kept(
@@ -241,40 +242,17 @@ impl<'a, S: Store> Engine<'a, S> {
         }
     }
 
-    /// The failure of a delivery tried, since this run's event arrived, on
-    /// an event kept ahead of it (or on it): the event stays kept behind it,
-    /// without trying again at once.
-    async fn failed_since(
-        &self,
-        mine: &Kept,
-        before: &[(String, u32)],
-    ) -> Result<Option<EngineError>, EngineError> {
-        let queue = self.ctx.store.kept(&mine.event.key).await?;
-        Ok(queue
-            .into_iter()
-            .filter(|k| k.seq <= mine.seq && k.failure.is_some())
-            .find(|k| {
-                let earlier = before
-                    .iter()
-                    .find(|(id, _)| *id == k.id)
-                    .map_or(0, |(_, n)| *n);
-                k.attempts > earlier
-            })
-            .map(|k| EngineError::Behind {
-                failure: k.failure.unwrap_or(crate::core::Failure::Unavailable),
-                reason: k.last_error.unwrap_or_default(),
-            }))
-    }
-
-    /// Delivers the key's queue within the run's time, then closes GLPI.
+    /// Delivers the key's queue (as read once the key was held) within the
+    /// run's time, then closes GLPI.
     async fn deliver(
         &self,
         glpi: &Client,
         key: &Key,
+        queue: Vec<Kept>,
         stop: &mut Interrupts,
     ) -> Result<KeyReport, EngineError> {
         let mut run = Run::new(&self.ctx, glpi);
-        let result = self.deliver_within(&mut run, key, stop).await;
+        let result = self.deliver_within(&mut run, key, Some(queue), stop).await;
         let close = if matches!(result, Err(EngineError::Interrupted(_))) {
             CLOSE_WHEN_INTERRUPTED
         } else {
@@ -289,10 +267,11 @@ impl<'a, S: Store> Engine<'a, S> {
         &self,
         run: &mut Run<'_, S>,
         key: &Key,
+        queue: Option<Vec<Kept>>,
         stop: &mut Interrupts,
     ) -> Result<KeyReport, EngineError> {
         tokio::select! {
-            result = tokio::time::timeout(self.ctx.budget_left(), run.deliver_key(key)) => {
+            result = tokio::time::timeout(self.ctx.budget_left(), run.deliver_key(key, queue)) => {
                 result.unwrap_or_else(|_| Err(self.ctx.run_timeout()))
             }
             signal = stop.received() => Err(interrupted(signal, true)),
@@ -360,7 +339,10 @@ impl<'a, S: Store> Engine<'a, S> {
                     let wait = self.ctx.config.lock_timeout.min(self.ctx.budget_left());
                     match store.hold(&line.key, wait).await {
                         Err(e) => Err(e.into()),
-                        Ok(_hold) => self.deliver_within(&mut run, &line.key, &mut stop).await,
+                        Ok(_hold) => {
+                            self.deliver_within(&mut run, &line.key, None, &mut stop)
+                                .await
+                        }
                     }
                 };
                 if let Err(EngineError::Interrupted(signal)) = outcome {
@@ -394,4 +376,25 @@ impl<'a, S: Store> Engine<'a, S> {
             Ok(lines)
         })
     }
+}
+
+/// The failure of a delivery tried, since this run's event arrived, on an
+/// event kept ahead of it (or on it), in the key's `queue` (`before`: the
+/// attempts made on each event when it arrived): the event stays kept
+/// behind it, without trying again at once.
+fn failed_since(queue: &[Kept], mine: &Kept, before: &[(String, u32)]) -> Option<EngineError> {
+    queue
+        .iter()
+        .filter(|k| k.seq <= mine.seq && k.failure.is_some())
+        .find(|k| {
+            let earlier = before
+                .iter()
+                .find(|(id, _)| *id == k.id)
+                .map_or(0, |(_, n)| *n);
+            k.attempts > earlier
+        })
+        .map(|k| EngineError::Behind {
+            failure: k.failure.unwrap_or(crate::core::Failure::Unavailable),
+            reason: k.last_error.clone().unwrap_or_default(),
+        })
 }

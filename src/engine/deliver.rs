@@ -101,12 +101,20 @@ impl<'e, S: Store> Run<'e, S> {
     }
 
     /// Delivers the key's kept events in order, stopping at the first
-    /// failure or when the run's time is spent. The caller holds the key.
-    pub(super) async fn deliver_key(&mut self, key: &Key) -> Result<KeyReport, EngineError> {
+    /// failure or when the run's time is spent. The caller holds the key;
+    /// `queue`: the key's kept events if it read them since it took it.
+    pub(super) async fn deliver_key(
+        &mut self,
+        key: &Key,
+        mut queue: Option<Vec<Kept>>,
+    ) -> Result<KeyReport, EngineError> {
         let mut usable = self.load_record(key).await?;
         let mut report = KeyReport::default();
         loop {
-            let queue = self.store().kept(key).await?;
+            let queue = match queue.take() {
+                Some(queue) => queue,
+                None => self.store().kept(key).await?,
+            };
             let (ours, foreign): (Vec<Kept>, Vec<Kept>) =
                 queue.into_iter().partition(|k| self.ours(k));
             report.left = ours.len();
@@ -114,7 +122,12 @@ impl<'e, S: Store> Run<'e, S> {
             if ours.is_empty() || self.engine.budget_left().is_zero() {
                 break;
             }
-            let last = self.store().last_engine_id(key).await?;
+            // Only events the engine numbered wait for a gap.
+            let last = if ours.iter().any(|k| k.event.order.is_some()) {
+                self.store().last_engine_id(key).await?
+            } else {
+                None
+            };
             let Some(mut kept) = self.wait_for_gap(key, ours, last).await? else {
                 continue;
             };

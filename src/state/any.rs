@@ -9,7 +9,7 @@ use super::files::FileStore;
 use super::lock::KeyLock;
 use super::postgres::{PgHold, PgInLine, PgStore};
 use super::spool;
-use super::store::{Intent, Kept, Pending, RecordLoad, Store};
+use super::store::{Intent, Kept, Look, Pending, RecordLoad, Store};
 use crate::core::{Event, Failure, Key, Outcome, Record};
 
 /// The state directory, or a PostgreSQL database.
@@ -82,6 +82,21 @@ impl Store for AnyStore {
 
     async fn first_in_line(&self, kept: &Kept) -> Result<bool, StateError> {
         each!(self, s => s.first_in_line(kept).await)
+    }
+
+    async fn look(&self, mine: &Kept) -> Result<Look<AnyHold>, StateError> {
+        Ok(match self {
+            AnyStore::Files(s) => match s.look(mine).await? {
+                Look::Held(h) => Look::Held(AnyHold::Files(h)),
+                Look::Delivered(o) => Look::Delivered(o),
+                Look::Wait => Look::Wait,
+            },
+            AnyStore::Postgres(s) => match s.look(mine).await? {
+                Look::Held(h) => Look::Held(AnyHold::Postgres(h)),
+                Look::Delivered(o) => Look::Delivered(o),
+                Look::Wait => Look::Wait,
+            },
+        })
     }
 
     async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError> {

@@ -27,4 +27,4 @@ pub(crate) use cache::Cache;
 pub(crate) use error::StateError;
 pub(crate) use files::FileStore;
 pub(crate) use postgres::{LockProbe, PgProbe, PgSettings, PgStore, probe as probe_database};
-pub(crate) use store::{Intent, Kept, Pending, RecordLoad, Store};
+pub(crate) use store::{Intent, Kept, Look, Pending, RecordLoad, Store};

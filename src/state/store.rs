@@ -62,6 +62,17 @@ pub(crate) struct Kept {
     pub(crate) in_flight: bool,
 }
 
+/// What a waiting run saw ([`Store::look`]).
+#[derive(Debug)]
+pub(crate) enum Look<H> {
+    /// Another run delivered its event: the outcome.
+    Delivered(Outcome),
+    /// It holds the key.
+    Held(H),
+    /// Neither yet.
+    Wait,
+}
+
 /// Records, kept events, creation intents and locks of every key.
 ///
 /// Methods are `async` so that a backend behind a network (a database) can
@@ -82,6 +93,22 @@ pub(crate) trait Store {
     async fn enter_line(&self, kept: &Kept) -> Result<Self::InLine, StateError>;
     /// True when no run whose event arrived before `kept` still waits.
     async fn first_in_line(&self, kept: &Kept) -> Result<bool, StateError>;
+    /// One look of the run of `mine`, waiting in line: its event's outcome
+    /// if another run delivered it (the receipt used up), else the key if
+    /// this run is first in line and the key is free, else nothing yet.
+    /// A backend may do it at once (one statement), and may leave the line
+    /// as it takes the key.
+    async fn look(&self, mine: &Kept) -> Result<Look<Self::Hold>, StateError> {
+        if let Some(outcome) = self.take_receipt(mine).await? {
+            return Ok(Look::Delivered(outcome));
+        }
+        if self.first_in_line(mine).await?
+            && let Some(hold) = self.try_hold(&mine.event.key).await?
+        {
+            return Ok(Look::Held(hold));
+        }
+        Ok(Look::Wait)
+    }
 
     async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError>;
     async fn save_record(&self, record: &Record) -> Result<(), StateError>;

@@ -32,6 +32,7 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
@@ -45,7 +46,7 @@ use connect::db_err;
 use super::cache::Cache;
 use super::error::StateError;
 use super::files::FileStore;
-use super::store::{Intent, Kept, Pending, RecordLoad, Store};
+use super::store::{Intent, Kept, Look, Pending, RecordLoad, Store};
 use crate::core::{Event, Failure, Key, Outcome, Record};
 
 /// First key of the advisory locks that hold a key (two-int4 form, so that
@@ -231,6 +232,12 @@ pub(crate) struct PgStore {
     /// Unlocks sent when a hold or a place in line was dropped, awaited by
     /// [`Store::finish`].
     background: Background,
+    /// The id of the event this run kept, and whether this run delivered
+    /// it: that delivery leaves no receipt (nobody else waits for it).
+    own: std::cell::RefCell<Option<(String, bool)>>,
+    /// This run's place in line: its event's id, the row's id, and the flag
+    /// its [`PgInLine`] reads.
+    line: std::cell::RefCell<Option<(String, i64, Arc<AtomicBool>)>>,
 }
 
 /// Statements sent in the background (unlocks on drop), so that the run
@@ -291,6 +298,8 @@ pub(crate) struct PgInLine {
     client: Arc<Client>,
     background: Background,
     id: i64,
+    /// Set when the run left the line as it took the key ([`Store::look`]).
+    left: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for PgInLine {
@@ -303,6 +312,9 @@ impl std::fmt::Debug for PgInLine {
 
 impl Drop for PgInLine {
     fn drop(&mut self) {
+        if self.left.load(Ordering::Relaxed) {
+            return;
+        }
         let sql = format!(
             "SELECT pg_advisory_unlock({NS_WAIT}, ({} % 2147483648)::int); \
              DELETE FROM waiting WHERE id = {}",
@@ -389,6 +401,8 @@ impl PgStore {
             data: OnceCell::new(),
             backend_pid: std::cell::Cell::new(None),
             background: Background::default(),
+            own: std::cell::RefCell::new(None),
+            line: std::cell::RefCell::new(None),
         })
     }
 
@@ -891,10 +905,83 @@ impl Store for PgStore {
         if !locked {
             tracing::warn!("state database: the place in line {id} was already locked");
         }
+        let left = Arc::new(AtomicBool::new(false));
+        *self.line.borrow_mut() = Some((kept.id.clone(), id, Arc::clone(&left)));
         Ok(PgInLine {
             client: Arc::clone(client),
             background: Arc::clone(&self.background),
             id,
+            left,
+        })
+    }
+
+    async fn look(&self, mine: &Kept) -> Result<Look<PgHold>, StateError> {
+        let client = self.data().await?;
+        let key = &mine.event.key;
+        let seq = i64::try_from(mine.seq).unwrap_or(i64::MAX);
+        let hash = key_hash(key);
+        let (place, left) = match self.line.borrow().as_ref() {
+            Some((uid, id, left)) if *uid == mine.id => (*id, Some(Arc::clone(left))),
+            _ => (-1, None),
+        };
+        let err = db_err("wait for the node and service");
+        // One statement: the receipt (used up); each earlier place in line,
+        // its lock tried (taken: its run died); the key's lock, tried when
+        // there is no receipt and no live run ahead; and, the key held, the
+        // run leaves the line.
+        let row = self
+            .timed("wait for the node and service", async {
+                client
+                    .query_typed_one(
+                        "WITH receipt AS (DELETE FROM receipts WHERE uid = $1 RETURNING outcome), \
+                         ahead AS (SELECT id, pg_try_advisory_lock($5, (id % 2147483648)::int) \
+                             AS dead FROM waiting WHERE node = $2 AND service = $3 AND seq < $4), \
+                         taken AS (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM receipt) \
+                             AND NOT EXISTS (SELECT 1 FROM ahead WHERE NOT dead) \
+                             THEN pg_try_advisory_lock($6, $7) END AS held), \
+                         gone AS (DELETE FROM waiting WHERE id = $8 \
+                             AND (SELECT held FROM taken) RETURNING id) \
+                         SELECT (SELECT outcome FROM receipt), (SELECT held FROM taken), \
+                             ARRAY(SELECT id FROM ahead WHERE dead), \
+                             (SELECT pg_advisory_unlock($5, (id % 2147483648)::int) FROM gone), \
+                             pg_backend_pid()",
+                        &[
+                            (&mine.id, Type::TEXT),
+                            (&key.node, Type::TEXT),
+                            (&key.service, Type::TEXT),
+                            (&seq, Type::INT8),
+                            (&NS_WAIT, Type::INT4),
+                            (&NS_HOLD, Type::INT4),
+                            (&hash, Type::INT4),
+                            (&place, Type::INT8),
+                        ],
+                    )
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        let receipt: Option<Json<Outcome>> = row.try_get(0).ok().flatten();
+        let key_taken: Option<bool> = row.try_get(1).map_err(&err)?;
+        let dead: Vec<i64> = row.try_get(2).map_err(&err)?;
+        let left_line: Option<bool> = row.try_get(3).map_err(&err)?;
+        self.same_session(row.try_get(4).map_err(&err)?)?;
+        if left_line.is_some()
+            && let Some(left) = left
+        {
+            left.store(true, Ordering::Relaxed);
+        }
+        if !dead.is_empty() {
+            self.forget_dead_places(client, &dead).await?;
+        }
+        let hold = key_taken.unwrap_or(false).then(|| PgHold {
+            client: Arc::clone(client),
+            background: Arc::clone(&self.background),
+            hash,
+        });
+        Ok(match (receipt, hold) {
+            (Some(Json(outcome)), _) => Look::Delivered(outcome),
+            (None, Some(hold)) => Look::Held(hold),
+            (None, None) => Look::Wait,
         })
     }
 
@@ -931,17 +1018,7 @@ impl Store for PgStore {
             }
         }
         if !stale.is_empty() {
-            self.timed("read the line of waiting runs", async {
-                client
-                    .execute_typed(
-                        "WITH gone AS (DELETE FROM waiting WHERE id = ANY($1) RETURNING id) \
-                         SELECT pg_advisory_unlock($2, (id % 2147483648)::int) FROM gone",
-                        &[(&stale, Type::INT8_ARRAY), (&NS_WAIT, Type::INT4)],
-                    )
-                    .await
-                    .map_err(&err)
-            })
-            .await?;
+            self.forget_dead_places(client, &stale).await?;
         }
         Ok(first)
     }
@@ -1089,6 +1166,7 @@ impl Store for PgStore {
         outbox::remove(&mine.path)?;
         let entry = mine.entry.clone();
         drop(mine);
+        *self.own.borrow_mut() = Some((entry.uid.clone(), false));
         Ok(Kept {
             id: entry.uid,
             seq,
@@ -1139,6 +1217,26 @@ impl Store for PgStore {
         engine_id: Option<u64>,
     ) -> Result<(), StateError> {
         let engine_id = engine_id.map(|id| i64::try_from(id).unwrap_or(i64::MAX));
+        let own = self
+            .own
+            .borrow()
+            .as_ref()
+            .is_some_and(|(uid, _)| *uid == kept.id);
+        if own {
+            // This run's own event: the run has its outcome, no receipt.
+            self.exec(
+                "record a delivery",
+                "WITH gone AS (DELETE FROM kept WHERE uid = $1 RETURNING node, service) \
+                 UPDATE keys k SET last_engine_id = COALESCE($2, k.last_engine_id) \
+                 FROM gone WHERE k.node = gone.node AND k.service = gone.service",
+                &[(&kept.id, Type::TEXT), (&engine_id, Type::INT8)],
+            )
+            .await?;
+            if let Some((_, delivered)) = self.own.borrow_mut().as_mut() {
+                *delivered = true;
+            }
+            return Ok(());
+        }
         // One statement: the event leaves the queue, its receipt and the
         // key's engine id appear, all at once.
         self.exec(
@@ -1158,6 +1256,14 @@ impl Store for PgStore {
     }
 
     async fn take_receipt(&self, kept: &Kept) -> Result<Option<Outcome>, StateError> {
+        let delivered_here = self
+            .own
+            .borrow()
+            .as_ref()
+            .is_some_and(|(uid, delivered)| *uid == kept.id && *delivered);
+        if delivered_here {
+            return Ok(None);
+        }
         let row = self
             .opt(
                 "read a receipt",
@@ -1294,6 +1400,23 @@ impl Store for PgStore {
 }
 
 impl PgStore {
+    /// Removes the places in line `ids` of runs that died, whose locks this
+    /// run just took to prove it, and unlocks them.
+    async fn forget_dead_places(&self, client: &Client, ids: &[i64]) -> Result<(), StateError> {
+        self.timed("read the line of waiting runs", async {
+            client
+                .execute_typed(
+                    "WITH gone AS (DELETE FROM waiting WHERE id = ANY($1) RETURNING id) \
+                     SELECT pg_advisory_unlock($2, (id % 2147483648)::int) FROM gone",
+                    &[(&ids, Type::INT8_ARRAY), (&NS_WAIT, Type::INT4)],
+                )
+                .await
+                .map_err(db_err("read the line of waiting runs"))
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// Moves kept events of `key` (one, or all) into `dropped_kept`.
     async fn drop_kept(
         &self,
