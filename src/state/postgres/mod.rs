@@ -238,6 +238,9 @@ pub(crate) struct PgStore {
     /// This run's place in line: its event's id, the row's id, and the flag
     /// its [`PgInLine`] reads.
     line: std::cell::RefCell<Option<(String, i64, Arc<AtomicBool>)>>,
+    /// The creation intent of the key whose record was just read, read with
+    /// it (used once by [`Store::read_intent`]).
+    intent: std::cell::RefCell<Option<(Key, Option<Pending>)>>,
 }
 
 /// Statements sent in the background (unlocks on drop), so that the run
@@ -341,6 +344,18 @@ fn key_of(row: &Row, action: &'static str) -> Result<Key, StateError> {
     ))
 }
 
+/// A key's creation intent as read from `intents` (`None`: no row).
+fn pending_of(
+    column: Result<Option<Json<Intent>>, tokio_postgres::Error>,
+    key: &Key,
+) -> Option<Pending> {
+    match column {
+        Ok(None) => None,
+        Ok(Some(Json(intent))) if intent.key == *key => Some(Pending::Intent(intent)),
+        Ok(Some(_)) | Err(_) => Some(Pending::Unreadable),
+    }
+}
+
 /// A kept event as read from `kept`.
 fn kept_of(row: &tokio_postgres::Row) -> Result<Kept, String> {
     let get = |e: tokio_postgres::Error| e.to_string();
@@ -366,9 +381,13 @@ fn kept_of(row: &tokio_postgres::Row) -> Result<Kept, String> {
     })
 }
 
-/// Numbers and inserts one event, unless its id was inserted already
-/// (then nothing): one statement, so the key's `keys` row lock orders it.
-const INSERT_KEPT: &str = "
+/// The numbering and insertion of one event, unless its id was inserted
+/// already (then nothing), as common table expressions ending in `ins`
+/// (the inserted row's `seq`): one statement, so the key's `keys` row lock
+/// orders it.
+macro_rules! numbered_insert {
+    () => {
+        "
 WITH fresh AS (
     SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM event_ids WHERE uid = $1)
 ), num AS (
@@ -381,10 +400,27 @@ WITH fresh AS (
     SELECT $1, $2, $3, last_seq FROM num
     ON CONFLICT (uid) DO NOTHING
     RETURNING seq
-)
-INSERT INTO kept (uid, node, service, seq, glpi, event, attempts, last_error, failure)
-SELECT $1, $2, $3, seq, $4, $5, $6, $7, $8 FROM ids
-RETURNING seq";
+), ins AS (
+    INSERT INTO kept (uid, node, service, seq, glpi, event, attempts, last_error, failure)
+    SELECT $1, $2, $3, seq, $4, $5, $6, $7, $8 FROM ids
+    RETURNING seq
+)"
+    };
+}
+
+/// Numbers and inserts one event (see [`numbered_insert`]): its number.
+const INSERT_KEPT: &str = concat!(numbered_insert!(), " SELECT seq FROM ins");
+
+/// The same, and the run that keeps it enters the line of waiting runs at
+/// once (its place's row, locked by this session): its number, the
+/// place's id, whether the place's lock was taken.
+const INSERT_KEPT_IN_LINE: &str = concat!(
+    numbered_insert!(),
+    ", line AS (INSERT INTO waiting (node, service, seq) SELECT $2, $3, seq FROM ins \
+     RETURNING id) \
+     SELECT ins.seq, line.id, pg_try_advisory_lock($9, (line.id % 2147483648)::int) \
+     FROM ins, line"
+);
 
 const KEPT_COLUMNS: &str =
     "uid, node, service, seq, glpi, event, attempts, last_error, failure, started_at";
@@ -403,6 +439,7 @@ impl PgStore {
             background: Background::default(),
             own: std::cell::RefCell::new(None),
             line: std::cell::RefCell::new(None),
+            intent: std::cell::RefCell::new(None),
         })
     }
 
@@ -784,25 +821,73 @@ async fn insert_kept(
 ) -> Result<Option<u64>, StateError> {
     let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
     let failure = failure.map(Json);
-    let row = client
-        .query_typed_opt(
-            INSERT_KEPT,
-            &[
-                (&uid, Type::TEXT),
-                (&event.key.node, Type::TEXT),
-                (&event.key.service, Type::TEXT),
-                (&glpi, Type::TEXT),
-                (&Json(event), Type::JSONB),
-                (&attempts, Type::INT4),
-                (&last_error, Type::TEXT),
-                (&failure, Type::JSONB),
-            ],
-        )
-        .await
-        .map_err(db_err("keep the event in the database"))?;
+    let row = insert_row(
+        client,
+        INSERT_KEPT,
+        &[
+            (&uid, Type::TEXT),
+            (&event.key.node, Type::TEXT),
+            (&event.key.service, Type::TEXT),
+            (&glpi, Type::TEXT),
+            (&Json(event), Type::JSONB),
+            (&attempts, Type::INT4),
+            (&last_error, Type::TEXT),
+            (&failure, Type::JSONB),
+        ],
+    )
+    .await?;
     Ok(row
         .and_then(|r| r.try_get::<_, i64>(0).ok())
         .map(|seq| u64::try_from(seq).unwrap_or(0)))
+}
+
+/// Inserts this run's own event and its place in line (see
+/// [`INSERT_KEPT_IN_LINE`]): its number, the place's id, and whether the
+/// place's lock was taken; `None` when its id was inserted before.
+async fn insert_own(
+    client: &Client,
+    entry: &outbox::Entry,
+) -> Result<Option<(u64, i64, bool)>, StateError> {
+    let (none, zero): (Option<&str>, i32) = (None, 0);
+    let no_failure: Option<Json<Failure>> = None;
+    let row = insert_row(
+        client,
+        INSERT_KEPT_IN_LINE,
+        &[
+            (&entry.uid, Type::TEXT),
+            (&entry.event.key.node, Type::TEXT),
+            (&entry.event.key.service, Type::TEXT),
+            (&entry.glpi, Type::TEXT),
+            (&Json(&entry.event), Type::JSONB),
+            (&zero, Type::INT4),
+            (&none, Type::TEXT),
+            (&no_failure, Type::JSONB),
+            (&NS_WAIT, Type::INT4),
+        ],
+    )
+    .await?;
+    let err = db_err("keep the event in the database");
+    row.map(|r| {
+        let seq: i64 = r.try_get(0).map_err(&err)?;
+        Ok((
+            u64::try_from(seq).unwrap_or(0),
+            r.try_get(1).map_err(&err)?,
+            r.try_get(2).map_err(&err)?,
+        ))
+    })
+    .transpose()
+}
+
+/// One insertion statement: its row, if any.
+async fn insert_row(
+    client: &Client,
+    sql: &str,
+    params: &[Param<'_>],
+) -> Result<Option<Row>, StateError> {
+    client
+        .query_typed_opt(sql, params)
+        .await
+        .map_err(db_err("keep the event in the database"))
 }
 
 impl Store for PgStore {
@@ -880,6 +965,17 @@ impl Store for PgStore {
 
     async fn enter_line(&self, kept: &Kept) -> Result<PgInLine, StateError> {
         let client = self.data().await?;
+        // Entered with the event's insertion (`keep`): no statement.
+        if let Some((uid, id, left)) = self.line.borrow().as_ref()
+            && *uid == kept.id
+        {
+            return Ok(PgInLine {
+                client: Arc::clone(client),
+                background: Arc::clone(&self.background),
+                id: *id,
+                left: Arc::clone(left),
+            });
+        }
         let seq = i64::try_from(kept.seq).unwrap_or(i64::MAX);
         let err = db_err("enter the line of waiting runs");
         let row = self
@@ -1024,14 +1120,23 @@ impl Store for PgStore {
     }
 
     async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError> {
+        // The key's creation intent comes with it: the delivery asks for it
+        // next (`read_intent`), under the same hold.
         let row = self
             .opt(
                 "read a record",
-                "SELECT record FROM records WHERE node = $1 AND service = $2",
+                "SELECT (SELECT record FROM records WHERE node = $1 AND service = $2), \
+                     (SELECT intent FROM intents WHERE node = $1 AND service = $2)",
                 &key_params(key),
             )
             .await?;
-        let Some(row) = row else {
+        if let Some(row) = &row {
+            let intent = row.try_get::<_, Option<Json<Intent>>>(1);
+            *self.intent.borrow_mut() = Some((key.clone(), pending_of(intent, key)));
+        }
+        let Some(row) =
+            row.filter(|r| !matches!(r.try_get::<_, Option<Json<Record>>>(0), Ok(None)))
+        else {
             return Ok(RecordLoad::Missing);
         };
         match row.try_get::<_, Json<Record>>(0) {
@@ -1129,17 +1234,14 @@ impl Store for PgStore {
         let err = db_err("keep the event in the database");
         let seq = self
             .timed("keep the event in the database", async {
-                let inserted = insert_kept(
-                    client,
-                    &entry.uid,
-                    &entry.event,
-                    Some(&entry.glpi),
-                    0,
-                    None,
-                    None,
-                )
-                .await?;
-                if let Some(seq) = inserted {
+                if let Some((seq, place, locked)) = insert_own(client, entry).await? {
+                    if !locked {
+                        tracing::warn!(
+                            "state database: the place in line {place} was already locked"
+                        );
+                    }
+                    *self.line.borrow_mut() =
+                        Some((entry.uid.clone(), place, Arc::new(AtomicBool::new(false))));
                     return Ok(Some(seq));
                 }
                 // Inserted before (by a version that moved entries it did
@@ -1337,6 +1439,7 @@ impl Store for PgStore {
     }
 
     async fn write_intent(&self, intent: &Intent) -> Result<(), StateError> {
+        *self.intent.borrow_mut() = None;
         self.exec(
             "write a creation intent",
             "INSERT INTO intents (node, service, intent) VALUES ($1, $2, $3) \
@@ -1352,6 +1455,13 @@ impl Store for PgStore {
     }
 
     async fn read_intent(&self, key: &Key) -> Result<Option<Pending>, StateError> {
+        // Read with the record, once (the next read asks the database).
+        let prefetched = self.intent.borrow_mut().take();
+        if let Some((of, pending)) = prefetched
+            && of == *key
+        {
+            return Ok(pending);
+        }
         let row = self
             .opt(
                 "read a creation intent",
@@ -1359,13 +1469,11 @@ impl Store for PgStore {
                 &key_params(key),
             )
             .await?;
-        Ok(row.map(|r| match r.try_get::<_, Json<Intent>>(0) {
-            Ok(Json(intent)) if intent.key == *key => Pending::Intent(intent),
-            Ok(_) | Err(_) => Pending::Unreadable,
-        }))
+        Ok(row.and_then(|r| pending_of(r.try_get::<_, Option<Json<Intent>>>(0), key)))
     }
 
     async fn clear_intent(&self, key: &Key) -> Result<(), StateError> {
+        *self.intent.borrow_mut() = None;
         self.exec(
             "clear a creation intent",
             "DELETE FROM intents WHERE node = $1 AND service = $2",
