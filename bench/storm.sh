@@ -4,7 +4,8 @@
 # harness: --events, --keys, --parallel, --latency-ms for the storm (--events 0
 # skips it); --bursts, --burst-pool, --burst-gap-ms, --burst-latency-ms,
 # --burst-states, --burst-ids, --seed for the bursts (--bursts 0 skips them);
-# --api v2 (GLPI 11 simulator), --state postgres (a private cluster); or `counts`
+# --api v2 (GLPI 11 simulator), --state postgres (a private cluster) or
+# --state pgbouncer (the same behind PgBouncer, session mode); or `counts`
 # first for the requests per action.
 set -euo pipefail
 cd "$(dirname "$0")/.."
