@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Barrier, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::glpi_sim::{Sim, SimOptions};
@@ -1154,5 +1154,157 @@ fn state_import_moves_files_state_into_the_database() {
     );
     assert_trails(&site.sim, &[numbered(&["CRITICAL", "WARNING", "OK"])]);
     assert!(site.list(a).is_empty());
+    site.assert_password_never_shown();
+}
+
+/// A TCP proxy in front of the database that slips, into the next
+/// `poison` connections, a stale answer in front of the first answer after
+/// start-up: what a pooler hands over when the previous client of a server
+/// connection was killed with a statement unanswered (the answer to a
+/// `SELECT pg_advisory_unlock(…)`: one boolean row).
+struct StaleProxy {
+    port: u16,
+    poison: Arc<AtomicUsize>,
+}
+
+impl StaleProxy {
+    fn start(upstream: u16) -> StaleProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let poison = Arc::new(AtomicUsize::new(0));
+        let poisoned = Arc::clone(&poison);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let stale = poisoned
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_read, &mut s_write);
+                    let _ = s_write.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || relay_answers(server, client, stale));
+            }
+        });
+        StaleProxy { port, poison }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://esia@127.0.0.1:{}/esia", self.port)
+    }
+}
+
+/// One protocol message: its type, its length, its body.
+fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![kind];
+    m.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+/// The complete answer to `SELECT pg_advisory_unlock(…)` (simple query).
+fn stale_answer() -> Vec<u8> {
+    let mut fields = Vec::new();
+    fields.extend_from_slice(&1i16.to_be_bytes());
+    fields.extend_from_slice(b"pg_advisory_unlock\0");
+    fields.extend_from_slice(&0i32.to_be_bytes()); // table
+    fields.extend_from_slice(&0i16.to_be_bytes()); // column
+    fields.extend_from_slice(&16i32.to_be_bytes()); // bool
+    fields.extend_from_slice(&1i16.to_be_bytes());
+    fields.extend_from_slice(&(-1i32).to_be_bytes());
+    fields.extend_from_slice(&0i16.to_be_bytes()); // text
+    let mut row = Vec::new();
+    row.extend_from_slice(&1i16.to_be_bytes());
+    row.extend_from_slice(&1i32.to_be_bytes());
+    row.push(b't');
+    [
+        message(b'T', &fields),
+        message(b'D', &row),
+        message(b'C', b"SELECT 1\0"),
+        message(b'Z', b"I"),
+    ]
+    .concat()
+}
+
+/// Server to client, message by message; with `stale`, the stale answer
+/// goes first once start-up is over (after the first `ReadyForQuery`).
+fn relay_answers(mut server: std::net::TcpStream, mut client: std::net::TcpStream, stale: bool) {
+    use std::io::{Read as _, Write as _};
+    let mut ready = false;
+    let mut injected = !stale;
+    loop {
+        let mut head = [0u8; 5];
+        if server.read_exact(&mut head).is_err() {
+            break;
+        }
+        let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let mut body = vec![0u8; len.saturating_sub(4)];
+        if server.read_exact(&mut body).is_err() {
+            break;
+        }
+        if ready && !injected {
+            injected = true;
+            if client.write_all(&stale_answer()).is_err() {
+                break;
+            }
+        }
+        if client.write_all(&head).is_err() || client.write_all(&body).is_err() {
+            break;
+        }
+        ready |= head[0] == b'Z';
+    }
+    let _ = client.shutdown(std::net::Shutdown::Write);
+}
+
+/// A connection whose first answer is not its own (a pooler handed over a
+/// server connection its killed client left mid-statement) is dropped and
+/// another one opened: the run delivers. When the next one is stale too,
+/// the run stops with exit 6, its event kept locally, delivered by the
+/// next `flush` once connections are sound.
+#[test]
+fn a_connection_whose_first_answer_is_not_its_own_is_replaced() {
+    let site = Site::new(1, Duration::ZERO);
+    let proxy = StaleProxy::start(site.pg.port());
+    site.write_config(
+        0,
+        &format!(
+            "[state]\nbackend = \"postgres\"\nurl = \"{}\"\npassword_file = \"{}\"\n",
+            proxy.url(),
+            site.password_file.display()
+        ),
+    );
+    proxy.poison.store(1, Ordering::SeqCst);
+    let run = site.run(
+        site.notify_cmd(0, "web01", "CRITICAL", "down #k0e0#")
+            .arg("-v"),
+    );
+    assert_eq!(run.ok().json()["action"], "created", "{}", run.stdout);
+    assert!(
+        run.stderr.contains("first answer was not its own"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(proxy.poison.load(Ordering::SeqCst), 0);
+
+    proxy.poison.store(2, Ordering::SeqCst);
+    let run = site.notify(0, "web01", "WARNING", "worse #k0e1#");
+    run.code(6);
+    assert!(
+        run.stderr
+            .contains("twice, the connection's first answer was not its own")
+            && run.stderr.to_lowercase().contains("locally"),
+        "{}",
+        run.stderr
+    );
+    assert_trails(&site.sim, &[numbered(&["CRITICAL"])]);
+
+    let flush = site.esia(0, &["--json", "flush"]);
+    assert_eq!(flush.ok().json()["delivered"], 1, "{}", flush.stdout);
+    assert_trails(&site.sim, &[numbered(&["CRITICAL", "WARNING"])]);
     site.assert_password_never_shown();
 }
