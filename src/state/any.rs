@@ -66,22 +66,11 @@ impl Store for AnyStore {
         })
     }
 
-    async fn try_hold(&self, key: &Key) -> Result<Option<AnyHold>, StateError> {
-        Ok(match self {
-            AnyStore::Files(s) => s.try_hold(key).await?.map(AnyHold::Files),
-            AnyStore::Postgres(s) => s.try_hold(key).await?.map(AnyHold::Postgres),
-        })
-    }
-
     async fn enter_line(&self, kept: &Kept) -> Result<AnyInLine, StateError> {
         Ok(match self {
             AnyStore::Files(s) => AnyInLine::Files(s.enter_line(kept).await?),
             AnyStore::Postgres(s) => AnyInLine::Postgres(s.enter_line(kept).await?),
         })
-    }
-
-    async fn first_in_line(&self, kept: &Kept) -> Result<bool, StateError> {
-        each!(self, s => s.first_in_line(kept).await)
     }
 
     async fn look(&self, mine: &Kept) -> Result<Look<AnyHold>, StateError> {

@@ -18,7 +18,7 @@ use super::cache::Cache;
 use super::error::StateError;
 use super::lock::KeyLock;
 use super::paths::{file_stem, io_err, private_dir, read_private};
-use super::store::{Intent, Kept, Pending, RecordLoad, Store};
+use super::store::{Intent, Kept, Look, Pending, RecordLoad, Store};
 use super::{records, spool};
 use crate::core::{Event, Failure, Key, Outcome, Record};
 
@@ -81,16 +81,21 @@ impl Store for FileStore {
         KeyLock::acquire(&self.path("locks", key, ".lock"), &key.to_string(), timeout).await
     }
 
-    async fn try_hold(&self, key: &Key) -> Result<Option<KeyLock>, StateError> {
-        KeyLock::try_acquire(&self.path("locks", key, ".lock"))
-    }
-
     async fn enter_line(&self, kept: &Kept) -> Result<spool::InLine, StateError> {
         spool::enter_line(kept)
     }
 
-    async fn first_in_line(&self, kept: &Kept) -> Result<bool, StateError> {
-        spool::first_in_line(&self.spool_dir(&kept.event.key), kept)
+    async fn look(&self, mine: &Kept) -> Result<Look<KeyLock>, StateError> {
+        if let Some(outcome) = spool::take_receipt(mine)? {
+            return Ok(Look::Delivered(outcome));
+        }
+        let key = &mine.event.key;
+        if spool::first_in_line(&self.spool_dir(key), mine)?
+            && let Some(hold) = KeyLock::try_acquire(&self.path("locks", key, ".lock"))?
+        {
+            return Ok(Look::Held(hold));
+        }
+        Ok(Look::Wait)
     }
 
     async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError> {
@@ -163,9 +168,7 @@ impl Store for FileStore {
         failure: Failure,
         error: String,
     ) -> Result<(), StateError> {
-        kept.attempts += 1;
-        kept.last_error = Some(error);
-        kept.failure = Some(failure);
+        kept.count_failure(failure, error);
         spool::save(kept)
     }
 

@@ -62,6 +62,15 @@ pub(crate) struct Kept {
     pub(crate) in_flight: bool,
 }
 
+impl Kept {
+    /// Counts a failed delivery attempt and keeps its error.
+    pub(crate) fn count_failure(&mut self, failure: Failure, error: String) {
+        self.attempts += 1;
+        self.last_error = Some(error);
+        self.failure = Some(failure);
+    }
+}
+
 /// What a waiting run saw ([`Store::look`]).
 #[derive(Debug)]
 pub(crate) enum Look<H> {
@@ -87,28 +96,13 @@ pub(crate) trait Store {
 
     /// Takes the key, waiting at most `timeout`.
     async fn hold(&self, key: &Key, timeout: Duration) -> Result<Self::Hold, StateError>;
-    /// Takes the key if it is free, without waiting.
-    async fn try_hold(&self, key: &Key) -> Result<Option<Self::Hold>, StateError>;
     /// The run of `kept` waits for the key.
     async fn enter_line(&self, kept: &Kept) -> Result<Self::InLine, StateError>;
-    /// True when no run whose event arrived before `kept` still waits.
-    async fn first_in_line(&self, kept: &Kept) -> Result<bool, StateError>;
     /// One look of the run of `mine`, waiting in line: its event's outcome
     /// if another run delivered it (the receipt used up), else the key if
-    /// this run is first in line and the key is free, else nothing yet.
-    /// A backend may do it at once (one statement), and may leave the line
-    /// as it takes the key.
-    async fn look(&self, mine: &Kept) -> Result<Look<Self::Hold>, StateError> {
-        if let Some(outcome) = self.take_receipt(mine).await? {
-            return Ok(Look::Delivered(outcome));
-        }
-        if self.first_in_line(mine).await?
-            && let Some(hold) = self.try_hold(&mine.event.key).await?
-        {
-            return Ok(Look::Held(hold));
-        }
-        Ok(Look::Wait)
-    }
+    /// no run whose event arrived earlier still waits and the key is free,
+    /// else nothing yet. A backend may leave the line as it takes the key.
+    async fn look(&self, mine: &Kept) -> Result<Look<Self::Hold>, StateError>;
 
     async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError>;
     async fn save_record(&self, record: &Record) -> Result<(), StateError>;

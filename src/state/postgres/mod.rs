@@ -568,6 +568,20 @@ impl PgStore {
         within(self.settings.request_timeout, action, op).await
     }
 
+    /// One statement on the run's connection (opened on first use),
+    /// bounded by the configuration's `timeout`.
+    async fn on_data<T>(
+        &self,
+        action: &'static str,
+        statement: impl AsyncFnOnce(&Client) -> Result<T, tokio_postgres::Error>,
+    ) -> Result<T, StateError> {
+        let client = self.data().await?;
+        self.timed(action, async {
+            statement(client).await.map_err(db_err(action))
+        })
+        .await
+    }
+
     /// One statement on the run's connection: its rows.
     async fn rows(
         &self,
@@ -575,14 +589,8 @@ impl PgStore {
         sql: &str,
         params: &[Param<'_>],
     ) -> Result<Vec<Row>, StateError> {
-        let client = self.data().await?;
-        self.timed(action, async {
-            client
-                .query_typed(sql, params)
-                .await
-                .map_err(db_err(action))
-        })
-        .await
+        self.on_data(action, async |c| c.query_typed(sql, params).await)
+            .await
     }
 
     /// One statement on the run's connection: its row, if any.
@@ -592,14 +600,8 @@ impl PgStore {
         sql: &str,
         params: &[Param<'_>],
     ) -> Result<Option<Row>, StateError> {
-        let client = self.data().await?;
-        self.timed(action, async {
-            client
-                .query_typed_opt(sql, params)
-                .await
-                .map_err(db_err(action))
-        })
-        .await
+        self.on_data(action, async |c| c.query_typed_opt(sql, params).await)
+            .await
     }
 
     /// One statement on the run's connection, for what it changes.
@@ -609,13 +611,8 @@ impl PgStore {
         sql: &str,
         params: &[Param<'_>],
     ) -> Result<(), StateError> {
-        let client = self.data().await?;
-        self.timed(action, async {
-            client
-                .execute_typed(sql, params)
-                .await
-                .map(|_| ())
-                .map_err(db_err(action))
+        self.on_data(action, async |c| {
+            c.execute_typed(sql, params).await.map(|_| ())
         })
         .await
     }
@@ -683,7 +680,6 @@ impl PgStore {
     /// Forgets receipts nobody came for, ids of long-delivered events, and
     /// the places in line of runs that died.
     async fn prune(&self) -> Result<(), StateError> {
-        let client = self.data().await?;
         let sql = format!(
             "DELETE FROM receipts WHERE delivered_at < now() - interval '{RECEIPT_TTL}'; \
              DELETE FROM event_ids e WHERE kept_at < now() - interval '{EVENT_ID_TTL}' \
@@ -692,8 +688,8 @@ impl PgStore {
                  AND pg_try_advisory_lock({NS_WAIT}, (id % 2147483648)::int) \
                  AND pg_advisory_unlock({NS_WAIT}, (id % 2147483648)::int)"
         );
-        self.timed("prune the state database", async {
-            client.batch_execute(&sql).await.map_err(db_err("prune"))
+        self.on_data("prune the state database", async |c| {
+            c.batch_execute(&sql).await
         })
         .await
     }
@@ -703,23 +699,20 @@ impl PgStore {
         &self,
         record: &Record,
     ) -> Result<bool, StateError> {
-        let client = self.data().await?;
         let ticket = i64::try_from(record.ticket_id).unwrap_or(i64::MAX);
-        self.timed("import a record", async {
-            client
-                .execute(
-                    "INSERT INTO records (node, service, ticket_id, record) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (node, service) DO NOTHING",
-                    &[
-                        &record.key.node,
-                        &record.key.service,
-                        &ticket,
-                        &Json(record),
-                    ],
-                )
-                .await
-                .map(|n| n == 1)
-                .map_err(db_err("import a record"))
+        self.on_data("import a record", async |c| {
+            c.execute(
+                "INSERT INTO records (node, service, ticket_id, record) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (node, service) DO NOTHING",
+                &[
+                    &record.key.node,
+                    &record.key.service,
+                    &ticket,
+                    &Json(record),
+                ],
+            )
+            .await
+            .map(|n| n == 1)
         })
         .await
     }
@@ -729,17 +722,14 @@ impl PgStore {
         &self,
         intent: &Intent,
     ) -> Result<bool, StateError> {
-        let client = self.data().await?;
-        self.timed("import an intent", async {
-            client
-                .execute(
-                    "INSERT INTO intents (node, service, intent) VALUES ($1, $2, $3) \
-                     ON CONFLICT (node, service) DO NOTHING",
-                    &[&intent.key.node, &intent.key.service, &Json(intent)],
-                )
-                .await
-                .map(|n| n == 1)
-                .map_err(db_err("import an intent"))
+        self.on_data("import an intent", async |c| {
+            c.execute(
+                "INSERT INTO intents (node, service, intent) VALUES ($1, $2, $3) \
+                 ON CONFLICT (node, service) DO NOTHING",
+                &[&intent.key.node, &intent.key.service, &Json(intent)],
+            )
+            .await
+            .map(|n| n == 1)
         })
         .await
     }
@@ -920,11 +910,7 @@ impl Store for PgStore {
         .await
         {
             Ok(Ok(messages)) => {
-                let hold = PgHold {
-                    client: Arc::clone(client),
-                    background: Arc::clone(&self.background),
-                    hash,
-                };
+                let hold = self.held(client, hash);
                 let pid = messages.iter().find_map(|m| match m {
                     tokio_postgres::SimpleQueryMessage::Row(row) => {
                         row.get(1).and_then(|p| p.parse::<i32>().ok())
@@ -940,41 +926,11 @@ impl Store for PgStore {
         }
     }
 
-    async fn try_hold(&self, key: &Key) -> Result<Option<PgHold>, StateError> {
-        let client = self.data().await?;
-        let hash = key_hash(key);
-        let err = db_err("lock the node and service");
-        let row = self
-            .timed("lock the node and service", async {
-                client
-                    .query_typed_one(
-                        "SELECT pg_try_advisory_lock($1, $2), pg_backend_pid()",
-                        &[(&NS_HOLD, Type::INT4), (&hash, Type::INT4)],
-                    )
-                    .await
-                    .map_err(&err)
-            })
-            .await?;
-        self.same_session(row.try_get(1).map_err(&err)?)?;
-        Ok(row.try_get::<_, bool>(0).map_err(&err)?.then(|| PgHold {
-            client: Arc::clone(client),
-            background: Arc::clone(&self.background),
-            hash,
-        }))
-    }
-
     async fn enter_line(&self, kept: &Kept) -> Result<PgInLine, StateError> {
         let client = self.data().await?;
         // Entered with the event's insertion (`keep`): no statement.
-        if let Some((uid, id, left)) = self.line.borrow().as_ref()
-            && *uid == kept.id
-        {
-            return Ok(PgInLine {
-                client: Arc::clone(client),
-                background: Arc::clone(&self.background),
-                id: *id,
-                left: Arc::clone(left),
-            });
+        if let Some(in_line) = self.place_of(client, &kept.id) {
+            return Ok(in_line);
         }
         let seq = i64::try_from(kept.seq).unwrap_or(i64::MAX);
         let err = db_err("enter the line of waiting runs");
@@ -996,19 +952,17 @@ impl Store for PgStore {
                     .map_err(&err)
             })
             .await?;
-        let id: i64 = row.try_get(0).map_err(&err)?;
-        let locked: bool = row.try_get(1).map_err(&err)?;
-        if !locked {
-            tracing::warn!("state database: the place in line {id} was already locked");
-        }
-        let left = Arc::new(AtomicBool::new(false));
-        *self.line.borrow_mut() = Some((kept.id.clone(), id, Arc::clone(&left)));
-        Ok(PgInLine {
-            client: Arc::clone(client),
-            background: Arc::clone(&self.background),
-            id,
-            left,
-        })
+        self.took_place(
+            &kept.id,
+            row.try_get(0).map_err(&err)?,
+            row.try_get(1).map_err(&err)?,
+        );
+        self.place_of(client, &kept.id)
+            .ok_or_else(|| StateError::Database {
+                action: "enter the line of waiting runs",
+                reason: "the place in line was not kept".into(),
+                kept_locally: None,
+            })
     }
 
     async fn look(&self, mine: &Kept) -> Result<Look<PgHold>, StateError> {
@@ -1069,54 +1023,12 @@ impl Store for PgStore {
         if !dead.is_empty() {
             self.forget_dead_places(client, &dead).await?;
         }
-        let hold = key_taken.unwrap_or(false).then(|| PgHold {
-            client: Arc::clone(client),
-            background: Arc::clone(&self.background),
-            hash,
-        });
+        let hold = key_taken.unwrap_or(false).then(|| self.held(client, hash));
         Ok(match (receipt, hold) {
             (Some(Json(outcome)), _) => Look::Delivered(outcome),
             (None, Some(hold)) => Look::Held(hold),
             (None, None) => Look::Wait,
         })
-    }
-
-    async fn first_in_line(&self, kept: &Kept) -> Result<bool, StateError> {
-        let client = self.data().await?;
-        let seq = i64::try_from(kept.seq).unwrap_or(i64::MAX);
-        let err = db_err("read the line of waiting runs");
-        // Trying the lock of each earlier place: taken, its run died.
-        let rows = self
-            .timed("read the line of waiting runs", async {
-                client
-                    .query_typed(
-                        "SELECT id, pg_try_advisory_lock($4, (id % 2147483648)::int) \
-                         FROM waiting WHERE node = $1 AND service = $2 AND seq < $3",
-                        &[
-                            (&kept.event.key.node, Type::TEXT),
-                            (&kept.event.key.service, Type::TEXT),
-                            (&seq, Type::INT8),
-                            (&NS_WAIT, Type::INT4),
-                        ],
-                    )
-                    .await
-                    .map_err(&err)
-            })
-            .await?;
-        let mut stale = Vec::new();
-        let mut first = true;
-        for row in rows {
-            let id: i64 = row.try_get(0).map_err(&err)?;
-            if row.try_get::<_, bool>(1).map_err(&err)? {
-                stale.push(id);
-            } else {
-                first = false;
-            }
-        }
-        if !stale.is_empty() {
-            self.forget_dead_places(client, &stale).await?;
-        }
-        Ok(first)
     }
 
     async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError> {
@@ -1235,13 +1147,7 @@ impl Store for PgStore {
         let seq = self
             .timed("keep the event in the database", async {
                 if let Some((seq, place, locked)) = insert_own(client, entry).await? {
-                    if !locked {
-                        tracing::warn!(
-                            "state database: the place in line {place} was already locked"
-                        );
-                    }
-                    *self.line.borrow_mut() =
-                        Some((entry.uid.clone(), place, Arc::new(AtomicBool::new(false))));
+                    self.took_place(&entry.uid, place, locked);
                     return Ok(Some(seq));
                 }
                 // Inserted before (by a version that moved entries it did
@@ -1395,9 +1301,7 @@ impl Store for PgStore {
         failure: Failure,
         error: String,
     ) -> Result<(), StateError> {
-        kept.attempts += 1;
-        kept.last_error = Some(error);
-        kept.failure = Some(failure);
+        kept.count_failure(failure, error);
         let attempts = i32::try_from(kept.attempts).unwrap_or(i32::MAX);
         self.exec(
             "record a failed delivery",
@@ -1508,6 +1412,59 @@ impl Store for PgStore {
 }
 
 impl PgStore {
+    /// The run of event `uid` took place `id` in line (`locked`: its lock
+    /// with it).
+    fn took_place(&self, uid: &str, id: i64, locked: bool) {
+        if !locked {
+            tracing::warn!("state database: the place in line {id} was already locked");
+        }
+        *self.line.borrow_mut() = Some((uid.to_owned(), id, Arc::new(AtomicBool::new(false))));
+    }
+
+    /// The place in line of event `uid`'s run, if it took one.
+    fn place_of(&self, client: &Arc<Client>, uid: &str) -> Option<PgInLine> {
+        let line = self.line.borrow();
+        let (of, id, left) = line.as_ref()?;
+        (*of == uid).then(|| PgInLine {
+            client: Arc::clone(client),
+            background: Arc::clone(&self.background),
+            id: *id,
+            left: Arc::clone(left),
+        })
+    }
+
+    /// The key whose lock hash is `hash`, just locked on `client`.
+    fn held(&self, client: &Arc<Client>, hash: i32) -> PgHold {
+        PgHold {
+            client: Arc::clone(client),
+            background: Arc::clone(&self.background),
+            hash,
+        }
+    }
+
+    /// Takes the key if it is free, without waiting.
+    async fn try_hold(&self, key: &Key) -> Result<Option<PgHold>, StateError> {
+        let client = self.data().await?;
+        let hash = key_hash(key);
+        let err = db_err("lock the node and service");
+        let row = self
+            .timed("lock the node and service", async {
+                client
+                    .query_typed_one(
+                        "SELECT pg_try_advisory_lock($1, $2), pg_backend_pid()",
+                        &[(&NS_HOLD, Type::INT4), (&hash, Type::INT4)],
+                    )
+                    .await
+                    .map_err(&err)
+            })
+            .await?;
+        self.same_session(row.try_get(1).map_err(&err)?)?;
+        Ok(row
+            .try_get::<_, bool>(0)
+            .map_err(&err)?
+            .then(|| self.held(client, hash)))
+    }
+
     /// Removes the places in line `ids` of runs that died, whose locks this
     /// run just took to prove it, and unlocks them.
     async fn forget_dead_places(&self, client: &Client, ids: &[i64]) -> Result<(), StateError> {
