@@ -481,14 +481,7 @@ fn concurrent_runs_on_one_key_make_one_ticket(tr: Transport) {
             c.spawn().unwrap()
         })
         .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    crate::support::wait_all_ok(children);
     assert_eq!(env.sim.tickets().len(), 1);
     assert_eq!(env.sim.open_sessions(), 0);
 }

@@ -293,14 +293,7 @@ fn concurrent_runs_on_a_cold_cache_ask_for_one_token() {
             c.spawn().unwrap()
         })
         .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    crate::support::wait_all_ok(children);
     assert_eq!(env.sim.tickets().len(), 10);
     let tokens = env.sim.token_requests();
     assert_eq!(tokens.len(), 1, "{:?}", grants(&env));
@@ -688,6 +681,25 @@ fn glpi_11_over_the_legacy_api_sets_and_searches_externalid() {
     );
 }
 
+/// A GLPI 11 site over transport `t` (pure v2: no legacy login).
+fn pre_upgrade_site(t: Transport) -> Env {
+    let env = Env::with_sim_over(t, Sim::start_with(SimOptions::glpi11()), "");
+    if t == Transport::V2 {
+        env.without_legacy_login();
+    }
+    env
+}
+
+/// A ticket for `node`, opened by a run, then stripped of its `externalid`
+/// as if opened before the upgrade to GLPI 11; its id.
+fn open_before_upgrade(env: &Env, node: &str) -> u64 {
+    let id = env.notify(node, "HTTP", "CRITICAL", &[]).ok().json()["ticket_id"]
+        .as_u64()
+        .unwrap();
+    env.sim.set_ticket_external_id(id, None);
+    id
+}
+
 /// A ticket an older esia-glpi opened (no `externalid`: GLPI 10 then,
 /// before the upgrade), never written into since and never rebuilt, with its
 /// record lost: on GLPI 11 the key's open ticket is looked for by
@@ -698,17 +710,8 @@ fn glpi_11_over_the_legacy_api_sets_and_searches_externalid() {
 /// `state rebuild` (by the description's marker) does recover it, and the key
 /// then goes on in it.
 fn a_ticket_without_externalid_is_recovered_by_state_rebuild_only(t: Transport) {
-    let env = Env::with_sim_over(t, Sim::start_with(SimOptions::glpi11()), "");
-    if t == Transport::V2 {
-        env.without_legacy_login();
-    }
-    let open = |node: &str| {
-        let id = env.notify(node, "HTTP", "CRITICAL", &[]).ok().json()["ticket_id"]
-            .as_u64()
-            .unwrap();
-        env.sim.set_ticket_external_id(id, None);
-        id
-    };
+    let env = pre_upgrade_site(t);
+    let open = |node: &str| open_before_upgrade(&env, node);
     let (a, b) = (open("web01"), open("web02"));
     std::fs::remove_dir_all(&env.state).unwrap();
 
@@ -754,17 +757,8 @@ fn a_ticket_without_externalid_is_recovered_by_state_rebuild_only(t: Transport) 
 /// rebuild` (README "GLPI 11 and externalid"); after that, a lost state finds
 /// it by identity and no second ticket is opened.
 fn pre_upgrade_tickets_get_their_externalid_from_a_write_or_state_rebuild(tr: Transport) {
-    let env = Env::with_sim_over(tr, Sim::start_with(SimOptions::glpi11()), "");
-    if tr == Transport::V2 {
-        env.without_legacy_login();
-    }
-    let open = |node: &str| {
-        let id = env.notify(node, "HTTP", "CRITICAL", &[]).ok().json()["ticket_id"]
-            .as_u64()
-            .unwrap();
-        env.sim.set_ticket_external_id(id, None);
-        id
-    };
+    let env = pre_upgrade_site(tr);
+    let open = |node: &str| open_before_upgrade(&env, node);
     let (t1, t2, t3) = (open("web01"), open("web02"), open("web03"));
 
     // A write into web01's ticket gives it its identity.

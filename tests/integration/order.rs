@@ -46,25 +46,8 @@ fn notify_cmd(env: &Env, node: &str, service: &str, state: &str, output: &str) -
 }
 
 /// Waits (bounded) for a spawned run and returns what it printed.
-fn finish(mut child: Child, what: &str) -> Run {
-    let deadline = Instant::now() + RUN_DEADLINE;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "{what} did not finish within {RUN_DEADLINE:?}\n--- stderr\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn finish(child: Child, what: &str) -> Run {
+    crate::support::finish_within(child, what, RUN_DEADLINE)
 }
 
 /// Asserts a run's exit status and its `--json` outcome.

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::glpi_sim::{Sim, SimOptions};
 use crate::support::pg::{Bouncer, PASSWORD, Pg};
-use crate::support::{APP_TOKEN, BIN, Run, USER_TOKEN, write_private};
+use crate::support::{APP_TOKEN, BIN, Run, USER_TOKEN, collect, write_private};
 
 /// The longest a run may take before the test calls it hung.
 const RUN_DEADLINE: Duration = Duration::from_mins(1);
@@ -159,25 +159,8 @@ impl Site {
     }
 
     /// Waits (bounded) for a spawned run; keeps what it printed.
-    fn finish(&self, mut child: Child, what: &str) -> Run {
-        let deadline = Instant::now() + RUN_DEADLINE;
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                child.kill().unwrap();
-                let out = child.wait_with_output().unwrap();
-                panic!(
-                    "{what} did not finish within {RUN_DEADLINE:?}\n--- stderr\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let out = child.wait_with_output().unwrap();
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
+    fn finish(&self, child: Child, what: &str) -> Run {
+        let run = crate::support::finish_within(child, what, RUN_DEADLINE);
         self.keep(&run);
         run
     }
@@ -229,33 +212,13 @@ impl Site {
         for server in &self.servers {
             let mut bytes = Vec::new();
             collect(&server.state, &mut bytes);
-            collect_file(&server.config, &mut bytes);
+            bytes.extend(std::fs::read(&server.config).unwrap_or_default());
             assert!(
                 !String::from_utf8_lossy(&bytes).contains(PASSWORD),
                 "the database password is in server {}'s files",
                 server.name
             );
         }
-    }
-}
-
-fn collect(dir: &Path, out: &mut Vec<u8>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else {
-            collect_file(&p, out);
-        }
-    }
-}
-
-fn collect_file(path: &Path, out: &mut Vec<u8>) {
-    if let Ok(b) = std::fs::read(path) {
-        out.extend(b);
     }
 }
 

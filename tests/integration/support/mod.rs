@@ -236,7 +236,44 @@ impl Env {
     }
 }
 
-fn collect(dir: &Path, out: &mut Vec<u8>) {
+/// Waits for a spawned run, at most `limit` (then kills it and fails with
+/// what it printed), and returns what it printed.
+#[track_caller]
+pub fn finish_within(
+    mut child: std::process::Child,
+    what: &str,
+    limit: std::time::Duration,
+) -> Run {
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{what} did not finish within {limit:?}\n--- stderr\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Run::from_output(&child.wait_with_output().unwrap())
+}
+
+/// Waits for every spawned run; each must exit 0 (else: its stderr).
+#[track_caller]
+pub fn wait_all_ok(children: Vec<std::process::Child>) {
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Appends the bytes of every file under `dir` to `out`.
+pub fn collect(dir: &Path, out: &mut Vec<u8>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
