@@ -1,7 +1,7 @@
 //! esia-glpi turns monitoring alerts (Esia, Nagios family) into GLPI tickets.
 //!
 //! `main.rs` only forwards to [`run`]: parse (`cli`) → logging → the
-//! subcommand (`commands`) → report. The layers, each importing only those
+//! runtime, started once → the subcommand (`commands`) → report. The layers, each importing only those
 //! below it:
 //!
 //! - `commands`: thin subcommands (parse, call the engine, print);
@@ -53,7 +53,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     logging::init(cli.verbose, cli.quiet, cli.log);
-    match commands::dispatch(cli, started) {
+    // The one runtime, built and started here for every command.
+    let ran = engine::runtime()
+        .map_err(error::Error::from)
+        .and_then(|runtime| runtime.block_on(commands::dispatch(cli, started)));
+    match ran {
         Ok(()) => error::ExitStatus::Handled.into(),
         Err(e) => {
             report(&e);

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::globals::Globals;
+use super::globals::{Globals, finishing};
 use crate::core::Key;
 use crate::engine::{Clock, Engine, EngineError};
 use crate::error::{Error, ExitStatus};
@@ -42,12 +42,13 @@ struct FlushReport {
     keys: Vec<KeyLine>,
 }
 
-pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
+pub(crate) async fn run(globals: &Globals) -> Result<(), Error> {
     let started = Instant::now();
     let config = globals.load_config()?;
     let store = globals.open_store(&config)?;
-    let engine = Engine::new(&config, &store, store.cache(), Clock::system(), started)?;
-    let flushed = engine.flush()?;
+    let engine = Engine::new(&config, &store, store.cache(), Clock::system(), started);
+    // Boxed: the delivery's state machine is large.
+    let flushed = finishing(&store, async { Ok(Box::pin(engine.flush()).await?) }).await?;
     let mut report = FlushReport {
         delivered: 0,
         kept: 0,

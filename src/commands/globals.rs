@@ -1,12 +1,12 @@
 //! What every subcommand sees: the global options, the configuration they
-//! name, and the monitoring engine's environment macros.
+//! name, the state it names, and the monitoring engine's environment macros.
 
 use std::path::{Path, PathBuf};
 
 use crate::config::{self, Config, PgConfig, StateBackend};
 use crate::core::{HostStamp, MonitorEnv};
 use crate::error::Error;
-use crate::state::{AnyStore, FileStore, PgSettings, PgStore, StateError};
+use crate::state::{self, AnyStore, Backend, PgSettings, StateError, Store};
 
 /// Global options every command sees.
 #[derive(Debug)]
@@ -33,17 +33,18 @@ impl Globals {
         self.state_dir.as_deref().unwrap_or(&config.state_dir)
     }
 
-    /// Opens the state the configuration names (`[state] backend`): the one
-    /// place that chooses between the backends. The database is reached on
-    /// first use.
+    /// Opens the state the configuration names (`[state] backend`). The
+    /// database is reached on first use.
     pub(crate) fn open_store(&self, config: &Config) -> Result<AnyStore, StateError> {
-        let root = self.state_root(config);
-        Ok(match &config.state {
-            StateBackend::Files => AnyStore::Files(FileStore::open(root)?),
-            StateBackend::Postgres(pg) => {
-                AnyStore::Postgres(Box::new(PgStore::open(root, pg_settings(config, pg))?))
-            }
-        })
+        state::open(self.state_root(config), backend(config))
+    }
+}
+
+/// The backend `[state]` names.
+pub(crate) fn backend(config: &Config) -> Backend {
+    match &config.state {
+        StateBackend::Files => Backend::Files,
+        StateBackend::Postgres(pg) => Backend::Postgres(pg_settings(config, pg)),
     }
 }
 
@@ -57,6 +58,17 @@ pub(crate) fn pg_settings(config: &Config, pg: &PgConfig) -> PgSettings {
         connect_timeout: config.connect_timeout,
         request_timeout: config.request_timeout,
     }
+}
+
+/// Runs `work` on `store`, then lets the store finish what it has in
+/// flight (a database's unlocks), whatever `work` returned.
+pub(crate) async fn finishing<S: Store, T>(
+    store: &S,
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let result = work.await;
+    store.finish().await;
+    result
 }
 
 /// The Nagios/Icinga macros of this process's environment, read once.

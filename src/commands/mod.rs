@@ -22,7 +22,8 @@ use crate::core::HostStamp;
 use crate::error::Error;
 use globals::Globals;
 
-pub(crate) fn dispatch(cli: Cli, started: Option<HostStamp>) -> Result<(), Error> {
+/// Runs the command of `cli` (on the runtime `lib::run` started).
+pub(crate) async fn dispatch(cli: Cli, started: Option<HostStamp>) -> Result<(), Error> {
     let globals = Globals {
         config_path: cli
             .config
@@ -33,16 +34,16 @@ pub(crate) fn dispatch(cli: Cli, started: Option<HostStamp>) -> Result<(), Error
         started,
     };
     match cli.command {
-        Command::Notify(args) => notify::run(&globals, &args),
-        Command::Flush => flush::run(&globals),
-        Command::Check => check::run(&globals),
+        Command::Notify(args) => notify::run(&globals, &args).await,
+        Command::Flush => flush::run(&globals).await,
+        Command::Check => check::run(&globals).await,
         Command::Render(args) => render::run(&globals, &args),
-        Command::State(StateCommand::List) => state::list(&globals),
-        Command::State(StateCommand::Show(k)) => state::show(&globals, k.key()),
-        Command::State(StateCommand::Forget(k)) => state::forget(&globals, k.key()),
-        Command::State(StateCommand::Rebuild) => rebuild::run(&globals),
-        Command::State(StateCommand::Migrate) => state::migrate(&globals),
-        Command::State(StateCommand::Import) => state::import(&globals),
+        Command::State(StateCommand::List) => state::list(&globals).await,
+        Command::State(StateCommand::Show(k)) => state::show(&globals, k.key()).await,
+        Command::State(StateCommand::Forget(k)) => state::forget(&globals, k.key()).await,
+        Command::State(StateCommand::Rebuild) => rebuild::run(&globals).await,
+        Command::State(StateCommand::Migrate) => state::migrate(&globals).await,
+        Command::State(StateCommand::Import) => state::import(&globals).await,
         Command::Generate { dir } => generate::run(&dir),
     }
 }

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use super::globals::{Globals, monitor_env};
+use super::globals::{Globals, finishing, monitor_env};
 use crate::cli::NotifyArgs;
 use crate::config::Config;
 use crate::core::{Event, MonitorEnv, Outcome};
@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::output::{self, NotifyReport};
 use crate::text::{self, MailTicket};
 
-pub(crate) fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
+pub(crate) async fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
     let started = Instant::now();
     let config = globals.load_config()?;
     let env = monitor_env();
@@ -27,7 +27,7 @@ pub(crate) fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
         started: globals.started.clone(),
         ..Event::resolve(&args.given(), &env, config.default_priority, clock.now())?
     };
-    let (outcome, result) = deliver(globals, &config, &event, &clock, started);
+    let (outcome, result) = deliver(globals, &config, &event, &clock, started).await;
     if args.send_mail || !args.mails.is_empty() {
         return mail(&config, args, &env, &event, &clock, outcome, result);
     }
@@ -36,20 +36,21 @@ pub(crate) fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
 
 /// Delivers the event and prints what became of it; the outcome is `None`
 /// when the run failed before the event could be kept.
-fn deliver(
+async fn deliver(
     globals: &Globals,
     config: &Config,
     event: &Event,
     clock: &Clock,
     started: Instant,
 ) -> (Option<Outcome>, Result<(), Error>) {
-    let delivered = globals
-        .open_store(config)
-        .map_err(Error::from)
-        .and_then(|store| {
-            let engine = Engine::new(config, &store, store.cache(), clock.clone(), started)?;
-            Ok(engine.notify(event)?)
-        });
+    let delivered = match globals.open_store(config) {
+        Ok(store) => {
+            let engine = Engine::new(config, &store, store.cache(), clock.clone(), started);
+            // Boxed: the delivery's state machine is large.
+            finishing(&store, async { Ok(Box::pin(engine.notify(event)).await?) }).await
+        }
+        Err(e) => Err(e.into()),
+    };
     match delivered {
         Ok(delivery) => {
             let report = NotifyReport::new(event, &delivery.outcome, |id| config.ticket_url(id));

@@ -3,12 +3,12 @@
 
 use std::time::Instant;
 
-use super::globals::Globals;
+use super::globals::{Globals, finishing};
 use crate::engine::{Clock, Engine};
 use crate::error::Error;
 use crate::output;
 
-pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
+pub(crate) async fn run(globals: &Globals) -> Result<(), Error> {
     let config = globals.load_config()?;
     let store = globals.open_store(&config)?;
     let engine = Engine::new(
@@ -17,8 +17,8 @@ pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
         store.cache(),
         Clock::system(),
         Instant::now(),
-    )?;
-    let lines = engine.rebuild()?;
+    );
+    let lines = finishing(&store, async { Ok(engine.rebuild().await?) }).await?;
     let recorded = lines.iter().filter(|l| l.outcome == "recorded").count();
     let mut text = vec![format!(
         "{} open ticket(s) carry a marker; {recorded} record(s) rebuilt",

@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::globals::Globals;
-use crate::config::{ConfigError, StateBackend};
+use super::globals::{Globals, finishing};
+use crate::config::{self, ConfigError};
 use crate::core::{Event, Failure, Key, Record};
+use crate::engine;
 use crate::error::Error;
 use crate::output;
-use crate::state::{AnyStore, FileStore, Kept, Pending, PgStore, RecordLoad, Store};
-use crate::{config, engine};
+use crate::state::{self, AnyStore, Backend, Held, Kept, RecordImport, RecordLoad, Store};
 
 /// Used when `--state-dir` is given without a readable configuration.
 const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -106,13 +106,12 @@ fn show_text(location: &str, state: &KeyState) -> String {
 }
 
 async fn load(store: &impl Store, key: Key) -> Result<KeyState, Error> {
-    let record = match store.load_record(&key).await? {
+    let (record, kept) = store.peek(&key).await?;
+    let record = match record {
         RecordLoad::Found(r) => Some(r),
         RecordLoad::Missing | RecordLoad::Corrupt { .. } => None,
     };
-    let spool = store
-        .kept(&key)
-        .await?
+    let spool = kept
         .into_iter()
         .map(|k: Kept| KeptLine {
             event: k.event,
@@ -127,7 +126,7 @@ async fn load(store: &impl Store, key: Key) -> Result<KeyState, Error> {
 /// Opens the state the configuration names (the state directory of
 /// `--state-dir` when there is no readable configuration); runs `f` on it
 /// with the lock timeout to use.
-fn with_store<F>(globals: &Globals, f: F) -> Result<(), Error>
+async fn with_store<F>(globals: &Globals, f: F) -> Result<(), Error>
 where
     F: AsyncFnOnce(&AnyStore, Duration) -> Result<(), Error>,
 {
@@ -139,34 +138,24 @@ where
                 globals.open_store(&loaded.config)?,
                 loaded.config.lock_timeout,
             ),
-            Err(_) => (AnyStore::Files(FileStore::open(dir)?), DEFAULT_LOCK_TIMEOUT),
+            Err(_) => (state::open(dir, Backend::Files)?, DEFAULT_LOCK_TIMEOUT),
         },
         None => {
             let config = globals.load_config()?;
             (globals.open_store(&config)?, config.lock_timeout)
         }
     };
-    finishing(&store, f(&store, lock_timeout))
+    finishing(&store, f(&store, lock_timeout)).await
 }
 
-/// Runs `work` on a fresh runtime, then lets `store` finish what it has in
-/// flight.
-fn finishing<S: Store, T>(
-    store: &S,
-    work: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    engine::runtime()?.block_on(async {
-        let result = work.await;
-        store.finish().await;
-        result
-    })
-}
-
-/// The PostgreSQL state of the configuration (`state migrate`, `state
-/// import`); a configuration without one is an error (exit 3).
-fn pg_store(globals: &Globals, command: &str) -> Result<(PgStore, Duration), Error> {
+/// The state of the configuration, for `state migrate` and `state import`,
+/// which work on the PostgreSQL backend (else exit 3).
+/// Returns the database, the state directory beside it (as a files store),
+/// and the lock timeout.
+fn database(globals: &Globals, command: &str) -> Result<(AnyStore, AnyStore, Duration), Error> {
     let config = globals.load_config()?;
-    let StateBackend::Postgres(pg) = &config.state else {
+    let store = globals.open_store(&config)?;
+    let Some(files) = store.import_source() else {
         return Err(ConfigError::InvalidValue {
             path: globals.config_path.clone(),
             key: "state.backend".into(),
@@ -178,11 +167,7 @@ fn pg_store(globals: &Globals, command: &str) -> Result<(PgStore, Duration), Err
         }
         .into());
     };
-    let settings = super::globals::pg_settings(&config, pg);
-    Ok((
-        PgStore::open(globals.state_root(&config), settings)?,
-        config.lock_timeout,
-    ))
+    Ok((store, files, config.lock_timeout))
 }
 
 #[derive(Serialize)]
@@ -193,10 +178,12 @@ struct Migrated {
 }
 
 /// `state migrate`: creates or upgrades the database's schema.
-pub(crate) fn migrate(globals: &Globals) -> Result<(), Error> {
-    let (store, _) = pg_store(globals, "migrate")?;
+pub(crate) async fn migrate(globals: &Globals) -> Result<(), Error> {
+    let (store, _, _) = database(globals, "migrate")?;
     finishing(&store, async {
-        let (before, after) = store.migrate().await?;
+        let Some((before, after)) = store.migrate().await? else {
+            return Ok(());
+        };
         let text = if before == after {
             format!("state database schema is at version {after}; nothing to migrate")
         } else if before == 0 {
@@ -207,7 +194,7 @@ pub(crate) fn migrate(globals: &Globals) -> Result<(), Error> {
         output::emit(
             globals.json,
             &Migrated {
-                database: store.shown_url().to_owned(),
+                database: store.describe(),
                 schema_before: before,
                 schema: after,
             },
@@ -215,6 +202,7 @@ pub(crate) fn migrate(globals: &Globals) -> Result<(), Error> {
         )?;
         Ok(())
     })
+    .await
 }
 
 /// What `state import` did for one key.
@@ -224,7 +212,7 @@ struct ImportLine {
     key: Key,
     /// `imported`, `in_database` (the database's record was kept; the local
     /// one stays in place) or `none`.
-    record: &'static str,
+    record: RecordImport,
     /// Kept events appended to the key's queue in the database.
     events: usize,
     intent: bool,
@@ -233,12 +221,11 @@ struct ImportLine {
 }
 
 /// `state import`: copies the state directory's records, kept events (in
-/// order) and intents into the database, key by key, each under both
-/// backends' locks; moves what was imported to `imported/`.
-pub(crate) fn import(globals: &Globals) -> Result<(), Error> {
-    let (store, lock_timeout) = pg_store(globals, "import")?;
+/// order) and intents into the database, key by key, each held on both
+/// sides; moves what was imported to `imported/`.
+pub(crate) async fn import(globals: &Globals) -> Result<(), Error> {
+    let (store, files, lock_timeout) = database(globals, "import")?;
     finishing(&store, async {
-        let files = store.local();
         let (records, corrupt) = files.records().await?;
         for path in &corrupt {
             tracing::error!("a corrupt record was moved aside to {path}; not imported");
@@ -252,9 +239,17 @@ pub(crate) fn import(globals: &Globals) -> Result<(), Error> {
         keys.sort();
         let mut lines = Vec::with_capacity(keys.len());
         for key in keys {
-            let _local = files.hold(&key, lock_timeout).await?;
-            let _shared = store.hold(&key, lock_timeout).await?;
-            lines.push(import_key(&store, files, key).await?);
+            let mut local = engine::hold(&files, &key, lock_timeout).await?;
+            let mut shared = engine::hold(&store, &key, lock_timeout).await?;
+            if let Some(done) = AnyStore::import_key(&mut local, &mut shared).await? {
+                lines.push(ImportLine {
+                    key,
+                    record: done.record,
+                    events: done.events,
+                    intent: done.intent,
+                    moved_to: done.moved_to,
+                });
+            }
         }
         let text = if lines.is_empty() {
             "nothing to import: no record and no kept event in the state directory".to_owned()
@@ -265,11 +260,15 @@ pub(crate) fn import(globals: &Globals) -> Result<(), Error> {
                     text,
                     "\n  {}: record {}, {} kept event(s){}",
                     key_text(&l.key),
-                    l.record.replace('_', " "),
+                    match l.record {
+                        RecordImport::Imported => "imported",
+                        RecordImport::InDatabase => "in database",
+                        RecordImport::None => "none",
+                    },
                     l.events,
                     if l.intent { ", a creation intent" } else { "" }
                 );
-                if l.record == "in_database" {
+                if l.record == RecordImport::InDatabase {
                     text.push_str(
                         " (the database's record was kept; the local one is left in place)",
                     );
@@ -280,41 +279,11 @@ pub(crate) fn import(globals: &Globals) -> Result<(), Error> {
         output::emit(globals.json, &lines, &text)?;
         Ok(())
     })
-}
-
-async fn import_key(store: &PgStore, files: &FileStore, key: Key) -> Result<ImportLine, Error> {
-    let record = match files.load_record(&key).await? {
-        RecordLoad::Found(r) => {
-            if store.insert_record_if_absent(&r).await? {
-                "imported"
-            } else {
-                "in_database"
-            }
-        }
-        RecordLoad::Missing | RecordLoad::Corrupt { .. } => "none",
-    };
-    let mut events = 0;
-    for kept in files.kept(&key).await? {
-        if store.import_kept(&kept).await? {
-            events += 1;
-        }
-    }
-    let intent = match files.read_intent(&key).await? {
-        Some(Pending::Intent(i)) => store.insert_intent_if_absent(&i).await?,
-        Some(Pending::Unreadable) | None => false,
-    };
-    let moved_to = files.move_aside(&key, "imported", record != "in_database")?;
-    Ok(ImportLine {
-        key,
-        record,
-        events,
-        intent,
-        moved_to,
-    })
+    .await
 }
 
 /// `state list`: every key with an open ticket or kept events.
-pub(crate) fn list(globals: &Globals) -> Result<(), Error> {
+pub(crate) async fn list(globals: &Globals) -> Result<(), Error> {
     with_store(globals, async |store, _| {
         let (records, corrupt) = store.records().await?;
         for path in &corrupt {
@@ -339,23 +308,25 @@ pub(crate) fn list(globals: &Globals) -> Result<(), Error> {
         output::emit(globals.json, &states, &text)?;
         Ok(())
     })
+    .await
 }
 
 /// `state show NODE [SERVICE]`: the record and the kept events of one key.
-pub(crate) fn show(globals: &Globals, key: Key) -> Result<(), Error> {
+pub(crate) async fn show(globals: &Globals, key: Key) -> Result<(), Error> {
     with_store(globals, async |store, _| {
         let state = load(store, key).await?;
         let text = show_text(&store.record_location(&state.key), &state);
         output::emit(globals.json, &state, &text)?;
         Ok(())
     })
+    .await
 }
 
 /// `state forget NODE [SERVICE]`: set the key's files aside in `dropped/`.
-pub(crate) fn forget(globals: &Globals, key: Key) -> Result<(), Error> {
+pub(crate) async fn forget(globals: &Globals, key: Key) -> Result<(), Error> {
     with_store(globals, async |store, lock_timeout| {
-        let _hold = store.hold(&key, lock_timeout).await?;
-        let moved = store.forget(&key).await?;
+        let mut held = engine::hold(store, &key, lock_timeout).await?;
+        let moved = held.forget().await?;
         let text = if moved.is_empty() {
             format!("no record and no kept event for {}", key_text(&key))
         } else {
@@ -371,4 +342,5 @@ pub(crate) fn forget(globals: &Globals, key: Key) -> Result<(), Error> {
         )?;
         Ok(())
     })
+    .await
 }

@@ -1,5 +1,6 @@
-//! The domain, pure: what an event is, whom it concerns (the key), what we
-//! remember of a key's ticket, the lifecycle decision, and the one typed
+//! The domain, pure: what an event is, whom it concerns (the key) and which
+//! GLPI, what we remember of a key's ticket, the lifecycle decision, the
+//! order of a key's events, and the one typed
 //! outcome of a delivery that the output, the mail, the log line and the
 //! spool all match on.
 //!
@@ -7,14 +8,17 @@
 //! Imports nothing from the rest of the crate; every other layer may import it.
 
 pub(crate) mod event;
+mod identity;
 mod lang;
 pub(crate) mod lifecycle;
+pub(crate) mod order;
 pub(crate) mod outcome;
 pub(crate) mod record;
 
 #[cfg(test)]
 pub(crate) use event::EngineOrder;
 pub(crate) use event::{Event, Given, HostStamp, Key, MonitorEnv, State, UsageError};
+pub(crate) use identity::GlpiId;
 pub(crate) use lang::Lang;
 pub(crate) use lifecycle::Note;
 pub(crate) use outcome::{Failure, Outcome, Remote, Skip};

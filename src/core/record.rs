@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::event::{Key, State};
+use super::identity::GlpiId;
 
 /// The open ticket of a key, as last written. Serialised with the key's two
 /// fields (`node`, `service`) at the top level, beside the others.
@@ -14,7 +15,7 @@ pub(crate) struct Record {
     /// The GLPI the record was written for (its root URL, without user
     /// information); absent in records of older versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) glpi: Option<String>,
+    pub(crate) glpi: Option<GlpiId>,
     pub(crate) ticket_id: u64,
     /// The last problem state written into the ticket (WARNING, CRITICAL, UNKNOWN).
     pub(crate) state: State,

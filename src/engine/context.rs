@@ -1,6 +1,6 @@
 //! What an engine runs with: the configuration, the state, the cache, the
-//! clock and the time budget of the run; the one tokio runtime; the GLPI
-//! client and its settings.
+//! clock, the time budget of the run and the GLPI it delivers to; the
+//! tokio runtime every command runs on; the GLPI client and its settings.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,7 @@ use super::clock::Clock;
 use super::error::EngineError;
 use super::tokens::CachedTokens;
 use crate::config::{Api, Config};
+use crate::core::GlpiId;
 use crate::glpi::{Client, Settings, V2Settings};
 use crate::state::Cache;
 
@@ -26,7 +27,7 @@ pub(super) struct Context<'a, S> {
     pub(super) started: Instant,
     /// The identity of the configuration's GLPI (records and kept events
     /// are bound to it).
-    pub(super) glpi: String,
+    pub(super) glpi: GlpiId,
 }
 
 impl<S> Context<'_, S> {
@@ -41,8 +42,8 @@ impl<S> Context<'_, S> {
     }
 }
 
-/// The one tokio runtime of a run (current thread: a run is one sequence
-/// of requests).
+/// The one tokio runtime of a command (current thread: a run is one
+/// sequence of requests), built and started once, by `lib::run`.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, EngineError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::core::{Event, Key, Record, Remote, State};
+use crate::core::{Event, Record, Remote, State};
 use crate::glpi::{GlpiError, NewTicket};
-use crate::state::{Intent, Store};
+use crate::state::{Held, Intent, Store};
 use crate::text::{self, TicketText};
 
 use super::deliver::Run;
@@ -49,12 +49,12 @@ impl<S: Store> Run<'_, S> {
     /// and what the search found (the key's open ticket, if any).
     pub(super) async fn reconcile_intent(
         &mut self,
-        key: &Key,
+        held: &mut S::Held,
         intent: Option<Intent>,
         record: Option<Record>,
     ) -> Result<(Option<Record>, Option<u64>), EngineError> {
+        let key = &held.key().clone();
         let found = self.find_open(key).await?;
-        let store = self.engine.store;
         let record = match (found, intent) {
             (Some(id), _) if record.as_ref().is_some_and(|r| r.ticket_id == id) => record,
             (Some(id), Some(intent)) => {
@@ -73,12 +73,12 @@ impl<S: Store> Run<'_, S> {
                     updated_at: self.engine.clock.now(),
                     rebuilt: false,
                 };
-                store.save_record(&adopted).await?;
+                held.save_record(&adopted).await?;
                 Some(adopted)
             }
             _ => record,
         };
-        store.clear_intent(key).await?;
+        held.clear_intent().await?;
         Ok((record, found))
     }
 
@@ -86,6 +86,7 @@ impl<S: Store> Run<'_, S> {
     /// closed, if any. Returns the new ticket's id.
     pub(super) async fn create(
         &mut self,
+        held: &mut S::Held,
         event: &Event,
         record: Option<&Record>,
         previous: Option<(u64, Remote)>,
@@ -115,16 +116,14 @@ impl<S: Store> Run<'_, S> {
             items_id,
             externalid,
         };
-        self.engine
-            .store
-            .write_intent(&Intent {
-                key: event.key.clone(),
-                state: event.state,
-                output: event.output.clone(),
-                priority: event.priority,
-                event_time: event.time,
-            })
-            .await?;
+        held.write_intent(&Intent {
+            key: event.key.clone(),
+            state: event.state,
+            output: event.output.clone(),
+            priority: event.priority,
+            event_time: event.time,
+        })
+        .await?;
         match self.session().await?.create_ticket(ticket).await {
             Ok(id) => Ok(id),
             Err(GlpiError::Unavailable {

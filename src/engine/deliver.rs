@@ -1,8 +1,9 @@
 //! The delivery of one key's kept events, shared by `notify` and `flush`.
 //!
-//! For one key, under its hold: the kept events meant for this GLPI are
-//! handled one at a time in the order they happened ([`next_in_order`]),
-//! each exactly like a fresh notification (read the record → ask GLPI what
+//! For one key, under its hold (every read and write of the key through the
+//! [`Held`] handle): the kept events meant for this GLPI are handled one at
+//! a time in the order they happened (`core::order`, the waiting in
+//! `order.rs`), each exactly like a fresh notification (read the record → ask GLPI what
 //! the lifecycle needs → decide → execute → record), and each leaves the
 //! spool only once GLPI confirmed it, its outcome left for the run that kept
 //! it. The queue is read again after every delivery, so events that arrive
@@ -15,30 +16,20 @@
 //! ticket that does not carry the key's marker is not trusted; the lifecycle
 //! then searches GLPI for the key's ticket by its marker.
 
-use std::time::Duration;
-
 use crate::core::lifecycle::{self, Known, Lookup, Plan, Policy, RecordChange, Step};
 use crate::core::{Event, Key, Outcome, Record, Remote};
 use crate::glpi::{Client, Session, TicketStatus};
-use crate::state::{Kept, Pending, RecordLoad, Store};
+use crate::state::{Held, Kept, KeptId, Pending, Queue, RecordLoad, Store};
 use crate::text;
 
-use super::clock::host_now;
 use super::context::Context;
 use super::error::EngineError;
-
-/// How often a wait looks at the spool again.
-const POLL: Duration = Duration::from_millis(20);
-
-/// How long after its run started an event the engine does not number may
-/// be written into GLPI, at the earliest ([`Run::settle`]).
-const SETTLE: Duration = Duration::from_millis(15);
 
 /// What delivering one key's kept events did.
 #[derive(Debug, Default)]
 pub(super) struct KeyReport {
     /// The kept events delivered (their id), with their outcome, in order.
-    pub(super) delivered: Vec<(String, Outcome)>,
+    pub(super) delivered: Vec<(KeptId, Outcome)>,
     /// The first failure, after which the rest stayed kept.
     pub(super) failure: Option<EngineError>,
     /// Events still kept for the key and this GLPI.
@@ -58,9 +49,9 @@ pub(super) struct Run<'e, S> {
 }
 
 /// The key's record as this run may use it.
-struct Usable {
+pub(super) struct Usable {
     /// The record, when it can be trusted for this GLPI.
-    record: Option<Record>,
+    pub(super) record: Option<Record>,
     /// A record was there but cannot be trusted for this GLPI's ticket: it
     /// is replaced or removed once the event is delivered — unless it was
     /// written for another GLPI, which keeps it.
@@ -91,63 +82,56 @@ impl<'e, S: Store> Run<'e, S> {
         Ok(self.session.as_ref().expect("just opened"))
     }
 
-    fn store(&self) -> &'e S {
-        self.engine.store
-    }
-
-    /// True when `kept` is meant for this run's GLPI.
-    fn ours(&self, kept: &Kept) -> bool {
-        kept.glpi.as_ref().is_none_or(|g| *g == self.engine.glpi)
+    /// True once the GLPI session is open.
+    pub(super) fn has_session(&self) -> bool {
+        self.session.is_some()
     }
 
     /// Delivers the key's kept events in order, stopping at the first
-    /// failure or when the run's time is spent. The caller holds the key;
-    /// `queue`: the key's kept events if it read them since it took it.
+    /// failure or when the run's time is spent. The caller holds the key
+    /// (`held`); `queue`: the key's queue if it read it since it took it.
     pub(super) async fn deliver_key(
         &mut self,
-        key: &Key,
-        mut queue: Option<Vec<Kept>>,
+        held: &mut S::Held,
+        mut queue: Option<Queue>,
     ) -> Result<KeyReport, EngineError> {
-        let mut usable = self.load_record(key).await?;
+        let mut usable = self.load_record(held).await?;
         let mut report = KeyReport::default();
         loop {
             let queue = match queue.take() {
                 Some(queue) => queue,
-                None => self.store().kept(key).await?,
+                None => held.queue().await?,
             };
+            let glpi = &self.engine.glpi;
             let (ours, foreign): (Vec<Kept>, Vec<Kept>) =
-                queue.into_iter().partition(|k| self.ours(k));
+                queue.kept.into_iter().partition(|k| k.is_for(glpi));
             report.left = ours.len();
             report.foreign = foreign.len();
             if ours.is_empty() || self.engine.budget_left().is_zero() {
                 break;
             }
-            // Only events the engine numbered wait for a gap.
-            let last = if ours.iter().any(|k| k.event.order.is_some()) {
-                self.store().last_engine_id(key).await?
-            } else {
-                None
-            };
-            let Some(mut kept) = self.wait_for_gap(key, ours, last).await? else {
+            let Some(mut kept) = self.wait_for_gap(held, ours, queue.last_engine_id).await? else {
                 continue;
             };
             let delivery = match self.settle(&kept, &usable).await {
                 Ok(false) => continue,
-                Ok(true) => self.deliver_one(&mut kept, &mut usable).await,
+                Ok(true) => self.deliver_one(held, &mut kept, &mut usable).await,
                 Err(e) => Err(e),
             };
             match delivery {
                 Ok(outcome) => {
-                    tracing::debug!("{key}: delivered {}: {}", kept.id, outcome.action());
-                    let engine_id = kept.event.order.map(|o| o.id);
-                    self.store().delivered(&kept, &outcome, engine_id).await?;
+                    tracing::debug!(
+                        "{}: delivered {}: {}",
+                        held.key(),
+                        kept.id,
+                        outcome.action()
+                    );
+                    held.delivered(&kept, &outcome).await?;
                     report.left -= 1;
                     report.delivered.push((kept.id, outcome));
                 }
                 Err(e) => {
-                    self.store()
-                        .failed(&mut kept, e.failure(), e.to_string())
-                        .await?;
+                    held.failed(&mut kept, e.failure(), e.to_string()).await?;
                     report.failure = Some(e);
                     break;
                 }
@@ -157,93 +141,10 @@ impl<'e, S: Store> Run<'e, S> {
         Ok(report)
     }
 
-    /// The next event to deliver; `None` when a missing earlier event
-    /// arrived meanwhile (read the queue again).
-    ///
-    /// When the engine numbered the event and says its previous state change
-    /// (`previous`) is newer than the last one delivered for the key, that
-    /// change is still on its way (a run started later, or slower): wait for
-    /// it, at most `order_wait` after the event arrived, then go on.
-    async fn wait_for_gap(
-        &self,
-        key: &Key,
-        ours: Vec<Kept>,
-        last: Option<u64>,
-    ) -> Result<Option<Kept>, EngineError> {
-        let Some(next) = next_in_order(ours) else {
-            return Ok(None);
-        };
-        let Some(missing_after) = gap(&next, last) else {
-            return Ok(Some(next));
-        };
-        let waited = self.engine.clock.now().duration_since(next.event.time);
-        let wait = self
-            .engine
-            .config
-            .order_wait
-            .saturating_sub(Duration::try_from(waited).unwrap_or(Duration::ZERO));
-        if wait.is_zero() {
-            return Ok(Some(next));
-        }
-        tracing::info!(
-            "{key}: event {} follows event {missing_after}, which has not arrived: waiting up \
-             to {} ms for it",
-            next.event.order.map_or(0, |o| o.id),
-            wait.as_millis()
-        );
-        let deadline = tokio::time::Instant::now() + wait.min(self.engine.budget_left());
-        while tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(POLL).await;
-            let arrived = self.store().kept(key).await?.iter().any(|k| {
-                self.ours(k)
-                    && k.event
-                        .order
-                        .is_some_and(|o| last.is_none_or(|d| o.id > d) && o.id <= missing_after)
-            });
-            if arrived {
-                return Ok(None);
-            }
-        }
-        tracing::info!("{key}: event {missing_after} did not come; going on without it");
-        Ok(Some(next))
-    }
-
-    /// For an event the engine does not number, true once the runs of the
-    /// key started before this event's run have had time to keep theirs:
-    /// a loaded host does not always run processes in the order it started
-    /// them, so a run started a few milliseconds later may reach the spool
-    /// first. The GLPI session the event needs is opened first (a round
-    /// trip the delivery makes anyway), then at least [`SETTLE`] must have
-    /// passed since the event's run started. False when it opened the
-    /// session or waited: the queue is read again, an earlier event that
-    /// arrived meanwhile going first.
-    async fn settle(&mut self, kept: &Kept, usable: &Usable) -> Result<bool, EngineError> {
-        let Some(started) = kept
-            .event
-            .started
-            .as_ref()
-            .filter(|_| kept.event.order.is_none())
-        else {
-            return Ok(true);
-        };
-        let mut settled = true;
-        let asks_glpi =
-            lifecycle::lookup(usable.record.as_ref(), &kept.event, Known::default()).is_some();
-        if self.session.is_none() && asks_glpi {
-            self.session().await?;
-            settled = false;
-        }
-        let age = host_now().and_then(|now| now.since(started));
-        if let Some(wait) = age.and_then(|age| SETTLE.checked_sub(age)) {
-            tokio::time::sleep(wait.min(self.engine.budget_left())).await;
-            settled = false;
-        }
-        Ok(settled)
-    }
-
     /// The key's record, and whether this run may trust it.
-    async fn load_record(&self, key: &Key) -> Result<Usable, EngineError> {
-        let record = match self.store().load_record(key).await? {
+    async fn load_record(&self, held: &mut S::Held) -> Result<Usable, EngineError> {
+        let key = held.key().clone();
+        let record = match held.load_record().await? {
             RecordLoad::Found(r) => r,
             RecordLoad::Missing => {
                 return Ok(Usable {
@@ -288,6 +189,7 @@ impl<'e, S: Store> Run<'e, S> {
     /// outcome.
     async fn deliver_one(
         &mut self,
+        held: &mut S::Held,
         kept: &mut Kept,
         usable: &mut Usable,
     ) -> Result<Outcome, EngineError> {
@@ -297,13 +199,13 @@ impl<'e, S: Store> Run<'e, S> {
         };
         let mut known = Known::default();
         // A creation whose answer was lost: find the ticket it made first.
-        if let Some(pending) = self.store().read_intent(&event.key).await? {
+        if let Some(pending) = held.read_intent().await? {
             let intent = match pending {
                 Pending::Intent(intent) => Some(intent),
                 Pending::Unreadable => None,
             };
             let (record, found) = self
-                .reconcile_intent(&event.key, intent, usable.record.take())
+                .reconcile_intent(held, intent, usable.record.take())
                 .await?;
             usable.record = record;
             known.search = found.into();
@@ -319,8 +221,10 @@ impl<'e, S: Store> Run<'e, S> {
         let record = usable.record.as_ref();
         let plan = lifecycle::decide(record, known, event, policy);
         let mut ticket = plan_ticket(&plan, record);
-        self.execute(&plan, kept, record, &mut ticket).await?;
-        let new = self.apply_record(event, usable, &plan, ticket).await?;
+        self.execute(held, &plan, kept, record, &mut ticket).await?;
+        let new = self
+            .apply_record(held, event, usable, &plan, ticket)
+            .await?;
         let outcome = plan.outcome(ticket);
         *usable = Usable {
             record: new,
@@ -386,6 +290,7 @@ impl<'e, S: Store> Run<'e, S> {
     /// follow-ups before writing it again.
     async fn execute(
         &mut self,
+        held: &mut S::Held,
         plan: &Plan,
         kept: &mut Kept,
         record: Option<&Record>,
@@ -400,14 +305,14 @@ impl<'e, S: Store> Run<'e, S> {
         for step in &plan.steps {
             match step {
                 Step::Create { previous } => {
-                    *ticket = Some(self.create(event, record, *previous, &date).await?);
+                    *ticket = Some(self.create(held, event, record, *previous, &date).await?);
                 }
                 Step::FollowUp { ticket: id, note } => {
                     if kept.in_flight && self.followed_up(*id, event).await? {
                         continue;
                     }
                     if !kept.in_flight {
-                        self.store().started(kept).await?;
+                        held.started(kept).await?;
                     }
                     let content = text::followup(note, event, &date, lang);
                     self.session().await?.add_followup(*id, content).await?;
@@ -460,23 +365,23 @@ impl<'e, S: Store> Run<'e, S> {
     /// Writes the record change of an executed plan; returns the new record.
     async fn apply_record(
         &self,
+        held: &mut S::Held,
         event: &Event,
         usable: &Usable,
         plan: &Plan,
         ticket: Option<u64>,
     ) -> Result<Option<Record>, EngineError> {
-        let store = self.store();
         let record = usable.record.as_ref();
         let created = plan.steps.iter().any(|s| matches!(s, Step::Create { .. }));
         let new = match (&plan.record, ticket) {
             (RecordChange::Keep, _) => {
                 if usable.distrusted && record.is_none() {
-                    store.remove_record(&event.key).await?;
+                    held.remove_record().await?;
                 }
                 record.cloned()
             }
             (RecordChange::Forget, _) => {
-                store.remove_record(&event.key).await?;
+                held.remove_record().await?;
                 None
             }
             (
@@ -504,7 +409,7 @@ impl<'e, S: Store> Run<'e, S> {
                     updated_at: self.engine.clock.now(),
                     rebuilt: false,
                 };
-                store.save_record(&r).await?;
+                held.save_record(&r).await?;
                 Some(r)
             }
             (RecordChange::Write { .. }, None) => {
@@ -516,7 +421,7 @@ impl<'e, S: Store> Run<'e, S> {
         };
         if created {
             // The record now names the ticket: the intent has served.
-            store.clear_intent(&event.key).await?;
+            held.clear_intent().await?;
         }
         Ok(new)
     }
@@ -536,50 +441,6 @@ fn plan_ticket(plan: &Plan, record: Option<&Record>) -> Option<u64> {
         .or_else(|| record.map(|r| r.ticket_id))
 }
 
-/// The event to deliver next among a key's kept events (in arrival order):
-/// the oldest to arrive — unless it is numbered by the engine and the engine
-/// numbered another kept event earlier, which then goes first; or, not
-/// numbered, another one's run was started earlier by this host (same boot)
-/// — two runs of one key may reach the spool in the other order.
-fn next_in_order(mut queue: Vec<Kept>) -> Option<Kept> {
-    let first = queue.first()?;
-    if first.event.order.is_none() {
-        // Not numbered: the one whose run this host started first, among
-        // those of the same boot as the oldest to arrive.
-        let Some(boot) = first.event.started.as_ref().map(|s| s.boot.clone()) else {
-            return Some(queue.swap_remove(0));
-        };
-        let earliest = queue
-            .iter()
-            .enumerate()
-            .filter(|(_, k)| k.event.order.is_none())
-            .filter_map(|(i, k)| {
-                let s = k.event.started.as_ref().filter(|s| s.boot == boot)?;
-                Some((s.ns, k.seq, i))
-            })
-            .min()
-            .map_or(0, |(_, _, i)| i);
-        return Some(queue.swap_remove(earliest));
-    }
-    let earliest = queue
-        .iter()
-        .enumerate()
-        .filter_map(|(i, k)| k.event.order.map(|o| (o.id, k.seq, i)))
-        .min()
-        .map_or(0, |(_, _, i)| i);
-    Some(queue.swap_remove(earliest))
-}
-
-/// The engine id of a state change that precedes `next` but was not
-/// delivered yet, when the engine's numbering shows one (`last`: the id of
-/// the key's last delivered event).
-fn gap(next: &Kept, last: Option<u64>) -> Option<u64> {
-    let order = next.event.order?;
-    let last = last?;
-    let previous = order.previous?;
-    (previous > last && order.id > last && !order.after_soft).then_some(previous)
-}
-
 /// Where a ticket stands, as the lifecycle sees it.
 fn remote(status: TicketStatus) -> Remote {
     match status {
@@ -588,86 +449,5 @@ fn remote(status: TicketStatus) -> Remote {
         TicketStatus::Closed => Remote::Closed,
         TicketStatus::Trashed => Remote::Trashed,
         TicketStatus::Gone => Remote::Gone,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::{EngineOrder, HostStamp, State};
-
-    fn kept(seq: u64, order: Option<(u64, u64)>) -> Kept {
-        Kept {
-            id: seq.to_string(),
-            seq,
-            glpi: None,
-            event: Event {
-                order: order.map(|(id, previous)| EngineOrder {
-                    id,
-                    previous: Some(previous),
-                    problem: None,
-                    after_soft: false,
-                }),
-                ..Event::sample("n", "s", State::Critical)
-            },
-            attempts: 0,
-            last_error: None,
-            failure: None,
-            in_flight: false,
-        }
-    }
-
-    #[test]
-    fn arrival_order_unless_the_engine_numbered_an_earlier_event() {
-        // No engine numbering: arrival order.
-        let next = next_in_order(vec![kept(1, None), kept(2, Some((5, 4)))]).unwrap();
-        assert_eq!(next.seq, 1);
-        // The OK (10) arrived before the CRITICAL (9): the CRITICAL goes first.
-        let next = next_in_order(vec![kept(1, Some((10, 9))), kept(2, Some((9, 8)))]).unwrap();
-        assert_eq!(next.seq, 2);
-        // Same engine id (an acknowledgement of the same change): arrival order.
-        let next = next_in_order(vec![kept(1, Some((9, 8))), kept(2, Some((9, 8)))]).unwrap();
-        assert_eq!(next.seq, 1);
-        assert!(next_in_order(Vec::new()).is_none());
-    }
-
-    fn started(seq: u64, boot: &str, ns: u64) -> Kept {
-        let mut k = kept(seq, None);
-        k.event.started = Some(HostStamp {
-            boot: boot.to_string(),
-            ns,
-        });
-        k
-    }
-
-    #[test]
-    fn without_numbers_the_run_started_first_goes_first_within_one_boot() {
-        // The OK's run (started at 50) reached the spool before the
-        // WARNING's (started at 10): the WARNING goes first.
-        let next = next_in_order(vec![started(1, "b", 50), started(2, "b", 10)]).unwrap();
-        assert_eq!(next.seq, 2);
-        // Stamps of another boot than the oldest to arrive: arrival order
-        // (kept before a reboot, the older boot's events arrived first).
-        let next = next_in_order(vec![started(1, "old", 900), started(2, "new", 10)]).unwrap();
-        assert_eq!(next.seq, 1);
-        // An event without stamp (an older version's) ahead: arrival order.
-        let next = next_in_order(vec![kept(1, None), started(2, "b", 10)]).unwrap();
-        assert_eq!(next.seq, 1);
-        // Equal stamps: arrival order.
-        let next = next_in_order(vec![started(3, "b", 7), started(4, "b", 7)]).unwrap();
-        assert_eq!(next.seq, 3);
-    }
-
-    #[test]
-    fn a_gap_is_a_newer_previous_change_than_the_last_delivered() {
-        assert_eq!(gap(&kept(1, Some((10, 9))), Some(8)), Some(9));
-        assert_eq!(gap(&kept(1, Some((10, 9))), Some(9)), None);
-        assert_eq!(gap(&kept(1, Some((10, 9))), None), None, "nothing known");
-        assert_eq!(gap(&kept(1, None), Some(3)), None);
-        // An acknowledgement carries the id of the change it acknowledges.
-        assert_eq!(gap(&kept(1, Some((9, 8))), Some(9)), None);
-        let mut after_soft = kept(1, Some((10, 9)));
-        after_soft.event.order.as_mut().unwrap().after_soft = true;
-        assert_eq!(gap(&after_soft, Some(8)), None);
     }
 }

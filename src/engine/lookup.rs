@@ -58,30 +58,31 @@ impl<S: Store> Run<'_, S> {
         }
         let config = self.engine.config;
         let identity = self.engine.glpi.clone();
-        let glpi11 = match self
-            .engine
-            .cache
-            .get::<bool>("glpi11", &identity, config.cache_ttl)
-        {
-            Some(v) => v,
-            None => {
-                let asked = self.session().await?.glpi_config().await;
-                let v = match asked {
-                    Ok(c) => c
-                        .version
-                        .as_deref()
-                        .and_then(major)
-                        .is_some_and(|m| m >= 11),
-                    Err(e @ GlpiError::Unavailable { .. }) => return Err(e.into()),
-                    Err(e) => {
-                        tracing::warn!("GLPI's version is unknown ({e}): taken for GLPI 10");
-                        false
-                    }
-                };
-                self.engine.cache.put("glpi11", &identity, &v);
-                v
-            }
-        };
+        let glpi11 =
+            match self
+                .engine
+                .cache
+                .get::<bool>("glpi11", identity.as_str(), config.cache_ttl)
+            {
+                Some(v) => v,
+                None => {
+                    let asked = self.session().await?.glpi_config().await;
+                    let v = match asked {
+                        Ok(c) => c
+                            .version
+                            .as_deref()
+                            .and_then(major)
+                            .is_some_and(|m| m >= 11),
+                        Err(e @ GlpiError::Unavailable { .. }) => return Err(e.into()),
+                        Err(e) => {
+                            tracing::warn!("GLPI's version is unknown ({e}): taken for GLPI 10");
+                            false
+                        }
+                    };
+                    self.engine.cache.put("glpi11", identity.as_str(), &v);
+                    v
+                }
+            };
         self.glpi.set_glpi11(glpi11);
         Ok(glpi11)
     }

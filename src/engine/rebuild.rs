@@ -9,13 +9,14 @@ use serde::Serialize;
 
 use crate::core::{Key, Record, State};
 use crate::glpi::{MarkedTicket, Session, TicketStatus};
-use crate::state::{RecordLoad, Store};
+use crate::state::{Held, RecordLoad, Store};
 use crate::text;
 
 use super::api::Engine;
 use super::context::glpi_client;
 use super::error::EngineError;
 use super::lookup::major;
+use super::order;
 
 /// What became of one open ticket that carries a marker.
 #[derive(Debug, Serialize)]
@@ -30,33 +31,31 @@ pub(crate) struct Rebuilt {
 impl<S: Store> Engine<'_, S> {
     /// Records every open ticket of the API user that carries a marker and
     /// whose key has no record.
-    pub(crate) fn rebuild(&self) -> Result<Vec<Rebuilt>, EngineError> {
+    pub(crate) async fn rebuild(&self) -> Result<Vec<Rebuilt>, EngineError> {
         let glpi = glpi_client(self.ctx.config, &self.ctx.cache)?;
-        self.block_on(async {
-            let session = glpi.open().await?;
-            let found = async {
-                let me = session.me().await?;
-                session
-                    .find_marked_tickets(text::MARKER_PREFIX, me.id)
-                    .await
-            }
-            .await;
-            let rebuilt = async {
-                let mut lines: Vec<Rebuilt> = Vec::new();
-                for ticket in found? {
-                    if let Some(line) = self.rebuild_one(ticket, &lines).await? {
-                        lines.push(line);
-                    }
+        let session = glpi.open().await?;
+        let found = async {
+            let me = session.me().await?;
+            session
+                .find_marked_tickets(text::MARKER_PREFIX, me.id)
+                .await
+        }
+        .await;
+        let rebuilt = async {
+            let mut lines: Vec<Rebuilt> = Vec::new();
+            for ticket in found? {
+                if let Some(line) = self.rebuild_one(ticket, &lines).await? {
+                    lines.push(line);
                 }
-                if is_glpi11(&session).await {
-                    stamp_identities(&session, &lines).await;
-                }
-                Ok(lines)
             }
-            .await;
-            session.close().await;
-            rebuilt
-        })
+            if is_glpi11(&session).await {
+                stamp_identities(&session, &lines).await;
+            }
+            Ok(lines)
+        }
+        .await;
+        session.close().await;
+        rebuilt
     }
 
     /// The record of one marked ticket, unless its marker is unreadable.
@@ -87,12 +86,8 @@ impl<S: Store> Engine<'_, S> {
             );
             return Ok(line("conflict"));
         }
-        let _hold = self
-            .ctx
-            .store
-            .hold(&key, self.ctx.config.lock_timeout)
-            .await?;
-        let outcome = match self.ctx.store.load_record(&key).await? {
+        let mut held = order::hold(self.ctx.store, &key, self.ctx.config.lock_timeout).await?;
+        let outcome = match held.load_record().await? {
             RecordLoad::Found(r) if r.ticket_id == ticket_id => "kept",
             RecordLoad::Found(r) => {
                 tracing::warn!(
@@ -103,21 +98,19 @@ impl<S: Store> Engine<'_, S> {
             }
             RecordLoad::Missing | RecordLoad::Corrupt { .. } => {
                 let now = self.ctx.clock.now();
-                self.ctx
-                    .store
-                    .save_record(&Record {
-                        key: key.clone(),
-                        glpi: Some(self.ctx.glpi.clone()),
-                        ticket_id,
-                        state: State::Unknown,
-                        output: String::new(),
-                        priority,
-                        acked: false,
-                        opened_at: now,
-                        updated_at: now,
-                        rebuilt: true,
-                    })
-                    .await?;
+                held.save_record(&Record {
+                    key: key.clone(),
+                    glpi: Some(self.ctx.glpi.clone()),
+                    ticket_id,
+                    state: State::Unknown,
+                    output: String::new(),
+                    priority,
+                    acked: false,
+                    opened_at: now,
+                    updated_at: now,
+                    rebuilt: true,
+                })
+                .await?;
                 "recorded"
             }
         };

@@ -1,16 +1,36 @@
-//! [`AnyStore`]: the backend the configuration chose, as one [`Store`]
-//! (the engine and the commands are compiled once, for this type).
+//! [`AnyStore`]: the backend the configuration chose, as one [`Store`] (the
+//! engine and the commands are compiled once, for this type), chosen in one
+//! place ([`open`]); and what the commands may ask of either backend beyond
+//! the contract (`state migrate`, `state import`).
 
-use std::time::Duration;
+use std::path::Path;
 
 use super::cache::Cache;
 use super::error::StateError;
-use super::files::FileStore;
-use super::lock::KeyLock;
-use super::postgres::{PgHold, PgInLine, PgStore};
-use super::spool;
-use super::store::{Intent, Kept, Look, Pending, RecordLoad, Store};
-use crate::core::{Event, Failure, Key, Outcome, Record};
+use super::files::{FileHeld, FileStore};
+use super::postgres::{Imported, PgHeld, PgLine, PgSettings, PgStore};
+use super::spool::InLine;
+use super::store::{Held, Intent, Kept, Look, Pending, Place, Queue, RecordLoad, Store};
+use crate::core::{Event, Failure, GlpiId, Key, Outcome, Record};
+
+/// Where the state lives (`[state] backend`).
+#[derive(Debug)]
+pub(crate) enum Backend {
+    /// The state directory alone.
+    Files,
+    /// A PostgreSQL database (and the state directory for the cache and
+    /// the outbox).
+    Postgres(PgSettings),
+}
+
+/// Opens the state: the one place that chooses between the backends. The
+/// database is reached on first use.
+pub(crate) fn open(root: &Path, backend: Backend) -> Result<AnyStore, StateError> {
+    Ok(match backend {
+        Backend::Files => AnyStore::Files(FileStore::open(root)?),
+        Backend::Postgres(settings) => AnyStore::Postgres(Box::new(PgStore::open(root, settings)?)),
+    })
+}
 
 /// The state directory, or a PostgreSQL database.
 #[derive(Debug)]
@@ -21,152 +41,215 @@ pub(crate) enum AnyStore {
 
 /// A key held, on either backend; dropping it releases the key.
 #[derive(Debug)]
-#[expect(dead_code, reason = "held for what dropping it does")]
-pub(crate) enum AnyHold {
-    Files(KeyLock),
-    Postgres(PgHold),
+pub(crate) enum AnyHeld {
+    Files(FileHeld),
+    Postgres(PgHeld),
 }
 
 /// A place in line, on either backend; dropping it leaves the line.
 #[derive(Debug)]
-#[expect(dead_code, reason = "held for what dropping it does")]
-pub(crate) enum AnyInLine {
-    Files(spool::InLine),
-    Postgres(PgInLine),
+pub(crate) enum AnyLine {
+    Files(InLine),
+    Postgres(PgLine),
+}
+
+/// Runs the same call on whichever variant is there.
+macro_rules! each {
+    ($on:expr, $enum:ident, $s:ident => $call:expr) => {
+        match $on {
+            $enum::Files($s) => $call,
+            $enum::Postgres($s) => $call,
+        }
+    };
 }
 
 impl AnyStore {
     /// The cache of looked-up ids: always in the state directory.
     pub(crate) fn cache(&self) -> Cache {
+        each!(self, AnyStore, s => s.cache())
+    }
+
+    /// `state migrate`: the database's schema version before and after
+    /// (`None`: the files backend has no schema).
+    pub(crate) async fn migrate(&self) -> Result<Option<(i32, i32)>, StateError> {
         match self {
-            AnyStore::Files(s) => s.cache(),
-            AnyStore::Postgres(s) => s.cache(),
+            AnyStore::Files(_) => Ok(None),
+            AnyStore::Postgres(s) => s.migrate().await.map(Some),
         }
     }
-}
 
-/// Runs the same call on whichever backend is there.
-macro_rules! each {
-    ($self:ident, $s:ident => $call:expr) => {
-        match $self {
-            AnyStore::Files($s) => $call,
-            AnyStore::Postgres($s) => $call,
+    /// Where the state lives, for people.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            AnyStore::Files(_) => "the state directory".to_owned(),
+            AnyStore::Postgres(s) => s.shown_url().to_owned(),
         }
-    };
+    }
+
+    /// `state import`: the state directory a database imports from, as a
+    /// store of its own (`None` for the files backend).
+    pub(crate) fn import_source(&self) -> Option<AnyStore> {
+        match self {
+            AnyStore::Files(_) => None,
+            AnyStore::Postgres(s) => Some(AnyStore::Files(s.local().clone())),
+        }
+    }
+
+    /// Imports the key `from` holds in the state directory into the
+    /// database `into` holds it in.
+    pub(crate) async fn import_key(
+        from: &mut AnyHeld,
+        into: &mut AnyHeld,
+    ) -> Result<Option<Imported>, StateError> {
+        match (from, into) {
+            (AnyHeld::Files(from), AnyHeld::Postgres(into)) => {
+                into.import_from(from).await.map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
 }
 
 impl Store for AnyStore {
-    type Hold = AnyHold;
-    type InLine = AnyInLine;
+    type Held = AnyHeld;
+    type Line = AnyLine;
 
-    async fn hold(&self, key: &Key, timeout: Duration) -> Result<AnyHold, StateError> {
+    async fn keep(&self, event: &Event, glpi: &GlpiId) -> Result<Place<AnyLine>, StateError> {
         Ok(match self {
-            AnyStore::Files(s) => AnyHold::Files(s.hold(key, timeout).await?),
-            AnyStore::Postgres(s) => AnyHold::Postgres(s.hold(key, timeout).await?),
+            AnyStore::Files(s) => {
+                let p = s.keep(event, glpi).await?;
+                Place {
+                    kept: p.kept,
+                    ahead: p.ahead,
+                    line: AnyLine::Files(p.line),
+                }
+            }
+            AnyStore::Postgres(s) => {
+                let p = s.keep(event, glpi).await?;
+                Place {
+                    kept: p.kept,
+                    ahead: p.ahead,
+                    line: AnyLine::Postgres(p.line),
+                }
+            }
         })
     }
 
-    async fn enter_line(&self, kept: &Kept) -> Result<AnyInLine, StateError> {
-        Ok(match self {
-            AnyStore::Files(s) => AnyInLine::Files(s.enter_line(kept).await?),
-            AnyStore::Postgres(s) => AnyInLine::Postgres(s.enter_line(kept).await?),
+    async fn look(&self, mine: &Kept, line: &AnyLine) -> Result<Look<AnyHeld>, StateError> {
+        Ok(match (self, line) {
+            (AnyStore::Files(s), AnyLine::Files(l)) => lift(s.look(mine, l).await?, AnyHeld::Files),
+            (AnyStore::Postgres(s), AnyLine::Postgres(l)) => {
+                lift(s.look(mine, l).await?, AnyHeld::Postgres)
+            }
+            _ => return Err(other_backend()),
         })
     }
 
-    async fn look(&self, mine: &Kept) -> Result<Look<AnyHold>, StateError> {
+    async fn receipt(&self, mine: &Kept, line: &AnyLine) -> Result<Option<Outcome>, StateError> {
+        match (self, line) {
+            (AnyStore::Files(s), AnyLine::Files(l)) => s.receipt(mine, l).await,
+            (AnyStore::Postgres(s), AnyLine::Postgres(l)) => s.receipt(mine, l).await,
+            _ => Err(other_backend()),
+        }
+    }
+
+    async fn try_hold(&self, key: &Key) -> Result<Option<AnyHeld>, StateError> {
         Ok(match self {
-            AnyStore::Files(s) => match s.look(mine).await? {
-                Look::Held(h) => Look::Held(AnyHold::Files(h)),
-                Look::Delivered(o) => Look::Delivered(o),
-                Look::Wait => Look::Wait,
-            },
-            AnyStore::Postgres(s) => match s.look(mine).await? {
-                Look::Held(h) => Look::Held(AnyHold::Postgres(h)),
-                Look::Delivered(o) => Look::Delivered(o),
-                Look::Wait => Look::Wait,
-            },
+            AnyStore::Files(s) => s.try_hold(key).await?.map(AnyHeld::Files),
+            AnyStore::Postgres(s) => s.try_hold(key).await?.map(AnyHeld::Postgres),
         })
     }
 
-    async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError> {
-        each!(self, s => s.load_record(key).await)
-    }
-
-    async fn save_record(&self, record: &Record) -> Result<(), StateError> {
-        each!(self, s => s.save_record(record).await)
-    }
-
-    async fn remove_record(&self, key: &Key) -> Result<(), StateError> {
-        each!(self, s => s.remove_record(key).await)
+    async fn peek(&self, key: &Key) -> Result<(RecordLoad, Vec<Kept>), StateError> {
+        each!(self, AnyStore, s => s.peek(key).await)
     }
 
     async fn records(&self) -> Result<(Vec<Record>, Vec<String>), StateError> {
-        each!(self, s => s.records().await)
+        each!(self, AnyStore, s => s.records().await)
+    }
+
+    async fn keys_with_kept_events(&self) -> Result<Vec<Key>, StateError> {
+        each!(self, AnyStore, s => s.keys_with_kept_events().await)
     }
 
     fn record_location(&self, key: &Key) -> String {
-        each!(self, s => s.record_location(key))
+        each!(self, AnyStore, s => s.record_location(key))
     }
 
-    async fn keep(&self, event: &Event, glpi: &str) -> Result<Kept, StateError> {
-        each!(self, s => s.keep(event, glpi).await)
+    async fn finish(&self) {
+        each!(self, AnyStore, s => s.finish().await);
+    }
+}
+
+/// A look of one backend, its hold wrapped.
+fn lift<H, A>(look: Look<H>, wrap: impl FnOnce(H) -> A) -> Look<A> {
+    match look {
+        Look::Held(h) => Look::Held(wrap(h)),
+        Look::Delivered(o) => Look::Delivered(o),
+        Look::Wait => Look::Wait,
+    }
+}
+
+/// A place in line handed to the other backend: a bug.
+fn other_backend() -> StateError {
+    StateError::Database {
+        action: "wait for the node and service",
+        reason: "internal: a place in line of the other backend".into(),
+        kept_locally: None,
+    }
+}
+
+impl Held for AnyHeld {
+    fn key(&self) -> &Key {
+        each!(self, AnyHeld, h => h.key())
     }
 
-    async fn kept(&self, key: &Key) -> Result<Vec<Kept>, StateError> {
-        each!(self, s => s.kept(key).await)
+    async fn queue(&mut self) -> Result<Queue, StateError> {
+        each!(self, AnyHeld, h => h.queue().await)
     }
 
-    async fn delivered(
-        &self,
-        kept: &Kept,
-        outcome: &Outcome,
-        engine_id: Option<u64>,
-    ) -> Result<(), StateError> {
-        each!(self, s => s.delivered(kept, outcome, engine_id).await)
+    async fn load_record(&mut self) -> Result<RecordLoad, StateError> {
+        each!(self, AnyHeld, h => h.load_record().await)
     }
 
-    async fn take_receipt(&self, kept: &Kept) -> Result<Option<Outcome>, StateError> {
-        each!(self, s => s.take_receipt(kept).await)
+    async fn save_record(&mut self, record: &Record) -> Result<(), StateError> {
+        each!(self, AnyHeld, h => h.save_record(record).await)
     }
 
-    async fn last_engine_id(&self, key: &Key) -> Result<Option<u64>, StateError> {
-        each!(self, s => s.last_engine_id(key).await)
+    async fn remove_record(&mut self) -> Result<(), StateError> {
+        each!(self, AnyHeld, h => h.remove_record().await)
+    }
+
+    async fn delivered(&mut self, kept: &Kept, outcome: &Outcome) -> Result<(), StateError> {
+        each!(self, AnyHeld, h => h.delivered(kept, outcome).await)
     }
 
     async fn failed(
-        &self,
+        &mut self,
         kept: &mut Kept,
         failure: Failure,
         error: String,
     ) -> Result<(), StateError> {
-        each!(self, s => s.failed(kept, failure, error).await)
+        each!(self, AnyHeld, h => h.failed(kept, failure, error).await)
     }
 
-    async fn started(&self, kept: &mut Kept) -> Result<(), StateError> {
-        each!(self, s => s.started(kept).await)
+    async fn started(&mut self, kept: &mut Kept) -> Result<(), StateError> {
+        each!(self, AnyHeld, h => h.started(kept).await)
     }
 
-    async fn keys_with_kept_events(&self) -> Result<Vec<Key>, StateError> {
-        each!(self, s => s.keys_with_kept_events().await)
+    async fn write_intent(&mut self, intent: &Intent) -> Result<(), StateError> {
+        each!(self, AnyHeld, h => h.write_intent(intent).await)
     }
 
-    async fn write_intent(&self, intent: &Intent) -> Result<(), StateError> {
-        each!(self, s => s.write_intent(intent).await)
+    async fn read_intent(&mut self) -> Result<Option<Pending>, StateError> {
+        each!(self, AnyHeld, h => h.read_intent().await)
     }
 
-    async fn read_intent(&self, key: &Key) -> Result<Option<Pending>, StateError> {
-        each!(self, s => s.read_intent(key).await)
+    async fn clear_intent(&mut self) -> Result<(), StateError> {
+        each!(self, AnyHeld, h => h.clear_intent().await)
     }
 
-    async fn clear_intent(&self, key: &Key) -> Result<(), StateError> {
-        each!(self, s => s.clear_intent(key).await)
-    }
-
-    async fn forget(&self, key: &Key) -> Result<Vec<String>, StateError> {
-        each!(self, s => s.forget(key).await)
-    }
-
-    async fn finish(&self) {
-        each!(self, s => s.finish().await);
+    async fn forget(&mut self) -> Result<Vec<String>, StateError> {
+        each!(self, AnyHeld, h => h.forget().await)
     }
 }

@@ -23,29 +23,41 @@ pub(crate) enum StateError {
     /// The state database (`[state] backend = "postgres"`) could not be
     /// used. `kept_locally`: the event of this run is kept in the local
     /// state directory meanwhile.
-    #[error("state database: cannot {action}: {reason}{}", kept_note(kept_locally.as_deref()))]
+    #[error("state database: cannot {action}: {reason}{}", kept_note(kept_locally.as_ref()))]
     Database {
         action: &'static str,
         /// The client's message (never holds the password).
         reason: String,
-        kept_locally: Option<PathBuf>,
+        kept_locally: Option<KeptLocally>,
     },
     /// The database's schema is newer than this program knows.
     #[error("the state database's schema is version {found}; this esia-glpi knows up to {known}")]
     SchemaTooNew { found: i32, known: i32 },
 }
 
-fn kept_note(kept: Option<&std::path::Path>) -> String {
-    kept.map(|p| {
-        let what = if p.extension().is_some_and(|e| e == "json") {
-            "the event is kept locally at"
-        } else {
-            "events kept while it could not be reached wait locally in"
+/// What waits in the local state directory while the state database cannot
+/// be reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeptLocally {
+    /// This run's event, in this outbox entry.
+    Event(PathBuf),
+    /// Events of earlier runs, in this outbox.
+    Outbox(PathBuf),
+}
+
+fn kept_note(kept: Option<&KeptLocally>) -> String {
+    kept.map(|k| {
+        let (what, path) = match k {
+            KeptLocally::Event(path) => ("the event is kept locally at", path),
+            KeptLocally::Outbox(path) => (
+                "events kept while it could not be reached wait locally in",
+                path,
+            ),
         };
         format!(
             "; {what} {} and will be moved to the database by the next run or `esia-glpi \
              flush` that reaches it",
-            p.display()
+            path.display()
         )
     })
     .unwrap_or_default()
@@ -58,10 +70,23 @@ impl StateError {
         matches!(
             self,
             StateError::Database {
-                kept_locally: Some(path),
+                kept_locally: Some(KeptLocally::Event(_)),
                 ..
-            } if path.extension().is_some_and(|e| e == "json")
+            }
         )
+    }
+
+    /// The same error, saying what waits locally (a database error only:
+    /// every other is returned as it is).
+    pub(crate) fn kept_locally(self, kept: &KeptLocally) -> StateError {
+        match self {
+            StateError::Database { action, reason, .. } => StateError::Database {
+                action,
+                reason,
+                kept_locally: Some(kept.clone()),
+            },
+            other => other,
+        }
     }
 
     pub(crate) fn hint(&self) -> String {

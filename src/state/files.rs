@@ -1,26 +1,30 @@
 //! The files backend of [`Store`]: the state directory.
 //!
 //! Layout under `state_dir` (0700, files 0600):
-//! `records/<key>.json`, `locks/<key>.lock`, `spool/<key>/<time>-….json`,
+//! `records/<key>.json`, `locks/<key>.lock`, `spool/<key>/<seq>.json`,
 //! `intents/<key>.json`, `cache/…`, `dropped/…`.
 //! `<key>` is the node and the service percent-encoded and joined by `~`, so
 //! file names are reversible, portable and never collide; very long keys are
 //! shortened with a hash, and every file carries the exact key.
+//!
+//! A key is held by a lock on its `locks/<key>.lock` ([`FileHeld`]); a run
+//! waiting for its key by a lock on its entry's `.wait` file
+//! (`spool::InLine`).
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use super::atomic::{self, write_atomic};
 use super::cache::Cache;
 use super::error::StateError;
+use super::journal::remove;
 use super::lock::KeyLock;
 use super::paths::{file_stem, io_err, private_dir, read_private};
-use super::store::{Intent, Kept, Look, Pending, RecordLoad, Store};
+use super::store::{Held, Intent, Kept, KeptId, Look, Pending, Place, Queue, RecordLoad, Store};
 use super::{records, spool};
-use crate::core::{Event, Failure, Key, Outcome, Record};
+use crate::core::{Event, Failure, GlpiId, Key, Outcome, Record};
 
 /// An opened state directory.
 #[derive(Debug, Clone)]
@@ -56,58 +60,158 @@ impl FileStore {
         Cache::new(self.root.join("cache"))
     }
 
-    fn path(&self, sub: &str, key: &Key, ext: &str) -> PathBuf {
-        self.root.join(sub).join(format!("{}{ext}", file_stem(key)))
+    fn paths(&self, key: &Key) -> KeyPaths {
+        let stem = file_stem(key);
+        KeyPaths {
+            record: self.root.join("records").join(format!("{stem}.json")),
+            intent: self.root.join("intents").join(format!("{stem}.json")),
+            lock: self.root.join("locks").join(format!("{stem}.lock")),
+            numbering: self.root.join("locks").join(format!("{stem}.seq")),
+            spool: self.root.join("spool").join(stem),
+        }
     }
 
-    fn record_path(&self, key: &Key) -> PathBuf {
-        self.path("records", key, ".json")
+    fn held(&self, key: &Key, lock: KeyLock, own: Option<KeptId>) -> FileHeld {
+        FileHeld {
+            store: self.clone(),
+            key: key.clone(),
+            paths: self.paths(key),
+            own,
+            _lock: lock,
+        }
     }
 
-    fn intent_path(&self, key: &Key) -> PathBuf {
-        self.path("intents", key, ".json")
-    }
-
-    fn spool_dir(&self, key: &Key) -> PathBuf {
-        self.root.join("spool").join(file_stem(key))
+    /// Moves the record (unless `with_record` is false), kept events and
+    /// intent of `key` into the subdirectory `sub` (`dropped`, `imported`),
+    /// never deleting them; returns where they went. The caller holds the
+    /// key.
+    pub(super) fn move_aside(
+        &self,
+        key: &Key,
+        sub: &str,
+        with_record: bool,
+    ) -> Result<Vec<String>, StateError> {
+        let stamp = jiff::Timestamp::now().as_second();
+        let stem = file_stem(key);
+        let paths = self.paths(key);
+        let dropped = self.root.join(sub);
+        private_dir(&dropped)?;
+        let mut moved = Vec::new();
+        let mut items = Vec::new();
+        if with_record {
+            items.push((paths.record, dropped.join(format!("{stem}.json.{stamp}"))));
+        }
+        items.push((paths.spool, dropped.join(format!("{stem}.spool.{stamp}"))));
+        items.push((paths.intent, dropped.join(format!("{stem}.intent.{stamp}"))));
+        for (from, to) in items {
+            // A spool with no kept event (only receipts and the key's
+            // high-water mark) holds nothing to forget.
+            let nothing_kept = from.is_dir()
+                && fs::read_dir(&from).is_ok_and(|entries| {
+                    !entries
+                        .flatten()
+                        .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+                });
+            if !from.exists() || nothing_kept {
+                continue;
+            }
+            fs::rename(&from, &to).map_err(io_err(&from, "move aside"))?;
+            if let Some(parent) = from.parent() {
+                atomic::sync_dir(parent).map_err(io_err(&from, "sync the directory of"))?;
+            }
+            moved.push(to.display().to_string());
+        }
+        Ok(moved)
     }
 }
 
+/// The files of one key.
+#[derive(Debug)]
+struct KeyPaths {
+    record: PathBuf,
+    intent: PathBuf,
+    lock: PathBuf,
+    /// The lock under which the key's sequence numbers are handed out.
+    numbering: PathBuf,
+    spool: PathBuf,
+}
+
+/// A key held: the lock on its `locks/<key>.lock`, released on drop.
+#[derive(Debug)]
+pub(crate) struct FileHeld {
+    store: FileStore,
+    key: Key,
+    paths: KeyPaths,
+    /// The event of the run that holds the key, if it kept one: its
+    /// delivery leaves no receipt (nobody else waits for it).
+    own: Option<KeptId>,
+    _lock: KeyLock,
+}
+
+/// The kept events of `key` in `spool` (a shortened file name may be shared
+/// by two keys: ours only).
+fn kept_of(spool: &Path, key: &Key) -> Result<Vec<Kept>, StateError> {
+    Ok(spool::list(spool)?
+        .into_iter()
+        .filter(|k| k.event.key == *key)
+        .collect())
+}
+
 impl Store for FileStore {
-    type Hold = KeyLock;
-    type InLine = spool::InLine;
+    type Held = FileHeld;
+    type Line = spool::InLine;
 
-    async fn hold(&self, key: &Key, timeout: Duration) -> Result<KeyLock, StateError> {
-        KeyLock::acquire(&self.path("locks", key, ".lock"), &key.to_string(), timeout).await
+    async fn keep(&self, event: &Event, glpi: &GlpiId) -> Result<Place<spool::InLine>, StateError> {
+        let paths = self.paths(&event.key);
+        let kept = spool::push(&paths.spool, &paths.numbering, event, glpi)?;
+        // Kept: from here on nothing fails the run.
+        let line = spool::enter_line(&kept);
+        let ahead = match kept_of(&paths.spool, &event.key) {
+            Ok(queue) => queue
+                .into_iter()
+                .filter(|k| k.seq < kept.seq)
+                .map(|k| (k.id, k.attempts))
+                .collect(),
+            Err(e) => {
+                tracing::warn!("{}: the events kept ahead cannot be read: {e}", event.key);
+                Vec::new()
+            }
+        };
+        Ok(Place { kept, ahead, line })
     }
 
-    async fn enter_line(&self, kept: &Kept) -> Result<spool::InLine, StateError> {
-        spool::enter_line(kept)
-    }
-
-    async fn look(&self, mine: &Kept) -> Result<Look<KeyLock>, StateError> {
+    async fn look(&self, mine: &Kept, _line: &spool::InLine) -> Result<Look<FileHeld>, StateError> {
         if let Some(outcome) = spool::take_receipt(mine)? {
             return Ok(Look::Delivered(outcome));
         }
         let key = &mine.event.key;
-        if spool::first_in_line(&self.spool_dir(key), mine)?
-            && let Some(hold) = KeyLock::try_acquire(&self.path("locks", key, ".lock"))?
+        let paths = self.paths(key);
+        if spool::first_in_line(&paths.spool, mine)?
+            && let Some(lock) = KeyLock::try_acquire(&paths.lock)?
         {
-            return Ok(Look::Held(hold));
+            return Ok(Look::Held(self.held(key, lock, Some(mine.id.clone()))));
         }
         Ok(Look::Wait)
     }
 
-    async fn load_record(&self, key: &Key) -> Result<RecordLoad, StateError> {
-        records::load(&self.record_path(key), key)
+    async fn receipt(
+        &self,
+        mine: &Kept,
+        _line: &spool::InLine,
+    ) -> Result<Option<Outcome>, StateError> {
+        spool::take_receipt(mine)
     }
 
-    async fn save_record(&self, record: &Record) -> Result<(), StateError> {
-        records::save(&self.record_path(&record.key), record)
+    async fn try_hold(&self, key: &Key) -> Result<Option<FileHeld>, StateError> {
+        Ok(KeyLock::try_acquire(&self.paths(key).lock)?.map(|lock| self.held(key, lock, None)))
     }
 
-    async fn remove_record(&self, key: &Key) -> Result<(), StateError> {
-        spool::remove(&self.record_path(key))
+    async fn peek(&self, key: &Key) -> Result<(RecordLoad, Vec<Kept>), StateError> {
+        let paths = self.paths(key);
+        Ok((
+            records::load(&paths.record, key)?,
+            kept_of(&paths.spool, key)?,
+        ))
     }
 
     async fn records(&self) -> Result<(Vec<Record>, Vec<String>), StateError> {
@@ -130,54 +234,6 @@ impl Store for FileStore {
         Ok((found, corrupt))
     }
 
-    fn record_location(&self, key: &Key) -> String {
-        self.record_path(key).display().to_string()
-    }
-
-    async fn keep(&self, event: &Event, glpi: &str) -> Result<Kept, StateError> {
-        let numbering = self.path("locks", &event.key, ".seq");
-        spool::push(&self.spool_dir(&event.key), &numbering, event, glpi)
-    }
-
-    async fn kept(&self, key: &Key) -> Result<Vec<Kept>, StateError> {
-        let list = spool::list(&self.spool_dir(key))?;
-        // A shortened file name may be shared by two keys: keep ours only.
-        Ok(list.into_iter().filter(|k| k.event.key == *key).collect())
-    }
-
-    async fn delivered(
-        &self,
-        kept: &Kept,
-        outcome: &Outcome,
-        engine_id: Option<u64>,
-    ) -> Result<(), StateError> {
-        spool::delivered(&self.spool_dir(&kept.event.key), kept, outcome, engine_id)
-    }
-
-    async fn take_receipt(&self, kept: &Kept) -> Result<Option<Outcome>, StateError> {
-        spool::take_receipt(kept)
-    }
-
-    async fn last_engine_id(&self, key: &Key) -> Result<Option<u64>, StateError> {
-        Ok(spool::last(&self.spool_dir(key))?.engine_id)
-    }
-
-    async fn failed(
-        &self,
-        kept: &mut Kept,
-        failure: Failure,
-        error: String,
-    ) -> Result<(), StateError> {
-        kept.count_failure(failure, error);
-        spool::save(kept)
-    }
-
-    async fn started(&self, kept: &mut Kept) -> Result<(), StateError> {
-        spool::started(kept)?;
-        kept.in_flight = true;
-        Ok(())
-    }
-
     async fn keys_with_kept_events(&self) -> Result<Vec<Key>, StateError> {
         let dir = self.root.join("spool");
         let entries = fs::read_dir(&dir).map_err(io_err(&dir, "read"))?;
@@ -193,24 +249,74 @@ impl Store for FileStore {
         Ok(keys)
     }
 
-    async fn write_intent(&self, intent: &Intent) -> Result<(), StateError> {
-        let path = self.intent_path(&intent.key);
+    fn record_location(&self, key: &Key) -> String {
+        self.paths(key).record.display().to_string()
+    }
+}
+
+impl Held for FileHeld {
+    fn key(&self) -> &Key {
+        &self.key
+    }
+
+    async fn queue(&mut self) -> Result<Queue, StateError> {
+        Ok(Queue {
+            kept: kept_of(&self.paths.spool, &self.key)?,
+            last_engine_id: spool::last(&self.paths.spool)?.engine_id,
+        })
+    }
+
+    async fn load_record(&mut self) -> Result<RecordLoad, StateError> {
+        records::load(&self.paths.record, &self.key)
+    }
+
+    async fn save_record(&mut self, record: &Record) -> Result<(), StateError> {
+        records::save(&self.paths.record, record)
+    }
+
+    async fn remove_record(&mut self) -> Result<(), StateError> {
+        remove(&self.paths.record)
+    }
+
+    async fn delivered(&mut self, kept: &Kept, outcome: &Outcome) -> Result<(), StateError> {
+        let receipt = self.own.as_ref() != Some(&kept.id);
+        spool::delivered(&self.paths.spool, kept, outcome, receipt)
+    }
+
+    async fn failed(
+        &mut self,
+        kept: &mut Kept,
+        failure: Failure,
+        error: String,
+    ) -> Result<(), StateError> {
+        kept.count_failure(failure, error);
+        spool::save(kept)
+    }
+
+    async fn started(&mut self, kept: &mut Kept) -> Result<(), StateError> {
+        spool::started(kept)?;
+        kept.in_flight = true;
+        Ok(())
+    }
+
+    async fn write_intent(&mut self, intent: &Intent) -> Result<(), StateError> {
+        let path = &self.paths.intent;
         let bytes = serde_json::to_vec_pretty(intent).map_err(|e| StateError::Io {
             path: path.clone(),
             action: "encode",
             source: io::Error::other(e),
         })?;
-        write_atomic(&path, &bytes).map_err(io_err(&path, "write"))
+        write_atomic(path, &bytes).map_err(io_err(path, "write"))
     }
 
-    async fn read_intent(&self, key: &Key) -> Result<Option<Pending>, StateError> {
-        let Some(bytes) = read_private(&self.intent_path(key))? else {
+    async fn read_intent(&mut self) -> Result<Option<Pending>, StateError> {
+        let Some(bytes) = read_private(&self.paths.intent)? else {
             return Ok(None);
         };
         Ok(Some(
             match serde_json::from_slice::<Intent>(&bytes)
                 .ok()
-                .filter(|i| i.key == *key)
+                .filter(|i| i.key == self.key)
             {
                 Some(intent) => Pending::Intent(intent),
                 None => Pending::Unreadable,
@@ -218,64 +324,23 @@ impl Store for FileStore {
         ))
     }
 
-    async fn clear_intent(&self, key: &Key) -> Result<(), StateError> {
-        spool::remove(&self.intent_path(key))
+    async fn clear_intent(&mut self) -> Result<(), StateError> {
+        remove(&self.paths.intent)
     }
 
-    async fn forget(&self, key: &Key) -> Result<Vec<String>, StateError> {
-        self.move_aside(key, "dropped", true)
+    async fn forget(&mut self) -> Result<Vec<String>, StateError> {
+        self.set_aside("dropped", true)
     }
 }
 
-impl FileStore {
-    /// Moves the record (unless `with_record` is false), kept events and
-    /// intent of `key` into the subdirectory `sub` (`dropped`, `imported`),
-    /// never deleting them; returns where they went.
-    pub(crate) fn move_aside(
+impl FileHeld {
+    /// Moves the key's files into `sub` (see [`FileStore::move_aside`]).
+    pub(super) fn set_aside(
         &self,
-        key: &Key,
         sub: &str,
         with_record: bool,
     ) -> Result<Vec<String>, StateError> {
-        let stamp = jiff::Timestamp::now().as_second();
-        let stem = file_stem(key);
-        let dropped = self.root.join(sub);
-        private_dir(&dropped)?;
-        let mut moved = Vec::new();
-        let mut items = Vec::new();
-        if with_record {
-            items.push((
-                self.record_path(key),
-                dropped.join(format!("{stem}.json.{stamp}")),
-            ));
-        }
-        items.push((
-            self.spool_dir(key),
-            dropped.join(format!("{stem}.spool.{stamp}")),
-        ));
-        items.push((
-            self.intent_path(key),
-            dropped.join(format!("{stem}.intent.{stamp}")),
-        ));
-        for (from, to) in items {
-            // A spool with no kept event (only receipts and the key's
-            // high-water mark) holds nothing to forget.
-            let nothing_kept = from.is_dir()
-                && fs::read_dir(&from).is_ok_and(|entries| {
-                    !entries
-                        .flatten()
-                        .any(|e| e.path().extension().is_some_and(|x| x == "json"))
-                });
-            if !from.exists() || nothing_kept {
-                continue;
-            }
-            fs::rename(&from, &to).map_err(io_err(&from, "move aside"))?;
-            if let Some(parent) = from.parent() {
-                atomic::sync_dir(parent).map_err(io_err(&from, "sync the directory of"))?;
-            }
-            moved.push(to.display().to_string());
-        }
-        Ok(moved)
+        self.store.move_aside(&self.key, sub, with_record)
     }
 }
 

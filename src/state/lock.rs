@@ -1,12 +1,10 @@
 //! Per-key locks of the files backend: one sentinel file per key, locked with
-//! std `File::try_lock` and polled until a deadline (std has no timed lock;
-//! the pause between polls is an async sleep of 20 ms). The lock is never
-//! taken on the data file itself, whose inode a rename replaces.
+//! std `File::try_lock` (the engine polls when it must wait). The lock is
+//! never taken on the data file itself, whose inode a rename replaces.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use super::error::StateError;
 use super::paths::{check_file, io_err, nofollow};
@@ -45,55 +43,19 @@ impl KeyLock {
             }),
         }
     }
-
-    /// Takes the lock, polling until `timeout`.
-    pub(super) async fn acquire(
-        path: &Path,
-        what: &str,
-        timeout: Duration,
-    ) -> Result<KeyLock, StateError> {
-        let deadline = Instant::now() + timeout;
-        let mut announced = false;
-        loop {
-            if let Some(lock) = Self::try_acquire(path)? {
-                return Ok(lock);
-            }
-            if !announced {
-                tracing::info!("waiting for the lock on {what} ({})", path.display());
-                announced = true;
-            }
-            if Instant::now() >= deadline {
-                return Err(StateError::LockTimeout {
-                    path: PathBuf::from(path),
-                    timeout,
-                });
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
 }
-
-/// The pause between two tries of a busy lock.
-pub(crate) const POLL: Duration = Duration::from_millis(20);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test(flavor = "current_thread")]
-    async fn second_holder_times_out_then_succeeds_after_release() {
+    #[test]
+    fn a_second_holder_waits_until_the_first_lets_go() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.lock");
-        let first = KeyLock::acquire(&path, "k", Duration::from_secs(1))
-            .await
-            .unwrap();
-        let err = KeyLock::acquire(&path, "k", Duration::from_millis(50))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, StateError::LockTimeout { .. }));
+        let first = KeyLock::try_acquire(&path).unwrap().expect("free");
+        assert!(KeyLock::try_acquire(&path).unwrap().is_none(), "held");
         drop(first);
-        KeyLock::acquire(&path, "k", Duration::from_millis(50))
-            .await
-            .unwrap();
+        assert!(KeyLock::try_acquire(&path).unwrap().is_some(), "released");
     }
 }

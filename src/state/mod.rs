@@ -1,20 +1,26 @@
 //! The local state: per key, the record of its open ticket, the events kept
-//! until GLPI confirmed them (the spool), the intent of a ticket creation in
-//! flight, and the lock that serialises the runs of the key; plus the cache
-//! of looked-up GLPI ids.
+//! until GLPI confirmed them, the intent of a ticket creation in flight, and
+//! the hold that serialises the runs of the key; plus the cache of
+//! looked-up GLPI ids.
 //!
-//! [`Store`] (`store.rs`) is the one interface the engine uses for records,
-//! kept events, intents and locks; [`FileStore`] (`files.rs`) implements it on
-//! the state directory, [`PgStore`] (`postgres/`) on a PostgreSQL database
-//! shared by several monitoring servers; [`AnyStore`] (`any.rs`) is the one
-//! the configuration chose. [`Cache`] is always local. Knows nothing of GLPI or of the
-//! lifecycle; imports only `core`.
+//! The contract is [`Store`] and [`Held`] (`store.rs`): keeping an event
+//! gives the run its place in line; holding a key gives the one handle
+//! through which that key is read and written. Two backends implement it:
+//! [`FileStore`] (`files.rs`: records, the per-key spool `spool.rs`, locks
+//! `lock.rs`) on the state directory, and `PgStore` (`postgres/`) on a
+//! PostgreSQL database shared by several monitoring servers; both write
+//! ahead through one journal (`journal.rs`). [`open`] (`any.rs`) chooses
+//! between them, once; [`AnyStore`] is the chosen one. [`Cache`] is always
+//! local. `contract.rs` tests both backends against one suite.
+//!
+//! Knows nothing of GLPI or of the lifecycle; imports only `core`.
 
 mod any;
 mod atomic;
 mod cache;
 mod error;
 mod files;
+mod journal;
 mod lock;
 mod paths;
 mod postgres;
@@ -22,9 +28,10 @@ mod records;
 mod spool;
 mod store;
 
-pub(crate) use any::AnyStore;
+pub(crate) use any::{AnyStore, Backend, open};
 pub(crate) use cache::Cache;
 pub(crate) use error::StateError;
-pub(crate) use files::FileStore;
-pub(crate) use postgres::{LockProbe, PgProbe, PgSettings, PgStore, probe as probe_database};
-pub(crate) use store::{Intent, Kept, Look, Pending, RecordLoad, Store};
+pub(crate) use postgres::{LockProbe, PgProbe, PgSettings, RecordImport, probe as probe_database};
+pub(crate) use store::{
+    Held, Intent, Kept, KeptId, Look, Pending, Place, Queue, RecordLoad, Store,
+};

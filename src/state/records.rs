@@ -90,7 +90,7 @@ mod tests {
     fn record() -> Record {
         Record {
             key: Key::new("web01", "HTTP"),
-            glpi: Some("https://glpi.example.org".into()),
+            glpi: Some(crate::core::GlpiId::new("https://glpi.example.org")),
             ticket_id: 42,
             state: State::Critical,
             output: "down".into(),

@@ -1,5 +1,6 @@
 //! The spool of one key: the events GLPI has not confirmed yet, in the
-//! order they arrived (SPEC "Durability").
+//! order they arrived (SPEC "Durability") — a write-ahead journal
+//! (`journal.rs`) per key.
 //!
 //! Every event is written here *before* its run waits for anything
 //! (write-ahead), and leaves only once GLPI confirmed it: a crash, a kill -9,
@@ -8,16 +9,16 @@
 //! `flush`, before any newer event of the key.
 //!
 //! Order does not depend on the wall clock: each entry takes the next number
-//! of the key's sequence, `<seq>.json` (20 digits), created without ever
-//! replacing a file, so two runs arriving together get distinct numbers. The
-//! sequence never goes back: `last` keeps the highest number used and the
-//! engine id of the last delivered event (for the engine's own order).
-//! A delivered entry leaves a receipt `<seq>.done` with its outcome, for the
-//! run that kept it and still waits; receipts are dropped after an hour. A
-//! run waiting for the key holds a lock on `<seq>.wait`, so that waiters are
-//! served first come, first served. Before the follow-up of an entry is
-//! sent to GLPI, `<seq>.flight` marks it (see [`started`]). Entries of older versions
-//! (`<time>-<pid>-<n>.json`) come first, in their own order.
+//! of the key's sequence, `<seq>.json` (20 digits). The sequence never goes
+//! back: `last` keeps the highest number used and the engine id of the last
+//! delivered event (for the engine's own order). A delivered entry leaves a
+//! receipt `<seq>.done` with its outcome, for the run that kept it and still
+//! waits (none for the delivering run's own event); receipts are dropped
+//! after an hour. A run waiting for the key holds a lock on `<seq>.wait`, so
+//! that waiters are served first come, first served. Before the follow-up of
+//! an entry is sent to GLPI, `<seq>.flight` marks it (see [`started`]).
+//! Entries of older versions (`<time>-<pid>-<n>.json`) come first, in their
+//! own order.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io;
@@ -29,11 +30,10 @@ use serde::{Deserialize, Serialize};
 
 use super::atomic::{self, create_new, write_advisory, write_atomic};
 use super::error::StateError;
-use super::paths::{
-    check_file, existing_private_dir, io_err, move_aside, nofollow, private_dir, read_private,
-};
-use super::store::Kept;
-use crate::core::{Event, Failure, Outcome};
+use super::journal::{self, Journal, encode, remove};
+use super::paths::{io_err, nofollow, read_private};
+use super::store::{Kept, KeptId};
+use crate::core::{Event, Failure, GlpiId, Outcome};
 
 /// Schema of a spool entry: 1 (older versions: no sequence, no GLPI), 2.
 const SCHEMA: u32 = 2;
@@ -49,11 +49,13 @@ const RECEIPT_TTL: Duration = Duration::from_hours(1);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Entry {
     schema: u32,
-    #[serde(default)]
+    /// A copy of its place (its file's name is the place); 0 until a
+    /// failed attempt rewrites the entry.
+    #[serde(default, skip_serializing_if = "is_zero")]
     seq: u64,
     /// The GLPI the event is meant for (absent in older entries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    glpi: Option<String>,
+    glpi: Option<GlpiId>,
     event: Event,
     /// Delivery attempts that failed so far.
     attempts: u32,
@@ -79,7 +81,7 @@ impl Entry {
 
     fn kept(self, path: &Path) -> Kept {
         Kept {
-            id: path.display().to_string(),
+            id: KeptId::new(path.display().to_string()),
             seq: self.seq,
             glpi: self.glpi,
             event: self.event,
@@ -89,6 +91,14 @@ impl Entry {
             in_flight: false,
         }
     }
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The receipt of a delivered entry.
@@ -106,15 +116,7 @@ pub(super) struct Last {
     pub(super) engine_id: Option<u64>,
 }
 
-fn encode(path: &Path, value: &impl Serialize) -> Result<Vec<u8>, StateError> {
-    serde_json::to_vec_pretty(value).map_err(|e| StateError::Io {
-        path: path.to_path_buf(),
-        action: "encode",
-        source: io::Error::other(e),
-    })
-}
-
-/// The sequence number of a current entry name (`<digits>.<ext>`).
+/// The sequence number of a current file's name (`<20 digits>.<ext>`).
 fn seq_of(path: &Path) -> Option<u64> {
     let stem = path.file_stem()?.to_str()?;
     (stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()))
@@ -122,9 +124,19 @@ fn seq_of(path: &Path) -> Option<u64> {
         .flatten()
 }
 
+/// The place of an entry in the journal: its sequence, or 0 for an older
+/// version's name (those come first, in name order).
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the journal's place_of: every spool entry has a place"
+)]
+fn place_of(path: &Path) -> Option<u64> {
+    Some(seq_of(path).unwrap_or(0))
+}
+
 /// `dir/<seq>.<ext>`, or beside an older entry's file for its receipt.
 fn sibling(kept: &Kept, ext: &str) -> PathBuf {
-    Path::new(&kept.id).with_extension(ext)
+    Path::new(kept.id.as_str()).with_extension(ext)
 }
 
 pub(super) fn last(dir: &Path) -> Result<Last, StateError> {
@@ -133,25 +145,14 @@ pub(super) fn last(dir: &Path) -> Result<Last, StateError> {
         .unwrap_or_default())
 }
 
-/// The highest sequence number in use: the high-water mark, or a file's.
-fn high_water(dir: &Path) -> Result<u64, StateError> {
-    let mut high = last(dir)?.seq;
-    match fs::read_dir(dir) {
-        Ok(entries) => {
-            for entry in entries.flatten() {
-                high = high.max(seq_of(&entry.path()).unwrap_or(0));
-            }
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(source) => {
-            return Err(StateError::Io {
-                path: dir.to_path_buf(),
-                action: "read",
-                source,
-            });
-        }
+/// The spool of `dir`, numbered under the lock `numbering`.
+fn spool<'a>(dir: &'a Path, numbering: &'a Path) -> Journal<'a> {
+    Journal {
+        dir,
+        numbering,
+        number_of: seq_of,
+        place_of,
     }
-    Ok(high)
 }
 
 /// Writes `event` durably into the key's spool directory `dir`, as the next
@@ -161,55 +162,33 @@ pub(super) fn push(
     dir: &Path,
     numbering: &Path,
     event: &Event,
-    glpi: &str,
+    glpi: &GlpiId,
 ) -> Result<Kept, StateError> {
-    private_dir(dir)?;
-    // Numbers are handed out under a lock held for the instant it takes to
-    // create one file: without it, a run slowed down between reading the
-    // high-water mark and creating its file could take a number that an
-    // event delivered meanwhile already used.
-    let _numbering = numbering_lock(numbering)?;
-    loop {
-        let seq = high_water(dir)? + 1;
-        let path = dir.join(format!("{seq:020}.json"));
-        let kept = Kept {
-            id: path.display().to_string(),
-            seq,
-            glpi: Some(glpi.to_owned()),
-            event: event.clone(),
-            attempts: 0,
-            last_error: None,
-            failure: None,
-            in_flight: false,
-        };
-        let bytes = encode(&path, &Entry::of(&kept))?;
-        // Another run took this number at the same instant: take the next.
-        if create_new(&path, &bytes).map_err(io_err(&path, "write"))? {
-            atomic::sync_dir(dir).map_err(io_err(dir, "sync"))?;
-            return Ok(kept);
-        }
-    }
-}
-
-/// The lock under which a key's sequence numbers are handed out (never
-/// held across anything but the creation of one entry).
-pub(super) fn numbering_lock(path: &Path) -> Result<File, StateError> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(nofollow())
-        .open(path)
-        .map_err(io_err(path, "open the lock file"))?;
-    check_file(path, &file)?;
-    file.lock().map_err(io_err(path, "lock"))?;
-    Ok(file)
+    let mut kept = Kept {
+        id: KeptId::new(String::new()),
+        seq: 0,
+        glpi: Some(glpi.clone()),
+        event: event.clone(),
+        attempts: 0,
+        last_error: None,
+        failure: None,
+        in_flight: false,
+    };
+    // Written before it is numbered: its place is its file's name (the
+    // `seq` of the content, 0 here, is only a copy rewritten on failure).
+    let bytes = encode(dir, &Entry::of(&kept))?;
+    // The sequence never goes back, even once every file is gone.
+    let floor = last(dir)?.seq;
+    let appended =
+        spool(dir, numbering).append(&bytes, floor, |seq| format!("{seq:020}.json"), false)?;
+    kept.seq = appended.n;
+    kept.id = KeptId::new(appended.path.display().to_string());
+    Ok(kept)
 }
 
 /// Rewrites an entry (after a failed attempt).
 pub(super) fn save(kept: &Kept) -> Result<(), StateError> {
-    let path = Path::new(&kept.id);
+    let path = Path::new(kept.id.as_str());
     write_atomic(path, &encode(path, &Entry::of(kept))?).map_err(io_err(path, "write"))
 }
 
@@ -232,31 +211,34 @@ fn present(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
-/// GLPI confirmed `kept`: leave its receipt (for the run that kept it), move
-/// the high-water mark, then remove the entry (durably).
+/// GLPI confirmed `kept`: leave its receipt for the run that kept it (when
+/// `receipt`: that run is not the one delivering), move the high-water
+/// mark, then remove the entry (durably).
 pub(super) fn delivered(
     dir: &Path,
     kept: &Kept,
     outcome: &Outcome,
-    engine_id: Option<u64>,
+    receipt: bool,
 ) -> Result<(), StateError> {
-    let receipt = sibling(kept, "done");
-    let bytes = encode(
-        &receipt,
-        &Receipt {
-            outcome: outcome.clone(),
-        },
-    )?;
-    write_advisory(&receipt, &bytes).map_err(io_err(&receipt, "write"))?;
+    if receipt {
+        let path = sibling(kept, "done");
+        let bytes = encode(
+            &path,
+            &Receipt {
+                outcome: outcome.clone(),
+            },
+        )?;
+        write_advisory(&path, &bytes).map_err(io_err(&path, "write"))?;
+    }
     let before = last(dir)?;
     let after = Last {
         seq: before.seq.max(kept.seq),
-        engine_id: engine_id.or(before.engine_id),
+        engine_id: kept.event.order.map(|o| o.id).or(before.engine_id),
     };
     let path = dir.join("last");
     write_advisory(&path, &encode(&path, &after)?).map_err(io_err(&path, "write"))?;
     remove(&sibling(kept, FLIGHT))?;
-    remove(Path::new(&kept.id))
+    remove(Path::new(kept.id.as_str()))
 }
 
 /// The outcome of `kept`, if another run delivered it; the receipt is used up.
@@ -270,96 +252,40 @@ pub(super) fn take_receipt(kept: &Kept) -> Result<Option<Outcome>, StateError> {
     Ok(receipt.map(|r| r.outcome))
 }
 
-/// Removes a file (an entry, a receipt, an intent, a record); a missing one
-/// is fine.
-pub(super) fn remove(path: &Path) -> Result<(), StateError> {
-    match fs::remove_file(path) {
-        Ok(()) => {
-            if let Some(dir) = path.parent() {
-                atomic::sync_dir(dir).map_err(io_err(path, "sync the directory of"))?;
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(StateError::Io {
-            path: path.to_path_buf(),
-            action: "remove",
-            source,
-        }),
-    }
-}
-
 /// The entries of one key's spool, oldest first. A corrupt entry is moved
 /// aside (`<name>.corrupt-<time>`, never deleted) and reported; an entry
 /// whose receipt exists was delivered (its run died before removing it);
-/// receipts older than an hour are dropped.
+/// receipts older than an hour and marks of entries gone are dropped.
 pub(super) fn list(dir: &Path) -> Result<Vec<Kept>, StateError> {
-    let mut names: Vec<PathBuf> = Vec::new();
-    if !existing_private_dir(dir)? {
-        return Ok(Vec::new());
-    }
-    match fs::read_dir(dir) {
-        Ok(entries) => {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                match path.extension().and_then(|e| e.to_str()) {
-                    Some("json") => names.push(path),
-                    Some("done") => drop_old_receipt(&path),
-                    // The mark of an entry delivered or set aside.
-                    Some(FLIGHT) if !path.with_extension("json").exists() => {
-                        let _ = fs::remove_file(&path);
-                    }
-                    _ => {}
-                }
+    let entries =
+        spool(dir, dir).entries(|path| match path.extension().and_then(|e| e.to_str()) {
+            Some("done") => drop_old_receipt(path),
+            // The mark of an entry delivered or set aside.
+            Some(FLIGHT) if !path.with_extension("json").exists() => {
+                let _ = fs::remove_file(path);
             }
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(StateError::Io {
-                path: dir.to_path_buf(),
-                action: "read",
-                source,
-            });
-        }
-    }
-    names.sort();
-    let mut out = Vec::with_capacity(names.len());
-    for path in names {
+            _ => {}
+        })?;
+    let mut out = Vec::with_capacity(entries.len());
+    for (_, path) in entries {
         if path.with_extension("done").exists() {
             remove(&path)?;
             continue;
         }
-        let Some(bytes) = read_private(&path)? else {
-            continue;
-        };
-        match serde_json::from_slice::<Entry>(&bytes) {
-            Ok(entry) if (1..=SCHEMA).contains(&entry.schema) => {
-                let mut kept = entry.kept(&path);
-                kept.seq = seq_of(&path).unwrap_or(0);
-                kept.in_flight = present(&path.with_extension(FLIGHT));
-                out.push(kept);
+        let entry = journal::read::<Entry>(&path, "spooled event", |e| {
+            if (1..=SCHEMA).contains(&e.schema) {
+                Ok(())
+            } else {
+                Err(format!("unsupported schema {}", e.schema))
             }
-            Ok(entry) => {
-                let to = move_aside(&path)?;
-                tracing::error!(
-                    "spooled event {} has an unsupported schema {}; kept as {}",
-                    path.display(),
-                    entry.schema,
-                    to.display()
-                );
-            }
-            Err(e) => {
-                let to = move_aside(&path)?;
-                tracing::error!(
-                    "spooled event {} is corrupt ({e}); kept as {} — that event is not delivered",
-                    path.display(),
-                    to.display()
-                );
-            }
+        })?;
+        if let Some(entry) = entry {
+            let mut kept = entry.kept(&path);
+            kept.seq = seq_of(&path).unwrap_or(0);
+            kept.in_flight = present(&path.with_extension(FLIGHT));
+            out.push(kept);
         }
     }
-    // Older entries (sequence 0) first, in their names' order; then the sequence.
-    out.sort_by_key(|k| k.seq);
     Ok(out)
 }
 
@@ -379,17 +305,22 @@ fn drop_old_receipt(path: &Path) {
 #[derive(Debug)]
 pub(crate) struct InLine {
     path: PathBuf,
-    _file: File,
+    /// `None` when the mark could not be made: the run still waits, but
+    /// runs of later events do not see it in line.
+    file: Option<File>,
 }
 
 impl Drop for InLine {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        if self.file.is_some() {
+            let _ = fs::remove_file(&self.path);
+        }
     }
 }
 
-/// Says that the run of `kept` waits for the key.
-pub(super) fn enter_line(kept: &Kept) -> Result<InLine, StateError> {
+/// Says that the run of `kept` waits for the key. The event is kept
+/// already: a mark that cannot be made is logged, never fatal.
+pub(super) fn enter_line(kept: &Kept) -> InLine {
     let path = sibling(kept, "wait");
     let file = OpenOptions::new()
         .create(true)
@@ -398,9 +329,20 @@ pub(super) fn enter_line(kept: &Kept) -> Result<InLine, StateError> {
         .mode(0o600)
         .custom_flags(nofollow())
         .open(&path)
-        .map_err(io_err(&path, "create"))?;
-    file.lock().map_err(io_err(&path, "lock"))?;
-    Ok(InLine { path, _file: file })
+        .and_then(|file| file.lock().map(|()| file));
+    match file {
+        Ok(file) => InLine {
+            path,
+            file: Some(file),
+        },
+        Err(e) => {
+            tracing::warn!(
+                "cannot mark {} as waiting for its key ({e}): runs of later events may go first",
+                path.display()
+            );
+            InLine { path, file: None }
+        }
+    }
 }
 
 /// True when no run that arrived before `kept` still waits for the key. A
@@ -449,6 +391,10 @@ mod tests {
     use super::*;
     use crate::core::State;
 
+    fn g() -> GlpiId {
+        GlpiId::new("g")
+    }
+
     fn event(n: u32) -> Event {
         Event {
             output: format!("e{n}"),
@@ -467,7 +413,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
         for n in [3, 1, 2] {
-            push(&spool, &dir.path().join("seq.lock"), &event(n), "g").unwrap();
+            push(&spool, &dir.path().join("seq.lock"), &event(n), &g()).unwrap();
         }
         assert_eq!(outputs(&list(&spool).unwrap()), ["e3", "e1", "e2"]);
     }
@@ -476,12 +422,19 @@ mod tests {
     fn delivered_entries_leave_a_receipt_and_the_sequence_never_goes_back() {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
-        let a = push(&spool, &dir.path().join("seq.lock"), &event(1), "g").unwrap();
-        let b = push(&spool, &dir.path().join("seq.lock"), &event(2), "g").unwrap();
+        let a = push(&spool, &dir.path().join("seq.lock"), &event(1), &g()).unwrap();
+        let b = push(&spool, &dir.path().join("seq.lock"), &event(2), &g()).unwrap();
         assert_eq!((a.seq, b.seq), (1, 2));
         let outcome = Outcome::Solved { ticket: 4 };
-        delivered(&spool, &b, &outcome, Some(9)).unwrap();
-        delivered(&spool, &a, &outcome, None).unwrap();
+        let mut numbered = b.clone();
+        numbered.event.order = Some(crate::core::event::EngineOrder {
+            id: 9,
+            previous: None,
+            problem: None,
+            after_soft: false,
+        });
+        delivered(&spool, &numbered, &outcome, true).unwrap();
+        delivered(&spool, &a, &outcome, true).unwrap();
         assert!(list(&spool).unwrap().is_empty());
         assert_eq!(take_receipt(&b).unwrap(), Some(outcome));
         assert_eq!(take_receipt(&b).unwrap(), None, "used up");
@@ -489,7 +442,7 @@ mod tests {
         // Every file gone but the high-water mark: numbers go on.
         take_receipt(&a).unwrap();
         assert_eq!(
-            push(&spool, &dir.path().join("seq.lock"), &event(3), "g")
+            push(&spool, &dir.path().join("seq.lock"), &event(3), &g())
                 .unwrap()
                 .seq,
             3
@@ -500,7 +453,7 @@ mod tests {
     fn corrupt_entries_are_kept_aside_and_older_entries_come_first() {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
-        push(&spool, &dir.path().join("seq.lock"), &event(2), "g").unwrap();
+        push(&spool, &dir.path().join("seq.lock"), &event(2), &g()).unwrap();
         fs::write(spool.join("00000000000000000009.json"), b"{").unwrap();
         // An entry of an older version: no sequence, a time-based name.
         let old = serde_json::json!({
@@ -525,10 +478,10 @@ mod tests {
     fn waiters_are_served_in_arrival_order_and_dead_ones_do_not_block() {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
-        let a = push(&spool, &dir.path().join("seq.lock"), &event(1), "g").unwrap();
-        let b = push(&spool, &dir.path().join("seq.lock"), &event(2), "g").unwrap();
-        let a_waits = enter_line(&a).unwrap();
-        let _b_waits = enter_line(&b).unwrap();
+        let a = push(&spool, &dir.path().join("seq.lock"), &event(1), &g()).unwrap();
+        let b = push(&spool, &dir.path().join("seq.lock"), &event(2), &g()).unwrap();
+        let a_waits = enter_line(&a);
+        let _b_waits = enter_line(&b);
         assert!(first_in_line(&spool, &a).unwrap());
         assert!(!first_in_line(&spool, &b).unwrap());
         drop(a_waits);
@@ -545,8 +498,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
         let lock = dir.path().join("seq.lock");
-        let a = push(&spool, &lock, &event(1), "g").unwrap();
-        let b = push(&spool, &lock, &event(2), "g").unwrap();
+        let a = push(&spool, &lock, &event(1), &g()).unwrap();
+        let b = push(&spool, &lock, &event(2), &g()).unwrap();
         assert!(!a.in_flight);
         started(&a).unwrap();
         started(&a).unwrap(); // a second attempt: still marked, no error
@@ -555,12 +508,12 @@ mod tests {
         assert_eq!(mode, 0o600);
         let flags: Vec<bool> = list(&spool).unwrap().iter().map(|k| k.in_flight).collect();
         assert_eq!(flags, [true, false], "read back, for that entry only");
-        delivered(&spool, &a, &Outcome::Solved { ticket: 4 }, None).unwrap();
+        delivered(&spool, &a, &Outcome::Solved { ticket: 4 }, true).unwrap();
         assert!(!mark.exists(), "removed with the entry");
         // A mark left by a run killed between the entry's removal and its
         // own is dropped by the next listing.
         started(&b).unwrap();
-        fs::remove_file(&b.id).unwrap();
+        fs::remove_file(b.id.as_str()).unwrap();
         assert!(list(&spool).unwrap().is_empty());
         assert!(!sibling(&b, FLIGHT).exists());
     }

@@ -9,29 +9,25 @@ use super::report::{Report, class_of, explain};
 use super::rights::after_login;
 use crate::config::{Api, Config};
 use crate::core::Failure;
-use crate::engine::{self, glpi_settings};
-use crate::error::Error;
+use crate::engine::glpi_settings;
 use crate::glpi::{Client, GlpiError, Me};
 
-pub(super) fn check_glpi(r: &mut Report, config: &Config) -> Result<(), Error> {
+pub(super) async fn check_glpi(r: &mut Report, config: &Config) {
     let client = match Client::new(glpi_settings(config)) {
         Ok(c) => c,
         Err(e) => {
             let hint = e.hint().map(|h| format!(": {h}")).unwrap_or_default();
             r.fail("configuration", Failure::Config, format!("{e}{hint}"));
-            return Ok(());
+            return;
         }
     };
     let Some(Network { local_ip }) = check_network(r, config) else {
-        return Ok(());
+        return;
     };
-    let runtime = engine::runtime().map_err(Error::from)?;
     let budget = config.run_timeout;
-    let finished = runtime.block_on(async {
-        tokio::time::timeout(budget, glpi_steps(r, &client, config, local_ip))
-            .await
-            .is_ok()
-    });
+    let finished = tokio::time::timeout(budget, glpi_steps(r, &client, config, local_ip))
+        .await
+        .is_ok();
     if !finished {
         r.fail(
             "GLPI",
@@ -43,7 +39,6 @@ pub(super) fn check_glpi(r: &mut Report, config: &Config) -> Result<(), Error> {
             ),
         );
     }
-    Ok(())
 }
 
 const STRIPPED_FIX: &str = "Apache + PHP-FPM: add SetEnvIf Authorization \"(.*)\" \

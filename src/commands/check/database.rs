@@ -8,20 +8,16 @@ use super::report::Report;
 use crate::commands::globals::pg_settings;
 use crate::config::{Config, StateBackend};
 use crate::core::Failure;
-use crate::engine;
-use crate::error::Error;
 use crate::state::{LockProbe, PgProbe, StateError, probe_database};
 
-pub(super) fn check_database(r: &mut Report, config: &Config) -> Result<(), Error> {
+pub(super) async fn check_database(r: &mut Report, config: &Config) {
     let StateBackend::Postgres(pg) = &config.state else {
-        return Ok(());
+        return;
     };
     let settings = pg_settings(config, pg);
     let url = settings.shown_url().to_owned();
-    let runtime = engine::runtime().map_err(Error::from)?;
     let budget = config.run_timeout;
-    let probed =
-        runtime.block_on(async { tokio::time::timeout(budget, probe_database(&settings)).await });
+    let probed = tokio::time::timeout(budget, probe_database(&settings)).await;
     match probed {
         Ok(Ok(probe)) => report(r, &url, &probe),
         Ok(Err(e)) => unreachable(r, &url, &e),
@@ -35,7 +31,6 @@ pub(super) fn check_database(r: &mut Report, config: &Config) -> Result<(), Erro
             ),
         ),
     }
-    Ok(())
 }
 
 fn unreachable(r: &mut Report, url: &str, e: &StateError) {

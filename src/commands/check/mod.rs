@@ -19,8 +19,8 @@
 //! TLS in `network.rs`; the GLPI API, its address filter and both tokens in
 //! `api.rs`; the version, rights, entity, category and requester in
 //! `rights.rs`; the high-level API in `hlapi.rs`; the state database in
-//! `database.rs`. Imports `config`, `core`, `engine` (the runtime and the GLPI
-//! settings), `glpi`, `state` (the database probe) and `output`.
+//! `database.rs`. Imports `config`, `core`, `engine` (the GLPI settings),
+//! `glpi`, `state` (the database probe) and `output`.
 
 mod api;
 mod database;
@@ -38,11 +38,11 @@ use crate::error::Error;
 use crate::output;
 use report::Report;
 
-pub(crate) fn run(globals: &Globals) -> Result<(), Error> {
+pub(crate) async fn run(globals: &Globals) -> Result<(), Error> {
     let mut report = Report::new(globals.config_path.display().to_string());
     if let Some(config) = check_config(&mut report, &globals.config_path) {
-        api::check_glpi(&mut report, &config)?;
-        database::check_database(&mut report, &config)?;
+        api::check_glpi(&mut report, &config).await;
+        database::check_database(&mut report, &config).await;
     }
     report.tally();
     output::emit(globals.json, &report, &report.human())?;

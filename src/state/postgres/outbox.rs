@@ -1,10 +1,10 @@
-//! The local outbox of the PostgreSQL backend: every event is written here
-//! first (durably, like the files backend's spool), then inserted into the
-//! database under its unique id, then removed from here. While the
-//! database cannot be reached the event stays here; the next run or
-//! `flush` that reaches the database moves every entry there, oldest first
-//! (the insertion is idempotent: an entry already moved is never inserted
-//! twice).
+//! The local outbox of the PostgreSQL backend — a write-ahead journal
+//! (`journal.rs`): every event is written here first (durably, like the
+//! files backend's spool), then inserted into the database under its
+//! unique id, then removed from here. While the database cannot be reached
+//! the event stays here; the next run or `flush` that reaches the database
+//! moves every entry there, oldest first (the insertion is idempotent: an
+//! entry already moved is never inserted twice).
 //!
 //! `outbox/<n>-<uid>.json` (`n`: 20 digits, in arrival order, numbered
 //! under the lock `outbox/numbering.lock`; older versions wrote
@@ -14,23 +14,20 @@
 //!
 //! The run that wrote an entry holds a lock on its file (`flock`) until it
 //! moved it itself: other runs move only entries nobody holds (of runs that
-//! ended without reaching the database), each under that lock, so that two
-//! runs never move one entry at once.
+//! ended without reaching the database), each under that lock
+//! ([`journal::claim`]), so that two runs never move one entry at once.
 
-use std::fs::{self, File};
-use std::io::{self, Write as _};
-use std::os::unix::fs::PermissionsExt as _;
+use std::fs::File;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::Event;
+use crate::core::{Event, GlpiId};
 use crate::state::StateError;
-use crate::state::atomic;
-use crate::state::paths::{
-    existing_private_dir, io_err, move_aside, nofollow, private_dir, read_private,
-};
-use crate::state::spool::numbering_lock;
+use crate::state::journal::{self, Journal, encode};
+
+pub(super) use crate::state::journal::{claim, remove};
 
 /// Schema of an outbox entry.
 const SCHEMA: u32 = 1;
@@ -42,7 +39,7 @@ pub(super) struct Entry {
     /// Its id in the database (random, 128 bits).
     pub(super) uid: String,
     /// The GLPI it is meant for.
-    pub(super) glpi: String,
+    pub(super) glpi: GlpiId,
     pub(super) event: Event,
 }
 
@@ -90,21 +87,14 @@ fn number_of(path: &Path) -> Option<u64> {
         .flatten()
 }
 
-/// The entries' files, oldest first.
-fn files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StateError> {
-    if !existing_private_dir(dir)? {
-        return Ok(Vec::new());
+/// The outbox of `dir`, numbered under the lock `numbering`.
+fn outbox<'a>(dir: &'a Path, numbering: &'a Path) -> Journal<'a> {
+    Journal {
+        dir,
+        numbering,
+        number_of,
+        place_of: number_of,
     }
-    let mut out: Vec<(u64, PathBuf)> = fs::read_dir(dir)
-        .map_err(io_err(dir, "read"))?
-        .flatten()
-        .filter_map(|e| {
-            let path = e.path();
-            number_of(&path).map(|n| (n, path))
-        })
-        .collect();
-    out.sort();
-    Ok(out)
 }
 
 /// An entry this run wrote: its file stays locked until the run moved it
@@ -117,82 +107,48 @@ pub(super) struct Mine {
 
 /// Writes `event` durably as the newest entry of the outbox `dir`, locked
 /// by this run (see the module's documentation).
-pub(super) fn push(dir: &Path, event: &Event, glpi: &str) -> Result<Mine, StateError> {
-    private_dir(dir)?;
+pub(super) fn push(dir: &Path, event: &Event, glpi: &GlpiId) -> Result<Mine, StateError> {
     let entry = Entry {
         schema: SCHEMA,
         uid: new_uid()?,
-        glpi: glpi.to_owned(),
+        glpi: glpi.clone(),
         event: event.clone(),
     };
-    let bytes = serde_json::to_vec_pretty(&entry).map_err(|e| StateError::Io {
-        path: dir.to_path_buf(),
-        action: "encode an event for",
-        source: io::Error::other(e),
+    let bytes = encode(dir, &entry)?;
+    let numbering = dir.join("numbering.lock");
+    let appended = outbox(dir, &numbering).append(
+        &bytes,
+        0,
+        |n| format!("{n:020}-{}.json", entry.uid),
+        true,
+    )?;
+    let lock = appended.lock.ok_or_else(|| StateError::Io {
+        path: appended.path.clone(),
+        action: "lock",
+        source: io::Error::other("the entry was written unlocked"),
     })?;
-    // Locked before it appears under its name: no other run moves it.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(io_err(dir, "write"))?;
-    tmp.as_file()
-        .lock()
-        .map_err(io_err(dir, "lock an entry of"))?;
-    tmp.write_all(&bytes).map_err(io_err(dir, "write"))?;
-    tmp.as_file().sync_all().map_err(io_err(dir, "write"))?;
-    let _numbering = numbering_lock(&dir.join("numbering.lock"))?;
-    let n = files(dir)?.last().map_or(0, |(n, _)| *n) + 1;
-    let path = dir.join(format!("{n:020}-{}.json", entry.uid));
-    let lock = tmp
-        .persist_noclobber(&path)
-        .map_err(|e| io_err(&path, "write")(e.error))?;
-    atomic::sync_dir(dir).map_err(io_err(dir, "sync"))?;
     Ok(Mine {
-        path,
+        path: appended.path,
         entry,
         _lock: lock,
     })
-}
-
-/// Takes the lock of an entry's file, unless its run holds it (that run
-/// moves it itself) or it is gone; `None` then.
-pub(super) fn claim(path: &Path) -> Result<Option<File>, StateError> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let file = match fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nofollow())
-        .open(path)
-    {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err(path, "open")(e)),
-    };
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(fs::TryLockError::WouldBlock) => Ok(None),
-        Err(fs::TryLockError::Error(e)) => Err(io_err(path, "lock")(e)),
-    }
 }
 
 /// The outbox's entries, oldest first. A corrupt one is moved aside
 /// (`<name>.corrupt-<time>`, never deleted) and reported.
 pub(super) fn list(dir: &Path) -> Result<Vec<(PathBuf, Entry)>, StateError> {
     let mut out = Vec::new();
-    for (_, path) in files(dir)? {
-        let Some(bytes) = read_private(&path)? else {
-            continue; // moved by another run meanwhile
-        };
-        match serde_json::from_slice::<Entry>(&bytes) {
-            Ok(entry) if entry.schema == SCHEMA => out.push((path, entry)),
-            Ok(_) | Err(_) => {
-                let to = move_aside(&path)?;
-                tracing::error!(
-                    "the kept event {} cannot be read; kept as {} — it is not delivered",
-                    path.display(),
-                    to.display()
-                );
+    for (_, path) in outbox(dir, dir).entries(|_| {})? {
+        // `None`: moved by another run meanwhile, or set aside.
+        let read = journal::read::<Entry>(&path, "the kept event", |e| {
+            if e.schema == SCHEMA {
+                Ok(())
+            } else {
+                Err(format!("unsupported schema {}", e.schema))
             }
+        })?;
+        if let Some(entry) = read {
+            out.push((path, entry));
         }
     }
     Ok(out)
@@ -200,16 +156,15 @@ pub(super) fn list(dir: &Path) -> Result<Vec<(PathBuf, Entry)>, StateError> {
 
 /// True when the outbox holds entries.
 pub(super) fn is_empty(dir: &Path) -> bool {
-    files(dir).map_or(true, |f| f.is_empty())
-}
-
-/// Removes a moved entry (durably); a missing one is fine.
-pub(super) fn remove(path: &Path) -> Result<(), StateError> {
-    crate::state::spool::remove(path)
+    outbox(dir, dir)
+        .entries(|_| {})
+        .map_or(true, |f| f.is_empty())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
     use crate::core::State;
 
@@ -223,7 +178,7 @@ mod tests {
                 output: format!("e{n}"),
                 ..Event::sample("n", "s", State::Critical)
             };
-            uids.push(push(&outbox, &event, "g").unwrap().entry.uid);
+            uids.push(push(&outbox, &event, &GlpiId::new("g")).unwrap().entry.uid);
         }
         let listed = list(&outbox).unwrap();
         let outputs: Vec<&str> = listed
@@ -255,11 +210,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let outbox = dir.path().join("outbox");
         let event = Event::sample("n", "s", State::Critical);
-        let first = push(&outbox, &event, "g").unwrap();
+        let first = push(&outbox, &event, &GlpiId::new("g")).unwrap();
         let stale = first.path.clone();
         remove(&first.path).unwrap();
         drop(first);
-        let second = push(&outbox, &event, "g").unwrap();
+        let second = push(&outbox, &event, &GlpiId::new("g")).unwrap();
         assert_eq!(number_of(&second.path), Some(1), "the number is reused");
         assert_ne!(second.path, stale, "but never the path");
         remove(&stale).unwrap();
@@ -270,7 +225,12 @@ mod tests {
     fn an_entry_is_claimed_only_once_its_run_let_it_go() {
         let dir = tempfile::tempdir().unwrap();
         let outbox = dir.path().join("outbox");
-        let mine = push(&outbox, &Event::sample("n", "s", State::Ok), "g").unwrap();
+        let mine = push(
+            &outbox,
+            &Event::sample("n", "s", State::Ok),
+            &GlpiId::new("g"),
+        )
+        .unwrap();
         assert!(claim(&mine.path).unwrap().is_none(), "its run moves it");
         let path = mine.path.clone();
         drop(mine); // the run ended without reaching the database

@@ -167,19 +167,25 @@ pub(super) struct Hello {
 /// The schema's version and the session's process id, read together with
 /// `nonce` echoed back: `Ok(None)` when the answer is not this statement's
 /// — the connection is out of step, as when a pooler hands over a server
-/// connection whose previous client left with a statement unanswered.
+/// connection whose previous client left with a statement unanswered. The
+/// same statement marks the server session as this run's (`esia_glpi.run`,
+/// see `conn.rs`): the echo is the mark's new value.
 pub(super) async fn hello(client: &Client, nonce: &str) -> Result<Option<Hello>, StateError> {
     let ask = |sql: &'static str| async move {
         client.query_typed_opt(sql, &[(&nonce, Type::TEXT)]).await
     };
-    let mut answer =
-        ask("SELECT $1::text, pg_backend_pid(), (SELECT max(version) FROM esia_glpi_schema)").await;
+    let mut answer = ask(
+        "SELECT set_config('esia_glpi.run', $1::text, false), pg_backend_pid(), \
+         (SELECT max(version) FROM esia_glpi_schema)",
+    )
+    .await;
     if answer
         .as_ref()
         .is_err_and(|e| e.code() == Some(&SqlState::UNDEFINED_TABLE))
     {
-        // No schema yet: the session's id alone, the nonce echoed too.
-        answer = ask("SELECT $1::text, pg_backend_pid(), 0").await;
+        // No schema yet: the session's id alone, the session marked too.
+        answer =
+            ask("SELECT set_config('esia_glpi.run', $1::text, false), pg_backend_pid(), 0").await;
     }
     let row = match answer {
         Ok(row) => row,
