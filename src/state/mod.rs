@@ -18,6 +18,8 @@
 mod any;
 mod atomic;
 mod cache;
+#[cfg(test)]
+mod contract;
 mod error;
 mod files;
 mod journal;

@@ -48,6 +48,10 @@ enum Via {
     Direct,
     /// Through PgBouncer in session pooling mode.
     PgBouncer,
+    /// Through PgBouncer in transaction pooling mode with one server
+    /// session: every run's statements share it (unsupported: no run may
+    /// deliver without a lock of its own).
+    PgBouncerTransactionOneSession,
 }
 
 struct Site {
@@ -71,7 +75,11 @@ impl Site {
     /// [`Site::new`], the servers reaching the database `via`.
     fn new_via(n: usize, latency: Duration, via: Via) -> Site {
         let pg = Pg::start();
-        let bouncer = (via == Via::PgBouncer).then(|| pg.start_bouncer());
+        let bouncer = match via {
+            Via::Direct => None,
+            Via::PgBouncer => Some(pg.start_bouncer()),
+            Via::PgBouncerTransactionOneSession => Some(pg.start_bouncer_pool("transaction", 1)),
+        };
         let sim = Sim::start_with(SimOptions {
             latency,
             ..SimOptions::default()
@@ -1269,5 +1277,71 @@ fn a_connection_whose_first_answer_is_not_its_own_is_replaced() {
     let flush = site.esia(0, &["--json", "flush"]);
     assert_eq!(flush.ok().json()["delivered"], 1, "{}", flush.stdout);
     assert_trails(&site.sim, &[numbered(&["CRITICAL", "WARNING"])]);
+    site.assert_password_never_shown();
+}
+
+/// PgBouncer in transaction mode with a single server session (`pool_mode =
+/// transaction`, `default_pool_size = 1`): every run's statements land on
+/// the one session, where another run's advisory lock already is — a run
+/// that trusted it would deliver unlocked. 8 concurrent runs of one key, 3
+/// rounds: at most one ticket, every run exits 0 or 6, a run that exits 6
+/// says its event is kept (`spooled`). Then a `flush` connected directly
+/// delivers every kept event: one ticket, its trail in order.
+#[test]
+fn through_pgbouncer_in_transaction_mode_no_run_delivers_without_a_lock_of_its_own() {
+    let site = Site::new_via(
+        1,
+        Duration::from_millis(40),
+        Via::PgBouncerTransactionOneSession,
+    );
+    let (k, runs, rounds) = (0, 8, 3);
+    let mut states: Vec<&str> = (0..runs * rounds)
+        .map(|n| if n % 2 == 0 { "CRITICAL" } else { "WARNING" })
+        .collect();
+    *states.last_mut().unwrap() = "OK";
+    let mut refused = 0;
+    for round in 0..rounds {
+        let children: Vec<_> = (0..runs)
+            .map(|i| {
+                let n = round * runs + i;
+                let state = states[n];
+                let child = site
+                    .notify_cmd(0, &node(k), state, &format!("{state} {}", tag(k, n)))
+                    .spawn()
+                    .unwrap();
+                std::thread::sleep(Duration::from_millis(30));
+                (n, child)
+            })
+            .collect();
+        for (n, child) in children {
+            let run = site.finish(child, "a run through PgBouncer in transaction mode");
+            match run.code {
+                0 => {}
+                6 => {
+                    refused += 1;
+                    assert_eq!(run.json()["action"], "spooled", "e{n}: {}", run.stdout);
+                    assert!(
+                        run.stderr.contains("pool_mode = session"),
+                        "e{n}: the message names the fix:\n{}",
+                        run.stderr
+                    );
+                }
+                other => panic!("e{n}: exit {other}\n{}", run.stderr),
+            }
+        }
+        let tickets = tickets_of(&site.sim, k);
+        assert!(
+            tickets.len() <= 1,
+            "round {round}: {tickets:?}\n{}",
+            site.sim.trail()
+        );
+    }
+    assert!(refused > 0, "no run was stopped: the test proves nothing");
+    // The administrator connects the runs directly (or through a pooler in
+    // session mode): a flush delivers what was kept, in order.
+    site.write_config(0, &site.pg.state_table(&site.password_file));
+    site.esia(0, &["flush"]).ok();
+    assert_trails(&site.sim, &[numbered(&states)]);
+    assert!(site.list(0).is_empty(), "{:?}", site.list(0));
     site.assert_password_never_shown();
 }

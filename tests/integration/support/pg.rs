@@ -412,6 +412,13 @@ impl Pg {
     /// `statement`) in front of this server.
     #[track_caller]
     pub fn start_bouncer_in(&self, pool_mode: &str) -> Bouncer {
+        self.start_bouncer_pool(pool_mode, 64)
+    }
+
+    /// Starts PgBouncer with `pool_mode` and at most `pool_size` server
+    /// sessions for the database (`default_pool_size`).
+    #[track_caller]
+    pub fn start_bouncer_pool(&self, pool_mode: &str, pool_size: u32) -> Bouncer {
         let program = bouncer_bin();
         let dir = self.dir.path().join("bouncer");
         std::fs::create_dir_all(&dir).unwrap();
@@ -433,7 +440,7 @@ impl Pg {
                  unix_socket_dir =\nauth_type = scram-sha-256\n\
                  auth_file = {dir}/users.txt\npool_mode = {pool_mode}\n\
                  server_reset_query = DISCARD ALL\nmax_client_conn = 1000\n\
-                 default_pool_size = 64\nlogfile = {dir}/pgbouncer.log\n\
+                 default_pool_size = {pool_size}\nlogfile = {dir}/pgbouncer.log\n\
                  pidfile = {dir}/pgbouncer.pid\nlog_connections = 0\n\
                  log_disconnections = 0\n",
                 self.port,
