@@ -18,3 +18,4 @@ mod order;
 mod pg;
 mod pg_check;
 mod security;
+mod upgrade;

@@ -626,6 +626,26 @@ impl Sim {
         st.insert_row("ITILCategory", row)
     }
 
+    /// Puts back a ticket as the API user (id 7) wrote it through the legacy
+    /// API — `input` as `POST Ticket` takes it — then its follow-ups, with
+    /// no request logged: for a test that starts from what an earlier run,
+    /// or an earlier release, left in GLPI. Returns the ticket's id.
+    pub fn restore_ticket(&self, input: &Value, followups: &[String]) -> u64 {
+        let mut st = self.st();
+        let s = Session {
+            user_id: 7,
+            profile_id: API_PROFILE_ID,
+        };
+        let input = input.as_object().cloned().unwrap_or_default();
+        let (id, _) = st.add_ticket(&input, &s);
+        for content in followups {
+            let f = obj(json!({ "itemtype": "Ticket", "items_id": id, "content": content }));
+            st.add_followup(&f, &s)
+                .unwrap_or_else(|e| panic!("glpi_sim: follow-up of ticket {id} refused: {e}"));
+        }
+        id
+    }
+
     /// Human-readable dump of every ticket and its timeline.
     pub fn trail(&self) -> String {
         self.st().trail()
