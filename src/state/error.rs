@@ -30,9 +30,17 @@ pub(crate) enum StateError {
         reason: String,
         kept_locally: Option<KeptLocally>,
     },
-    /// The database's schema is newer than this program knows.
-    #[error("the state database's schema is version {found}; this esia-glpi knows up to {known}")]
-    SchemaTooNew { found: i32, known: i32 },
+    /// The database's schema is newer than this program knows (a newer
+    /// release migrated it). `kept_locally`: as for [`StateError::Database`].
+    #[error(
+        "the state database's schema is version {found}; this esia-glpi knows up to {known}{}",
+        kept_note(kept_locally.as_ref())
+    )]
+    SchemaTooNew {
+        found: i32,
+        known: i32,
+        kept_locally: Option<KeptLocally>,
+    },
 }
 
 /// What waits in the local state directory while the state database cannot
@@ -72,17 +80,25 @@ impl StateError {
             StateError::Database {
                 kept_locally: Some(KeptLocally::Event(_)),
                 ..
+            } | StateError::SchemaTooNew {
+                kept_locally: Some(KeptLocally::Event(_)),
+                ..
             }
         )
     }
 
-    /// The same error, saying what waits locally (a database error only:
-    /// every other is returned as it is).
+    /// The same error, saying what waits locally (an error of the state
+    /// database only: every other is returned as it is).
     pub(crate) fn kept_locally(self, kept: &KeptLocally) -> StateError {
         match self {
             StateError::Database { action, reason, .. } => StateError::Database {
                 action,
                 reason,
+                kept_locally: Some(kept.clone()),
+            },
+            StateError::SchemaTooNew { found, known, .. } => StateError::SchemaTooNew {
+                found,
+                known,
                 kept_locally: Some(kept.clone()),
             },
             other => other,
@@ -102,7 +118,8 @@ impl StateError {
                  probes it; events kept meanwhile are delivered once it is back"
                 .into(),
             StateError::SchemaTooNew { .. } => "a newer esia-glpi migrated the database: \
-                 install that version on this monitoring server too"
+                 install that version on this monitoring server too; the events kept \
+                 meanwhile are delivered by its first run or `esia-glpi flush`"
                 .into(),
             StateError::Unsafe { path, .. } => format!(
                 "the state directory and everything in it must belong to the user the \

@@ -655,6 +655,17 @@ fn an_older_release_keeps_its_events_locally_while_the_schema_is_newer() {
         "the run says why: {}",
         refused.stderr
     );
+    assert_eq!(
+        refused.json()["action"],
+        "spooled",
+        "the run says its event is kept: {}",
+        refused.stdout
+    );
+    assert!(
+        refused.stderr.contains("kept locally"),
+        "and where: {}",
+        refused.stderr
+    );
     let flush = w.esia(&["flush"]);
     println!("flush:\n{}\n{}", flush.stdout, flush.stderr);
     flush.code(6);

@@ -213,6 +213,7 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(i32, i32), StateErro
         return Err(StateError::SchemaTooNew {
             found: before,
             known,
+            kept_locally: None,
         });
     }
     if before == known {
@@ -249,6 +250,7 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(i32, i32), StateErro
         return Err(StateError::SchemaTooNew {
             found: current,
             known,
+            kept_locally: None,
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate() {
