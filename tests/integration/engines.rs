@@ -424,6 +424,14 @@ fn nagios_story() {
     nagios.restart(Retention::Keep);
     s.timings
         .push(("restart keeping retention".into(), t.elapsed()));
+    // status.dat, written again by the new process: the retained state.
+    let st = fresh_status(&nagios);
+    assert_eq!(st.service_field(web, http, "has_been_checked"), Some("1"));
+    assert_eq!(st.service_field(web, http, "current_state"), Some("0"));
+    assert_eq!(
+        st.service_field(web, http, "plugin_output"),
+        Some("OK - recovered unnoticed")
+    );
     let t = SystemTime::now();
     nagios.service_result(web, http, 2, "CRITICAL - after a restart");
     let kept = s.nth(http, 7, t, "PROBLEM after a restart with retention");
@@ -439,6 +447,11 @@ fn nagios_story() {
     nagios.restart(Retention::Drop);
     s.timings
         .push(("restart without retention".into(), t.elapsed()));
+    // Never checked, OK: the CRITICAL it was in is forgotten.
+    let st = fresh_status(&nagios);
+    assert_eq!(st.service_field(web, http, "has_been_checked"), Some("0"));
+    assert_eq!(st.service_field(web, http, "current_state"), Some("0"));
+    assert_eq!(st.service_field(web, http, "current_event_id"), Some("0"));
     let t = SystemTime::now();
     nagios.service_result(web, http, 2, "CRITICAL - after a restart without retention");
     let fresh = s.nth(http, 8, t, "PROBLEM after a restart without retention");
@@ -457,6 +470,15 @@ fn nagios_story() {
     assert_eq!(st.service_field(web, http, "current_event_id"), Some("1"));
 
     s.print();
+}
+
+/// status.dat once the running Nagios wrote it (its pid in it).
+fn fresh_status(nagios: &Nagios) -> crate::support::engines::StatusDat {
+    let pid = nagios.pid().unwrap().to_string();
+    nagios.wait_status("status.dat of the new process", WAIT, |st| {
+        st.program()
+            .is_some_and(|p| p.get("nagios_pid") == Some(&pid))
+    })
 }
 
 /// `enable_environment_macros=1`: the macros come in the environment too;
