@@ -35,6 +35,7 @@ fn story_hosts() -> Vec<HostSpec> {
             .with(ServiceSpec::new("HTTP").no_flapping())
             .with(ServiceSpec::new("DB").no_flapping())
             .service("FLAP")
+            .service("FLAP2")
             .with(ServiceSpec::new("RENOTIFY").renotify(2).no_flapping()),
         HostSpec::new("srv-down-01").group("Lyon").service("PING"),
     ]
@@ -369,6 +370,35 @@ fn nagios_story() {
         st.service_field(web, flap, "plugin_output") == Some("steady 24")
     });
     assert_eq!(s.types(flap)[4..], ["FLAPPINGSTOP"]);
+
+    // Flapping that starts in a (notified) problem state, WARNING, and
+    // stops in OK.
+    let flap2 = "FLAP2";
+    for (i, state) in [2, 0, 2, 1].into_iter().enumerate() {
+        nagios.service_result(web, flap2, state, &format!("flap2 {i}"));
+        s.rec.wait_calls_with(flap2, i + 1, WAIT);
+    }
+    assert_eq!(
+        s.types(flap2),
+        ["PROBLEM", "RECOVERY", "PROBLEM", "FLAPPINGSTART"]
+    );
+    assert_eq!(s.calls(flap2)[3].get("--state"), "WARNING");
+    for i in 0..25 {
+        nagios.service_result(web, flap2, 0, &format!("steady {i}"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nagios.wait_status(
+        "the last steady result of FLAP2 in status.dat",
+        WAIT,
+        |st| st.service_field(web, flap2, "plugin_output") == Some("steady 24"),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    // FLAPPINGSTOP (OK) and no RECOVERY, although the flapping started in
+    // a notified problem: the recovery came while flapping, unnotified.
+    assert_eq!(s.types(flap2)[4..], ["FLAPPINGSTOP"]);
+    let stop2 = &s.calls(flap2)[4];
+    assert_eq!(stop2.get("--state"), "OK");
+    assert_eq!(stop2.get("--output"), "steady 19");
 
     // A cancelled downtime.
     let t = SystemTime::now();
@@ -714,7 +744,7 @@ fn icinga2_story() {
         "/v1/objects/services?attrs=state&attrs=state_type&attrs=downtime_depth&attrs=acknowledgement",
         None,
     );
-    assert_eq!(list["results"].as_array().unwrap().len(), 5, "{list:#}");
+    assert_eq!(list["results"].as_array().unwrap().len(), 6, "{list:#}");
     let status = icinga.api("GET", "/v1/status/CIB", None);
     assert!(
         status["results"][0]["status"]["num_services_ok"].is_number(),
@@ -811,6 +841,35 @@ fn icinga2_story() {
     // back (the downtime's end is awaited anyway).
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(s.types(flap)[6..], ["FLAPPINGEND"]);
+
+    // Flapping that starts in a (notified) problem state, WARNING, and
+    // ends in OK.
+    let flap2 = "FLAP2";
+    for (i, state) in [2, 0, 2, 0, 2, 1].into_iter().enumerate() {
+        icinga.service_result(web, flap2, state, &format!("flap2 {i}"));
+        s.rec.wait_calls_with(flap2, i + 1, WAIT);
+    }
+    assert_eq!(
+        s.types(flap2),
+        [
+            "PROBLEM",
+            "RECOVERY",
+            "PROBLEM",
+            "RECOVERY",
+            "PROBLEM",
+            "FLAPPINGSTART"
+        ]
+    );
+    assert_eq!(s.calls(flap2)[5].get("--state"), "WARNING");
+    for i in 0..20 {
+        icinga.service_result(web, flap2, 0, &format!("steady {i}"));
+    }
+    std::thread::sleep(Duration::from_secs(7));
+    // FLAPPINGEND (OK) and no RECOVERY, even after the 5 s timer.
+    assert_eq!(s.types(flap2)[6..], ["FLAPPINGEND"]);
+    let end2 = &s.calls(flap2)[6];
+    assert_eq!(end2.get("--state"), "OK");
+    assert_eq!(end2.get("--output"), "steady 15");
 
     // The downtime ends (its end was 3 s after it was scheduled; Icinga 2
     // notices on its 60 s timer).
