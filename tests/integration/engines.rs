@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::support::engines::{
     Call, HostSpec, Icinga2, Icinga2Options, Nagios, NagiosMode, NagiosOptions, Recorder,
-    Retention, ServiceSpec, Target, describe_calls,
+    Retention, ServiceSpec, Target, describe_calls, wait_until,
 };
 
 /// How long one notification may take to come (the engines answer in
@@ -515,7 +515,11 @@ fn fresh_status(nagios: &Nagios) -> crate::support::engines::StatusDat {
 /// and the daemon mode (pid in the lock file).
 #[test]
 fn nagios_environment_macros_and_daemon_mode() {
-    let rec = Recorder::new();
+    // The recorder then runs a program with the same arguments.
+    let rec = Recorder::then(
+        std::path::Path::new("/bin/sh"),
+        &["-c", "printf '%s\\n' \"$@\" > {dir}/then.out", "sh"],
+    );
     let nagios = Nagios::start(NagiosOptions {
         environment_macros: true,
         mode: NagiosMode::Daemon,
@@ -527,6 +531,10 @@ fn nagios_environment_macros_and_daemon_mode() {
     nagios.service_result("srv-web-01", "HTTP", 2, "CRITICAL - with the environment");
     let calls = nagios.wait_calls(&rec, "a PROBLEM", WAIT, |c| !c.is_empty());
     println!("nagios -d: PROBLEM after {:?}", calls[0].after(t));
+    let then = wait_until("the program after the recorder", WAIT, || {
+        std::fs::read_to_string(rec.dir().join("then.out")).ok()
+    });
+    assert_eq!(then.lines().collect::<Vec<_>>(), calls[0].args);
     let env = calls[0].vars("NAGIOS_");
     assert_eq!(env.get("NAGIOS_NOTIFICATIONTYPE"), Some(&"PROBLEM"));
     assert_eq!(env.get("NAGIOS_SERVICESTATE"), Some(&"CRITICAL"));

@@ -213,21 +213,28 @@ impl Recorder {
     /// A recorder writing into its own temp dir (owned by the engines' user
     /// when we are root).
     pub fn new() -> Recorder {
-        Recorder::build(None)
+        Recorder::build(&[])
     }
 
     /// A recorder that, once the run is recorded, `exec`s `program` with
-    /// `args` then the run's own arguments.
+    /// `args` then the run's own arguments. `{dir}` in an argument stands
+    /// for the recorder's directory ([`Recorder::dir`]), which the engine's
+    /// user may write into.
     pub fn then(program: &Path, args: &[&str]) -> Recorder {
-        let mut line = sh_quote(&program.to_string_lossy());
-        for a in args {
-            line.push(' ');
-            line.push_str(&sh_quote(a));
-        }
-        Recorder::build(Some(line))
+        let mut command = vec![program.to_string_lossy().into_owned()];
+        command.extend(args.iter().map(|a| (*a).to_owned()));
+        Recorder::build(&command)
     }
 
-    fn build(then: Option<String>) -> Recorder {
+    /// The recorder's directory: its script, `calls/`, and room for what a
+    /// [`Recorder::then`] program writes.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The recorder, `exec`ing `then` (a program and its first arguments)
+    /// when not empty.
+    fn build(then: &[String]) -> Recorder {
         let dir = tempfile::Builder::new()
             .prefix("esia-recorder-")
             .tempdir()
@@ -241,8 +248,13 @@ impl Recorder {
              mv \"$tmp\" '{calls}/'\"$name\"\n",
             calls = calls.display()
         );
-        if let Some(line) = then {
-            let _ = writeln!(script, "exec {line} \"$@\"");
+        if !then.is_empty() {
+            let dir_text = dir.path().to_string_lossy();
+            let words: Vec<String> = then
+                .iter()
+                .map(|w| sh_quote(&w.replace("{dir}", &dir_text)))
+                .collect();
+            let _ = writeln!(script, "exec {} \"$@\"", words.join(" "));
         }
         let path = dir.path().join("record.sh");
         std::fs::write(&path, script).unwrap();
