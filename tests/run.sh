@@ -8,6 +8,13 @@
 #     as root runs it as the `postgres` user the package creates) and
 #     pgbouncer (the connection pooler it is also tested behind, a private
 #     one per test), with apt-get, as root or through sudo;
+#   - Debian packages nagios4-core (Nagios 4, /usr/sbin/nagios4) and
+#     icinga2 (Icinga 2: /usr/sbin/icinga2 from icinga2-bin, its template
+#     library from icinga2-common), without their recommendations (mail
+#     server, plugins): tests/integration/support/engines.rs starts a private
+#     instance of each in a temp dir and makes it run a recording
+#     notification command; as root both run as the `nagios` user these
+#     packages create;
 #   - cargo-deb 3.8.0 (cargo install --locked), and the .deb it builds
 #     (pkg/build-deb.sh: a release build), whose contents a test checks;
 # then runs `cargo test --locked`. The mail tests need no install: their
@@ -32,19 +39,38 @@ fi
 # PgBouncer, the pooler the backend is also tested behind (session and
 # transaction modes): tests/integration/support/pg.rs starts a private one.
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || apt_missing+=(pgbouncer)
-if [ ${#apt_missing[@]} -gt 0 ]; then
-  echo "tests/run.sh: installing ${apt_missing[*]} (apt-get)"
+# The monitoring engines the notification commands are tested under
+# (tests/integration/support/engines.rs), installed without recommendations.
+apt_bare=()
+[ -x /usr/sbin/nagios4 ] || apt_bare+=(nagios4-core)
+{ [ -x /usr/sbin/icinga2 ] && [ -d /usr/share/icinga2/include ]; } || apt_bare+=(icinga2)
+# As root both engines run as the `nagios` user, which these packages create.
+if [ "$(id -u)" -eq 0 ] && ! id nagios >/dev/null 2>&1 && [ ${#apt_bare[@]} -eq 0 ]; then
+  apt_bare+=(nagios4-core)
+fi
+apt_all=("${apt_missing[@]}" "${apt_bare[@]}")
+if [ ${#apt_all[@]} -gt 0 ]; then
+  echo "tests/run.sh: installing ${apt_all[*]} (apt-get)"
   sudo=()
   if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
       sudo=(sudo)
     else
-      echo "tests/run.sh: ${apt_missing[*]} missing; install them as root (apt-get install ${apt_missing[*]})" >&2
+      echo "tests/run.sh: ${apt_all[*]} missing; install them as root (apt-get install ${apt_all[*]})" >&2
       exit 1
     fi
   fi
   "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+  if [ ${#apt_missing[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+  fi
+  if [ ${#apt_bare[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${apt_bare[@]}" >/dev/null
+  fi
+fi
+if [ "$(id -u)" -eq 0 ] && ! id nagios >/dev/null 2>&1; then
+  echo "tests/run.sh: no \`nagios\` user after installing nagios4-core and icinga2" >&2
+  exit 1
 fi
 if [ -z "${ESIA_TEST_PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "tests/run.sh: no PostgreSQL server in /usr/lib/postgresql/<version>/bin after installing postgresql" >&2

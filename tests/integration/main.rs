@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod contract;
 mod durability;
+mod engines;
 mod hostile;
 mod lifecycle;
 mod mail;

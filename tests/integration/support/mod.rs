@@ -3,6 +3,7 @@
 //! configuration and state directory).
 #![allow(dead_code, unreachable_pub, clippy::unused_self)]
 
+pub mod engines;
 pub mod glpi_sim;
 pub mod pg;
 pub mod smtp;
