@@ -492,7 +492,7 @@ fn check_error_pair(status: u16, body: &[u8]) {
         GlpiError::Refused { code, message, .. } => {
             assert!(!message.contains("; view documentation"), "{message:?}");
             let pair: Option<(String, Value)> = serde_json::from_slice(body).ok();
-            assert_eq!(Some(code), pair.map(|p| p.0));
+            assert_eq!(Some(code.to_string()), pair.map(|p| p.0));
         }
         GlpiError::Protocol { detail, .. } => {
             // 120 characters at most, each at most 10 once escaped.

@@ -1,7 +1,8 @@
 //! Sending one request to GLPI: retries of reads with backoff, the
 //! classification of failures (refused / unavailable / unreadable), GLPI's
 //! errors decoded (the legacy pair, the high-level API's object, OAuth2's
-//! object), redirects reported rather than followed.
+//! object) with their code parsed into an [`ErrorCode`], redirects reported
+//! rather than followed.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::client::{Client, Retry};
+use super::code::ErrorCode;
 use super::error::GlpiError;
 
 /// Which of GLPI's APIs a request goes to.
@@ -305,7 +307,7 @@ pub(crate) fn decode_error(what: &str, status: StatusCode, bytes: &[u8]) -> Glpi
     let refused = |code: String, message: String| GlpiError::Refused {
         what: what.to_string(),
         status: status.as_u16(),
-        code,
+        code: ErrorCode::from(code),
         message,
     };
     if let Ok((code, message)) = serde_json::from_slice::<(String, serde_json::Value)>(bytes) {

@@ -17,6 +17,7 @@
 //! from the rest of the crate (the caller passes [`Settings`]).
 
 mod client;
+mod code;
 mod credentials;
 mod error;
 mod http;
@@ -31,6 +32,7 @@ mod tickets;
 mod v2;
 
 pub(crate) use client::{Client, Settings};
+pub(crate) use code::ErrorCode;
 pub(crate) use credentials::{TokenStore, Tokens, V2Settings};
 pub(crate) use error::GlpiError;
 #[cfg(feature = "fuzzing")]

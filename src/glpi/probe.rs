@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::client::Client;
+use super::code::ErrorCode;
 use super::error::GlpiError;
 use super::http::{Api, Request};
 use super::model::{cell_id, cell_text};
@@ -337,9 +338,11 @@ impl Session<'_> {
             .await;
         match answer {
             Ok(fields) => Ok(ItemLookup::found(fields)),
-            Err(e) if e.code() == Some("ERROR_ITEM_NOT_FOUND") => Ok(ItemLookup::Missing),
-            Err(e) if e.code() == Some("ERROR_RIGHT_MISSING") => Ok(ItemLookup::NotReadable),
-            Err(e) => Err(e),
+            Err(e) => match e.code() {
+                Some(ErrorCode::ItemNotFound) => Ok(ItemLookup::Missing),
+                Some(ErrorCode::RightMissing) => Ok(ItemLookup::NotReadable),
+                _ => Err(e),
+            },
         }
     }
 }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::client::{Client, Retry, sensitive};
+use super::code::ErrorCode;
 use super::error::GlpiError;
 use super::http::{Api, Request};
 
@@ -121,7 +122,7 @@ impl Session<'_> {
             .send_json(&request(self.headers()?), retry)
             .await;
         match first {
-            Err(e) if api == Api::Legacy && e.code() == Some("ERROR_SESSION_TOKEN_INVALID") => {
+            Err(e) if api == Api::Legacy && e.code() == Some(&ErrorCode::SessionTokenInvalid) => {
                 tracing::info!("GLPI forgot the session; opening a new one");
                 let token = self.client.init_session().await?;
                 *self.auth.borrow_mut() = Auth::Legacy(token);
@@ -171,16 +172,16 @@ impl Session<'_> {
 pub(super) fn token_refused(e: &GlpiError) -> bool {
     match e {
         GlpiError::Refused {
-            status,
-            code,
+            status: 401,
+            code: ErrorCode::Unauthenticated,
+            ..
+        } => true,
+        GlpiError::Refused {
+            status: 400,
+            code: ErrorCode::InvalidParameter,
             message,
             ..
-        } => {
-            (*status == 401 && code == "ERROR_UNAUTHENTICATED")
-                || (*status == 400
-                    && code == "ERROR_INVALID_PARAMETER"
-                    && message.contains("OAuth token"))
-        }
+        } => message.contains("OAuth token"),
         _ => false,
     }
 }
@@ -191,7 +192,7 @@ impl Client {
     pub(super) async fn init_session(&self) -> Result<SecretString, GlpiError> {
         if !self.auth_in_query.get() {
             match self.init_session_via(false).await {
-                Err(e) if e.code() == Some("ERROR_LOGIN_PARAMETERS_MISSING") => {
+                Err(e) if e.code() == Some(&ErrorCode::LoginParametersMissing) => {
                     tracing::warn!(
                         "GLPI did not receive the Authorization header (the web server in front \
                          of GLPI strips it): sending the user_token as a query parameter \

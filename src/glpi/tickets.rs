@@ -3,6 +3,7 @@
 
 use reqwest::Method;
 
+use super::code::ErrorCode;
 use super::error::GlpiError;
 use super::model::{
     Created, Input, NewTicket, NewTimelineItem, PriorityUpdate, TicketRead, decode_entities,
@@ -108,7 +109,7 @@ impl Session<'_> {
                 what: format!("GET Ticket/{id}"),
                 detail: format!("GLPI answered with ticket {}", t.id.0),
             }),
-            Err(e) if e.code() == Some("ERROR_ITEM_NOT_FOUND") => Ok(TicketState::gone()),
+            Err(e) if e.code() == Some(&ErrorCode::ItemNotFound) => Ok(TicketState::gone()),
             Err(e) => Err(e),
         }
     }

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
+use super::code::ErrorCode;
 use super::error::GlpiError;
 use super::model::{Created, Input, NewTicket};
 use super::search::{AssetMatch, MarkedTicket, UserMatch};
@@ -223,7 +224,7 @@ impl Session<'_> {
                 what: format!("GET Assistance/Ticket/{id}"),
                 detail: format!("GLPI answered with ticket {}", t.id),
             }),
-            Err(e) if e.code() == Some("ERROR_ITEM_NOT_FOUND") => Ok(TicketState::gone()),
+            Err(e) if e.code() == Some(&ErrorCode::ItemNotFound) => Ok(TicketState::gone()),
             Err(e) => Err(e),
         }
     }
