@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crate::core::lifecycle::{self, Known, Lookup, Plan, Policy, RecordChange, Step};
 use crate::core::{Event, Key, Outcome, Record, Remote};
-use crate::glpi::{Client, Session, TicketStatus};
+use crate::glpi::{Client, Session};
 use crate::state::{Kept, Pending, RecordLoad, Store};
 use crate::text;
 
@@ -342,7 +342,7 @@ impl<'e, S: Store> Run<'e, S> {
         let ticket = self.session().await?.ticket(id).await?;
         let ours = text::parse_marker(&ticket.content).as_ref() == Some(key)
             || ticket.external_id.as_deref() == Some(text::external_id(key).as_str());
-        if ticket.status != TicketStatus::Gone && !ours {
+        if ticket.status != Remote::Gone && !ours {
             tracing::warn!(
                 "{key}: ticket {id} does not carry the marker of {key}: the record is not for \
                  this ticket; nothing is written into it"
@@ -351,11 +351,11 @@ impl<'e, S: Store> Run<'e, S> {
             usable.distrusted = true;
             return Ok(None);
         }
-        let open = ticket.status == TicketStatus::Open;
+        let open = ticket.status == Remote::Open;
         if open && ticket.external_id.is_none() && self.glpi11().await? {
             self.stamp_identity(id, key).await;
         }
-        Ok(Some(remote(ticket.status)))
+        Ok(Some(ticket.status))
     }
 
     /// A ticket opened before GLPI 11 gets the key's `externalid` the first
@@ -578,17 +578,6 @@ fn gap(next: &Kept, last: Option<u64>) -> Option<u64> {
     let last = last?;
     let previous = order.previous?;
     (previous > last && order.id > last && !order.after_soft).then_some(previous)
-}
-
-/// Where a ticket stands, as the lifecycle sees it.
-fn remote(status: TicketStatus) -> Remote {
-    match status {
-        TicketStatus::Open => Remote::Open,
-        TicketStatus::Solved => Remote::Solved,
-        TicketStatus::Closed => Remote::Closed,
-        TicketStatus::Trashed => Remote::Trashed,
-        TicketStatus::Gone => Remote::Gone,
-    }
 }
 
 #[cfg(test)]

@@ -13,8 +13,9 @@
 //! `user_token` as a query parameter, with a warning on every run, because the
 //! token then lands in the web server's access log.
 //!
-//! Returns its own types ([`TicketStatus`], ids, matches); imports nothing
-//! from the rest of the crate (the caller passes [`Settings`]).
+//! Returns its own types (ids, matches) and, for where a ticket stands,
+//! `core`'s [`Remote`](crate::core::Remote): imports only `core`'s data
+//! types from the rest of the crate (the caller passes [`Settings`]).
 
 mod client;
 mod code;
@@ -41,4 +42,5 @@ pub(crate) use model::NewTicket;
 pub(crate) use probe::{ItemLookup, Me, Profile, V2Session};
 pub(crate) use search::{AssetMatch, MarkedTicket, UserMatch};
 pub(crate) use session::Session;
-pub(crate) use tickets::TicketStatus;
+#[cfg(feature = "fuzzing")]
+pub(crate) use tickets::remote_status;

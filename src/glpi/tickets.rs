@@ -9,31 +9,17 @@ use super::model::{
     Created, Input, NewTicket, NewTimelineItem, PriorityUpdate, TicketRead, decode_entities,
 };
 use super::session::Session;
+use crate::core::Remote;
 
-/// Where a ticket stands in GLPI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TicketStatus {
-    /// New, processing or pending (statuses 1..4), not in the trash.
-    Open,
-    /// Status 5.
-    Solved,
-    /// Status 6.
-    Closed,
-    /// In the trash (`is_deleted`), whatever its status.
-    Trashed,
-    /// Purged: GLPI answers 404.
-    Gone,
-}
-
-impl TicketStatus {
-    /// Maps a GLPI ticket status and trash flag.
-    pub(crate) fn from_glpi(status: u8, is_deleted: bool) -> TicketStatus {
-        match (is_deleted, status) {
-            (true, _) => TicketStatus::Trashed,
-            (false, 5) => TicketStatus::Solved,
-            (false, 6) => TicketStatus::Closed,
-            _ => TicketStatus::Open,
-        }
+/// Where a ticket stands, from GLPI's status and trash flag (both APIs
+/// give the same numbers): in the trash whatever its status; solved (5);
+/// closed (6); otherwise open (new, processing or pending: 1..4).
+pub(crate) fn remote_status(status: u8, is_deleted: bool) -> Remote {
+    match (is_deleted, status) {
+        (true, _) => Remote::Trashed,
+        (false, 5) => Remote::Solved,
+        (false, 6) => Remote::Closed,
+        _ => Remote::Open,
     }
 }
 
@@ -41,7 +27,7 @@ impl TicketStatus {
 /// stored entities decoded), which carries the key's marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TicketState {
-    pub(crate) status: TicketStatus,
+    pub(crate) status: Remote,
     /// Empty for a purged ticket.
     pub(crate) content: String,
     /// The key's identity GLPI 11 keeps (`externalid`), when set.
@@ -52,7 +38,7 @@ impl TicketState {
     /// A purged ticket.
     pub(super) fn gone() -> TicketState {
         TicketState {
-            status: TicketStatus::Gone,
+            status: Remote::Gone,
             content: String::new(),
             external_id: None,
         }
@@ -97,7 +83,7 @@ impl Session<'_> {
             .await
         {
             Ok(t) if t.id.0 == id => Ok(TicketState {
-                status: TicketStatus::from_glpi(t.status, t.is_deleted != 0),
+                status: remote_status(t.status, t.is_deleted != 0),
                 content: t
                     .content
                     .as_deref()
@@ -291,10 +277,10 @@ mod tests {
     #[test]
     fn status_mapping() {
         for s in 1..=4 {
-            assert_eq!(TicketStatus::from_glpi(s, false), TicketStatus::Open);
+            assert_eq!(remote_status(s, false), Remote::Open);
         }
-        assert_eq!(TicketStatus::from_glpi(5, false), TicketStatus::Solved);
-        assert_eq!(TicketStatus::from_glpi(6, false), TicketStatus::Closed);
-        assert_eq!(TicketStatus::from_glpi(2, true), TicketStatus::Trashed);
+        assert_eq!(remote_status(5, false), Remote::Solved);
+        assert_eq!(remote_status(6, false), Remote::Closed);
+        assert_eq!(remote_status(2, true), Remote::Trashed);
     }
 }

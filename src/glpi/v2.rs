@@ -24,7 +24,7 @@ use super::error::GlpiError;
 use super::model::{Created, Input, NewTicket};
 use super::search::{AssetMatch, MarkedTicket, UserMatch};
 use super::session::Session;
-use super::tickets::{TicketState, TicketStatus, Timeline};
+use super::tickets::{TicketState, Timeline, remote_status};
 
 /// The body of `POST Assistance/Ticket`.
 #[derive(Debug, Serialize)]
@@ -213,10 +213,7 @@ impl Session<'_> {
             .await
         {
             Ok(t) if t.id == id => Ok(TicketState {
-                status: TicketStatus::from_glpi(
-                    u8::try_from(t.status.id).unwrap_or(0),
-                    t.is_deleted,
-                ),
+                status: remote_status(u8::try_from(t.status.id).unwrap_or(0), t.is_deleted),
                 content: t.content.unwrap_or_default(),
                 external_id: t.external_id,
             }),
