@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::core::{Key, Record, Remote, State};
-use crate::glpi::{MarkedTicket, Session};
+use crate::glpi::{Api, MarkedTicket, Session};
 use crate::state::{RecordLoad, Store};
 use crate::text;
 
@@ -127,7 +127,7 @@ impl<S: Store> Engine<'_, S> {
 
 /// Whether GLPI is 11 or later: implied by the high-level API, else asked.
 async fn is_glpi11(session: &Session<'_>) -> bool {
-    session.is_v2()
+    session.api() == Api::V2
         || session
             .glpi_config()
             .await

@@ -2,7 +2,8 @@
 //! classification of failures (refused / unavailable / unreadable), GLPI's
 //! errors decoded (the legacy pair, the high-level API's object, OAuth2's
 //! object) with their code parsed into an [`ErrorCode`], redirects reported
-//! rather than followed.
+//! rather than followed. Knows nothing of sessions or tokens: the caller
+//! gives the headers.
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ use super::error::GlpiError;
 
 /// Which of GLPI's APIs a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Api {
+pub(crate) enum Api {
     /// `apirest.php/`: a JSON `Content-Type` on every request, and reads
     /// asking GLPI 10 to decode its stored entities (§6.8).
     Legacy,
@@ -35,6 +36,25 @@ pub(super) struct Request<'a, B> {
     pub(super) headers: HeaderMap,
     pub(super) body: Option<&'a B>,
     pub(super) query: &'a [(String, String)],
+}
+
+impl<'a> Request<'a, ()> {
+    /// A `GET` of `path`, without a body.
+    pub(super) fn get(
+        api: Api,
+        path: &'a str,
+        headers: HeaderMap,
+        query: &'a [(String, String)],
+    ) -> Request<'a, ()> {
+        Request {
+            api,
+            method: Method::GET,
+            path,
+            headers,
+            body: None,
+            query,
+        }
+    }
 }
 
 impl<B> Request<'_, B> {
