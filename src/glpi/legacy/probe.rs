@@ -30,25 +30,25 @@ impl Legacy<'_> {
     }
 
     /// `getGlpiConfig` → version and friends.
-    pub(in crate::glpi) async fn glpi_config(&self) -> Result<GlpiConfig, GlpiError> {
+    pub(crate) async fn glpi_config(&self) -> Result<GlpiConfig, GlpiError> {
         let a: ConfigAnswer = self.get("getGlpiConfig", &[]).await?;
         Ok(a.cfg_glpi)
     }
 
     /// `getActiveProfile` (the profile is wrapped in `active_profile`, §2.5).
-    pub(in crate::glpi) async fn active_profile(&self) -> Result<Profile, GlpiError> {
+    pub(crate) async fn active_profile(&self) -> Result<Profile, GlpiError> {
         let a: ProfileAnswer = self.get("getActiveProfile", &[]).await?;
         Ok(a.active_profile)
     }
 
     /// `getFullSession` → the logged-in user's id and login.
-    pub(in crate::glpi) async fn me(&self) -> Result<Me, GlpiError> {
+    pub(crate) async fn me(&self) -> Result<Me, GlpiError> {
         let a: FullSession = self.get("getFullSession", &[]).await?;
         Ok(a.me())
     }
 
     /// `getMyEntities?is_recursive=true`: every entity the user can reach.
-    pub(in crate::glpi) async fn my_entities(&self) -> Result<Vec<Entity>, GlpiError> {
+    pub(crate) async fn my_entities(&self) -> Result<Vec<Entity>, GlpiError> {
         let a: EntitiesAnswer = self
             .get("getMyEntities", &[("is_recursive", "true")])
             .await?;
@@ -56,11 +56,7 @@ impl Legacy<'_> {
     }
 
     /// `GET /:itemtype/:id`: does it exist, and may we read it?
-    pub(in crate::glpi) async fn item(
-        &self,
-        itemtype: &str,
-        id: u64,
-    ) -> Result<ItemLookup, GlpiError> {
+    pub(crate) async fn item(&self, itemtype: &str, id: u64) -> Result<ItemLookup, GlpiError> {
         let answer: Result<BTreeMap<String, Value>, GlpiError> = self
             .get(&format!("{itemtype}/{id}"), &[("get_hateoas", "false")])
             .await;

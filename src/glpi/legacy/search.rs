@@ -43,7 +43,7 @@ impl Legacy<'_> {
     }
 
     /// The user whose login is exactly `login` (field 1), active (field 8).
-    pub(in crate::glpi) async fn find_user(&self, login: &str) -> Result<UserMatch, GlpiError> {
+    pub(crate) async fn find_user(&self, login: &str) -> Result<UserMatch, GlpiError> {
         let anchored = format!("^{login}$");
         let result = self
             .search("User", &criteria(&[(1, "contains", &anchored)], &[2, 8]))
@@ -63,7 +63,7 @@ impl Legacy<'_> {
 
     /// Every asset of `types` named exactly `name`, in one search over
     /// `AllAssets` (rows carry `itemtype` and `id`, transcript 10a).
-    pub(in crate::glpi) async fn find_assets(
+    pub(crate) async fn find_assets(
         &self,
         name: &str,
         types: &[String],
@@ -89,7 +89,7 @@ impl Legacy<'_> {
 
     /// Open tickets whose `externalid` (search option 87, GLPI 11) is
     /// exactly `id`, oldest first.
-    pub(in crate::glpi) async fn open_tickets_with_id(
+    pub(crate) async fn open_tickets_with_id(
         &self,
         id: &str,
     ) -> Result<Vec<MarkedTicket>, GlpiError> {
@@ -107,7 +107,7 @@ impl Legacy<'_> {
     /// Open tickets (not solved, not closed, not in the trash) whose
     /// description (field 21) contains `text`, written by `writer` if given,
     /// at most `max`, oldest first.
-    pub(in crate::glpi) async fn open_tickets_containing(
+    pub(crate) async fn open_tickets_containing(
         &self,
         text: &str,
         writer: Option<u64>,

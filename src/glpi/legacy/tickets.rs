@@ -20,7 +20,7 @@ const FOLLOWUPS_READ: usize = 200;
 impl Legacy<'_> {
     /// `POST /Ticket` → the new id (GLPI creates the requester's and the
     /// assets' links from the body).
-    pub(in crate::glpi) async fn create_ticket(&self, ticket: NewTicket) -> Result<u64, GlpiError> {
+    pub(crate) async fn create_ticket(&self, ticket: NewTicket) -> Result<u64, GlpiError> {
         let created: Created = self
             .call(Method::POST, "Ticket", Some(&Input { input: ticket }), &[])
             .await?;
@@ -28,7 +28,7 @@ impl Legacy<'_> {
     }
 
     /// `GET /Ticket/:id`; `Gone` on 404.
-    pub(in crate::glpi) async fn ticket(&self, id: u64) -> Result<TicketState, GlpiError> {
+    pub(crate) async fn ticket(&self, id: u64) -> Result<TicketState, GlpiError> {
         let query = [("get_hateoas".to_string(), "false".to_string())];
         match self
             .call::<(), TicketRead>(Method::GET, &format!("Ticket/{id}"), None, &query)
@@ -54,7 +54,7 @@ impl Legacy<'_> {
 
     /// `GET Ticket/:id/ITILFollowup` (05k): the texts of the newest
     /// [`FOLLOWUPS_READ`] follow-ups, newest first, entities decoded.
-    pub(in crate::glpi) async fn followups(&self, ticket: u64) -> Result<Vec<String>, GlpiError> {
+    pub(crate) async fn followups(&self, ticket: u64) -> Result<Vec<String>, GlpiError> {
         #[derive(serde::Deserialize)]
         struct Followup {
             #[serde(default)]
@@ -81,7 +81,7 @@ impl Legacy<'_> {
     }
 
     /// `POST /ITILFollowup` (public) or `POST /ITILSolution`.
-    pub(in crate::glpi) async fn add_to_timeline(
+    pub(crate) async fn add_to_timeline(
         &self,
         item: Timeline,
         ticket: u64,
@@ -105,17 +105,13 @@ impl Legacy<'_> {
     }
 
     /// `PUT /Ticket/:id` with the key's `externalid` (GLPI 11).
-    pub(in crate::glpi) async fn set_external_id(
-        &self,
-        ticket: u64,
-        id: &str,
-    ) -> Result<(), GlpiError> {
+    pub(crate) async fn set_external_id(&self, ticket: u64, id: &str) -> Result<(), GlpiError> {
         self.update_ticket(ticket, &serde_json::json!({ "externalid": id }))
             .await
     }
 
     /// `PUT /Ticket/:id`: the fields of `input` change.
-    pub(in crate::glpi) async fn update_ticket<I: serde::Serialize>(
+    pub(crate) async fn update_ticket<I: serde::Serialize>(
         &self,
         ticket: u64,
         input: &I,
@@ -133,7 +129,7 @@ impl Legacy<'_> {
 
     /// `POST /Item_Ticket`: links a ticket to an asset after its creation
     /// (for the high-level API, which cannot).
-    pub(in crate::glpi) async fn link_item(
+    pub(crate) async fn link_item(
         &self,
         ticket: u64,
         itemtype: &str,

@@ -1,7 +1,7 @@
 //! `check`'s probe over the high-level API: `GET session`, which gives who
 //! the token belongs to, the active profile with its rights (GLPI 11 gives
 //! them there, not in a `getActiveProfile`) and the entities of each
-//! profile. The answer's types are `probe.rs`'s.
+//! profile. What it returns is `probe.rs`'s types.
 
 use std::collections::BTreeMap;
 
@@ -85,7 +85,7 @@ impl V2SessionAnswer {
 
 impl V2<'_> {
     /// `GET session` → the logged-in user's id and login.
-    pub(in crate::glpi) async fn me(&self) -> Result<Me, GlpiError> {
+    pub(crate) async fn me(&self) -> Result<Me, GlpiError> {
         #[derive(Deserialize)]
         struct Who {
             user_id: u64,
@@ -102,7 +102,7 @@ impl V2<'_> {
     }
 
     /// `GET session`: who, the active profile and its rights, its entities.
-    pub(in crate::glpi) async fn session(&self) -> Result<V2Session, GlpiError> {
+    pub(crate) async fn session(&self) -> Result<V2Session, GlpiError> {
         let a: V2SessionAnswer = self
             .call::<(), _>(Method::GET, "session", None, &[])
             .await?;

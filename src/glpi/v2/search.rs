@@ -32,7 +32,7 @@ struct NamedRead {
 
 impl V2<'_> {
     /// The user whose login is exactly `login`.
-    pub(in crate::glpi) async fn find_user(&self, login: &str) -> Result<UserMatch, GlpiError> {
+    pub(crate) async fn find_user(&self, login: &str) -> Result<UserMatch, GlpiError> {
         let users: Vec<UserRead> = self
             .collection(
                 "Administration/User",
@@ -49,7 +49,7 @@ impl V2<'_> {
     }
 
     /// Every asset of `types` named exactly `name`: one search per type.
-    pub(in crate::glpi) async fn find_assets(
+    pub(crate) async fn find_assets(
         &self,
         name: &str,
         types: &[String],
@@ -78,7 +78,7 @@ impl V2<'_> {
 
     /// Open tickets whose `external_id` is exactly `external_id`, oldest
     /// first.
-    pub(in crate::glpi) async fn open_tickets_with_id(
+    pub(crate) async fn open_tickets_with_id(
         &self,
         external_id: &str,
     ) -> Result<Vec<MarkedTicket>, GlpiError> {
@@ -92,7 +92,7 @@ impl V2<'_> {
 
     /// Open tickets whose description contains `text`, written by `writer`
     /// if given, at most `max`, oldest first.
-    pub(in crate::glpi) async fn open_tickets_containing(
+    pub(crate) async fn open_tickets_containing(
         &self,
         text: &str,
         writer: Option<u64>,

@@ -51,7 +51,7 @@ struct TeamMember {
 impl V2<'_> {
     /// `POST Assistance/Ticket`, then the requester as a team member and
     /// the asset link (through the legacy API, when it can be used).
-    pub(in crate::glpi) async fn create_ticket(&self, t: NewTicket) -> Result<u64, GlpiError> {
+    pub(crate) async fn create_ticket(&self, t: NewTicket) -> Result<u64, GlpiError> {
         let body = TicketBody {
             name: &t.name,
             content: &t.content,
@@ -126,7 +126,7 @@ impl V2<'_> {
     }
 
     /// `GET Assistance/Ticket/:id`; `Gone` on 404.
-    pub(in crate::glpi) async fn ticket(&self, id: u64) -> Result<TicketState, GlpiError> {
+    pub(crate) async fn ticket(&self, id: u64) -> Result<TicketState, GlpiError> {
         match self
             .call::<(), TicketRead>(Method::GET, &format!("Assistance/Ticket/{id}"), None, &[])
             .await
@@ -146,7 +146,7 @@ impl V2<'_> {
     }
 
     /// `POST Assistance/Ticket/:id/Timeline/{Followup,Solution}`.
-    pub(in crate::glpi) async fn add_to_timeline(
+    pub(crate) async fn add_to_timeline(
         &self,
         item: Timeline,
         ticket: u64,
@@ -178,7 +178,7 @@ impl V2<'_> {
 
     /// `GET Assistance/Ticket/:id/Timeline/Followup` (06b): the follow-ups'
     /// texts, newest first (GLPI 11 stores texts as given).
-    pub(in crate::glpi) async fn followups(&self, ticket: u64) -> Result<Vec<String>, GlpiError> {
+    pub(crate) async fn followups(&self, ticket: u64) -> Result<Vec<String>, GlpiError> {
         #[derive(Deserialize)]
         struct Item {
             #[serde(default)]
@@ -204,17 +204,13 @@ impl V2<'_> {
     }
 
     /// `PATCH Assistance/Ticket/{id}` with the key's `external_id`.
-    pub(in crate::glpi) async fn set_external_id(
-        &self,
-        ticket: u64,
-        id: &str,
-    ) -> Result<(), GlpiError> {
+    pub(crate) async fn set_external_id(&self, ticket: u64, id: &str) -> Result<(), GlpiError> {
         self.update_ticket(ticket, &serde_json::json!({ "external_id": id }))
             .await
     }
 
     /// `PATCH Assistance/Ticket/{id}`: the fields of `body` change.
-    pub(in crate::glpi) async fn update_ticket<B: serde::Serialize>(
+    pub(crate) async fn update_ticket<B: serde::Serialize>(
         &self,
         ticket: u64,
         body: &B,
