@@ -26,14 +26,13 @@ use serde_json::Value;
 
 use crate::config;
 use crate::core::{Event, Failure, Key, Lang, Note, Outcome, Remote, Skip, State};
-use crate::glpi::TicketStatus;
 use crate::glpi::model::{
     Created, SearchResult, SessionToken, TicketRead, cell_id, cell_text, decode_entities,
 };
 use crate::glpi::probe::{
     ConfigAnswer, EntitiesAnswer, FullSession, GlpiConfig, ItemLookup, Profile, ProfileAnswer,
 };
-use crate::glpi::{GlpiError, decode_error};
+use crate::glpi::{GlpiError, decode_error, remote_status};
 use crate::template::{self, Vars};
 use crate::text::{self, MailTicket};
 
@@ -433,7 +432,7 @@ pub fn glpi_answer(data: &[u8]) {
     let _ = session.map(|s| s.session_token.len());
     let _ = decode::<Created>(body).map(|c| c.id.0);
     if let Some(t) = decode::<TicketRead>(body) {
-        let _ = (t.id.0, TicketStatus::from_glpi(t.status, t.is_deleted != 0));
+        let _ = (t.id.0, remote_status(t.status, t.is_deleted != 0));
     }
     if let Some(r) = decode::<SearchResult>(body) {
         let _ = r.totalcount;
@@ -492,7 +491,7 @@ fn check_error_pair(status: u16, body: &[u8]) {
         GlpiError::Refused { code, message, .. } => {
             assert!(!message.contains("; view documentation"), "{message:?}");
             let pair: Option<(String, Value)> = serde_json::from_slice(body).ok();
-            assert_eq!(Some(code), pair.map(|p| p.0));
+            assert_eq!(Some(code.to_string()), pair.map(|p| p.0));
         }
         GlpiError::Protocol { detail, .. } => {
             // 120 characters at most, each at most 10 once escaped.

@@ -18,7 +18,7 @@
 
 use crate::core::lifecycle::{self, Known, Lookup, Plan, Policy, RecordChange, Step};
 use crate::core::{Event, Key, Outcome, Record, Remote};
-use crate::glpi::{Client, Session, TicketStatus};
+use crate::glpi::{Client, Session};
 use crate::state::{Held, Kept, KeptId, Pending, Queue, RecordLoad, Store};
 use crate::text;
 
@@ -246,7 +246,7 @@ impl<'e, S: Store> Run<'e, S> {
         let ticket = self.session().await?.ticket(id).await?;
         let ours = text::parse_marker(&ticket.content).as_ref() == Some(key)
             || ticket.external_id.as_deref() == Some(text::external_id(key).as_str());
-        if ticket.status != TicketStatus::Gone && !ours {
+        if ticket.status != Remote::Gone && !ours {
             tracing::warn!(
                 "{key}: ticket {id} does not carry the marker of {key}: the record is not for \
                  this ticket; nothing is written into it"
@@ -255,11 +255,11 @@ impl<'e, S: Store> Run<'e, S> {
             usable.distrusted = true;
             return Ok(None);
         }
-        let open = ticket.status == TicketStatus::Open;
+        let open = ticket.status == Remote::Open;
         if open && ticket.external_id.is_none() && self.glpi11().await? {
             self.stamp_identity(id, key).await;
         }
-        Ok(Some(remote(ticket.status)))
+        Ok(Some(ticket.status))
     }
 
     /// A ticket opened before GLPI 11 gets the key's `externalid` the first
@@ -439,15 +439,4 @@ fn plan_ticket(plan: &Plan, record: Option<&Record>) -> Option<u64> {
             Step::Create { .. } => None,
         })
         .or_else(|| record.map(|r| r.ticket_id))
-}
-
-/// Where a ticket stands, as the lifecycle sees it.
-fn remote(status: TicketStatus) -> Remote {
-    match status {
-        TicketStatus::Open => Remote::Open,
-        TicketStatus::Solved => Remote::Solved,
-        TicketStatus::Closed => Remote::Closed,
-        TicketStatus::Trashed => Remote::Trashed,
-        TicketStatus::Gone => Remote::Gone,
-    }
 }

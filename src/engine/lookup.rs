@@ -133,7 +133,7 @@ impl<S: Store> Run<'_, S> {
         if types.is_empty() {
             return Ok(None);
         }
-        if self.glpi.is_v2() && !self.glpi.has_legacy_login() {
+        if !self.glpi.can_link_assets() {
             // Nothing could be done with it: not even looked up.
             tracing::info!(
                 "{node}: the ticket is not linked to an asset: GLPI's high-level API cannot link \

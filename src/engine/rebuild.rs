@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use crate::core::{Key, Record, State};
-use crate::glpi::{MarkedTicket, Session, TicketStatus};
+use crate::core::{Key, Record, Remote, State};
+use crate::glpi::{Api, MarkedTicket, Session};
 use crate::state::{Held, RecordLoad, Store};
 use crate::text;
 
@@ -120,7 +120,7 @@ impl<S: Store> Engine<'_, S> {
 
 /// Whether GLPI is 11 or later: implied by the high-level API, else asked.
 async fn is_glpi11(session: &Session<'_>) -> bool {
-    session.is_v2()
+    session.api() == Api::V2
         || session
             .glpi_config()
             .await
@@ -137,7 +137,7 @@ async fn stamp_identities(session: &Session<'_>, lines: &[Rebuilt]) {
     for line in lines.iter().filter(|l| l.outcome != "conflict") {
         let (key, id) = (&line.key, line.ticket_id);
         match session.ticket(id).await {
-            Ok(t) if t.external_id.is_none() && t.status == TicketStatus::Open => {
+            Ok(t) if t.external_id.is_none() && t.status == Remote::Open => {
                 match session.set_external_id(id, &text::external_id(key)).await {
                     Ok(()) => tracing::info!("{key}: ticket {id} given its externalid"),
                     Err(e) => tracing::warn!("{key}: ticket {id} not given its externalid: {e}"),

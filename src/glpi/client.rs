@@ -1,7 +1,8 @@
 //! The HTTP client bound to one GLPI: its settings (timeouts, TLS roots,
 //! tokens, the high-level API's OAuth2 client), built on the first request.
-//! Requests are sent by `http.rs`, sessions opened by `session.rs`, tokens
-//! granted by `oauth.rs`.
+//! Which API tickets go through is decided here ([`Client::api`]); requests
+//! are sent by `http.rs`, sessions opened by `session.rs`, tokens granted by
+//! `oauth.rs`.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::time::Duration;
@@ -11,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::credentials::{TokenStore, V2Settings};
 use super::error::GlpiError;
+use super::http::Api;
 
 /// What the client needs from the configuration.
 #[derive(Debug)]
@@ -163,14 +165,27 @@ impl Client {
         self
     }
 
-    /// True when tickets go through GLPI 11's high-level API.
-    pub(crate) fn is_v2(&self) -> bool {
-        self.v2.is_some()
+    /// The API tickets go through: GLPI 11's high-level API when it is
+    /// configured, else the legacy one. Sessions are opened on it
+    /// ([`Client::open`]).
+    pub(crate) fn api(&self) -> Api {
+        if self.v2.is_some() {
+            Api::V2
+        } else {
+            Api::Legacy
+        }
     }
 
     /// True when the legacy API can be logged into (a `user_token`).
     pub(crate) fn has_legacy_login(&self) -> bool {
         self.user_token.is_some()
+    }
+
+    /// True when a ticket can be linked to an asset: always over the legacy
+    /// API; over the high-level API, which has no call for it, only through
+    /// a legacy login beside it.
+    pub(crate) fn can_link_assets(&self) -> bool {
+        self.api() == Api::Legacy || self.has_legacy_login()
     }
 
     /// Whether GLPI is version 11 or later, when known.

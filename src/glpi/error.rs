@@ -1,6 +1,9 @@
 //! `GlpiError`: every way a GLPI exchange can fail, classified once into
 //! "refused" (exit 4: tokens, rights, validation) or "unavailable" (exit 5:
-//! unreachable, timeout, 5xx, an answer that is not GLPI's).
+//! unreachable, timeout, 5xx, an answer that is not GLPI's); and the hint
+//! for each, chosen by GLPI's [`ErrorCode`].
+
+use super::code::ErrorCode;
 
 /// An error of the GLPI client. Display never contains a token: tokens travel
 /// in headers only, never in URLs, and are never logged.
@@ -11,7 +14,7 @@ pub(crate) enum GlpiError {
     Refused {
         what: String,
         status: u16,
-        code: String,
+        code: ErrorCode,
         message: String,
     },
     /// Connection refused, DNS, TLS, timeout, reset, or a 5xx.
@@ -39,7 +42,8 @@ pub(crate) enum GlpiError {
 }
 
 impl GlpiError {
-    pub(crate) fn code(&self) -> Option<&str> {
+    /// GLPI's code, when GLPI refused the request.
+    pub(crate) fn code(&self) -> Option<&ErrorCode> {
         match self {
             GlpiError::Refused { code, .. } => Some(code),
             _ => None,
@@ -49,67 +53,67 @@ impl GlpiError {
     /// The next action for the operator.
     pub(crate) fn hint(&self) -> Option<String> {
         let hint = match self {
-            GlpiError::Refused { code, message, .. } => match code.as_str() {
-                "ERROR_GLPI_LOGIN_USER_TOKEN" => {
+            GlpiError::Refused { code, message, .. } => match code {
+                ErrorCode::GlpiLoginUserToken => {
                     "GLPI refused the user_token: regenerate it under Administration → Users → \
                      (the API user) → Remote access keys (API token), and again after every \
                      change of that user's profile; also check that the user is active"
                 }
-                "ERROR_WRONG_APP_TOKEN_PARAMETER" => {
+                ErrorCode::WrongAppTokenParameter => {
                     "GLPI refused the app_token: copy it from Setup → General → API → the API \
                      client of this server"
                 }
-                "ERROR_APP_TOKEN_PARAMETERS_MISSING" => {
+                ErrorCode::AppTokenParametersMissing => {
                     "the API client of this server has an application token: set app_token"
                 }
-                "ERROR_NOT_ALLOWED_IP" => {
+                ErrorCode::NotAllowedIp => {
                     "no active API client accepts this server's address: add it to the IPv4 \
                      range of an API client (Setup → General → API)"
                 }
-                "ERROR_LOGIN_PARAMETERS_MISSING" => {
+                ErrorCode::LoginParametersMissing => {
                     "GLPI did not receive the user_token: the web server in front of GLPI \
                      probably strips the Authorization header (Apache + PHP-FPM: add \
                      `SetEnvIf Authorization \"(.*)\" HTTP_AUTHORIZATION=$1`)"
                 }
-                "invalid_client" => {
+                ErrorCode::InvalidClient => {
                     "GLPI refused the OAuth client: copy its Client ID and secret from Setup > \
                      OAuth clients into client_id and client_secret, and check the client is \
                      active"
                 }
-                "invalid_grant" => {
+                ErrorCode::InvalidGrant => {
                     "GLPI refused the username or password: set username and password \
                      (password_file) to those of an active GLPI user who may log in"
                 }
-                "unauthorized_client" | "unsupported_grant_type" => {
+                ErrorCode::UnauthorizedClient | ErrorCode::UnsupportedGrantType => {
                     "the OAuth client does not allow the password grant: tick Password under \
                      Grants in Setup > OAuth clients > (the client)"
                 }
-                "invalid_scope" => {
+                ErrorCode::InvalidScope => {
                     "the OAuth client does not allow the scope api: add api under Scopes in \
                      Setup > OAuth clients > (the client)"
                 }
-                "ERROR_RIGHT_MISSING" if message.contains("High-Level API is disabled") => {
+                ErrorCode::RightMissing if message.contains("High-Level API is disabled") => {
                     "enable the high-level API in GLPI: Setup > General > API > Enable the \
                      high-level API"
                 }
-                "ERROR_RIGHT_MISSING" if message.contains("scope") => {
+                ErrorCode::RightMissing if message.contains("scope") => {
                     "the access token lacks the scope api: add api under Scopes in Setup > \
                      OAuth clients > (the client)"
                 }
-                "ERROR_UNAUTHENTICATED" => {
+                ErrorCode::Unauthenticated => {
                     "GLPI refused the access token even once renewed: check that the OAuth \
                      client in Setup > OAuth clients is active and still allows the password \
                      grant"
                 }
-                "ERROR_INVALID_PARAMETER" if message.contains("OAuth token") => {
+                ErrorCode::InvalidParameter if message.contains("OAuth token") => {
                     "GLPI refused the access token as invalid: check that host is the GLPI \
                      that granted it, and that the OAuth client in Setup > OAuth clients is \
                      active"
                 }
-                "ERROR" if message.contains("API disabled") => {
+                ErrorCode::Generic if message.contains("API disabled") => {
                     "enable the REST API in GLPI: Setup → General → API → Enable Rest API"
                 }
-                "ERROR_RIGHT_MISSING" | "ERROR_GLPI_ADD" | "ERROR_GLPI_UPDATE"
+                ErrorCode::RightMissing | ErrorCode::GlpiAdd | ErrorCode::GlpiUpdate
                     if message.contains("permission") =>
                 {
                     "the API user's profile lacks a right: it needs ticket create/update, \

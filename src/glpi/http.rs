@@ -1,7 +1,9 @@
 //! Sending one request to GLPI: retries of reads with backoff, the
 //! classification of failures (refused / unavailable / unreadable), GLPI's
 //! errors decoded (the legacy pair, the high-level API's object, OAuth2's
-//! object), redirects reported rather than followed.
+//! object) with their code parsed into an [`ErrorCode`], redirects reported
+//! rather than followed. Knows nothing of sessions or tokens: the caller
+//! gives the headers.
 
 use std::time::{Duration, Instant};
 
@@ -11,11 +13,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::client::{Client, Retry};
+use super::code::ErrorCode;
 use super::error::GlpiError;
 
 /// Which of GLPI's APIs a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Api {
+pub(crate) enum Api {
     /// `apirest.php/`: a JSON `Content-Type` on every request, and reads
     /// asking GLPI 10 to decode its stored entities (§6.8).
     Legacy,
@@ -33,6 +36,25 @@ pub(super) struct Request<'a, B> {
     pub(super) headers: HeaderMap,
     pub(super) body: Option<&'a B>,
     pub(super) query: &'a [(String, String)],
+}
+
+impl<'a> Request<'a, ()> {
+    /// A `GET` of `path`, without a body.
+    pub(super) fn get(
+        api: Api,
+        path: &'a str,
+        headers: HeaderMap,
+        query: &'a [(String, String)],
+    ) -> Request<'a, ()> {
+        Request {
+            api,
+            method: Method::GET,
+            path,
+            headers,
+            body: None,
+            query,
+        }
+    }
 }
 
 impl<B> Request<'_, B> {
@@ -305,7 +327,7 @@ pub(crate) fn decode_error(what: &str, status: StatusCode, bytes: &[u8]) -> Glpi
     let refused = |code: String, message: String| GlpiError::Refused {
         what: what.to_string(),
         status: status.as_u16(),
-        code,
+        code: ErrorCode::from(code),
         message,
     };
     if let Ok((code, message)) = serde_json::from_slice::<(String, serde_json::Value)>(bytes) {

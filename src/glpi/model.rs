@@ -1,5 +1,7 @@
 //! Request and response types of the GLPI legacy REST API (glpi-api.md §2–§8,
-//! checked against the transcripts of a real GLPI 10.0.12).
+//! checked against the transcripts of a real GLPI 10.0.12) — [`NewTicket`]
+//! and [`PriorityUpdate`] serve the high-level API too — and the lenient
+//! readers of GLPI's values (ids, search cells, stored entities).
 
 use std::collections::BTreeMap;
 
@@ -84,6 +86,8 @@ pub(crate) struct NewTimelineItem {
     pub(crate) solutiontypes_id: Option<u64>,
 }
 
+/// A ticket's priority, with the urgency and impact it comes from when
+/// given (`PUT Ticket/:id`, and v2's `PATCH`).
 #[derive(Debug, Serialize)]
 pub(crate) struct PriorityUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -91,6 +95,17 @@ pub(crate) struct PriorityUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) impact: Option<u8>,
     pub(crate) priority: u8,
+}
+
+impl PriorityUpdate {
+    /// `priority`, with `levels` (urgency, impact) when given.
+    pub(crate) fn new(levels: Option<(u8, u8)>, priority: u8) -> PriorityUpdate {
+        PriorityUpdate {
+            urgency: levels.map(|(u, _)| u),
+            impact: levels.map(|(_, i)| i),
+            priority,
+        }
+    }
 }
 
 /// The fields of `GET /Ticket/:id` we use.

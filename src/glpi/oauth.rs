@@ -25,6 +25,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::client::Client;
+use super::code::ErrorCode;
 use super::credentials::{Tokens, V2Settings};
 use super::error::GlpiError;
 use super::http::decode;
@@ -165,7 +166,7 @@ impl Client {
         basic: bool,
     ) -> Result<Tokens, GlpiError> {
         match self.grant_once(v2, grant, basic).await {
-            Err(e) if e.code() == Some("invalid_client") => {
+            Err(e) if e.code() == Some(&ErrorCode::InvalidClient) => {
                 tracing::debug!(
                     "the token endpoint refused the client authenticated {}: trying {}",
                     if basic {
@@ -263,8 +264,7 @@ impl Client {
 /// True when the token endpoint refused the grant itself (a refresh token
 /// revoked, used already or expired; a scope), not the client.
 fn grant_refused(e: &GlpiError) -> bool {
-    e.code()
-        .is_some_and(|c| c.starts_with("invalid_") && c != "invalid_client")
+    e.code().is_some_and(ErrorCode::refuses_grant)
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value (RFC 6749

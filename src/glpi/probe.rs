@@ -1,6 +1,8 @@
-//! Read-only probes for the `check` command (glpi-api.md §1 "cheap probe",
-//! §2.4–§2.7, §9): the API root, the GLPI configuration, the active profile
-//! and its rights, the user's entities, one item by id.
+//! What `check`'s read-only probes answer (glpi-api.md §1 "cheap probe",
+//! §2.4–§2.7, §9, §11): the GLPI configuration, the active profile and its
+//! rights, the user's entities, who the session is, one item by id — as
+//! types both APIs' probes return (`legacy/probe.rs`, `v2/probe.rs`); and
+//! the two probes that need no session, the APIs' roots.
 //!
 //! Nothing here writes into GLPI. Answers are decoded leniently (numbers or
 //! numeric strings, arrays or maps) because GLPI serialises PHP arrays either
@@ -8,7 +10,6 @@
 
 use std::collections::BTreeMap;
 
-use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,7 +18,6 @@ use super::client::Client;
 use super::error::GlpiError;
 use super::http::{Api, Request};
 use super::model::{cell_id, cell_text};
-use super::session::Session;
 
 /// `getGlpiConfig` → `cfg_glpi`, the keys `check` reports.
 #[derive(Debug, Default, Deserialize)]
@@ -39,7 +39,7 @@ pub(crate) struct Profile {
     #[serde(default)]
     pub(crate) interface: Option<String>,
     #[serde(flatten)]
-    rest: BTreeMap<String, Value>,
+    pub(super) rest: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,87 +166,12 @@ pub(crate) struct V2Session {
     pub(crate) entities: Vec<(Entity, bool)>,
 }
 
-#[derive(Debug, Deserialize)]
-struct V2SessionAnswer {
-    user_id: u64,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    profiles: Value,
-    active_profile: V2ActiveProfile,
-}
-
-#[derive(Debug, Deserialize)]
-struct V2ActiveProfile {
-    #[serde(default)]
-    id: Value,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    interface: Option<String>,
-    #[serde(default)]
-    rights: BTreeMap<String, Value>,
-}
-
-impl V2SessionAnswer {
-    fn read(self) -> V2Session {
-        let active = cell_id(&self.active_profile.id);
-        // `profiles` is a map by profile id (or a list of rows with an id).
-        let row = match &self.profiles {
-            Value::Object(map) => active.and_then(|id| map.get(&id.to_string())),
-            Value::Array(list) => list
-                .iter()
-                .find(|p| p.get("id").and_then(cell_id) == active),
-            _ => None,
-        };
-        let entities = row
-            .and_then(|p| p.get("entities"))
-            .map(|e| match e {
-                Value::Array(list) => list.iter().collect::<Vec<_>>(),
-                Value::Object(map) => map.values().collect(),
-                _ => Vec::new(),
-            })
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|e| {
-                let entity = Entity {
-                    id: e.get("id").and_then(cell_id)?,
-                    name: e.get("name").and_then(cell_text).unwrap_or_default(),
-                };
-                let recursive = e.get("is_recursive").is_some_and(|r| {
-                    r.as_bool() == Some(true) || cell_id(r).is_some_and(|n| n != 0)
-                });
-                Some((entity, recursive))
-            })
-            .collect();
-        V2Session {
-            me: Me {
-                id: self.user_id,
-                login: self.name,
-            },
-            profile: Profile {
-                name: self.active_profile.name,
-                interface: self.active_profile.interface,
-                rest: self.active_profile.rights,
-            },
-            entities,
-        }
-    }
-}
-
 impl Client {
     /// `GET api.php/v2/` with no token: GLPI 11 answers 200 when its
     /// high-level API is enabled, 403 "The High-Level API is disabled"
     /// otherwise; GLPI 10 has no such route. Whatever `api` says.
     pub(crate) async fn probe_v2_root(&self) -> Result<(), GlpiError> {
-        let req = Request {
-            api: Api::V2,
-            method: Method::GET,
-            path: "",
-            headers: HeaderMap::new(),
-            body: None::<&()>,
-            query: &[],
-        };
+        let req = Request::get(Api::V2, "", HeaderMap::new(), &[]);
         self.send_once("GET api.php/v2/", &req).await.map(|_| ())
     }
 
@@ -254,93 +179,8 @@ impl Client {
     /// documentation (200) when the API is enabled and this address allowed,
     /// `["ERROR", "API disabled"]` or `ERROR_NOT_ALLOWED_IP` otherwise.
     pub(crate) async fn probe_root(&self) -> Result<(), GlpiError> {
-        let req = Request {
-            api: Api::Legacy,
-            method: Method::GET,
-            path: "",
-            headers: HeaderMap::new(),
-            body: None::<&()>,
-            query: &[],
-        };
+        let req = Request::get(Api::Legacy, "", HeaderMap::new(), &[]);
         self.send_once("GET apirest.php/", &req).await.map(|_| ())
-    }
-}
-
-impl Session<'_> {
-    async fn get<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&str, &str)],
-    ) -> Result<T, GlpiError> {
-        let query: Vec<(String, String)> = query
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect();
-        self.call::<(), T>(Method::GET, path, None, &query).await
-    }
-
-    /// `getGlpiConfig` → version and friends.
-    pub(crate) async fn glpi_config(&self) -> Result<GlpiConfig, GlpiError> {
-        let a: ConfigAnswer = self.get("getGlpiConfig", &[]).await?;
-        Ok(a.cfg_glpi)
-    }
-
-    /// `getActiveProfile` (the profile is wrapped in `active_profile`, §2.5).
-    pub(crate) async fn active_profile(&self) -> Result<Profile, GlpiError> {
-        let a: ProfileAnswer = self.get("getActiveProfile", &[]).await?;
-        Ok(a.active_profile)
-    }
-
-    /// `getFullSession` (v2: `GET session`) → the logged-in user's id and
-    /// login.
-    pub(crate) async fn me(&self) -> Result<Me, GlpiError> {
-        if self.is_v2() {
-            #[derive(Deserialize)]
-            struct V2Session {
-                user_id: u64,
-                #[serde(default)]
-                name: String,
-            }
-            let s: V2Session = self
-                .call::<(), _>(Method::GET, "session", None, &[])
-                .await?;
-            return Ok(Me {
-                id: s.user_id,
-                login: s.name,
-            });
-        }
-        let a: FullSession = self.get("getFullSession", &[]).await?;
-        Ok(a.me())
-    }
-
-    /// The high-level API's `GET session`: who, the active profile and
-    /// its rights (GLPI 11 gives them there), its entities.
-    pub(crate) async fn v2_session(&self) -> Result<V2Session, GlpiError> {
-        let a: V2SessionAnswer = self
-            .call::<(), _>(Method::GET, "session", None, &[])
-            .await?;
-        Ok(a.read())
-    }
-
-    /// `getMyEntities?is_recursive=true`: every entity the user can reach.
-    pub(crate) async fn my_entities(&self) -> Result<Vec<Entity>, GlpiError> {
-        let a: EntitiesAnswer = self
-            .get("getMyEntities", &[("is_recursive", "true")])
-            .await?;
-        Ok(a.entities())
-    }
-
-    /// `GET /:itemtype/:id`: does it exist, and may we read it?
-    pub(crate) async fn item(&self, itemtype: &str, id: u64) -> Result<ItemLookup, GlpiError> {
-        let answer: Result<BTreeMap<String, Value>, GlpiError> = self
-            .get(&format!("{itemtype}/{id}"), &[("get_hateoas", "false")])
-            .await;
-        match answer {
-            Ok(fields) => Ok(ItemLookup::found(fields)),
-            Err(e) if e.code() == Some("ERROR_ITEM_NOT_FOUND") => Ok(ItemLookup::Missing),
-            Err(e) if e.code() == Some("ERROR_RIGHT_MISSING") => Ok(ItemLookup::NotReadable),
-            Err(e) => Err(e),
-        }
     }
 }
 
@@ -369,38 +209,6 @@ mod tests {
         assert!(!p.forbids_transition(1, 6));
         assert!(!p.forbids_transition(2, 5));
         assert!(!p.forbids_transition(3, 5));
-    }
-
-    #[test]
-    fn the_v2_session_gives_the_active_profile_rights_and_entities() {
-        let text = r#"{"user_id":7,"name":"esia","profiles":{"9":{"name":"API Integration",
-            "entities":[{"id":0,"name":"Root entity","is_recursive":1}]},"10":{"name":"Other",
-            "entities":[{"id":3,"name":"E3","is_recursive":0}]}},"active_profile":{"id":9,
-            "name":"API Integration","interface":"central","rights":{"ticket":494599,
-            "followup":64535,"ticket_status":0}}}"#;
-        let s = serde_json::from_str::<V2SessionAnswer>(text)
-            .unwrap()
-            .read();
-        assert_eq!(
-            s.me,
-            Me {
-                id: 7,
-                login: "esia".into()
-            }
-        );
-        assert_eq!(s.profile.name, "API Integration");
-        assert_eq!(s.profile.right("ticket"), 494_599);
-        assert!(!s.profile.forbids_transition(1, 5));
-        assert_eq!(
-            s.entities,
-            vec![(
-                Entity {
-                    id: 0,
-                    name: "Root entity".into()
-                },
-                true
-            )]
-        );
     }
 
     #[test]

@@ -1,101 +1,48 @@
-//! One run's access to GLPI, opened by [`Client::open`](super::Client::open):
-//! a legacy session (`initSession` — with the `Authorization`-stripped
-//! fallback — … `killSession` on every path, re-opened once if GLPI forgot
-//! it), or the high-level API's bearer token (nothing to
-//! open or close; a token GLPI refuses is renewed once and the call retried).
-
-use std::cell::RefCell;
+//! One run's access to GLPI, and the one place where the API is chosen.
+//! [`Client::open`] opens either transport — a legacy session (`legacy/`:
+//! `initSession` … `killSession`, re-opened once if GLPI forgot it) or the
+//! high-level API's bearer access (`v2/`: nothing to open or close, a
+//! refused token renewed once) — and every operation of [`Session`] is one
+//! `match` over the two (`dispatch!`). The rules that hold over both are
+//! here too: the priority matrix's second write, which search finds a key's
+//! tickets (by identity or by marker), and how many tickets are read.
+//!
+//! Also [`Access`], the trait both transports implement: the headers that
+//! authenticate a call, the one renewal when GLPI refuses them, and so the
+//! call itself, written once.
 
 use reqwest::Method;
 use reqwest::header::HeaderMap;
-use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::client::{Client, Retry, sensitive};
+use super::client::{Client, Retry};
 use super::error::GlpiError;
 use super::http::{Api, Request};
+use super::legacy::Legacy;
+use super::model::{NewTicket, PriorityUpdate};
+use super::probe::{Entity, GlpiConfig, ItemLookup, Me, Profile, V2Session};
+use super::search::{AssetMatch, MarkedTicket, UserMatch};
+use super::tickets::{TicketState, Timeline, matrix_priority};
+use super::v2::V2;
 
-impl Client {
-    /// Opens this run's access: `initSession` with the `user_token`, or the
-    /// high-level API's access token (cached, refreshed, or granted).
-    pub(crate) async fn open(&self) -> Result<Session<'_>, GlpiError> {
-        let auth = if self.is_v2() {
-            // A token this run already holds (`check`'s grant) serves.
-            if self.bearer.borrow().is_none() {
-                self.access_token(None).await?;
-            }
-            Auth::Bearer
-        } else {
-            Auth::Legacy(self.init_session().await?)
-        };
-        Ok(Session {
-            client: self,
-            auth: RefCell::new(auth),
-        })
-    }
+/// How a transport authenticates its calls.
+pub(super) trait Access {
+    /// The API its calls go to.
+    const API: Api;
 
-    /// A legacy session beside the high-level API, for what the latter
-    /// cannot do (linking an asset): `None` without a `user_token`.
-    pub(crate) async fn open_legacy(&self) -> Result<Option<Session<'_>>, GlpiError> {
-        if !self.has_legacy_login() {
-            return Ok(None);
-        }
-        Ok(Some(Session {
-            client: self,
-            auth: RefCell::new(Auth::Legacy(self.init_session().await?)),
-        }))
-    }
-}
+    fn client(&self) -> &Client;
 
-/// How a session's calls are authenticated.
-#[derive(Debug)]
-pub(super) enum Auth {
-    /// The legacy API's `Session-Token`.
-    Legacy(SecretString),
-    /// The high-level API: the client's current access token.
-    Bearer,
-}
+    /// The headers that authenticate a call.
+    fn headers(&self) -> Result<HeaderMap, GlpiError>;
 
-/// An open GLPI session. Call [`Session::close`] on every path.
-#[derive(Debug)]
-pub(crate) struct Session<'c> {
-    pub(super) client: &'c Client,
-    pub(super) auth: RefCell<Auth>,
-}
+    /// When `refusal` says GLPI no longer accepts the credentials: renews
+    /// them and answers true, and the call is sent once more.
+    async fn renewed(&self, refusal: &GlpiError) -> Result<bool, GlpiError>;
 
-impl Session<'_> {
-    /// True when this session speaks the high-level API.
-    pub(crate) fn is_v2(&self) -> bool {
-        matches!(*self.auth.borrow(), Auth::Bearer)
-    }
-
-    fn headers(&self) -> Result<HeaderMap, GlpiError> {
-        match &*self.auth.borrow() {
-            Auth::Legacy(token) => {
-                let mut h = self.client.base_headers()?;
-                h.insert("Session-Token", sensitive(token.expose_secret())?);
-                Ok(h)
-            }
-            Auth::Bearer => {
-                let mut h = HeaderMap::new();
-                let token = self.client.bearer.borrow();
-                let token = token.as_ref().ok_or_else(|| GlpiError::Setup {
-                    reason: "no access token".into(),
-                })?;
-                h.insert(
-                    reqwest::header::AUTHORIZATION,
-                    sensitive(&format!("Bearer {}", token.expose_secret()))?,
-                );
-                Ok(h)
-            }
-        }
-    }
-
-    /// One API call (legacy, or high-level with a `v2` session): a session
-    /// GLPI forgot is re-opened once, a refused access token renewed once,
-    /// and the call retried.
-    pub(super) async fn call<B: Serialize, T: DeserializeOwned>(
+    /// One API call: a read retried on transient failures, a write never;
+    /// credentials GLPI refuses renewed once, and the call sent again.
+    async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -107,134 +54,254 @@ impl Session<'_> {
         } else {
             Retry::Write
         };
-        let api = if self.is_v2() { Api::V2 } else { Api::Legacy };
         let request = |headers| Request {
-            api,
+            api: Self::API,
             method: method.clone(),
             path,
             headers,
             body,
             query,
         };
-        let first = self
-            .client
-            .send_json(&request(self.headers()?), retry)
-            .await;
-        match first {
-            Err(e) if api == Api::Legacy && e.code() == Some("ERROR_SESSION_TOKEN_INVALID") => {
-                tracing::info!("GLPI forgot the session; opening a new one");
-                let token = self.client.init_session().await?;
-                *self.auth.borrow_mut() = Auth::Legacy(token);
-            }
-            Err(e) if api == Api::V2 && token_refused(&e) => {
-                tracing::info!("GLPI refused the access token ({e}); getting a new one");
-                let refused = self.client.bearer.borrow().clone();
-                self.client.access_token(refused.as_ref()).await?;
-            }
-            other => return other,
+        let client = self.client();
+        let first = client.send_json(&request(self.headers()?), retry).await;
+        if let Err(refusal) = &first
+            && self.renewed(refusal).await?
+        {
+            return client.send_json(&request(self.headers()?), retry).await;
         }
-        self.client
-            .send_json(&request(self.headers()?), retry)
-            .await
-    }
-
-    /// `killSession` (legacy). Failures are logged, never fatal: the work is
-    /// done. The high-level API has no session to close.
-    pub(crate) async fn close(self) {
-        if self.is_v2() {
-            return;
-        }
-        let result: Result<serde_json::Value, GlpiError> = match self.headers() {
-            Ok(headers) => {
-                let req = Request {
-                    api: Api::Legacy,
-                    method: Method::GET,
-                    path: "killSession",
-                    headers,
-                    body: None::<&()>,
-                    query: &[],
-                };
-                self.client.send_json(&req, Retry::Close).await
-            }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
-            tracing::warn!("could not close the GLPI session: {e}");
-        }
+        first
     }
 }
 
-/// True when GLPI's high-level API refused the access token itself (revoked,
-/// expired, unreadable): `401 ERROR_UNAUTHENTICATED`, or `400
-/// ERROR_INVALID_PARAMETER` "Invalid OAuth token" (glpi11-transcripts 04b,
-/// 04c, 04g).
-pub(super) fn token_refused(e: &GlpiError) -> bool {
-    match e {
-        GlpiError::Refused {
-            status,
-            code,
-            message,
-            ..
-        } => {
-            (*status == 401 && code == "ERROR_UNAUTHENTICATED")
-                || (*status == 400
-                    && code == "ERROR_INVALID_PARAMETER"
-                    && message.contains("OAuth token"))
+/// The transport a session speaks.
+#[derive(Debug)]
+enum Transport<'c> {
+    /// The legacy REST API (`apirest.php`), with its `Session-Token`.
+    Legacy(Legacy<'c>),
+    /// GLPI 11's high-level API (`api.php/v2`), with the client's access
+    /// token.
+    V2(V2<'c>),
+}
+
+/// An open GLPI session. Call [`Session::close`] on every path.
+#[derive(Debug)]
+pub(crate) struct Session<'c> {
+    transport: Transport<'c>,
+}
+
+/// `dispatch!(self, t => t.op(…).await)`: the same operation of whichever
+/// transport the session speaks.
+macro_rules! dispatch {
+    ($session:expr, $t:ident => $call:expr) => {
+        match &$session.transport {
+            Transport::Legacy($t) => $call,
+            Transport::V2($t) => $call,
         }
-        _ => false,
+    };
+}
+
+/// The refusal of a call only the other API has (`check` asks each API
+/// only what it has).
+fn not_in(api: Api, call: &str) -> GlpiError {
+    let name = match api {
+        Api::Legacy => "the legacy REST API",
+        Api::V2 => "the high-level API",
+    };
+    GlpiError::Setup {
+        reason: format!("{call} is not a call of {name}, which this session speaks"),
     }
 }
 
-/// The legacy login: `initSession`, with the `Authorization`-stripped
-/// fallback (§12.4).
 impl Client {
-    pub(super) async fn init_session(&self) -> Result<SecretString, GlpiError> {
-        if !self.auth_in_query.get() {
-            match self.init_session_via(false).await {
-                Err(e) if e.code() == Some("ERROR_LOGIN_PARAMETERS_MISSING") => {
-                    tracing::warn!(
-                        "GLPI did not receive the Authorization header (the web server in front \
-                         of GLPI strips it): sending the user_token as a query parameter \
-                         instead, where it may appear in the web server's access log; fix the \
-                         server (Apache: SetEnvIf Authorization \"(.*)\" HTTP_AUTHORIZATION=$1)"
-                    );
-                    self.auth_in_query.set(true);
-                }
-                other => return other,
-            }
-        }
-        self.init_session_via(true).await
+    /// Opens this run's access: `initSession` with the `user_token`, or the
+    /// high-level API's access token (cached, refreshed, or granted).
+    pub(crate) async fn open(&self) -> Result<Session<'_>, GlpiError> {
+        let transport = match self.api() {
+            Api::Legacy => Transport::Legacy(Legacy::open(self).await?),
+            Api::V2 => Transport::V2(V2::open(self).await?),
+        };
+        Ok(Session { transport })
     }
 
-    /// `initSession` with the `user_token` in `Authorization`, or in the query.
-    async fn init_session_via(&self, in_query: bool) -> Result<SecretString, GlpiError> {
-        let Some(user_token) = &self.user_token else {
-            return Err(GlpiError::Setup {
-                reason: "no user_token is configured for GLPI's legacy API".into(),
-            });
-        };
-        let mut headers = self.base_headers()?;
-        let mut query = Vec::new();
-        if in_query {
-            query.push((
-                "user_token".to_string(),
-                user_token.expose_secret().to_string(),
-            ));
-        } else {
-            headers.insert(
-                reqwest::header::AUTHORIZATION,
-                sensitive(&format!("user_token {}", user_token.expose_secret()))?,
-            );
+    /// A legacy session beside the high-level API, for what the latter
+    /// cannot do (linking an asset): `None` without a `user_token`.
+    pub(crate) async fn open_legacy(&self) -> Result<Option<Session<'_>>, GlpiError> {
+        Ok(Legacy::open_if_configured(self)
+            .await?
+            .map(|legacy| Session {
+                transport: Transport::Legacy(legacy),
+            }))
+    }
+}
+
+impl Session<'_> {
+    /// The API this session speaks.
+    pub(crate) fn api(&self) -> Api {
+        match &self.transport {
+            Transport::Legacy(_) => Api::Legacy,
+            Transport::V2(_) => Api::V2,
         }
-        let req = Request {
-            api: Api::Legacy,
-            method: Method::GET,
-            path: "initSession",
-            headers,
-            body: None::<&()>,
-            query: &query,
-        };
-        let body: super::model::SessionToken = self.send_json(&req, Retry::Read).await?;
-        Ok(SecretString::from(body.session_token))
+    }
+
+    /// Closes the session (legacy `killSession`). Failures are logged, never
+    /// fatal: the work is done. The high-level API has no session to close.
+    pub(crate) async fn close(self) {
+        match self.transport {
+            Transport::Legacy(t) => t.close().await,
+            Transport::V2(_) => {}
+        }
+    }
+
+    /// Creates a ticket → its id.
+    pub(crate) async fn create_ticket(&self, ticket: NewTicket) -> Result<u64, GlpiError> {
+        dispatch!(self, t => t.create_ticket(ticket).await)
+    }
+
+    /// Where the ticket stands, and its description; `Gone` when purged.
+    pub(crate) async fn ticket(&self, id: u64) -> Result<TicketState, GlpiError> {
+        dispatch!(self, t => t.ticket(id).await)
+    }
+
+    /// A public follow-up → its id.
+    pub(crate) async fn add_followup(
+        &self,
+        ticket: u64,
+        content: String,
+    ) -> Result<u64, GlpiError> {
+        dispatch!(self, t => t.add_to_timeline(Timeline::Followup, ticket, content).await)
+    }
+
+    /// The texts of the ticket's newest follow-ups, newest first (GLPI 10's
+    /// stored entities decoded). Only read to retry a follow-up that may
+    /// have reached GLPI.
+    pub(crate) async fn followups(&self, ticket: u64) -> Result<Vec<String>, GlpiError> {
+        dispatch!(self, t => t.followups(ticket).await)
+    }
+
+    /// A solution: GLPI sets the ticket to solved (5). Only call it after
+    /// reading the ticket: GLPI accepts a solution for a missing ticket.
+    pub(crate) async fn add_solution(
+        &self,
+        ticket: u64,
+        content: String,
+    ) -> Result<u64, GlpiError> {
+        dispatch!(self, t => t.add_to_timeline(Timeline::Solution, ticket, content).await)
+    }
+
+    /// Sets the ticket's priority with the urgency and impact it was derived
+    /// from, so that the three stay consistent: one write with all three
+    /// (legacy `PUT Ticket/:id`, v2 `PATCH Assistance/Ticket/:id`).
+    /// A changed urgency makes GLPI recompute the priority from its matrix
+    /// whatever is sent (§6.4); when the default matrix gives another
+    /// priority (6, "major", or a configured urgency/impact), a second write
+    /// with the priority alone — which GLPI stores as is, even without
+    /// CHANGEPRIORITY — sets it.
+    pub(crate) async fn set_priority(
+        &self,
+        ticket: u64,
+        priority: u8,
+        urgency: u8,
+        impact: u8,
+    ) -> Result<(), GlpiError> {
+        let all = PriorityUpdate::new(Some((urgency, impact)), priority);
+        dispatch!(self, t => t.update_ticket(ticket, &all).await)?;
+        if matrix_priority(urgency, impact) != priority {
+            let alone = PriorityUpdate::new(None, priority);
+            dispatch!(self, t => t.update_ticket(ticket, &alone).await)?;
+        }
+        Ok(())
+    }
+
+    /// Gives a ticket the key's identity (`externalid`, GLPI 11): tickets
+    /// opened before GLPI 11 have none, and a look-up by identity would
+    /// miss them once their record is lost.
+    pub(crate) async fn set_external_id(&self, ticket: u64, id: &str) -> Result<(), GlpiError> {
+        dispatch!(self, t => t.set_external_id(ticket, id).await)
+    }
+
+    /// The user whose login is exactly `login`, and whether it is active.
+    pub(crate) async fn find_user(&self, login: &str) -> Result<UserMatch, GlpiError> {
+        dispatch!(self, t => t.find_user(login).await)
+    }
+
+    /// Every asset of `types` named exactly `name`.
+    pub(crate) async fn find_assets(
+        &self,
+        name: &str,
+        types: &[String],
+    ) -> Result<Vec<AssetMatch>, GlpiError> {
+        dispatch!(self, t => t.find_assets(name, types).await)
+    }
+
+    /// Open tickets written by `writer` that carry an esia-glpi marker
+    /// (`prefix`), oldest first (`state rebuild`).
+    pub(crate) async fn find_marked_tickets(
+        &self,
+        prefix: &str,
+        writer: u64,
+    ) -> Result<Vec<MarkedTicket>, GlpiError> {
+        dispatch!(self, t => t.open_tickets_containing(prefix, Some(writer), 1000).await)
+    }
+
+    /// The key's open tickets, oldest first: on GLPI 11 those whose
+    /// `externalid` is `external_id` (an equality search), otherwise those
+    /// whose description carries `marker` ("contains" also matches a marker
+    /// quoted in another ticket's check output, which the caller weeds out
+    /// with the description returned).
+    pub(crate) async fn find_open_tickets(
+        &self,
+        marker: &str,
+        external_id: Option<&str>,
+    ) -> Result<Vec<MarkedTicket>, GlpiError> {
+        match external_id {
+            Some(id) => dispatch!(self, t => t.open_tickets_with_id(id).await),
+            None => dispatch!(self, t => t.open_tickets_containing(marker, None, 50).await),
+        }
+    }
+
+    /// Who the session belongs to: the user's id and login.
+    pub(crate) async fn me(&self) -> Result<Me, GlpiError> {
+        dispatch!(self, t => t.me().await)
+    }
+
+    /// `getGlpiConfig` (legacy) → version and friends.
+    pub(crate) async fn glpi_config(&self) -> Result<GlpiConfig, GlpiError> {
+        match &self.transport {
+            Transport::Legacy(t) => t.glpi_config().await,
+            Transport::V2(_) => Err(not_in(Api::V2, "getGlpiConfig")),
+        }
+    }
+
+    /// `getActiveProfile` (legacy): the active profile and its rights.
+    pub(crate) async fn active_profile(&self) -> Result<Profile, GlpiError> {
+        match &self.transport {
+            Transport::Legacy(t) => t.active_profile().await,
+            Transport::V2(_) => Err(not_in(Api::V2, "getActiveProfile")),
+        }
+    }
+
+    /// `getMyEntities` (legacy): every entity the user can reach.
+    pub(crate) async fn my_entities(&self) -> Result<Vec<Entity>, GlpiError> {
+        match &self.transport {
+            Transport::Legacy(t) => t.my_entities().await,
+            Transport::V2(_) => Err(not_in(Api::V2, "getMyEntities")),
+        }
+    }
+
+    /// `GET /:itemtype/:id` (legacy): does it exist, and may we read it?
+    pub(crate) async fn item(&self, itemtype: &str, id: u64) -> Result<ItemLookup, GlpiError> {
+        match &self.transport {
+            Transport::Legacy(t) => t.item(itemtype, id).await,
+            Transport::V2(_) => Err(not_in(Api::V2, "GET :itemtype/:id")),
+        }
+    }
+
+    /// The high-level API's `GET session`: who, the active profile and its
+    /// rights (GLPI 11 gives them there), its entities.
+    pub(crate) async fn v2_session(&self) -> Result<V2Session, GlpiError> {
+        match &self.transport {
+            Transport::Legacy(_) => Err(not_in(Api::Legacy, "GET session")),
+            Transport::V2(t) => t.session().await,
+        }
     }
 }

@@ -10,7 +10,7 @@ use super::rights::after_login;
 use crate::config::{Api, Config};
 use crate::core::Failure;
 use crate::engine::glpi_settings;
-use crate::glpi::{Client, GlpiError, Me};
+use crate::glpi::{Client, ErrorCode, GlpiError, Me};
 
 pub(super) async fn check_glpi(r: &mut Report, config: &Config) {
     let client = match Client::new(glpi_settings(config)) {
@@ -142,11 +142,11 @@ async fn api_root(
         Err(e @ GlpiError::Refused { .. }) => {
             tls_ok(r, config, https);
             match e.code() {
-                Some("ERROR_NOT_ALLOWED_IP") => {
+                Some(ErrorCode::NotAllowedIp) => {
                     r.ok("REST API", format!("enabled at {}", config.shown_api_url()));
                     not_allowed_ip(r, local_ip);
                 }
-                Some("ERROR") if e.to_string().contains("API disabled") => {
+                Some(ErrorCode::Generic) if e.to_string().contains("API disabled") => {
                     r.fail(
                         "REST API",
                         Failure::Refused,
@@ -207,7 +207,7 @@ fn login_failure(
     e: &GlpiError,
 ) {
     match e.code() {
-        Some("ERROR_WRONG_APP_TOKEN_PARAMETER") => r.fail(
+        Some(ErrorCode::WrongAppTokenParameter) => r.fail(
             "app_token",
             Failure::Refused,
             if config.app_token.is_some() {
@@ -219,15 +219,15 @@ fn login_failure(
                  API client (Setup > General > API) into app_token"
             },
         ),
-        Some("ERROR_APP_TOKEN_PARAMETERS_MISSING") => r.fail(
+        Some(ErrorCode::AppTokenParametersMissing) => r.fail(
             "app_token",
             Failure::Refused,
             "the API client of this address has an application token and none was sent \
              (ERROR_APP_TOKEN_PARAMETERS_MISSING): copy it from Setup > General > API into \
              app_token",
         ),
-        Some("ERROR_NOT_ALLOWED_IP") => not_allowed_ip(r, local_ip),
-        Some("ERROR_GLPI_LOGIN_USER_TOKEN") => {
+        Some(ErrorCode::NotAllowedIp) => not_allowed_ip(r, local_ip),
+        Some(ErrorCode::GlpiLoginUserToken) => {
             app_token_ok(r, config);
             if client.auth_in_query() {
                 stripped_warning(r);
@@ -241,7 +241,7 @@ fn login_failure(
                  the user must be active and have a profile",
             );
         }
-        Some("ERROR_LOGIN_PARAMETERS_MISSING") => {
+        Some(ErrorCode::LoginParametersMissing) => {
             app_token_ok(r, config);
             r.fail(
                 "user_token",

@@ -16,7 +16,7 @@ use super::rights::{
 };
 use crate::config::Config;
 use crate::core::Failure;
-use crate::glpi::{Client, GlpiError, Session, V2Session};
+use crate::glpi::{Client, ErrorCode, GlpiError, Session, V2Session};
 
 pub(super) async fn v2_steps(r: &mut Report, client: &Client, config: &Config) {
     let https = config.v2_url().to_ascii_lowercase().starts_with("https://");
@@ -135,23 +135,28 @@ fn category_unverified(r: &mut Report, config: &Config) {
 /// The token endpoint refused the grant: which setting to fix, and where.
 fn grant_failure(r: &mut Report, e: &GlpiError) {
     let step = match e.code() {
-        Some("invalid_grant") => "user",
+        Some(ErrorCode::InvalidGrant) => "user",
         _ => "OAuth client",
     };
-    let code = e.code().unwrap_or_default().to_owned();
-    let hint = e.hint();
-    match (code.as_str(), hint) {
-        ("invalid_client", Some(h)) => r.fail(
+    match (e.code(), e.hint()) {
+        (Some(ErrorCode::InvalidClient), Some(h)) => r.fail(
             step,
             Failure::Refused,
             format!("GLPI refused client_id / client_secret (invalid_client): {h}"),
         ),
-        ("invalid_grant", Some(h)) => r.fail(
+        (Some(ErrorCode::InvalidGrant), Some(h)) => r.fail(
             step,
             Failure::Refused,
             format!("GLPI refused the password grant (invalid_grant): {h}"),
         ),
-        (c @ ("unauthorized_client" | "unsupported_grant_type" | "invalid_scope"), Some(h)) => {
+        (
+            Some(
+                c @ (ErrorCode::UnauthorizedClient
+                | ErrorCode::UnsupportedGrantType
+                | ErrorCode::InvalidScope),
+            ),
+            Some(h),
+        ) => {
             r.fail(step, Failure::Refused, format!("GLPI answered {c}: {h}"));
         }
         _ => r.fail(step, class_of(e), explain(e)),
@@ -170,7 +175,7 @@ async fn session_failure(r: &mut Report, client: &Client, e: &GlpiError) {
              high-level API under Setup > General > API",
         );
         say_legacy_state(r, client, false).await;
-    } else if e.code() == Some("ERROR_RIGHT_MISSING") && message.contains("scope") {
+    } else if e.code() == Some(&ErrorCode::RightMissing) && message.contains("scope") {
         r.fail(
             "OAuth client",
             Failure::Refused,
