@@ -45,7 +45,11 @@ pub(crate) fn error_answer(status: StatusCode, body: &[u8], classified: GlpiErro
                 Err(_) => {
                     let object: serde_json::Map<String, Value> = serde_json::from_slice(json)
                         .unwrap_or_else(|e| panic!("refused {code:?}: {e}"));
-                    let named = object.get("status").or_else(|| object.get("error"));
+                    // The `status` (a null one is absent), else the `error`.
+                    let named = object
+                        .get("status")
+                        .filter(|s| !s.is_null())
+                        .or_else(|| object.get("error"));
                     assert_eq!(named, Some(&Value::String(code)));
                 }
             }
