@@ -24,6 +24,8 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod glpi;
+#[cfg(any(test, feature = "fuzzing"))]
+mod invariants;
 mod logging;
 mod mail;
 mod output;

@@ -1,5 +1,5 @@
 //! Fuzz target: the configuration parser and validator: no panic, one-line errors, no token value shown
-//! (invariants in `esia_glpi::fuzzing::config`).
+//! (input in `esia_glpi::fuzzing::config`, invariants in the crate's `src/invariants/config.rs`).
 
 #![no_main]
 

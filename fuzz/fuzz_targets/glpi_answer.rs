@@ -1,5 +1,5 @@
 //! Fuzz target: every decoder of a GLPI answer: answer types, error pair, entities, search cells, probes
-//! (invariants in `esia_glpi::fuzzing::glpi_answer`).
+//! (input in `esia_glpi::fuzzing::glpi_answer`, invariants in the crate's `src/invariants/glpi.rs`).
 
 #![no_main]
 

@@ -1,5 +1,5 @@
 //! Fuzz target: the %-variable renderer, ticket title/content/follow-up/solution and mail texts
-//! (invariants in `esia_glpi::fuzzing::template`).
+//! (input in `esia_glpi::fuzzing::template`, invariants in the crate's `src/invariants/text.rs`).
 
 #![no_main]
 

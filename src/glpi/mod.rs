@@ -48,5 +48,5 @@ pub(crate) use model::NewTicket;
 pub(crate) use probe::{ItemLookup, Me, Profile, V2Session};
 pub(crate) use search::{AssetMatch, MarkedTicket, UserMatch};
 pub(crate) use session::Session;
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use tickets::remote_status;

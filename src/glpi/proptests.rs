@@ -1,17 +1,16 @@
 //! Property tests of the GLPI answer decoder (see `crate::proptests` for the
 //! runner and the long-run switch): the error-pair classifier, every answer
-//! type on arbitrary JSON and bytes, the entity decoding and the id newtype.
+//! type on arbitrary JSON and bytes, the entity decoding — the random values
+//! are made here, the invariants live in `crate::invariants::glpi` (shared
+//! with the fuzz target) — and the id newtype.
 
 use proptest::prelude::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::error::GlpiError;
-use super::http::{decode_error, json_part};
-use super::model::{
-    Created, Id, SearchResult, SessionToken, TicketRead, cell_id, cell_text, decode_entities,
-};
-use super::probe::{GlpiConfig, Profile};
+use super::http::decode_error;
+use super::model::Id;
+use crate::invariants;
 use crate::proptests::fuzz;
 
 fn json() -> impl Strategy<Value = Value> {
@@ -49,22 +48,6 @@ fn json() -> impl Strategy<Value = Value> {
     })
 }
 
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let _ = serde_path_to_error::deserialize::<_, T>(de).map_err(|e| e.path().to_string());
-}
-
-/// Every answer type the client reads, on the same bytes.
-fn decode_all(bytes: &[u8]) {
-    decode::<SessionToken>(bytes);
-    decode::<Created>(bytes);
-    decode::<TicketRead>(bytes);
-    decode::<SearchResult>(bytes);
-    decode::<Profile>(bytes);
-    decode::<GlpiConfig>(bytes);
-    decode::<Value>(bytes);
-}
-
 #[test]
 fn error_pairs_are_classified_from_any_body() {
     let body = prop_oneof![
@@ -80,40 +63,7 @@ fn error_pairs_are_classified_from_any_body() {
     ];
     fuzz("GLPI error pair", (400u16..600, body), |(status, bytes)| {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-        match decode_error("GET x", status, &bytes) {
-            GlpiError::Refused { code, message, .. } => {
-                let json = json_part("GET x", &bytes);
-                match serde_json::from_slice::<(String, Value)>(json) {
-                    Ok(pair) => {
-                        prop_assert!(!message.contains("; view documentation"), "{message:?}");
-                        prop_assert_eq!(code.as_str(), pair.0);
-                    }
-                    // The high-level API's `status`, or OAuth2's `error`.
-                    Err(_) => {
-                        let object: serde_json::Map<String, Value> =
-                            serde_json::from_slice(json).unwrap();
-                        let named = object.get("status").or_else(|| object.get("error"));
-                        prop_assert_eq!(named, Some(&Value::String(code.to_string())));
-                    }
-                }
-            }
-            GlpiError::NotFound { .. } => prop_assert_eq!(status, StatusCode::NOT_FOUND),
-            GlpiError::PhpOutput { .. } => {
-                let text = String::from_utf8_lossy(&bytes);
-                prop_assert!(
-                    ["Notice", "Warning", "Deprecated", "error"]
-                        .iter()
-                        .any(|w| text.contains(w)),
-                    "{text:?}"
-                );
-            }
-            GlpiError::Protocol { detail, .. } => {
-                // A non-GLPI body is quoted, but only its start (120
-                // characters, each at most 10 once escaped).
-                prop_assert!(detail.chars().count() < 1_400, "{detail:?}");
-            }
-            other => prop_assert!(false, "unexpected {other:?}"),
-        }
+        invariants::glpi::error_answer(status, &bytes, decode_error("GET x", status, &bytes));
         Ok(())
     });
 }
@@ -126,22 +76,9 @@ fn answer_decoding_never_panics() {
         any::<String>().prop_map(String::into_bytes),
     ];
     fuzz("GLPI answers", bytes, |bytes| {
-        decode_all(&bytes);
-        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&bytes) {
-            for v in map.values() {
-                let _ = cell_text(v);
-                let _ = cell_id(v);
-            }
-        }
+        invariants::glpi::answer(&bytes);
         Ok(())
     });
-}
-
-/// GLPI 10's input sanitizer (glpi-api.md §6.8).
-fn glpi_encode(s: &str) -> String {
-    s.replace('&', "&#38;")
-        .replace('<', "&#60;")
-        .replace('>', "&#62;")
 }
 
 #[test]
@@ -151,11 +88,7 @@ fn stored_entities_decode_back_to_the_original() {
         "(&#38;|&#60;|&#62;|&lt;|&gt;|&amp;|&|<|>|#|;|[a-z0-9]){0,30}",
     ];
     fuzz("entity decoding", text, |s| {
-        prop_assert_eq!(decode_entities(&glpi_encode(&s)), s.clone());
-        // Plain text (no '&') is left alone.
-        if !s.contains('&') {
-            prop_assert_eq!(decode_entities(&s), s);
-        }
+        invariants::glpi::entities(&s);
         Ok(())
     });
 }

@@ -382,6 +382,10 @@ fn a_life_cycle_that_forbids_solving_and_unreadable_assets() {
     assert!(line(&run, "!", "assets").contains("Printer"));
 }
 
+/// A profile without *CHANGEPRIORITY*: `check` warns but says `notify`
+/// will work, and it does — the ticket is created, followed up, and its
+/// priority follows through urgency and impact; with `update_priority =
+/// false` a state change is a follow-up and no priority `PUT`.
 #[test]
 fn without_change_priority_notify_still_works() {
     let env = Env::new();
@@ -393,6 +397,52 @@ fn without_change_priority_notify_still_works() {
         run.stdout
             .trim_end()
             .ends_with("→ notify will work (1 warning)")
+    );
+
+    let notify = |state: &str, priority: &str| {
+        let before = env.sim.requests().len();
+        let run = env.notify("web01", "HTTP", state, &["-L", priority]);
+        let sent: Vec<String> = env.sim.requests()[before..]
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        (run.ok().json(), sent)
+    };
+    let (created, _) = notify("CRITICAL", "4");
+    assert_eq!(created["action"], "created");
+    let id = created["ticket_id"].as_u64().unwrap();
+    let t = env.sim.ticket(id).unwrap();
+    assert_eq!((t.priority, t.urgency, t.impact), (4, 4, 4));
+
+    let (followed, requests) = notify("WARNING", "2");
+    assert_eq!(followed["action"], "followed_up");
+    assert!(
+        requests.contains(&format!("PUT /apirest.php/Ticket/{id}")),
+        "{requests:?}"
+    );
+    let t = env.sim.ticket(id).unwrap();
+    assert_eq!((t.priority, t.urgency, t.impact), (2, 2, 2));
+    assert_eq!(t.followups.len(), 1);
+
+    set_key(&env, "update_priority", "false");
+    let (followed, requests) = notify("CRITICAL", "5");
+    assert_eq!(followed["action"], "followed_up");
+    assert_eq!(
+        requests,
+        [
+            "GET /apirest.php/initSession".to_owned(),
+            format!("GET /apirest.php/Ticket/{id}"),
+            "POST /apirest.php/ITILFollowup".to_owned(),
+            "GET /apirest.php/killSession".to_owned(),
+        ]
+    );
+    let t = env.sim.ticket(id).unwrap();
+    assert_eq!((t.priority, t.urgency, t.impact), (2, 2, 2));
+    assert_eq!(t.followups.len(), 2);
+    assert!(
+        t.followups[1].contains("WARNING → CRITICAL"),
+        "{:?}",
+        t.followups
     );
 }
 

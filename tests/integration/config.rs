@@ -1,6 +1,8 @@
 //! Configuration errors as an administrator meets them: exit 3, the key and
 //! the line named, never a token.
 
+use std::path::Path;
+
 use crate::support::{APP_TOKEN, Env, USER_TOKEN, write_private};
 
 #[test]
@@ -16,25 +18,45 @@ fn unknown_key_exits_3_naming_it_and_its_line() {
 #[test]
 fn missing_or_unreadable_configuration_exits_3() {
     let env = Env::new();
-    let run = env.run(
-        std::process::Command::new(crate::support::BIN)
-            .env_clear()
-            .args([
-                "--config",
-                "/nonexistent/glpi.conf",
-                "notify",
-                "--node",
-                "n",
-                "--state",
-                "OK",
-            ]),
-    );
+    let notify = |config: &Path| {
+        env.run(
+            std::process::Command::new(crate::support::BIN)
+                .env_clear()
+                .arg("--config")
+                .arg(config)
+                .args(["notify", "--node", "n", "--state", "OK"]),
+        )
+    };
+    let run = notify(Path::new("/nonexistent/glpi.conf"));
     run.code(3);
     assert!(
         run.stderr.contains("/nonexistent/glpi.conf"),
         "{}",
         run.stderr
     );
+    // Unreadable: a directory, and a file that is not UTF-8 (the tests may
+    // run as root, whom no file mode keeps out). The first line names the
+    // path and why.
+    let binary = env.dir.path().join("binary.conf");
+    std::fs::write(&binary, b"host=\"\xff\xfe\"\n").unwrap();
+    for (path, error) in [
+        (env.dir.path(), "{} is not a regular file"),
+        (
+            binary.as_path(),
+            "cannot read configuration file {}: invalid data",
+        ),
+    ] {
+        let run = notify(path);
+        run.code(3);
+        let error = error.replace("{}", &path.display().to_string());
+        assert_eq!(
+            run.stderr.lines().next(),
+            Some(format!("esia-glpi: error: {error}").as_str()),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(env.sim.requests().is_empty());
     // ESIA_GLPI_CONFIG is honoured.
     let run = env.run(
         std::process::Command::new(crate::support::BIN)

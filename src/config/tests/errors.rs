@@ -1,0 +1,173 @@
+//! Every refusal of a file: unknown, missing and invalid keys and syntax
+//! errors, each naming the key and the line, and the hint that says what to
+//! do next.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::{assert_invalid, err, with};
+use crate::config::{ConfigError, parse};
+
+#[test]
+fn unknown_key_names_the_key_and_the_line() {
+    let e = parse(
+        include_str!("../../../tests/data/config/unknown-key.conf"),
+        Path::new("unknown-key.conf"),
+    )
+    .expect_err("unknown key");
+    assert!(
+        matches!(&e, ConfigError::UnknownKey { key: Some(key), line: 5, .. } if key == "user_nmae"),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "unknown key `user_nmae` at line 5 of unknown-key.conf"
+    );
+    assert!(e.hint().is_some_and(|h| h.contains("conf/glpi.conf")));
+
+    let e = err(&with("[mail]\nfrom = \"a@b\"\nsmtp_hots = \"x\""));
+    assert!(
+        matches!(&e, ConfigError::UnknownKey { key: Some(key), line: 6, .. } if key == "mail.smtp_hots"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn missing_required_keys() {
+    for (key, text) in [
+        ("host", "app_token = \"A\"\nuser_token = \"U\"\n"),
+        ("app_token", "host = \"https://g\"\nuser_token = \"U\"\n"),
+        ("user_token", "host = \"https://g\"\napp_token = \"A\"\n"),
+        ("host", ""),
+    ] {
+        match err(text) {
+            ConfigError::MissingKey { key: k, .. } => assert_eq!(k, key, "{text}"),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+    let e = parse(
+        include_str!("../../../tests/data/config/missing-token.conf"),
+        Path::new("missing-token.conf"),
+    )
+    .expect_err("missing user_token");
+    assert_eq!(
+        e.to_string(),
+        "missing required key `user_token` in missing-token.conf"
+    );
+    assert!(e.hint().is_some_and(|h| h.contains("Remote access keys")));
+}
+
+#[test]
+fn bad_values_name_the_key_and_line() {
+    assert_invalid(&with("default_priority = 7"), "default_priority", 4);
+    assert_invalid(&with("default_priority = 0"), "default_priority", 4);
+    assert_invalid(&with("urgency = 6"), "urgency", 4);
+    assert_invalid(&with("impact = -1"), "impact", 4);
+    assert_invalid(&with("ticket_type = \"foo\""), "ticket_type", 4);
+    assert_invalid(&with("lang = \"de\""), "lang", 4);
+    assert_invalid(
+        &with("asset_types = [\"Computer\",\n\"Toaster\"]"),
+        "asset_types",
+        5,
+    );
+    assert_invalid(&with("timeout = 0"), "timeout", 4);
+    assert_invalid(&with("connect_timeout = -5"), "connect_timeout", 4);
+    assert_invalid(&with("run_timeout = 99999999999"), "run_timeout", 4);
+    assert_invalid(&with("cache_ttl = 0"), "cache_ttl", 4);
+    assert_invalid(&with("retries = -1"), "retries", 4);
+    assert_invalid(&with("order_wait = 61"), "order_wait", 4);
+    assert_invalid(&with("category = 0"), "category", 4);
+    assert_invalid(&with("state_dir = \"relative/dir\""), "state_dir", 4);
+    assert_invalid(&with("timeout = \"15\""), "timeout", 4);
+    assert_invalid(&with("timeout = 1.5"), "timeout", 4);
+    assert_invalid(&with("update_priority = \"yes\""), "update_priority", 4);
+    assert_invalid(&with("tpl_title = \"\""), "tpl_title", 4);
+    assert_invalid(&with("[mail]\nsmtp_port = 0"), "mail.smtp_port", 5);
+    assert_invalid(&with("[mail]\nsmtp_port = 70000"), "mail.smtp_port", 5);
+    assert_invalid(
+        &with("[mail]\nsmtp_security = \"ssl\""),
+        "mail.smtp_security",
+        5,
+    );
+    assert_invalid(&with("[mail]\nfrom = \"nobody\""), "mail.from", 5);
+    assert_invalid(&with("[mail]\nsmtp_user = \"u\""), "mail.smtp_user", 5);
+    assert_invalid(
+        &with("[mail]\nsmtp_password = \"p\""),
+        "mail.smtp_password",
+        5,
+    );
+    assert_invalid(
+        "host = \"ftp://x\"\napp_token = \"A\"\nuser_token = \"U\"",
+        "host",
+        1,
+    );
+    assert_invalid(
+        "host = \"https://\"\napp_token = \"A\"\nuser_token = \"U\"",
+        "host",
+        1,
+    );
+    assert_invalid(
+        "host = \"glpi.example.org\"\napp_token = \"A\"\nuser_token = \"U\"",
+        "host",
+        1,
+    );
+    assert_invalid(
+        "host = \"https://g\"\napp_token = \"A\"\nuser_token = \"\"",
+        "user_token",
+        3,
+    );
+
+    let e = err(&with("ticket_type = \"foo\""));
+    assert_eq!(
+        e.to_string(),
+        "invalid value for `ticket_type` at line 4 of /etc/esia/glpi.conf: must be one of \"incident\", \"request\""
+    );
+    let e = err(&with("asset_types = [\"Toaster\"]"));
+    assert!(e.to_string().contains("Monitor"), "{e}");
+    assert!(e.hint().is_some_and(|h| h.contains("asset_types")));
+}
+
+#[test]
+fn syntax_errors_name_the_line_and_never_echo_it() {
+    let e = parse(
+        include_str!("../../../tests/data/config/malformed.conf"),
+        Path::new("malformed.conf"),
+    )
+    .expect_err("malformed");
+    assert!(matches!(e, ConfigError::Syntax { line: 3, .. }), "{e:?}");
+    let shown = format!("{e} {e:?}");
+    assert!(
+        !shown.contains("YjJC9qCUHSK8JKY1BSsJ2wDfg8IgBid1c1okKsrM"),
+        "{shown}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("invalid TOML at line 3 of malformed.conf: "),
+        "{e}"
+    );
+
+    let e =
+        err("host = \"https://g\"\nhost = \"https://h\"\napp_token = \"A\"\nuser_token = \"U\"");
+    assert!(matches!(e, ConfigError::Syntax { line: 2, .. }), "{e:?}");
+}
+
+#[test]
+fn hints_say_what_to_do_next() {
+    let read = |kind| ConfigError::Read {
+        path: PathBuf::from("/etc/esia/glpi.conf"),
+        source: io::Error::from(kind),
+    };
+    let e = read(io::ErrorKind::NotFound);
+    assert_eq!(
+        e.to_string(),
+        "cannot read configuration file /etc/esia/glpi.conf"
+    );
+    assert!(e.hint().is_some_and(|h| h.contains("ESIA_GLPI_CONFIG")));
+    assert!(
+        read(io::ErrorKind::PermissionDenied)
+            .hint()
+            .is_some_and(|h| h.contains("0640"))
+    );
+    assert!(err("").hint().is_some());
+    assert!(err("x = ").hint().is_some());
+}
