@@ -12,7 +12,6 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::credentials::{TokenStore, V2Settings};
 use super::error::GlpiError;
-use super::http::Api;
 
 /// What the client needs from the configuration.
 #[derive(Debug)]
@@ -33,6 +32,17 @@ pub(crate) struct Settings {
     pub(crate) retries: u32,
     pub(crate) tls_verify: bool,
     pub(crate) ca_file: Option<std::path::PathBuf>,
+}
+
+/// Which of GLPI's APIs a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Api {
+    /// `apirest.php/`: a JSON `Content-Type` on every request, and reads
+    /// asking GLPI 10 to decode its stored entities (§6.8).
+    Legacy,
+    /// `api.php/v2/`: `Content-Type` only with a body (GLPI 11 reads an empty
+    /// body sent as JSON as an invalid one).
+    V2,
 }
 
 /// Which certificate authorities the HTTP client trusts.

@@ -2,8 +2,9 @@
 //! classification of failures (refused / unavailable / unreadable), GLPI's
 //! errors decoded (the legacy pair, the high-level API's object, OAuth2's
 //! object) with their code parsed into an [`ErrorCode`], redirects reported
-//! rather than followed. Knows nothing of sessions or tokens: the caller
-//! gives the headers.
+//! rather than followed; and [`Access`], the authenticated call both
+//! transports make (the transport gives the headers and renews them once
+//! when GLPI refuses them).
 
 use std::time::{Duration, Instant};
 
@@ -12,20 +13,9 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::client::{Client, Retry};
+use super::client::{Api, Client, Retry};
 use super::code::ErrorCode;
 use super::error::GlpiError;
-
-/// Which of GLPI's APIs a request goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Api {
-    /// `apirest.php/`: a JSON `Content-Type` on every request, and reads
-    /// asking GLPI 10 to decode its stored entities (§6.8).
-    Legacy,
-    /// `api.php/v2/`: `Content-Type` only with a body (GLPI 11 reads an empty
-    /// body sent as JSON as an invalid one).
-    V2,
-}
 
 /// One request: where, how, with what.
 pub(super) struct Request<'a, B> {
@@ -61,6 +51,53 @@ impl<B> Request<'_, B> {
     /// `METHOD path`, for messages.
     pub(super) fn what(&self) -> String {
         format!("{} {}", self.method, self.path)
+    }
+}
+
+/// How a transport authenticates its calls.
+pub(super) trait Access {
+    /// The API its calls go to.
+    const API: Api;
+
+    fn client(&self) -> &Client;
+
+    /// The headers that authenticate a call.
+    fn headers(&self) -> Result<HeaderMap, GlpiError>;
+
+    /// When `refusal` says GLPI no longer accepts the credentials: renews
+    /// them and answers true, and the call is sent once more.
+    async fn renewed(&self, refusal: &GlpiError) -> Result<bool, GlpiError>;
+
+    /// One API call: a read retried on transient failures, a write never;
+    /// credentials GLPI refuses renewed once, and the call sent again.
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        query: &[(String, String)],
+    ) -> Result<T, GlpiError> {
+        let retry = if method == Method::GET {
+            Retry::Read
+        } else {
+            Retry::Write
+        };
+        let request = |headers| Request {
+            api: Self::API,
+            method: method.clone(),
+            path,
+            headers,
+            body,
+            query,
+        };
+        let client = self.client();
+        let first = client.send_json(&request(self.headers()?), retry).await;
+        if let Err(refusal) = &first
+            && self.renewed(refusal).await?
+        {
+            return client.send_json(&request(self.headers()?), retry).await;
+        }
+        first
     }
 }
 

@@ -37,11 +37,11 @@ mod session;
 mod tickets;
 mod v2;
 
+pub(crate) use client::Api;
 pub(crate) use client::{Client, Settings};
 pub(crate) use code::ErrorCode;
 pub(crate) use credentials::{TokenStore, Tokens, V2Settings};
 pub(crate) use error::GlpiError;
-pub(crate) use http::Api;
 #[cfg(feature = "fuzzing")]
 pub(crate) use http::decode_error;
 pub(crate) use model::NewTicket;

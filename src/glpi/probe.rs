@@ -14,9 +14,10 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::client::Api;
 use super::client::Client;
 use super::error::GlpiError;
-use super::http::{Api, Request};
+use super::http::Request;
 use super::model::{cell_id, cell_text};
 
 /// `getGlpiConfig` → `cfg_glpi`, the keys `check` reports.

@@ -7,71 +7,19 @@
 //! here too: the priority matrix's second write, which search finds a key's
 //! tickets (by identity or by marker), and how many tickets are read.
 //!
-//! Also [`Access`], the trait both transports implement: the headers that
-//! authenticate a call, the one renewal when GLPI refuses them, and so the
-//! call itself, written once.
+//! Both transports implement `http::Access`: the headers that authenticate
+//! a call, the one renewal when GLPI refuses them, and so the call itself,
+//! written once.
 
-use reqwest::Method;
-use reqwest::header::HeaderMap;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-use super::client::{Client, Retry};
+use super::client::Api;
+use super::client::Client;
 use super::error::GlpiError;
-use super::http::{Api, Request};
 use super::legacy::Legacy;
 use super::model::{NewTicket, PriorityUpdate};
 use super::probe::{Entity, GlpiConfig, ItemLookup, Me, Profile, V2Session};
 use super::search::{AssetMatch, MarkedTicket, UserMatch};
 use super::tickets::{TicketState, Timeline, matrix_priority};
 use super::v2::V2;
-
-/// How a transport authenticates its calls.
-pub(super) trait Access {
-    /// The API its calls go to.
-    const API: Api;
-
-    fn client(&self) -> &Client;
-
-    /// The headers that authenticate a call.
-    fn headers(&self) -> Result<HeaderMap, GlpiError>;
-
-    /// When `refusal` says GLPI no longer accepts the credentials: renews
-    /// them and answers true, and the call is sent once more.
-    async fn renewed(&self, refusal: &GlpiError) -> Result<bool, GlpiError>;
-
-    /// One API call: a read retried on transient failures, a write never;
-    /// credentials GLPI refuses renewed once, and the call sent again.
-    async fn call<B: Serialize, T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-        query: &[(String, String)],
-    ) -> Result<T, GlpiError> {
-        let retry = if method == Method::GET {
-            Retry::Read
-        } else {
-            Retry::Write
-        };
-        let request = |headers| Request {
-            api: Self::API,
-            method: method.clone(),
-            path,
-            headers,
-            body,
-            query,
-        };
-        let client = self.client();
-        let first = client.send_json(&request(self.headers()?), retry).await;
-        if let Err(refusal) = &first
-            && self.renewed(refusal).await?
-        {
-            return client.send_json(&request(self.headers()?), retry).await;
-        }
-        first
-    }
-}
 
 /// The transport a session speaks.
 #[derive(Debug)]

@@ -20,11 +20,12 @@ use std::cell::RefCell;
 use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::client::Api;
 use super::client::{Client, Retry, sensitive};
 use super::code::ErrorCode;
 use super::error::GlpiError;
-use super::http::{Api, Request};
-use super::session::Access;
+use super::http::Access;
+use super::http::Request;
 
 /// An open legacy session.
 #[derive(Debug)]

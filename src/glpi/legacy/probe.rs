@@ -10,11 +10,11 @@ use serde_json::Value;
 use super::Legacy;
 use crate::glpi::code::ErrorCode;
 use crate::glpi::error::GlpiError;
+use crate::glpi::http::Access;
 use crate::glpi::probe::{
     ConfigAnswer, EntitiesAnswer, Entity, FullSession, GlpiConfig, ItemLookup, Me, Profile,
     ProfileAnswer,
 };
-use crate::glpi::session::Access;
 
 impl Legacy<'_> {
     async fn get<T: serde::de::DeserializeOwned>(

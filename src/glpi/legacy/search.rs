@@ -8,9 +8,9 @@ use reqwest::Method;
 
 use super::Legacy;
 use crate::glpi::error::GlpiError;
+use crate::glpi::http::Access;
 use crate::glpi::model::{SearchResult, cell_id, cell_text};
 use crate::glpi::search::{AssetMatch, MarkedTicket, UserMatch};
-use crate::glpi::session::Access;
 
 fn criteria(rules: &[(u32, &str, &str)], display: &[u32]) -> Vec<(String, String)> {
     let mut q = Vec::new();

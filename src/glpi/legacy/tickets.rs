@@ -8,8 +8,8 @@ use reqwest::Method;
 use super::Legacy;
 use crate::glpi::code::ErrorCode;
 use crate::glpi::error::GlpiError;
+use crate::glpi::http::Access;
 use crate::glpi::model::{Created, Input, NewTicket, NewTimelineItem, TicketRead, decode_entities};
-use crate::glpi::session::Access;
 use crate::glpi::tickets::{TicketState, Timeline, remote_status};
 
 /// How many of a ticket's newest follow-ups are read to find a follow-up

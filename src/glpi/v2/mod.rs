@@ -19,12 +19,12 @@ use reqwest::header::HeaderMap;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
+use super::client::Api;
 use super::client::{Client, sensitive};
 use super::code::ErrorCode;
 use super::error::GlpiError;
-use super::http::Api;
+use super::http::Access;
 use super::search::MarkedTicket;
-use super::session::Access;
 
 /// The high-level API's access: the client's current access token.
 #[derive(Debug)]

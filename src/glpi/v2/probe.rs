@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use super::V2;
 use crate::glpi::error::GlpiError;
+use crate::glpi::http::Access;
 use crate::glpi::model::{cell_id, cell_text};
 use crate::glpi::probe::{Entity, Me, Profile, V2Session};
-use crate::glpi::session::Access;
 
 #[derive(Debug, Deserialize)]
 struct V2SessionAnswer {

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use super::{TicketRead, V2};
 use crate::glpi::code::ErrorCode;
 use crate::glpi::error::GlpiError;
+use crate::glpi::http::Access;
 use crate::glpi::legacy::Legacy;
 use crate::glpi::model::{Created, NewTicket};
-use crate::glpi::session::Access;
 use crate::glpi::tickets::{TicketState, Timeline, remote_status};
 
 /// The body of `POST Assistance/Ticket`.
