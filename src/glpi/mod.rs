@@ -6,12 +6,14 @@
 //! The choice is made once: [`Client::open`] opens the transport of the
 //! configured [`Api`], and each operation of [`Session`] dispatches to it in
 //! one place (`session.rs`). Each transport implements the same operations
-//! whole — `legacy/` reads as GLPI 10's API, `v2/` as GLPI 11's — over the
-//! shared machinery: `client.rs` (settings, the HTTP client), `http.rs` (one
+//! whole, as traits say (`TicketOps`, `SearchOps`, `ProbeOps`, declared in
+//! `tickets.rs`, `search.rs` and `probe.rs` beside the types both return) —
+//! `legacy/` reads as GLPI 10's API, `v2/` as GLPI 11's — over the shared
+//! machinery: `client.rs` (settings, the HTTP client), `http.rs` (one
 //! request, GLPI's errors decoded), `oauth.rs` and `credentials.rs` (the
 //! high-level API's tokens), `error.rs` and `code.rs` (the errors, GLPI's
-//! codes as [`ErrorCode`]), and the types both return (`tickets.rs`,
-//! `search.rs`, `probe.rs`, `model.rs`).
+//! codes as [`ErrorCode`]), and `model.rs` (request and response types,
+//! GLPI's values read leniently).
 //!
 //! One [`Session`] per run, closed on every path ([`Session::close`]). Token
 //! headers are marked sensitive and never logged; URLs never carry a token —

@@ -1,8 +1,9 @@
 //! What `check`'s read-only probes answer (glpi-api.md §1 "cheap probe",
 //! §2.4–§2.7, §9, §11): the GLPI configuration, the active profile and its
 //! rights, the user's entities, who the session is, one item by id — as
-//! types both APIs' probes return (`legacy/probe.rs`, `v2/probe.rs`); and
-//! the two probes that need no session, the APIs' roots.
+//! types both APIs' probes return (`legacy/probe.rs`, `v2/probe.rs`), the
+//! one probe both make ([`ProbeOps`]: who the session is); and the two
+//! probes that need no session, the APIs' roots.
 //!
 //! Nothing here writes into GLPI. Answers are decoded leniently (numbers or
 //! numeric strings, arrays or maps) because GLPI serialises PHP arrays either
@@ -88,6 +89,14 @@ pub(crate) struct EntitiesAnswer {
 pub(crate) struct Me {
     pub(crate) id: u64,
     pub(crate) login: String,
+}
+
+/// The probe of a transport: `legacy/probe.rs` and `v2/probe.rs` each
+/// implement it, and `session.rs` dispatches to it. (The other probes are
+/// one API's own.)
+pub(super) trait ProbeOps {
+    /// Who the session belongs to: the user's id and login.
+    async fn me(&self) -> Result<Me, GlpiError>;
 }
 
 #[derive(Debug, Deserialize)]

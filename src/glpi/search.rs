@@ -1,10 +1,36 @@
-//! What the look-ups answer, whichever API they go through: the requester
-//! by login, assets by exact name, the open tickets of a key. The searches
-//! themselves are in `legacy/search.rs` (the search engine) and
-//! `v2/search.rs` (RSQL filters); both re-check matches on our side, since
-//! GLPI compares case-insensitively.
+//! The look-ups both transports make ([`SearchOps`]) and what they answer,
+//! whichever API they go through: the requester by login, assets by exact
+//! name, the open tickets of a key. The searches themselves are in
+//! `legacy/search.rs` (the search engine) and `v2/search.rs` (RSQL
+//! filters); both re-check matches on our side, since GLPI compares
+//! case-insensitively.
 
 use serde::{Deserialize, Serialize};
+
+use super::error::GlpiError;
+
+/// The look-ups of a transport: `legacy/search.rs` and `v2/search.rs` each
+/// implement them all, and `session.rs` dispatches to them.
+pub(super) trait SearchOps {
+    /// The user whose login is exactly `login`, and whether it is active.
+    async fn find_user(&self, login: &str) -> Result<UserMatch, GlpiError>;
+
+    /// Every asset of `types` named exactly `name`.
+    async fn find_assets(&self, name: &str, types: &[String])
+    -> Result<Vec<AssetMatch>, GlpiError>;
+
+    /// Open tickets whose external id is exactly `id`, oldest first.
+    async fn open_tickets_with_id(&self, id: &str) -> Result<Vec<MarkedTicket>, GlpiError>;
+
+    /// Open tickets whose description contains `text`, written by `writer`
+    /// if given, at most `max`, oldest first.
+    async fn open_tickets_containing(
+        &self,
+        text: &str,
+        writer: Option<u64>,
+        max: usize,
+    ) -> Result<Vec<MarkedTicket>, GlpiError>;
+}
 
 /// The answer of a requester look-up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

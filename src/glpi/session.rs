@@ -3,7 +3,9 @@
 //! `initSession` … `killSession`, re-opened once if GLPI forgot it) or the
 //! high-level API's bearer access (`v2/`: nothing to open or close, a
 //! refused token renewed once) — and every operation of [`Session`] is one
-//! `match` over the two (`dispatch!`). The rules that hold over both are
+//! `match` over the two (`dispatch!`), calling the method both implement
+//! (`TicketOps`, `SearchOps`, `ProbeOps`); the probes only one API has are
+//! refused for the other. The rules that hold over both are
 //! here too: the priority matrix's second write, which search finds a key's
 //! tickets (by identity or by marker), and how many tickets are read.
 //!
@@ -16,9 +18,9 @@ use super::client::Client;
 use super::error::GlpiError;
 use super::legacy::Legacy;
 use super::model::{NewTicket, PriorityUpdate};
-use super::probe::{Entity, GlpiConfig, ItemLookup, Me, Profile, V2Session};
-use super::search::{AssetMatch, MarkedTicket, UserMatch};
-use super::tickets::{TicketState, Timeline, matrix_priority};
+use super::probe::{Entity, GlpiConfig, ItemLookup, Me, ProbeOps, Profile, V2Session};
+use super::search::{AssetMatch, MarkedTicket, SearchOps, UserMatch};
+use super::tickets::{TicketOps, TicketState, Timeline, matrix_priority};
 use super::v2::V2;
 
 /// The transport a session speaks.

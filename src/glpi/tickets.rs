@@ -1,9 +1,42 @@
-//! What both transports say of tickets, whichever API they speak: a ticket
-//! as read ([`TicketState`], its status as `core`'s [`Remote`]), the two
-//! timeline items esia-glpi writes, and GLPI's default priority matrix
-//! (glpi-api.md §6–§7). No I/O here: the calls are in `legacy/` and `v2/`.
+//! What both transports do and say of tickets, whichever API they speak:
+//! the operations each implements ([`TicketOps`]), a ticket as read
+//! ([`TicketState`], its status as `core`'s [`Remote`]), the two timeline
+//! items esia-glpi writes, and GLPI's default priority matrix (glpi-api.md
+//! §6–§7). No I/O here: the calls are in `legacy/` and `v2/`.
 
+use serde::Serialize;
+
+use super::error::GlpiError;
+use super::model::NewTicket;
 use crate::core::Remote;
+
+/// The ticket operations of a transport: `legacy/tickets.rs` and
+/// `v2/tickets.rs` each implement them all, and `session.rs` dispatches to
+/// them.
+pub(super) trait TicketOps {
+    /// Creates a ticket (with its requester and its assets' links) → its id.
+    async fn create_ticket(&self, ticket: NewTicket) -> Result<u64, GlpiError>;
+
+    /// Where the ticket stands, and its description; `Gone` when purged.
+    async fn ticket(&self, id: u64) -> Result<TicketState, GlpiError>;
+
+    /// A public follow-up or a solution → its id.
+    async fn add_to_timeline(
+        &self,
+        item: Timeline,
+        ticket: u64,
+        content: String,
+    ) -> Result<u64, GlpiError>;
+
+    /// The texts of the ticket's newest follow-ups, newest first.
+    async fn followups(&self, ticket: u64) -> Result<Vec<String>, GlpiError>;
+
+    /// The fields of `input` change.
+    async fn update_ticket<I: Serialize>(&self, ticket: u64, input: &I) -> Result<(), GlpiError>;
+
+    /// Gives the ticket the key's identity (GLPI 11's external id).
+    async fn set_external_id(&self, ticket: u64, id: &str) -> Result<(), GlpiError>;
+}
 
 /// Where a ticket stands, from GLPI's status and trash flag (both APIs
 /// give the same numbers): in the trash whatever its status; solved (5);

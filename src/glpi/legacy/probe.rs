@@ -12,8 +12,8 @@ use crate::glpi::code::ErrorCode;
 use crate::glpi::error::GlpiError;
 use crate::glpi::http::Access;
 use crate::glpi::probe::{
-    ConfigAnswer, EntitiesAnswer, Entity, FullSession, GlpiConfig, ItemLookup, Me, Profile,
-    ProfileAnswer,
+    ConfigAnswer, EntitiesAnswer, Entity, FullSession, GlpiConfig, ItemLookup, Me, ProbeOps,
+    Profile, ProfileAnswer,
 };
 
 impl Legacy<'_> {
@@ -41,12 +41,6 @@ impl Legacy<'_> {
         Ok(a.active_profile)
     }
 
-    /// `getFullSession` → the logged-in user's id and login.
-    pub(crate) async fn me(&self) -> Result<Me, GlpiError> {
-        let a: FullSession = self.get("getFullSession", &[]).await?;
-        Ok(a.me())
-    }
-
     /// `getMyEntities?is_recursive=true`: every entity the user can reach.
     pub(crate) async fn my_entities(&self) -> Result<Vec<Entity>, GlpiError> {
         let a: EntitiesAnswer = self
@@ -68,5 +62,13 @@ impl Legacy<'_> {
                 _ => Err(e),
             },
         }
+    }
+}
+
+impl ProbeOps for Legacy<'_> {
+    /// `getFullSession` → the logged-in user's id and login.
+    async fn me(&self) -> Result<Me, GlpiError> {
+        let a: FullSession = self.get("getFullSession", &[]).await?;
+        Ok(a.me())
     }
 }

@@ -10,7 +10,7 @@ use super::Legacy;
 use crate::glpi::error::GlpiError;
 use crate::glpi::http::Access;
 use crate::glpi::model::{SearchResult, cell_id, cell_text};
-use crate::glpi::search::{AssetMatch, MarkedTicket, UserMatch};
+use crate::glpi::search::{AssetMatch, MarkedTicket, SearchOps, UserMatch};
 
 fn criteria(rules: &[(u32, &str, &str)], display: &[u32]) -> Vec<(String, String)> {
     let mut q = Vec::new();
@@ -41,9 +41,11 @@ impl Legacy<'_> {
         self.call::<(), SearchResult>(Method::GET, &format!("search/{itemtype}"), None, query)
             .await
     }
+}
 
+impl SearchOps for Legacy<'_> {
     /// The user whose login is exactly `login` (field 1), active (field 8).
-    pub(crate) async fn find_user(&self, login: &str) -> Result<UserMatch, GlpiError> {
+    async fn find_user(&self, login: &str) -> Result<UserMatch, GlpiError> {
         let anchored = format!("^{login}$");
         let result = self
             .search("User", &criteria(&[(1, "contains", &anchored)], &[2, 8]))
@@ -63,7 +65,7 @@ impl Legacy<'_> {
 
     /// Every asset of `types` named exactly `name`, in one search over
     /// `AllAssets` (rows carry `itemtype` and `id`, transcript 10a).
-    pub(crate) async fn find_assets(
+    async fn find_assets(
         &self,
         name: &str,
         types: &[String],
@@ -89,10 +91,7 @@ impl Legacy<'_> {
 
     /// Open tickets whose `externalid` (search option 87, GLPI 11) is
     /// exactly `id`, oldest first.
-    pub(crate) async fn open_tickets_with_id(
-        &self,
-        id: &str,
-    ) -> Result<Vec<MarkedTicket>, GlpiError> {
+    async fn open_tickets_with_id(&self, id: &str) -> Result<Vec<MarkedTicket>, GlpiError> {
         let anchored = format!("^{id}$");
         let query = criteria(
             &[(87, "contains", &anchored), (12, "equals", "notold")],
@@ -107,7 +106,7 @@ impl Legacy<'_> {
     /// Open tickets (not solved, not closed, not in the trash) whose
     /// description (field 21) contains `text`, written by `writer` if given,
     /// at most `max`, oldest first.
-    pub(crate) async fn open_tickets_containing(
+    async fn open_tickets_containing(
         &self,
         text: &str,
         writer: Option<u64>,

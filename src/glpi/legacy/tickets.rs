@@ -10,17 +10,17 @@ use crate::glpi::code::ErrorCode;
 use crate::glpi::error::GlpiError;
 use crate::glpi::http::Access;
 use crate::glpi::model::{Created, Input, NewTicket, NewTimelineItem, TicketRead, decode_entities};
-use crate::glpi::tickets::{TicketState, Timeline, remote_status};
+use crate::glpi::tickets::{TicketOps, TicketState, Timeline, remote_status};
 
 /// How many of a ticket's newest follow-ups are read to find a follow-up
 /// that may have reached GLPI (its retry comes minutes after it, at most
 /// hours: a handful of follow-ups later).
 const FOLLOWUPS_READ: usize = 200;
 
-impl Legacy<'_> {
+impl TicketOps for Legacy<'_> {
     /// `POST /Ticket` → the new id (GLPI creates the requester's and the
     /// assets' links from the body).
-    pub(crate) async fn create_ticket(&self, ticket: NewTicket) -> Result<u64, GlpiError> {
+    async fn create_ticket(&self, ticket: NewTicket) -> Result<u64, GlpiError> {
         let created: Created = self
             .call(Method::POST, "Ticket", Some(&Input { input: ticket }), &[])
             .await?;
@@ -28,7 +28,7 @@ impl Legacy<'_> {
     }
 
     /// `GET /Ticket/:id`; `Gone` on 404.
-    pub(crate) async fn ticket(&self, id: u64) -> Result<TicketState, GlpiError> {
+    async fn ticket(&self, id: u64) -> Result<TicketState, GlpiError> {
         let query = [("get_hateoas".to_string(), "false".to_string())];
         match self
             .call::<(), TicketRead>(Method::GET, &format!("Ticket/{id}"), None, &query)
@@ -54,7 +54,7 @@ impl Legacy<'_> {
 
     /// `GET Ticket/:id/ITILFollowup` (05k): the texts of the newest
     /// [`FOLLOWUPS_READ`] follow-ups, newest first, entities decoded.
-    pub(crate) async fn followups(&self, ticket: u64) -> Result<Vec<String>, GlpiError> {
+    async fn followups(&self, ticket: u64) -> Result<Vec<String>, GlpiError> {
         #[derive(serde::Deserialize)]
         struct Followup {
             #[serde(default)]
@@ -81,7 +81,7 @@ impl Legacy<'_> {
     }
 
     /// `POST /ITILFollowup` (public) or `POST /ITILSolution`.
-    pub(crate) async fn add_to_timeline(
+    async fn add_to_timeline(
         &self,
         item: Timeline,
         ticket: u64,
@@ -105,13 +105,13 @@ impl Legacy<'_> {
     }
 
     /// `PUT /Ticket/:id` with the key's `externalid` (GLPI 11).
-    pub(crate) async fn set_external_id(&self, ticket: u64, id: &str) -> Result<(), GlpiError> {
+    async fn set_external_id(&self, ticket: u64, id: &str) -> Result<(), GlpiError> {
         self.update_ticket(ticket, &serde_json::json!({ "externalid": id }))
             .await
     }
 
     /// `PUT /Ticket/:id`: the fields of `input` change.
-    pub(crate) async fn update_ticket<I: serde::Serialize>(
+    async fn update_ticket<I: serde::Serialize>(
         &self,
         ticket: u64,
         input: &I,
@@ -126,7 +126,9 @@ impl Legacy<'_> {
             .await?;
         Ok(())
     }
+}
 
+impl Legacy<'_> {
     /// `POST /Item_Ticket`: links a ticket to an asset after its creation
     /// (for the high-level API, which cannot).
     pub(crate) async fn link_item(

@@ -13,7 +13,7 @@ use super::V2;
 use crate::glpi::error::GlpiError;
 use crate::glpi::http::Access;
 use crate::glpi::model::{cell_id, cell_text};
-use crate::glpi::probe::{Entity, Me, Profile, V2Session};
+use crate::glpi::probe::{Entity, Me, ProbeOps, Profile, V2Session};
 
 #[derive(Debug, Deserialize)]
 struct V2SessionAnswer {
@@ -83,9 +83,9 @@ impl V2SessionAnswer {
     }
 }
 
-impl V2<'_> {
+impl ProbeOps for V2<'_> {
     /// `GET session` → the logged-in user's id and login.
-    pub(crate) async fn me(&self) -> Result<Me, GlpiError> {
+    async fn me(&self) -> Result<Me, GlpiError> {
         #[derive(Deserialize)]
         struct Who {
             user_id: u64,
@@ -100,7 +100,9 @@ impl V2<'_> {
             login: s.name,
         })
     }
+}
 
+impl V2<'_> {
     /// `GET session`: who, the active profile and its rights, its entities.
     pub(crate) async fn session(&self) -> Result<V2Session, GlpiError> {
         let a: V2SessionAnswer = self

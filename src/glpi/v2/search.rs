@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{OPEN, TicketRead, V2, marked, rsql};
 use crate::glpi::error::GlpiError;
-use crate::glpi::search::{AssetMatch, MarkedTicket, UserMatch};
+use crate::glpi::search::{AssetMatch, MarkedTicket, SearchOps, UserMatch};
 
 #[derive(Debug, Deserialize)]
 struct UserRead {
@@ -30,9 +30,9 @@ struct NamedRead {
     name: Option<String>,
 }
 
-impl V2<'_> {
+impl SearchOps for V2<'_> {
     /// The user whose login is exactly `login`.
-    pub(crate) async fn find_user(&self, login: &str) -> Result<UserMatch, GlpiError> {
+    async fn find_user(&self, login: &str) -> Result<UserMatch, GlpiError> {
         let users: Vec<UserRead> = self
             .collection(
                 "Administration/User",
@@ -49,7 +49,7 @@ impl V2<'_> {
     }
 
     /// Every asset of `types` named exactly `name`: one search per type.
-    pub(crate) async fn find_assets(
+    async fn find_assets(
         &self,
         name: &str,
         types: &[String],
@@ -78,7 +78,7 @@ impl V2<'_> {
 
     /// Open tickets whose `external_id` is exactly `external_id`, oldest
     /// first.
-    pub(crate) async fn open_tickets_with_id(
+    async fn open_tickets_with_id(
         &self,
         external_id: &str,
     ) -> Result<Vec<MarkedTicket>, GlpiError> {
@@ -92,7 +92,7 @@ impl V2<'_> {
 
     /// Open tickets whose description contains `text`, written by `writer`
     /// if given, at most `max`, oldest first.
-    pub(crate) async fn open_tickets_containing(
+    async fn open_tickets_containing(
         &self,
         text: &str,
         writer: Option<u64>,

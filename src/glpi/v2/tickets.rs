@@ -19,7 +19,7 @@ use crate::glpi::error::GlpiError;
 use crate::glpi::http::Access;
 use crate::glpi::legacy::Legacy;
 use crate::glpi::model::{Created, NewTicket};
-use crate::glpi::tickets::{TicketState, Timeline, remote_status};
+use crate::glpi::tickets::{TicketOps, TicketState, Timeline, remote_status};
 
 /// The body of `POST Assistance/Ticket`.
 #[derive(Debug, Serialize)]
@@ -48,10 +48,10 @@ struct TeamMember {
     role: &'static str,
 }
 
-impl V2<'_> {
+impl TicketOps for V2<'_> {
     /// `POST Assistance/Ticket`, then the requester as a team member and
     /// the asset link (through the legacy API, when it can be used).
-    pub(crate) async fn create_ticket(&self, t: NewTicket) -> Result<u64, GlpiError> {
+    async fn create_ticket(&self, t: NewTicket) -> Result<u64, GlpiError> {
         let body = TicketBody {
             name: &t.name,
             content: &t.content,
@@ -93,40 +93,8 @@ impl V2<'_> {
         Ok(id)
     }
 
-    /// Links the ticket to its assets with the legacy API's `Item_Ticket`,
-    /// which the high-level API has no equivalent of.
-    async fn link_items_through_legacy(&self, ticket: u64, items: &BTreeMap<String, Vec<u64>>) {
-        let described = items
-            .iter()
-            .flat_map(|(t, ids)| ids.iter().map(move |id| format!("{t} {id}")))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let legacy = match Legacy::open_if_configured(self.client).await {
-            Ok(Some(s)) => s,
-            Ok(None) => {
-                tracing::info!(
-                    "ticket {ticket} not linked to {described}: GLPI's high-level API cannot link \
-                     an asset; set app_token and user_token to link it through the legacy API"
-                );
-                return;
-            }
-            Err(e) => {
-                tracing::warn!("ticket {ticket} not linked to {described}: {e}");
-                return;
-            }
-        };
-        for (itemtype, ids) in items {
-            for &items_id in ids {
-                if let Err(e) = legacy.link_item(ticket, itemtype, items_id).await {
-                    tracing::warn!("ticket {ticket} not linked to {itemtype} {items_id}: {e}");
-                }
-            }
-        }
-        legacy.close().await;
-    }
-
     /// `GET Assistance/Ticket/:id`; `Gone` on 404.
-    pub(crate) async fn ticket(&self, id: u64) -> Result<TicketState, GlpiError> {
+    async fn ticket(&self, id: u64) -> Result<TicketState, GlpiError> {
         match self
             .call::<(), TicketRead>(Method::GET, &format!("Assistance/Ticket/{id}"), None, &[])
             .await
@@ -146,7 +114,7 @@ impl V2<'_> {
     }
 
     /// `POST Assistance/Ticket/:id/Timeline/{Followup,Solution}`.
-    pub(crate) async fn add_to_timeline(
+    async fn add_to_timeline(
         &self,
         item: Timeline,
         ticket: u64,
@@ -178,7 +146,7 @@ impl V2<'_> {
 
     /// `GET Assistance/Ticket/:id/Timeline/Followup` (06b): the follow-ups'
     /// texts, newest first (GLPI 11 stores texts as given).
-    pub(crate) async fn followups(&self, ticket: u64) -> Result<Vec<String>, GlpiError> {
+    async fn followups(&self, ticket: u64) -> Result<Vec<String>, GlpiError> {
         #[derive(Deserialize)]
         struct Item {
             #[serde(default)]
@@ -204,13 +172,13 @@ impl V2<'_> {
     }
 
     /// `PATCH Assistance/Ticket/{id}` with the key's `external_id`.
-    pub(crate) async fn set_external_id(&self, ticket: u64, id: &str) -> Result<(), GlpiError> {
+    async fn set_external_id(&self, ticket: u64, id: &str) -> Result<(), GlpiError> {
         self.update_ticket(ticket, &serde_json::json!({ "external_id": id }))
             .await
     }
 
     /// `PATCH Assistance/Ticket/{id}`: the fields of `body` change.
-    pub(crate) async fn update_ticket<B: serde::Serialize>(
+    async fn update_ticket<B: serde::Serialize>(
         &self,
         ticket: u64,
         body: &B,
@@ -224,5 +192,39 @@ impl V2<'_> {
             )
             .await?;
         Ok(())
+    }
+}
+
+impl V2<'_> {
+    /// Links the ticket to its assets with the legacy API's `Item_Ticket`,
+    /// which the high-level API has no equivalent of.
+    async fn link_items_through_legacy(&self, ticket: u64, items: &BTreeMap<String, Vec<u64>>) {
+        let described = items
+            .iter()
+            .flat_map(|(t, ids)| ids.iter().map(move |id| format!("{t} {id}")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let legacy = match Legacy::open_if_configured(self.client).await {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                tracing::info!(
+                    "ticket {ticket} not linked to {described}: GLPI's high-level API cannot link \
+                     an asset; set app_token and user_token to link it through the legacy API"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!("ticket {ticket} not linked to {described}: {e}");
+                return;
+            }
+        };
+        for (itemtype, ids) in items {
+            for &items_id in ids {
+                if let Err(e) = legacy.link_item(ticket, itemtype, items_id).await {
+                    tracing::warn!("ticket {ticket} not linked to {itemtype} {items_id}: {e}");
+                }
+            }
+        }
+        legacy.close().await;
     }
 }
