@@ -308,16 +308,11 @@ mod tests {
 
     fn record(state: State, priority: u8, acked: bool) -> Record {
         Record {
-            key: Key::new("web01", "HTTP"),
-            glpi: None,
-            ticket_id: 7,
             state,
             output: "old".into(),
             priority,
             acked,
-            opened_at: jiff::Timestamp::UNIX_EPOCH,
-            updated_at: jiff::Timestamp::UNIX_EPOCH,
-            rebuilt: false,
+            ..Record::sample(&Key::new("web01", "HTTP"), 7)
         }
     }
 

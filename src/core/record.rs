@@ -29,3 +29,24 @@ pub(crate) struct Record {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) rebuilt: bool,
 }
+
+#[cfg(test)]
+impl Record {
+    /// The CRITICAL ticket `ticket` of `key`, "down", priority 4, not
+    /// acknowledged, opened and updated at the epoch, for no GLPI in
+    /// particular: tests change what they need.
+    pub(crate) fn sample(key: &Key, ticket: u64) -> Record {
+        Record {
+            key: key.clone(),
+            glpi: None,
+            ticket_id: ticket,
+            state: State::Critical,
+            output: "down".into(),
+            priority: 4,
+            acked: false,
+            opened_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+            rebuilt: false,
+        }
+    }
+}

@@ -22,7 +22,7 @@ use secrecy::SecretString;
 mod pg;
 
 use super::error::KeptLocally;
-use super::store::{Held, Intent, Kept, Look, Pending, RecordLoad, Store};
+use super::store::{Held, Intent, Kept, Look, Pending, Place, RecordLoad, Store};
 use super::{AnyStore, Backend, PgSettings, StateError, open};
 use crate::core::{EngineOrder, Event, Failure, GlpiId, Key, Outcome, Record, State};
 
@@ -188,16 +188,8 @@ fn event(key: &Key, n: u32) -> Event {
 
 fn record(key: &Key, ticket: u64) -> Record {
     Record {
-        key: key.clone(),
         glpi: Some(glpi()),
-        ticket_id: ticket,
-        state: State::Critical,
-        output: "down".into(),
-        priority: 4,
-        acked: false,
-        opened_at: jiff::Timestamp::UNIX_EPOCH,
-        updated_at: jiff::Timestamp::UNIX_EPOCH,
-        rebuilt: false,
+        ..Record::sample(key, ticket)
     }
 }
 
@@ -207,6 +199,22 @@ fn outputs(queue: &[Kept]) -> Vec<String> {
 
 async fn held(store: &AnyStore, key: &Key) -> <AnyStore as Store>::Held {
     store.try_hold(key).await.unwrap().expect("the key is free")
+}
+
+/// A run's place in line for a key.
+type InLine = Place<<AnyStore as Store>::Line>;
+
+/// Two runs on `site`: A keeps event 1 of `key`, then B event 2 — and B,
+/// arrived second, waits while A's run lives, even with the key free.
+async fn two_in_line(site: &impl Site, key: &Key) -> (AnyStore, AnyStore, InLine, InLine) {
+    let (a, b) = (site.open(0), site.open(0));
+    let pa = a.keep(&event(key, 1), &glpi()).await.unwrap();
+    let pb = b.keep(&event(key, 2), &glpi()).await.unwrap();
+    assert!(matches!(
+        b.look(&pb.kept, &pb.line).await.unwrap(),
+        Look::Wait
+    ));
+    (a, b, pa, pb)
 }
 
 /// Events kept by several runs come back in arrival order, numbered in
@@ -240,14 +248,7 @@ async fn keep_and_order(site: &impl Site) {
 /// made it (looked at through another store on the same state).
 async fn hold_wait_and_receipts(site: &impl Site) {
     let key = Key::new("line", "svc");
-    let (a, b) = (site.open(0), site.open(0));
-    let pa = a.keep(&event(&key, 1), &glpi()).await.unwrap();
-    let pb = b.keep(&event(&key, 2), &glpi()).await.unwrap();
-    // B arrived second: it waits while A's run lives, even with the key free.
-    assert!(matches!(
-        b.look(&pb.kept, &pb.line).await.unwrap(),
-        Look::Wait
-    ));
+    let (a, b, pa, pb) = two_in_line(site, &key).await;
     // A's place, looked at through a store that kept nothing.
     let other = site.open(0);
     let Look::Held(mut ha) = other.look(&pa.kept, &pa.line).await.unwrap() else {
@@ -290,13 +291,7 @@ async fn hold_wait_and_receipts(site: &impl Site) {
 /// A run that died in line does not block the others.
 async fn a_dead_run_leaves_the_line(site: &impl Site) {
     let key = Key::new("dead", "svc");
-    let (a, b) = (site.open(0), site.open(0));
-    let pa = a.keep(&event(&key, 1), &glpi()).await.unwrap();
-    let pb = b.keep(&event(&key, 2), &glpi()).await.unwrap();
-    assert!(matches!(
-        b.look(&pb.kept, &pb.line).await.unwrap(),
-        Look::Wait
-    ));
+    let (a, b, pa, pb) = two_in_line(site, &key).await;
     drop(pa);
     a.finish().await;
     drop(a);

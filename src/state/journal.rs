@@ -21,7 +21,8 @@ use serde::de::DeserializeOwned;
 use super::atomic;
 use super::error::StateError;
 use super::paths::{
-    check_file, existing_private_dir, io_err, move_aside, nofollow, private_dir, read_private,
+    check_file, existing_private_dir, io_err, move_aside, nofollow, open_lock_file, private_dir,
+    read_private,
 };
 
 /// One journal: its directory, how its files are numbered, and its
@@ -218,14 +219,7 @@ pub(super) fn claim(path: &Path) -> Result<Option<File>, StateError> {
 /// The numbering lock of a journal (never held across anything but the
 /// creation of one entry).
 fn numbering_lock(path: &Path) -> Result<File, StateError> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(nofollow())
-        .open(path)
-        .map_err(io_err(path, "open the lock file"))?;
+    let file = open_lock_file(path).map_err(io_err(path, "open the lock file"))?;
     check_file(path, &file)?;
     file.lock().map_err(io_err(path, "lock"))?;
     Ok(file)
@@ -239,20 +233,26 @@ mod tests {
         path.file_stem()?.to_str()?.parse().ok()
     }
 
-    fn journal(dir: &Path) -> (PathBuf, PathBuf) {
-        (dir.join("j"), dir.join("j.lock"))
+    /// A journal's directory and numbering lock, in `tmp`.
+    fn paths(tmp: &Path) -> (PathBuf, PathBuf) {
+        (tmp.join("j"), tmp.join("j.lock"))
+    }
+
+    /// The journal of `dir`, its entries named by their number.
+    fn journal<'a>(dir: &'a Path, numbering: &'a Path) -> Journal<'a> {
+        Journal {
+            dir,
+            numbering,
+            number_of: numbered,
+            place_of: numbered,
+        }
     }
 
     #[test]
     fn entries_are_numbered_in_order_above_the_floor_and_never_replaced() {
         let tmp = tempfile::tempdir().unwrap();
-        let (dir, lock) = journal(tmp.path());
-        let j = Journal {
-            dir: &dir,
-            numbering: &lock,
-            number_of: numbered,
-            place_of: numbered,
-        };
+        let (dir, lock) = paths(tmp.path());
+        let j = journal(&dir, &lock);
         let a = j.append(b"{}", 0, |n| format!("{n}.json"), false).unwrap();
         let b = j.append(b"{}", 5, |n| format!("{n}.json"), false).unwrap();
         assert_eq!((a.n, b.n), (1, 6));
@@ -269,13 +269,8 @@ mod tests {
     #[test]
     fn a_held_entry_is_claimed_only_once_let_go() {
         let tmp = tempfile::tempdir().unwrap();
-        let (dir, lock) = journal(tmp.path());
-        let j = Journal {
-            dir: &dir,
-            numbering: &lock,
-            number_of: numbered,
-            place_of: numbered,
-        };
+        let (dir, lock) = paths(tmp.path());
+        let j = journal(&dir, &lock);
         let mine = j.append(b"{}", 0, |n| format!("{n}.json"), true).unwrap();
         assert!(claim(&mine.path).unwrap().is_none(), "its run holds it");
         let path = mine.path.clone();

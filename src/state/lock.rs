@@ -2,12 +2,11 @@
 //! std `File::try_lock` (the engine polls when it must wait). The lock is
 //! never taken on the data file itself, whose inode a rename replaces.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{File, TryLockError};
 use std::path::Path;
 
 use super::error::StateError;
-use super::paths::{check_file, io_err, nofollow};
+use super::paths::{check_file, io_err, open_lock_file};
 
 /// Held for the whole read → decide → GLPI → record sequence of one key;
 /// released on drop (closing the file releases the lock).
@@ -18,14 +17,7 @@ pub(crate) struct KeyLock {
 
 impl KeyLock {
     fn open(path: &Path) -> Result<File, StateError> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(nofollow())
-            .open(path)
-            .map_err(io_err(path, "open the lock file"))?;
+        let file = open_lock_file(path).map_err(io_err(path, "open the lock file"))?;
         check_file(path, &file)?;
         Ok(file)
     }

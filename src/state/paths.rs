@@ -1,5 +1,6 @@
 //! File names of the state directory: a key as a reversible, portable
-//! file-name stem; corrupt files set aside; the error of an I/O on a path.
+//! file-name stem; corrupt files set aside; lock files opened; the error of
+//! an I/O on a path.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -23,6 +24,19 @@ pub(super) fn io_err(path: &Path, action: &'static str) -> impl FnOnce(io::Error
 /// in the state directory is never followed.
 pub(super) fn nofollow() -> i32 {
     i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0)
+}
+
+/// Opens (creating it, mode 0600, never truncating it) the lock file
+/// `path`, never through a symbolic link. Taking the lock is the caller's.
+pub(super) fn open_lock_file(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(nofollow())
+        .open(path)
 }
 
 /// The user this process runs as.

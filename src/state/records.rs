@@ -85,20 +85,11 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::core::State;
 
     fn record() -> Record {
         Record {
-            key: Key::new("web01", "HTTP"),
             glpi: Some(crate::core::GlpiId::new("https://glpi.example.org")),
-            ticket_id: 42,
-            state: State::Critical,
-            output: "down".into(),
-            priority: 4,
-            acked: false,
-            opened_at: jiff::Timestamp::UNIX_EPOCH,
-            updated_at: jiff::Timestamp::UNIX_EPOCH,
-            rebuilt: false,
+            ..Record::sample(&Key::new("web01", "HTTP"), 42)
         }
     }
 

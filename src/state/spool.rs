@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use super::atomic::{self, create_new, write_advisory, write_atomic};
 use super::error::StateError;
 use super::journal::{self, Journal, encode, remove};
-use super::paths::{io_err, nofollow, read_private};
+use super::paths::{io_err, nofollow, open_lock_file, read_private};
 use super::store::{Kept, KeptId};
 use crate::core::{Event, Failure, GlpiId, Outcome};
 
@@ -322,14 +322,7 @@ impl Drop for InLine {
 /// already: a mark that cannot be made is logged, never fatal.
 pub(super) fn enter_line(kept: &Kept) -> InLine {
     let path = sibling(kept, "wait");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(nofollow())
-        .open(&path)
-        .and_then(|file| file.lock().map(|()| file));
+    let file = open_lock_file(&path).and_then(|file| file.lock().map(|()| file));
     match file {
         Ok(file) => InLine {
             path,
@@ -404,6 +397,11 @@ mod tests {
         }
     }
 
+    /// Keeps event `n` in `spool`, numbered under `seq.lock` beside it.
+    fn pushed(spool: &Path, n: u32) -> Kept {
+        push(spool, &spool.with_file_name("seq.lock"), &event(n), &g()).unwrap()
+    }
+
     fn outputs(list: &[Kept]) -> Vec<String> {
         list.iter().map(|k| k.event.output.clone()).collect()
     }
@@ -413,7 +411,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
         for n in [3, 1, 2] {
-            push(&spool, &dir.path().join("seq.lock"), &event(n), &g()).unwrap();
+            pushed(&spool, n);
         }
         assert_eq!(outputs(&list(&spool).unwrap()), ["e3", "e1", "e2"]);
     }
@@ -422,8 +420,8 @@ mod tests {
     fn delivered_entries_leave_a_receipt_and_the_sequence_never_goes_back() {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
-        let a = push(&spool, &dir.path().join("seq.lock"), &event(1), &g()).unwrap();
-        let b = push(&spool, &dir.path().join("seq.lock"), &event(2), &g()).unwrap();
+        let a = pushed(&spool, 1);
+        let b = pushed(&spool, 2);
         assert_eq!((a.seq, b.seq), (1, 2));
         let outcome = Outcome::Solved { ticket: 4 };
         let mut numbered = b.clone();
@@ -441,19 +439,14 @@ mod tests {
         assert_eq!(last(&spool).unwrap().engine_id, Some(9));
         // Every file gone but the high-water mark: numbers go on.
         take_receipt(&a).unwrap();
-        assert_eq!(
-            push(&spool, &dir.path().join("seq.lock"), &event(3), &g())
-                .unwrap()
-                .seq,
-            3
-        );
+        assert_eq!(pushed(&spool, 3).seq, 3);
     }
 
     #[test]
     fn corrupt_entries_are_kept_aside_and_older_entries_come_first() {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
-        push(&spool, &dir.path().join("seq.lock"), &event(2), &g()).unwrap();
+        pushed(&spool, 2);
         fs::write(spool.join("00000000000000000009.json"), b"{").unwrap();
         // An entry of an older version: no sequence, a time-based name.
         let old = serde_json::json!({
@@ -478,8 +471,8 @@ mod tests {
     fn waiters_are_served_in_arrival_order_and_dead_ones_do_not_block() {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
-        let a = push(&spool, &dir.path().join("seq.lock"), &event(1), &g()).unwrap();
-        let b = push(&spool, &dir.path().join("seq.lock"), &event(2), &g()).unwrap();
+        let a = pushed(&spool, 1);
+        let b = pushed(&spool, 2);
         let a_waits = enter_line(&a);
         let _b_waits = enter_line(&b);
         assert!(first_in_line(&spool, &a).unwrap());
@@ -497,9 +490,8 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().join("k");
-        let lock = dir.path().join("seq.lock");
-        let a = push(&spool, &lock, &event(1), &g()).unwrap();
-        let b = push(&spool, &lock, &event(2), &g()).unwrap();
+        let a = pushed(&spool, 1);
+        let b = pushed(&spool, 2);
         assert!(!a.in_flight);
         started(&a).unwrap();
         started(&a).unwrap(); // a second attempt: still marked, no error
