@@ -47,6 +47,7 @@ pub(super) struct RawConfig {
     pub(super) lock_timeout: Option<Spanned<i64>>,
     pub(super) order_wait: Option<Spanned<i64>>,
     pub(super) cache_ttl: Option<Spanned<i64>>,
+    pub(super) inventory_ttl: Option<Spanned<i64>>,
     pub(super) tls_verify: Option<bool>,
     pub(super) ca_file: Option<Spanned<String>>,
     pub(super) lang: Option<Spanned<String>>,

@@ -128,6 +128,9 @@ pub(crate) struct Config {
     /// has not arrived (0: do not wait).
     pub(crate) order_wait: Duration,
     pub(crate) cache_ttl: Duration,
+    /// How long the state trusts its inventory of GLPI's open tickets
+    /// (`core::knowledge`) before it lists them again.
+    pub(crate) inventory_ttl: Duration,
     pub(crate) tls_verify: bool,
     pub(crate) ca_file: Option<PathBuf>,
     pub(crate) lang: Lang,

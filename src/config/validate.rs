@@ -113,6 +113,7 @@ impl Validator<'_> {
             lock_timeout: self.secs("lock_timeout", raw.lock_timeout, 10, MAX_TIMEOUT_SECS)?,
             order_wait: Duration::from_secs(self.int_or("order_wait", raw.order_wait, 0, 60, 1)?),
             cache_ttl: self.secs("cache_ttl", raw.cache_ttl, 3600, MAX_CACHE_TTL_SECS)?,
+            inventory_ttl: self.secs("inventory_ttl", raw.inventory_ttl, 600, MAX_TIMEOUT_SECS)?,
             tls_verify: raw.tls_verify.unwrap_or(true),
             ca_file,
             lang,

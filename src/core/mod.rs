@@ -9,6 +9,7 @@
 
 pub(crate) mod event;
 mod identity;
+pub(crate) mod knowledge;
 mod lang;
 pub(crate) mod lifecycle;
 pub(crate) mod order;
@@ -19,6 +20,7 @@ pub(crate) mod record;
 pub(crate) use event::EngineOrder;
 pub(crate) use event::{Event, Given, HostStamp, Key, MonitorEnv, State, UsageError};
 pub(crate) use identity::GlpiId;
+pub(crate) use knowledge::{Coverage, Knowledge, Trace};
 pub(crate) use lang::Lang;
 pub(crate) use lifecycle::Note;
 pub(crate) use outcome::{Failure, Outcome, Remote, Skip};

@@ -16,14 +16,16 @@
 //! ticket that does not carry the key's marker is not trusted; the lifecycle
 //! then searches GLPI for the key's ticket by its marker.
 
-use crate::core::lifecycle::{self, Known, Lookup, Plan, Policy, RecordChange, Step};
+use crate::core::lifecycle::{self, Known, Lookup, Plan, Policy, RecordChange, Search, Step};
 use crate::core::{Event, Key, Outcome, Record, Remote};
+use crate::core::{Knowledge, Trace};
 use crate::glpi::{Client, Session};
 use crate::state::{Held, Kept, KeptId, Pending, Queue, RecordLoad, Store};
 use crate::text;
 
 use super::context::Context;
 use super::error::EngineError;
+use super::knowledge::listed_record;
 
 /// What delivering one key's kept events did.
 #[derive(Debug, Default)]
@@ -46,6 +48,14 @@ pub(super) struct Run<'e, S> {
     pub(super) engine: &'e Context<'e, S>,
     pub(super) glpi: &'e Client,
     session: Option<Session<'e>>,
+}
+
+impl Usable {
+    /// No record, and none distrusted: what the state knows of the key
+    /// (`core::knowledge`) may spare a search.
+    pub(super) fn may_know(&self) -> bool {
+        self.record.is_none() && !self.distrusted
+    }
 }
 
 /// The key's record as this run may use it.
@@ -113,7 +123,7 @@ impl<'e, S: Store> Run<'e, S> {
             let Some(mut kept) = self.wait_for_gap(held, ours, queue.last_engine_id).await? else {
                 continue;
             };
-            let delivery = match self.settle(&kept, &usable).await {
+            let delivery = match self.settle(held, &kept, &usable).await {
                 Ok(false) => continue,
                 Ok(true) => self.deliver_one(held, &mut kept, &mut usable).await,
                 Err(e) => Err(e),
@@ -210,10 +220,21 @@ impl<'e, S: Store> Run<'e, S> {
             usable.record = record;
             known.search = found.into();
         }
+        // A key without a record: what the state knows may spare the search.
+        let mut may_know = usable.may_know();
         while let Some(question) = lifecycle::lookup(usable.record.as_ref(), event, known) {
             match question {
                 Lookup::ReadTicket(id) => {
                     known.recorded = self.read_recorded(id, &event.key, usable).await?;
+                }
+                Lookup::FindByMarker if std::mem::take(&mut may_know) => {
+                    match self.know(held).await? {
+                        Knowledge::Listed(ticket) => {
+                            usable.record = Some(listed_record(&event.key, ticket, self.engine));
+                        }
+                        Knowledge::NoneOpen => known.search = Search::Nothing,
+                        Knowledge::Ask => known.search = self.find_open(&event.key).await?.into(),
+                    }
                 }
                 Lookup::FindByMarker => known.search = self.find_open(&event.key).await?.into(),
             }
@@ -380,8 +401,18 @@ impl<'e, S: Store> Run<'e, S> {
                 }
                 record.cloned()
             }
-            (RecordChange::Forget, _) => {
-                held.remove_record().await?;
+            (RecordChange::Forget, ticket) => {
+                match ticket.or(record.map(|r| r.ticket_id)) {
+                    Some(ticket) => {
+                        let closed = Trace {
+                            glpi: self.engine.glpi.clone(),
+                            ticket,
+                            open: false,
+                        };
+                        held.close_record(&closed).await?;
+                    }
+                    None => held.remove_record().await?,
+                }
                 None
             }
             (

@@ -11,17 +11,19 @@ use super::deliver::Run;
 use super::error::EngineError;
 
 impl<S: Store> Run<'_, S> {
-    /// The oldest open ticket carrying the key's marker. GLPI's "contains"
+    /// The oldest open ticket carrying the key's marker, among those the
+    /// API user wrote (a criterion GLPI answers from an index). GLPI's "contains"
     /// also finds a ticket whose check output merely quotes this marker: a
     /// ticket counts only if its own marker — the last one of its content,
     /// which esia-glpi writes after every monitored value — names this key
     /// (or if no marker can be read back, e.g. a content GLPI cut short).
     pub(super) async fn find_open(&mut self, key: &Key) -> Result<Option<u64>, EngineError> {
         let external_id = self.glpi11().await?.then(|| text::external_id(key));
+        let writer = self.api_user().await?;
         let rows = self
             .session()
             .await?
-            .find_open_tickets(&text::marker(key), external_id.as_deref())
+            .find_open_tickets(&text::marker(key), external_id.as_deref(), writer)
             .await?;
         let ids: Vec<u64> = rows
             .into_iter()

@@ -22,6 +22,7 @@ mod context;
 mod create;
 mod deliver;
 mod error;
+mod knowledge;
 mod lookup;
 mod order;
 mod rebuild;

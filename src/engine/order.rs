@@ -5,7 +5,8 @@
 //!   first come, first served, until another run delivered its event, it
 //!   holds the key, a delivery tried since its event arrived failed, or
 //!   `lock_timeout` passed.
-//! - `flush` and the state commands wait for a key ([`hold`]).
+//! - `flush` and the state commands wait for a key ([`hold`]), a run that
+//!   needs the inventory for the run taking it ([`hold_inventory`]).
 //! - The run holding a key waits for an earlier event the engine numbered
 //!   that has not arrived ([`Run::wait_for_gap`], up to `order_wait`), and
 //!   lets the settle window of an event the engine does not number pass
@@ -16,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::core::lifecycle::{self, Known};
+use crate::core::lifecycle::{self, Known, Lookup};
 use crate::core::{Key, Outcome, order};
 use crate::state::{Held, Kept, KeptId, Look, Place, Queue, StateError, Store};
 
@@ -106,6 +107,27 @@ pub(crate) async fn hold<S: Store>(
     }
 }
 
+/// Takes the state-wide hold of the inventory, waiting at most `timeout`
+/// for the run that takes it.
+pub(super) async fn hold_inventory<S: Store>(
+    store: &S,
+    timeout: Duration,
+) -> Result<S::Inventory, StateError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(hold) = store.try_hold_inventory().await? {
+            return Ok(hold);
+        }
+        if Instant::now() >= deadline {
+            return Err(StateError::LockTimeout {
+                path: "the inventory of GLPI's open tickets".into(),
+                timeout,
+            });
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// The failure of a delivery tried, since this run's event arrived, on an
 /// event kept ahead of it (or on it), in the key's `queue` (`ahead`: the
 /// attempts made on each event when it arrived): the event stays kept
@@ -190,6 +212,7 @@ impl<S: Store> Run<'_, S> {
     /// is read again, an earlier event that arrived meanwhile going first.
     pub(super) async fn settle(
         &mut self,
+        held: &mut S::Held,
         kept: &Kept,
         usable: &Usable,
     ) -> Result<bool, EngineError> {
@@ -198,7 +221,13 @@ impl<S: Store> Run<'_, S> {
         }
         let mut settled = true;
         let asks_glpi =
-            lifecycle::lookup(usable.record.as_ref(), &kept.event, Known::default()).is_some();
+            match lifecycle::lookup(usable.record.as_ref(), &kept.event, Known::default()) {
+                Some(Lookup::ReadTicket(_)) => true,
+                Some(Lookup::FindByMarker) => {
+                    !(usable.may_know() && self.knows_none_open(held).await?)
+                }
+                None => false,
+            };
         if !self.has_session() && asks_glpi {
             self.session().await?;
             settled = false;

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::core::{Key, Record, Remote, State};
-use crate::glpi::{Api, MarkedTicket, Session};
+use crate::glpi::{Api, Mark, MarkedTicket, Session};
 use crate::state::{Held, RecordLoad, Store};
 use crate::text;
 
@@ -37,7 +37,7 @@ impl<S: Store> Engine<'_, S> {
         let found = async {
             let me = session.me().await?;
             session
-                .find_marked_tickets(text::MARKER_PREFIX, me.id)
+                .open_marked_tickets(Mark::Description(text::MARKER_PREFIX), me.id)
                 .await
         }
         .await;
@@ -68,6 +68,7 @@ impl<S: Store> Engine<'_, S> {
             id: ticket_id,
             priority,
             content,
+            ..
         } = ticket;
         let Some(key) = text::parse_marker(&content) else {
             tracing::warn!("ticket {ticket_id} carries an unreadable esia-glpi marker: skipped");

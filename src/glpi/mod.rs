@@ -48,7 +48,7 @@ pub(crate) use error::GlpiError;
 pub(crate) use http::decode_error;
 pub(crate) use model::NewTicket;
 pub(crate) use probe::{ItemLookup, Me, Profile, V2Session};
-pub(crate) use search::{AssetMatch, MarkedTicket, UserMatch};
+pub(crate) use search::{AssetMatch, Mark, MarkedTicket, UserMatch};
 pub(crate) use session::Session;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use tickets::remote_status;

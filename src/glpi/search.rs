@@ -1,6 +1,8 @@
 //! The look-ups both transports make ([`SearchOps`]) and what they answer,
 //! whichever API they go through: the requester by login, assets by exact
-//! name, the open tickets of a key. The searches themselves are in
+//! name, the open tickets of a key or of the API user (each search carries
+//! the ticket's writer, which GLPI's database finds through an index on a
+//! table of any size). The searches themselves are in
 //! `legacy/search.rs` (the search engine) and `v2/search.rs` (RSQL
 //! filters); both re-check matches on our side, since GLPI compares
 //! case-insensitively.
@@ -19,17 +21,38 @@ pub(super) trait SearchOps {
     async fn find_assets(&self, name: &str, types: &[String])
     -> Result<Vec<AssetMatch>, GlpiError>;
 
-    /// Open tickets whose external id is exactly `id`, oldest first.
-    async fn open_tickets_with_id(&self, id: &str) -> Result<Vec<MarkedTicket>, GlpiError>;
-
-    /// Open tickets whose description contains `text`, written by `writer`
-    /// if given, at most `max`, oldest first.
-    async fn open_tickets_containing(
+    /// Open tickets written by `writer` whose external id is exactly `id`,
+    /// oldest first.
+    async fn open_tickets_with_id(
         &self,
-        text: &str,
-        writer: Option<u64>,
-        max: usize,
+        id: &str,
+        writer: u64,
     ) -> Result<Vec<MarkedTicket>, GlpiError>;
+
+    /// One page of the open tickets written by `writer` that carry `mark`,
+    /// by id; and whether more follow.
+    async fn open_tickets_marked(
+        &self,
+        mark: Mark<'_>,
+        writer: u64,
+        page: Page,
+    ) -> Result<(Vec<MarkedTicket>, bool), GlpiError>;
+}
+
+/// What a listing of tickets looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mark<'a> {
+    /// This text in the description (a marker, or its prefix).
+    Description(&'a str),
+    /// This text in the external id (GLPI 11: `esia-glpi:`).
+    Identity(&'a str),
+}
+
+/// A page of a listing: `size` items from the `start`-th.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Page {
+    pub(crate) start: usize,
+    pub(crate) size: usize,
 }
 
 /// The answer of a requester look-up.
@@ -68,4 +91,6 @@ pub(crate) struct MarkedTicket {
     pub(crate) priority: u8,
     /// The description, as GLPI holds it (entities decoded).
     pub(crate) content: String,
+    /// Its external id (GLPI 11), when the search read it.
+    pub(crate) external_id: Option<String>,
 }

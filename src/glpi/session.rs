@@ -19,9 +19,15 @@ use super::error::GlpiError;
 use super::legacy::Legacy;
 use super::model::{NewTicket, PriorityUpdate};
 use super::probe::{Entity, GlpiConfig, ItemLookup, Me, ProbeOps, Profile, V2Session};
-use super::search::{AssetMatch, MarkedTicket, SearchOps, UserMatch};
+use super::search::{AssetMatch, Mark, MarkedTicket, Page, SearchOps, UserMatch};
 use super::tickets::{TicketOps, TicketState, Timeline, matrix_priority};
 use super::v2::V2;
+
+/// How many tickets one page of a listing asks for.
+const LISTING_PAGE: usize = 200;
+/// Where a listing stops reading, whatever GLPI says is left (a runaway
+/// listing is a misconfigured API user, not an inventory).
+const LISTING_MAX: usize = 20_000;
 
 /// The transport a session speaks.
 #[derive(Debug)]
@@ -183,29 +189,57 @@ impl Session<'_> {
         dispatch!(self, t => t.find_assets(name, types).await)
     }
 
-    /// Open tickets written by `writer` that carry an esia-glpi marker
-    /// (`prefix`), oldest first (`state rebuild`).
-    pub(crate) async fn find_marked_tickets(
+    /// Every open ticket written by `writer` (the API user) that carries
+    /// `mark` (an esia-glpi marker's prefix in the description, or GLPI
+    /// 11's `externalid` prefix), oldest first: the inventory, and `state
+    /// rebuild`. Read page by page.
+    pub(crate) async fn open_marked_tickets(
         &self,
-        prefix: &str,
+        mark: Mark<'_>,
         writer: u64,
     ) -> Result<Vec<MarkedTicket>, GlpiError> {
-        dispatch!(self, t => t.open_tickets_containing(prefix, Some(writer), 1000).await)
+        let mut all = Vec::new();
+        let mut page = Page {
+            start: 0,
+            size: LISTING_PAGE,
+        };
+        loop {
+            let (rows, more) =
+                dispatch!(self, t => t.open_tickets_marked(mark, writer, page).await)?;
+            let read = rows.len();
+            all.extend(rows);
+            if !more || read == 0 || page.start >= LISTING_MAX {
+                break;
+            }
+            page.start += page.size;
+        }
+        all.sort_unstable_by_key(|t| t.id);
+        all.dedup_by_key(|t| t.id);
+        Ok(all)
     }
 
-    /// The key's open tickets, oldest first: on GLPI 11 those whose
-    /// `externalid` is `external_id` (an equality search), otherwise those
-    /// whose description carries `marker` ("contains" also matches a marker
-    /// quoted in another ticket's check output, which the caller weeds out
-    /// with the description returned).
+    /// The key's open tickets written by `writer` (the API user), oldest
+    /// first: on GLPI 11 those whose `externalid` is `external_id` (an
+    /// equality search), otherwise those whose description carries
+    /// `marker` ("contains" also matches a marker quoted in another
+    /// ticket's check output, which the caller weeds out with the
+    /// description returned). Either way the writer is a criterion GLPI's
+    /// database answers from an index.
     pub(crate) async fn find_open_tickets(
         &self,
         marker: &str,
         external_id: Option<&str>,
+        writer: u64,
     ) -> Result<Vec<MarkedTicket>, GlpiError> {
         match external_id {
-            Some(id) => dispatch!(self, t => t.open_tickets_with_id(id).await),
-            None => dispatch!(self, t => t.open_tickets_containing(marker, None, 50).await),
+            Some(id) => dispatch!(self, t => t.open_tickets_with_id(id, writer).await),
+            None => {
+                let page = Page { start: 0, size: 50 };
+                let mark = Mark::Description(marker);
+                let (rows, _) =
+                    dispatch!(self, t => t.open_tickets_marked(mark, writer, page).await)?;
+                Ok(rows)
+            }
         }
     }
 

@@ -4,14 +4,16 @@
 //! the contract (`state migrate`, `state import`).
 
 use std::path::Path;
+use std::time::Duration;
 
 use super::cache::Cache;
 use super::error::StateError;
 use super::files::{FileHeld, FileStore};
-use super::postgres::{Imported, PgHeld, PgLine, PgSettings, PgStore};
+use super::lock::KeyLock;
+use super::postgres::{Imported, PgHeld, PgInventory, PgLine, PgSettings, PgStore};
 use super::spool::InLine;
 use super::store::{Held, Intent, Kept, Look, Pending, Place, Queue, RecordLoad, Store};
-use crate::core::{Event, Failure, GlpiId, Key, Outcome, Record};
+use crate::core::{Coverage, Event, Failure, GlpiId, Key, Outcome, Record, Trace};
 
 /// Where the state lives (`[state] backend`).
 #[derive(Debug)]
@@ -44,6 +46,13 @@ pub(crate) enum AnyStore {
 pub(crate) enum AnyHeld {
     Files(FileHeld),
     Postgres(PgHeld),
+}
+
+/// The inventory's hold, on either backend; dropping it releases it.
+#[derive(Debug)]
+pub(crate) enum AnyInventory {
+    Files(KeyLock),
+    Postgres(PgInventory),
 }
 
 /// A place in line, on either backend; dropping it leaves the line.
@@ -113,6 +122,7 @@ impl AnyStore {
 impl Store for AnyStore {
     type Held = AnyHeld;
     type Line = AnyLine;
+    type Inventory = AnyInventory;
 
     async fn keep(&self, event: &Event, glpi: &GlpiId) -> Result<Place<AnyLine>, StateError> {
         Ok(match self {
@@ -160,6 +170,30 @@ impl Store for AnyStore {
         })
     }
 
+    async fn try_hold_inventory(&self) -> Result<Option<AnyInventory>, StateError> {
+        Ok(match self {
+            AnyStore::Files(s) => s.try_hold_inventory().await?.map(AnyInventory::Files),
+            AnyStore::Postgres(s) => s.try_hold_inventory().await?.map(AnyInventory::Postgres),
+        })
+    }
+
+    async fn write_inventory(
+        &self,
+        hold: &AnyInventory,
+        glpi: &GlpiId,
+        listed: &[(Key, u64)],
+    ) -> Result<(), StateError> {
+        match (self, hold) {
+            (AnyStore::Files(s), AnyInventory::Files(h)) => {
+                s.write_inventory(h, glpi, listed).await
+            }
+            (AnyStore::Postgres(s), AnyInventory::Postgres(h)) => {
+                s.write_inventory(h, glpi, listed).await
+            }
+            _ => Err(other_backend()),
+        }
+    }
+
     async fn peek(&self, key: &Key) -> Result<(RecordLoad, Vec<Kept>), StateError> {
         each!(self, AnyStore, s => s.peek(key).await)
     }
@@ -190,11 +224,11 @@ fn lift<H, A>(look: Look<H>, wrap: impl FnOnce(H) -> A) -> Look<A> {
     }
 }
 
-/// A place in line handed to the other backend: a bug.
+/// A place in line or a hold handed to the other backend: a bug.
 fn other_backend() -> StateError {
     StateError::Database {
-        action: "wait for the node and service",
-        reason: "internal: a place in line of the other backend".into(),
+        action: "use the state",
+        reason: "internal: a place in line or a hold of the other backend".into(),
         kept_locally: None,
     }
 }
@@ -216,8 +250,20 @@ impl Held for AnyHeld {
         each!(self, AnyHeld, h => h.save_record(record).await)
     }
 
+    async fn close_record(&mut self, closed: &Trace) -> Result<(), StateError> {
+        each!(self, AnyHeld, h => h.close_record(closed).await)
+    }
+
     async fn remove_record(&mut self) -> Result<(), StateError> {
         each!(self, AnyHeld, h => h.remove_record().await)
+    }
+
+    async fn seen(
+        &mut self,
+        glpi: &GlpiId,
+        ttl: Duration,
+    ) -> Result<(Option<Trace>, Coverage), StateError> {
+        each!(self, AnyHeld, h => h.seen(glpi, ttl).await)
     }
 
     async fn delivered(&mut self, kept: &Kept, outcome: &Outcome) -> Result<(), StateError> {

@@ -24,7 +24,9 @@ mod pg;
 use super::error::KeptLocally;
 use super::store::{Held, Intent, Kept, Look, Pending, Place, RecordLoad, Store};
 use super::{AnyStore, Backend, PgSettings, StateError, open};
-use crate::core::{EngineOrder, Event, Failure, GlpiId, Key, Outcome, Record, State};
+use crate::core::{
+    Coverage, EngineOrder, Event, Failure, GlpiId, Key, Outcome, Record, State, Trace,
+};
 
 /// A state several runs share, and how to open it as one of them.
 trait Site {
@@ -426,8 +428,100 @@ async fn corrupt_entries_are_set_aside(site: &impl Site) {
     assert_eq!(site.set_aside(&key), 2, "both kept aside");
 }
 
+/// What the state knows beside the records: the inventory, taken by one
+/// run at a time, covers every key for its GLPI (listing the ones with an
+/// open ticket) until it is older than the time to live; each key's trace
+/// follows its record, and outlives it.
+async fn inventory_and_traces(site: &impl Site) {
+    let (k1, k2) = (Key::new("inv", "one"), Key::new("inv", "two"));
+    let ttl = Duration::from_secs(600);
+    let store = site.open(0);
+    let mut h2 = held(&store, &k2).await;
+    assert_eq!(
+        h2.seen(&glpi(), ttl).await.unwrap(),
+        (None, Coverage::Unknown)
+    );
+    let inventory = store.try_hold_inventory().await.unwrap().expect("free");
+    let other = site.open(0);
+    assert!(
+        other.try_hold_inventory().await.unwrap().is_none(),
+        "held once"
+    );
+    store
+        .write_inventory(&inventory, &glpi(), &[(k1.clone(), 5)])
+        .await
+        .unwrap();
+    drop(inventory);
+    store.finish().await;
+    assert!(
+        other.try_hold_inventory().await.unwrap().is_some(),
+        "released"
+    );
+    let mut h1 = held(&other, &k1).await;
+    let listed = |ticket| Coverage::Complete { listed: ticket };
+    assert_eq!(
+        h1.seen(&glpi(), ttl).await.unwrap(),
+        (None, listed(Some(5)))
+    );
+    assert_eq!(h2.seen(&glpi(), ttl).await.unwrap(), (None, listed(None)));
+    let elsewhere = GlpiId::new("http://other.example.org");
+    assert_eq!(h2.seen(&elsewhere, ttl).await.unwrap().1, Coverage::Unknown);
+    assert_eq!(
+        h2.seen(&glpi(), Duration::ZERO).await.unwrap().1,
+        Coverage::Unknown,
+        "older than its time to live"
+    );
+    // A record's trace, then its end.
+    h2.save_record(&Record {
+        glpi: Some(glpi()),
+        ..Record::sample(&k2, 7)
+    })
+    .await
+    .unwrap();
+    let open = Trace {
+        glpi: glpi(),
+        ticket: 7,
+        open: true,
+    };
+    assert_eq!(h2.seen(&glpi(), ttl).await.unwrap().0, Some(open.clone()));
+    let closed = Trace {
+        open: false,
+        ..open
+    };
+    h2.close_record(&closed).await.unwrap();
+    assert!(matches!(
+        h2.load_record().await.unwrap(),
+        RecordLoad::Missing
+    ));
+    drop(h2);
+    store.finish().await;
+    let mut h2 = held(&site.open(0), &k2).await;
+    assert_eq!(
+        h2.seen(&glpi(), ttl).await.unwrap(),
+        (Some(closed), listed(None)),
+        "seen by another run"
+    );
+    // A record removed (it named no ticket of the key) leaves the trace.
+    h2.save_record(&Record {
+        glpi: Some(glpi()),
+        ..Record::sample(&k2, 8)
+    })
+    .await
+    .unwrap();
+    h2.remove_record().await.unwrap();
+    assert_eq!(
+        h2.seen(&glpi(), ttl)
+            .await
+            .unwrap()
+            .0
+            .map(|t| (t.ticket, t.open)),
+        Some((8, true))
+    );
+}
+
 /// Runs the whole contract on `site`.
 async fn contract(site: &impl Site) {
+    inventory_and_traces(site).await;
     keep_and_order(site).await;
     hold_wait_and_receipts(site).await;
     a_dead_run_leaves_the_line(site).await;

@@ -15,6 +15,7 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::atomic::{self, write_atomic};
 use super::cache::Cache;
@@ -23,8 +24,8 @@ use super::journal::remove;
 use super::lock::KeyLock;
 use super::paths::{file_stem, io_err, private_dir, read_private};
 use super::store::{Held, Intent, Kept, KeptId, Look, Pending, Place, Queue, RecordLoad, Store};
-use super::{records, spool};
-use crate::core::{Event, Failure, GlpiId, Key, Outcome, Record};
+use super::{known, records, spool};
+use crate::core::{Coverage, Event, Failure, GlpiId, Key, Outcome, Record, Trace};
 
 /// An opened state directory.
 #[derive(Debug, Clone)]
@@ -32,7 +33,9 @@ pub(crate) struct FileStore {
     root: PathBuf,
 }
 
-const SUBDIRS: [&str; 6] = ["records", "locks", "cache", "dropped", "spool", "intents"];
+const SUBDIRS: [&str; 7] = [
+    "records", "locks", "cache", "dropped", "spool", "intents", "known",
+];
 
 impl FileStore {
     /// Opens (creating with mode 0700 when missing) the state directory;
@@ -64,6 +67,7 @@ impl FileStore {
         let stem = file_stem(key);
         KeyPaths {
             record: self.root.join("records").join(format!("{stem}.json")),
+            trace: self.root.join("known").join(format!("{stem}.json")),
             intent: self.root.join("intents").join(format!("{stem}.json")),
             lock: self.root.join("locks").join(format!("{stem}.lock")),
             numbering: self.root.join("locks").join(format!("{stem}.seq")),
@@ -129,6 +133,8 @@ impl FileStore {
 #[derive(Debug)]
 struct KeyPaths {
     record: PathBuf,
+    /// Its trace (`known.rs`).
+    trace: PathBuf,
     intent: PathBuf,
     lock: PathBuf,
     /// The lock under which the key's sequence numbers are handed out.
@@ -160,6 +166,7 @@ fn kept_of(spool: &Path, key: &Key) -> Result<Vec<Kept>, StateError> {
 impl Store for FileStore {
     type Held = FileHeld;
     type Line = spool::InLine;
+    type Inventory = KeyLock;
 
     async fn keep(&self, event: &Event, glpi: &GlpiId) -> Result<Place<spool::InLine>, StateError> {
         let paths = self.paths(&event.key);
@@ -204,6 +211,19 @@ impl Store for FileStore {
 
     async fn try_hold(&self, key: &Key) -> Result<Option<FileHeld>, StateError> {
         Ok(KeyLock::try_acquire(&self.paths(key).lock)?.map(|lock| self.held(key, lock, None)))
+    }
+
+    async fn try_hold_inventory(&self) -> Result<Option<KeyLock>, StateError> {
+        KeyLock::try_acquire(&self.root.join("locks/inventory.lock"))
+    }
+
+    async fn write_inventory(
+        &self,
+        _hold: &KeyLock,
+        glpi: &GlpiId,
+        listed: &[(Key, u64)],
+    ) -> Result<(), StateError> {
+        known::write_inventory(&self.root, glpi, listed)
     }
 
     async fn peek(&self, key: &Key) -> Result<(RecordLoad, Vec<Kept>), StateError> {
@@ -271,11 +291,35 @@ impl Held for FileHeld {
     }
 
     async fn save_record(&mut self, record: &Record) -> Result<(), StateError> {
+        if let Some(glpi) = &record.glpi {
+            let open = Trace {
+                glpi: glpi.clone(),
+                ticket: record.ticket_id,
+                open: true,
+            };
+            known::write_trace(&self.paths.trace, &self.key, &open)?;
+        }
         records::save(&self.paths.record, record)
+    }
+
+    async fn close_record(&mut self, closed: &Trace) -> Result<(), StateError> {
+        known::write_trace(&self.paths.trace, &self.key, closed)?;
+        remove(&self.paths.record)
     }
 
     async fn remove_record(&mut self) -> Result<(), StateError> {
         remove(&self.paths.record)
+    }
+
+    async fn seen(
+        &mut self,
+        glpi: &GlpiId,
+        ttl: Duration,
+    ) -> Result<(Option<Trace>, Coverage), StateError> {
+        Ok((
+            known::trace(&self.paths.trace, &self.key)?,
+            known::coverage(&self.store.root, &self.key, glpi, ttl)?,
+        ))
     }
 
     async fn delivered(&mut self, kept: &Kept, outcome: &Outcome) -> Result<(), StateError> {

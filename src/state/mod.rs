@@ -6,8 +6,8 @@
 //! The contract is [`Store`] and [`Held`] (`store.rs`): keeping an event
 //! gives the run its place in line; holding a key gives the one handle
 //! through which that key is read and written. Two backends implement it:
-//! [`FileStore`] (`files.rs`: records, the per-key spool `spool.rs`, locks
-//! `lock.rs`) on the state directory, and `PgStore` (`postgres/`) on a
+//! `FileStore` (`files.rs`: records, the per-key spool `spool.rs`, locks
+//! `lock.rs`, traces and the inventory `known.rs`) on the state directory, and `PgStore` (`postgres/`) on a
 //! PostgreSQL database shared by several monitoring servers; both write
 //! ahead through one journal (`journal.rs`). [`open`] (`any.rs`) chooses
 //! between them, once; [`AnyStore`] is the chosen one. [`Cache`] is always
@@ -23,6 +23,7 @@ mod contract;
 mod error;
 mod files;
 mod journal;
+mod known;
 mod lock;
 mod paths;
 mod postgres;

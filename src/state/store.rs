@@ -15,11 +15,12 @@
 //! (`engine/order.rs`).
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::error::StateError;
-use crate::core::{Event, Failure, GlpiId, Key, Outcome, Record, State};
+use crate::core::{Coverage, Event, Failure, GlpiId, Key, Outcome, Record, State, Trace};
 
 /// The outcome of reading a key's record.
 #[derive(Debug)]
@@ -149,6 +150,8 @@ pub(crate) trait Store {
     type Held: Held;
     /// The backend's mark of a run waiting in line.
     type Line;
+    /// The state-wide hold of the run taking the inventory.
+    type Inventory;
 
     /// Keeps `event`, meant for the GLPI `glpi`, durably until it is
     /// delivered ([`Held::delivered`]); it takes the next place in its key's
@@ -167,6 +170,20 @@ pub(crate) trait Store {
     async fn receipt(&self, mine: &Kept, line: &Self::Line) -> Result<Option<Outcome>, StateError>;
     /// Takes the key if it is free (`flush`, the state commands).
     async fn try_hold(&self, key: &Key) -> Result<Option<Self::Held>, StateError>;
+
+    /// Takes the state-wide hold under which one run takes the inventory
+    /// of GLPI's open tickets, if it is free (the engine waits).
+    async fn try_hold_inventory(&self) -> Result<Option<Self::Inventory>, StateError>;
+    /// Writes the inventory of the GLPI `glpi`: every open ticket the API
+    /// user wrote that carries a marker, with its key. From now on a key it
+    /// does not list, and that has no trace, has no open ticket
+    /// ([`Held::seen`]). The caller holds the inventory.
+    async fn write_inventory(
+        &self,
+        hold: &Self::Inventory,
+        glpi: &GlpiId,
+        listed: &[(Key, u64)],
+    ) -> Result<(), StateError>;
 
     /// What a person sees of a key without holding it: its record and kept
     /// events (a corrupt entry found is set aside, as by any read).
@@ -193,9 +210,24 @@ pub(crate) trait Held {
     async fn queue(&mut self) -> Result<Queue, StateError>;
 
     async fn load_record(&mut self) -> Result<RecordLoad, StateError>;
+    /// Writes the key's record; its trace says the ticket is open (a record
+    /// of an older version, bound to no GLPI, leaves the trace alone).
     async fn save_record(&mut self, record: &Record) -> Result<(), StateError>;
-    /// Forgets the record of a key whose ticket is solved (GLPI keeps the history).
+    /// Forgets the record of a key whose ticket is no longer open (solved,
+    /// or closed in GLPI; GLPI keeps the history); its trace becomes
+    /// `closed` (a trace of that ticket, not open).
+    async fn close_record(&mut self, closed: &Trace) -> Result<(), StateError>;
+    /// Removes a record that named no ticket of the key (its trace stays).
     async fn remove_record(&mut self) -> Result<(), StateError>;
+    /// What the state knows of the key's ticket beside its record: its
+    /// trace, and how far the inventory of the GLPI `glpi` covers it (an
+    /// inventory older than `ttl`, of another GLPI, or of a state restored
+    /// or copied since it was taken covers nothing).
+    async fn seen(
+        &mut self,
+        glpi: &GlpiId,
+        ttl: Duration,
+    ) -> Result<(Option<Trace>, Coverage), StateError>;
 
     /// GLPI confirmed `kept`: it leaves the queue, and its outcome is left
     /// for the run that kept it — unless this handle's run kept it.

@@ -15,8 +15,8 @@ mod ticket;
 pub(crate) use html::{error_line, one_line};
 pub(crate) use mail::{MailText, MailTicket};
 pub(crate) use ticket::{
-    MARKER_PREFIX, TicketText, carries_tag, event_tag, external_id, followup, marker, parse_marker,
-    solution, ticket, vars,
+    EXTERNAL_ID_PREFIX, MARKER_PREFIX, TicketText, carries_tag, event_tag, external_id, followup,
+    marker, parse_marker, solution, ticket, vars,
 };
 // The property tests and the fuzz targets check these directly.
 #[cfg(any(test, feature = "fuzzing"))]

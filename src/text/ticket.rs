@@ -54,7 +54,7 @@ pub(crate) fn external_id(key: &Key) -> String {
     digest
         .as_ref()
         .iter()
-        .fold(String::from("esia-glpi:"), |mut acc, b| {
+        .fold(String::from(EXTERNAL_ID_PREFIX), |mut acc, b| {
             let _ = write!(acc, "{b:02x}");
             acc
         })
@@ -62,6 +62,9 @@ pub(crate) fn external_id(key: &Key) -> String {
 
 /// The start every marker shares, for searching all of them.
 pub(crate) const MARKER_PREFIX: &str = "[esia-glpi:";
+
+/// The start every `externalid` esia-glpi gives shares.
+pub(crate) const EXTERNAL_ID_PREFIX: &str = "esia-glpi:";
 
 /// Reads the key back from the last marker found in a ticket's content:
 /// [`content`] writes it after everything else, so a value of the monitored

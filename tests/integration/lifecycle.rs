@@ -1,7 +1,8 @@
 //! SPEC's lifecycle table, end to end: the real binary against the simulator.
 
 use crate::support::glpi_sim::{
-    Fault, FaultKind, LoggedRequest, SIM_OAUTH_CLIENT_SECRET, SIM_USER_PASSWORD, form_decode,
+    Fault, FaultKind, LoggedRequest, SIM_OAUTH_CLIENT_SECRET, SIM_USER_PASSWORD, Sim, SimOptions,
+    form_decode,
 };
 use crate::support::{APP_TOKEN, Env, Transport, USER_TOKEN};
 
@@ -151,18 +152,26 @@ fn ok_without_open_ticket_writes_nothing(tr: Transport) {
         writes(&env)
     );
     assert!(env.sim.tickets().is_empty());
-    // It looked once for a ticket carrying the key's marker (its
-    // externalid over v2).
+    // A new state: it listed GLPI's open tickets once (the inventory), by
+    // their writer — the API user — and their marker.
     let searches = searches(&env);
     assert_eq!(searches.len(), 1, "{searches:?}");
+    let query = form_decode(&searches[0].query);
     match tr {
-        Transport::Legacy => assert_eq!(searches[0].path, "/apirest.php/search/Ticket"),
+        Transport::Legacy => {
+            assert_eq!(searches[0].path, "/apirest.php/search/Ticket");
+            assert!(query.contains("[field]=22"), "{query}");
+        }
         Transport::V2 => {
             assert_eq!(searches[0].path, "/api.php/v2/Assistance/Ticket");
-            let filter = form_decode(&searches[0].query);
-            assert!(filter.contains("external_id==\"esia-glpi:"), "{filter}");
+            assert!(query.contains("user_recipient.id=="), "{query}");
         }
     }
+    // Then the state knows: the next OK asks GLPI nothing.
+    env.sim.clear_requests();
+    let j = env.notify("web02", "HTTP", "OK", &[]).ok().json();
+    assert_eq!(j["action"], "ignored");
+    assert!(env.sim.requests().is_empty(), "{:?}", env.sim.requests());
 }
 
 fn ok_with_lost_record_solves_the_ticket_found_by_its_marker(tr: Transport) {
@@ -226,20 +235,27 @@ fn a_marker_quoted_in_another_check_output_is_not_taken_for_the_key() {
         .unwrap();
     assert!(env.sim.ticket(other).unwrap().content.contains(quoted));
 
-    // OK for web01/HTTP with no record: nothing of its own is open.
+    // OK for web01/HTTP, never seen: the state knows nothing of it is open
+    // (the inventory read the other ticket as web02's, its own marker being
+    // the last of its description): nothing is searched, nothing solved.
+    env.sim.clear_requests();
     let run = env.notify("web01", "HTTP", "OK", &[]);
     assert_eq!(run.ok().json()["action"], "ignored");
+    assert!(searches(&env).is_empty(), "{:?}", searches(&env));
+    // Its own ticket, then its record lost (its trace left): the OK asks
+    // GLPI, which answers both tickets; the one that only quotes the marker
+    // is not taken, the OK solves its own.
+    let own = env.notify("web01", "HTTP", "CRITICAL", &[]).ok().json()["ticket_id"]
+        .as_u64()
+        .unwrap();
+    std::fs::remove_file(env.state.join("records/web01~HTTP.json")).unwrap();
+    let run = env.notify("web01", "HTTP", "OK", &[]);
+    let j = run.ok().json();
     assert!(
         run.stderr.contains("only quotes the marker"),
         "{}",
         run.stderr
     );
-    // Its own ticket, record lost: the OK solves that one, not the other.
-    let own = env.notify("web01", "HTTP", "CRITICAL", &[]).ok().json()["ticket_id"]
-        .as_u64()
-        .unwrap();
-    std::fs::remove_dir_all(env.state.join("records")).unwrap();
-    let j = env.notify("web01", "HTTP", "OK", &[]).ok().json();
     assert_eq!(j["action"], "solved");
     assert_eq!(j["ticket_id"].as_u64(), Some(own));
     assert_eq!(env.sim.ticket(own).unwrap().status, 5);
@@ -354,15 +370,14 @@ fn requester_and_assets_are_looked_up_once_then_cached(tr: Transport) {
     env.notify("srv-web-01", "HTTP", "CRITICAL", &[]).ok();
     env.notify("srv-web-01", "DISK", "CRITICAL", &[]).ok();
     let searches: Vec<String> = searches(&env).into_iter().map(|r| r.path).collect();
-    // Each creation first looks for the key's open ticket (a lost state
-    // directory never doubles a ticket), then the requester and the asset,
-    // once.
+    // The first creation, on a new state, lists GLPI's open tickets once
+    // (the inventory: a lost state directory never doubles a ticket), then
+    // looks the requester and the asset up; the second searches nothing.
     let expected = match tr {
         Transport::Legacy => vec![
             "/apirest.php/search/Ticket",
             "/apirest.php/search/User",
             "/apirest.php/search/AllAssets",
-            "/apirest.php/search/Ticket",
         ],
         // v2 has no search across asset types: one per configured type
         // (the five default ones).
@@ -374,7 +389,6 @@ fn requester_and_assets_are_looked_up_once_then_cached(tr: Transport) {
             "/api.php/v2/Assets/Printer",
             "/api.php/v2/Assets/Phone",
             "/api.php/v2/Assets/Peripheral",
-            "/api.php/v2/Assistance/Ticket",
         ],
     };
     assert_eq!(searches, expected, "second creation uses the cache");
@@ -772,18 +786,17 @@ fn legacy_requests() -> Actions {
             "GET initSession",
             // Once per cache_ttl: GLPI 11 tickets carry externalid.
             "GET getGlpiConfig",
+            // A new state: the API user's id (then cached), and the
+            // inventory of its open tickets (once per inventory_ttl).
+            "GET getFullSession",
             "GET search/Ticket",
             "GET search/User",
             "GET search/AllAssets",
             "POST Ticket",
             "GET killSession",
         ]),
-        create_warm: strings(&[
-            "GET initSession",
-            "GET search/Ticket",
-            "POST Ticket",
-            "GET killSession",
-        ]),
+        // The state knows the key has no open ticket: no search.
+        create_warm: strings(&["GET initSession", "POST Ticket", "GET killSession"]),
         follow: strings(&[
             "GET initSession",
             "GET Ticket/2",
@@ -829,6 +842,8 @@ fn v2_requests(link: &[&str]) -> Actions {
     let create_cold = [
         &[
             "POST token",
+            // A new state: the API user's id, and the inventory.
+            "GET session",
             "GET Assistance/Ticket",
             "GET Administration/User",
         ][..],
@@ -842,7 +857,6 @@ fn v2_requests(link: &[&str]) -> Actions {
     Actions {
         create_cold: with_link(&create_cold),
         create_warm: with_link(&[
-            "GET Assistance/Ticket",
             "POST Assistance/Ticket",
             "POST Assistance/Ticket/2/TeamMember",
         ]),
@@ -934,7 +948,51 @@ fn short(tr: Transport, r: &LoggedRequest) -> String {
     format!("{} {path}", r.method)
 }
 
+/// Every search of GLPI's tickets carries the ticket's writer (the API
+/// user: search option 22, `user_recipient.id` over v2), a criterion GLPI's
+/// database answers from an index on a table of any size — the inventory
+/// of a new state, the search of a key whose record was lost, `state
+/// rebuild`; on GLPI 10 and on GLPI 11 (by `externalid`).
+fn every_ticket_search_carries_the_writer(tr: Transport) {
+    // The high-level API is GLPI 11's.
+    let versions: &[bool] = match tr {
+        Transport::Legacy => &[false, true],
+        Transport::V2 => &[true],
+    };
+    for &glpi11 in versions {
+        let sim = if glpi11 {
+            Sim::start_with(SimOptions::glpi11())
+        } else {
+            Sim::start()
+        };
+        let env = Env::with_sim_over(tr, sim, "");
+        env.notify("web01", "HTTP", "CRITICAL", &[]).ok();
+        env.notify("web02", "HTTP", "CRITICAL", &[]).ok();
+        std::fs::remove_file(env.state.join("records/web02~HTTP.json")).unwrap();
+        env.notify("web02", "HTTP", "WARNING", &[]).ok();
+        std::fs::remove_dir_all(&env.state).unwrap();
+        env.notify("web01", "HTTP", "OK", &[]).ok();
+        env.esia(&["state", "rebuild"]).ok();
+        let tickets: Vec<String> = searches(&env)
+            .into_iter()
+            .filter(|r| {
+                r.path.ends_with("/search/Ticket") || r.path.ends_with("/Assistance/Ticket")
+            })
+            .map(|r| form_decode(&r.query))
+            .collect();
+        assert!(tickets.len() >= 4, "glpi11={glpi11}: {tickets:#?}");
+        for q in &tickets {
+            let writer = match tr {
+                Transport::Legacy => q.contains("[field]=22") && q.contains("[value]=7"),
+                Transport::V2 => q.contains("user_recipient.id==7"),
+            };
+            assert!(writer, "glpi11={glpi11}: a search without the writer: {q}");
+        }
+    }
+}
+
 crate::over_both_transports!(
+    every_ticket_search_carries_the_writer,
     create_follow_up_ack_solve,
     ok_without_open_ticket_writes_nothing,
     ok_with_lost_record_solves_the_ticket_found_by_its_marker,

@@ -639,7 +639,10 @@ fn a_token_refused_again_after_renewal_keeps_the_event() {
 // ---------------------------------------------------------------------------
 
 /// GLPI 11 over the legacy API: tickets get the key's `externalid`, and a
-/// lost record is found again by it.
+/// lost state finds them again by it — a lost state directory through the
+/// inventory (the API user's open tickets whose `externalid` is an
+/// esia-glpi identity), a lost record through one search of its own
+/// identity; both carry the writer (field 22).
 #[test]
 fn glpi_11_over_the_legacy_api_sets_and_searches_externalid() {
     let env = Env::with_sim_over(Transport::Legacy, Sim::start_with(SimOptions::glpi11()), "");
@@ -657,27 +660,49 @@ fn glpi_11_over_the_legacy_api_sets_and_searches_externalid() {
             .all(|r| r.path.starts_with("/apirest.php/")),
         "legacy transport only"
     );
+    let searched = |env: &Env| -> Vec<String> {
+        env.sim
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/apirest.php/search/Ticket")
+            .map(|r| form_decode(&r.query))
+            .collect()
+    };
+
+    // The state directory lost: the inventory lists the ticket.
     std::fs::remove_dir_all(&env.state).unwrap();
     env.sim.clear_requests();
-
-    let j = env.notify("web01", "HTTP", "OK", &[]).ok().json();
-    assert_eq!(j["action"], "solved");
+    let j = env.notify("web01", "HTTP", "WARNING", &[]).ok().json();
+    assert_eq!(j["action"], "followed_up");
     assert_eq!(j["ticket_id"].as_u64(), Some(id));
-    assert_eq!(env.sim.ticket(id).unwrap().status, 5);
-    assert_eq!(env.sim.tickets().len(), 1);
-    // Found by an `externalid` search (option 87).
-    let searched: Vec<String> = env
-        .sim
-        .requests()
-        .iter()
-        .filter(|r| r.path == "/apirest.php/search/Ticket")
-        .map(|r| form_decode(&r.query))
-        .collect();
+    let listing = searched(&env);
     assert!(
-        searched
-            .iter()
-            .any(|q| q.contains("[field]=87") && q.contains(&external_id("web01", "HTTP"))),
-        "{searched:#?}"
+        listing.len() == 1
+            && listing[0].contains("[field]=87")
+            && listing[0].contains("esia-glpi:")
+            && listing[0].contains("[field]=22"),
+        "{listing:#?}"
+    );
+
+    // A ticket opened since the inventory, its record lost (its trace
+    // left): one search of its own identity.
+    let second = env.notify("web02", "HTTP", "CRITICAL", &[]).ok().json()["ticket_id"]
+        .as_u64()
+        .unwrap();
+    std::fs::remove_file(env.state.join("records/web02~HTTP.json")).unwrap();
+    env.sim.clear_requests();
+    let j = env.notify("web02", "HTTP", "OK", &[]).ok().json();
+    assert_eq!(j["action"], "solved");
+    assert_eq!(j["ticket_id"].as_u64(), Some(second));
+    assert_eq!(env.sim.ticket(second).unwrap().status, 5);
+    assert_eq!(env.sim.tickets().len(), 2);
+    let one = searched(&env);
+    assert!(
+        one.len() == 1
+            && one[0].contains("[field]=87")
+            && one[0].contains(&external_id("web02", "HTTP"))
+            && one[0].contains("[field]=22"),
+        "{one:#?}"
     );
 }
 

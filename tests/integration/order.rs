@@ -8,7 +8,7 @@
 //! record is never written through into a ticket that is not the key's (nor
 //! into another GLPI), and a lost record never doubles a ticket.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -1015,6 +1015,118 @@ fn lost_state_then_warning_and_ok(lose: impl FnOnce(&Env)) {
 #[test]
 fn lost_state_directory_never_doubles_the_ticket() {
     lost_state_then_warning_and_ok(|env| std::fs::remove_dir_all(&env.state).unwrap());
+}
+
+#[test]
+fn deleted_record_file_never_doubles_the_ticket() {
+    lost_state_then_warning_and_ok(|env| {
+        std::fs::remove_file(env.state.join("records/web01~HTTP.json")).unwrap();
+    });
+}
+
+/// A backup of the state directory taken before web01/HTTP's ticket was
+/// opened, restored afterwards by `restore(backup, state)`: the state knows
+/// nothing of that ticket, and must not believe it knows that none is open.
+fn restored_state_then_warning_and_ok(restore: impl FnOnce(&Path, &Path)) {
+    let env = Env::new();
+    // The state exists and holds its inventory of GLPI's open tickets.
+    env.notify("web02", "HTTP", "CRITICAL", &[]).ok();
+    let backup = env.dir.path().join("backup");
+    copy_tree(&env.state, &backup);
+    // A restore within a second of the backup's writes is not told apart
+    // from them (see README, "Lost state").
+    std::thread::sleep(Duration::from_millis(2500));
+    let id = env
+        .notify("web01", "HTTP", "CRITICAL", &["--output", "down"])
+        .ok()
+        .json()["ticket_id"]
+        .as_u64()
+        .unwrap();
+    restore(&backup, &env.state);
+    let run = env.notify("web01", "HTTP", "WARNING", &["--output", "slow"]);
+    assert_outcome(&run, "WARNING after the restore", "followed_up", id);
+    assert_eq!(
+        env.sim.tickets().len(),
+        2,
+        "no second ticket\n{}",
+        env.sim.trail()
+    );
+    let run = env.notify("web01", "HTTP", "OK", &["--output", "fine"]);
+    assert_outcome(&run, "OK", "solved", id);
+    assert_eq!(env.sim.tickets().len(), 2, "{}", env.sim.trail());
+}
+
+/// The backup copied back whole over an emptied state directory (`cp -a`).
+#[test]
+fn restored_old_state_directory_never_doubles_the_ticket() {
+    restored_state_then_warning_and_ok(|backup, state| {
+        std::fs::remove_dir_all(state).unwrap();
+        copy_tree(backup, state);
+    });
+}
+
+/// The backup restored as `rsync -a --delete` does: what is newer removed,
+/// what changed replaced, what did not change left as it is.
+#[test]
+fn state_directory_synced_back_to_an_old_backup_never_doubles_the_ticket() {
+    restored_state_then_warning_and_ok(sync_back);
+}
+
+/// `rsync -a --delete backup/ state/`, file by file.
+fn sync_back(backup: &Path, state: &Path) {
+    for entry in std::fs::read_dir(state).unwrap().flatten() {
+        let (path, name) = (entry.path(), entry.file_name());
+        let old = backup.join(&name);
+        if path.is_dir() {
+            if old.is_dir() {
+                sync_back(&old, &path);
+            } else {
+                std::fs::remove_dir_all(&path).unwrap();
+            }
+        } else if !old.exists() {
+            std::fs::remove_file(&path).unwrap();
+        } else if std::fs::read(&old).unwrap() != std::fs::read(&path).unwrap() {
+            std::fs::remove_file(&path).unwrap();
+            copy_file(&old, &path);
+        }
+    }
+    for entry in std::fs::read_dir(backup).unwrap().flatten() {
+        let to = state.join(entry.file_name());
+        if !to.exists() {
+            if entry.path().is_dir() {
+                copy_tree(&entry.path(), &to);
+            } else {
+                copy_file(&entry.path(), &to);
+            }
+        }
+    }
+}
+
+/// Copies a file with its mode and modification time, as backups do.
+fn copy_file(from: &Path, to: &Path) {
+    std::fs::copy(from, to).unwrap();
+    let modified = std::fs::metadata(from).unwrap().modified().unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(to)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+}
+
+/// Copies a tree, modes and modification times kept.
+fn copy_tree(from: &Path, to: &Path) {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    let mode = std::fs::metadata(from).unwrap().permissions().mode();
+    std::fs::DirBuilder::new().mode(mode).create(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else if entry.file_type().unwrap().is_file() {
+            copy_file(&entry.path(), &target);
+        }
+    }
 }
 
 #[test]

@@ -1305,8 +1305,13 @@ fn through_pgbouncer_in_transaction_mode_no_run_delivers_without_a_lock_of_its_o
             .map(|i| {
                 let n = round * runs + i;
                 let state = states[n];
+                // Numbered as Nagios numbers its events: the order the
+                // trail is checked against holds however late a run
+                // reaches the database on a loaded machine.
                 let child = site
                     .notify_cmd(0, &node(k), state, &format!("{state} {}", tag(k, n)))
+                    .env("NAGIOS_SERVICEEVENTID", (n + 1).to_string())
+                    .env("NAGIOS_LASTSERVICEEVENTID", n.to_string())
                     .spawn()
                     .unwrap();
                 std::thread::sleep(Duration::from_millis(30));
@@ -1344,4 +1349,60 @@ fn through_pgbouncer_in_transaction_mode_no_run_delivers_without_a_lock_of_its_o
     assert_trails(&site.sim, &[numbered(&states)]);
     assert!(site.list(0).is_empty(), "{:?}", site.list(0));
     site.assert_password_never_shown();
+}
+
+/// The lost-state cases of the PostgreSQL backend that the state cannot
+/// tell without GLPI: web01's ticket is opened, then `lose` does something
+/// to the database; the WARNING follows that ticket up (no second one) and
+/// the OK solves it.
+fn lost_database_state_then_warning_and_ok(lose: impl FnOnce(&Site)) {
+    let site = Site::new(1, Duration::ZERO);
+    let id = site.notify(0, "web01", "CRITICAL", "down").ok().json()["ticket_id"]
+        .as_u64()
+        .unwrap();
+    lose(&site);
+    let j = site.notify(0, "web01", "WARNING", "slow").ok().json();
+    assert_eq!(j["action"], "followed_up", "{}", site.sim.trail());
+    assert_eq!(j["ticket_id"].as_u64(), Some(id));
+    let j = site.notify(0, "web01", "OK", "fine").ok().json();
+    assert_eq!(j["action"], "solved");
+    assert_eq!(j["ticket_id"].as_u64(), Some(id));
+    let web01 = site
+        .sim
+        .tickets()
+        .into_iter()
+        .filter(|t| t.content.contains("web01"))
+        .count();
+    assert_eq!(web01, 1, "no second ticket\n{}", site.sim.trail());
+    site.assert_password_never_shown();
+}
+
+/// The key's record deleted from the database (its trace left).
+#[test]
+fn a_deleted_record_row_never_doubles_the_ticket() {
+    lost_database_state_then_warning_and_ok(|site| {
+        site.pg.query("DELETE FROM records WHERE node = 'web01'");
+    });
+}
+
+/// The database restored from a dump taken before web01's ticket was
+/// opened: the restored inventory is not trusted (the tables are new), so
+/// the run lists GLPI's open tickets again.
+#[test]
+fn a_database_restored_from_an_old_dump_never_doubles_the_ticket() {
+    let site = Site::new(1, Duration::ZERO);
+    site.notify(0, "web02", "CRITICAL", "down").ok();
+    let dump = site.dir.path().join("before.sql");
+    std::fs::write(&dump, site.pg.dump()).unwrap();
+    let id = site.notify(0, "web01", "CRITICAL", "down").ok().json()["ticket_id"]
+        .as_u64()
+        .unwrap();
+    site.pg.query(
+        "DROP SCHEMA public CASCADE; CREATE SCHEMA public; ALTER SCHEMA public OWNER TO esia",
+    );
+    site.pg.restore_as_esia(&dump);
+    let j = site.notify(0, "web01", "WARNING", "slow").ok().json();
+    assert_eq!(j["action"], "followed_up", "{}", site.sim.trail());
+    assert_eq!(j["ticket_id"].as_u64(), Some(id));
+    assert_eq!(site.sim.tickets().len(), 2, "{}", site.sim.trail());
 }

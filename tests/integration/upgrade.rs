@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::glpi_sim::{Fault, FaultKind, Sim};
-use crate::support::pg::{PASSWORD, Pg, USER, server_bin};
+use crate::support::pg::Pg;
 use crate::support::{APP_TOKEN, BIN, Run, USER_TOKEN, finish_within, write_private};
 
 /// The longest a run may take before the test calls it hung.
@@ -435,28 +435,6 @@ fn restore_tickets(sim: &Sim, file: &Path, glpi: &str) {
     }
 }
 
-/// Runs `psql -f file` as `esia` over TCP, as a site restores a dump.
-fn restore_dump(pg: &Pg, dump: &Path) {
-    let out = Command::new(server_bin().join("psql"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("PGPASSWORD", PASSWORD)
-        .env("LC_ALL", "C")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
-        .args(["-h", "127.0.0.1", "-p", &pg.port().to_string()])
-        .args(["-U", USER, "-d", "esia", "-f"])
-        .arg(dump)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "psql -f {}: {}",
-        dump.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 // ---------------------------------------------------------------------------
 // The tests
 // ---------------------------------------------------------------------------
@@ -549,7 +527,7 @@ fn postgres_upgrade(release: &Path, tamper: Tamper<'_>) -> Vec<String> {
     let dump = w.dir.path().join("esia.sql");
     let text = std::fs::read_to_string(release.join("postgres/esia.sql")).unwrap();
     std::fs::write(&dump, text.replace(GLPI, &glpi)).unwrap();
-    restore_dump(w.pg(), &dump);
+    w.pg().restore_as_esia(&dump);
     copy_in(&release.join("postgres/state"), &w.state, &glpi);
     restore_tickets(&w.sim, &release.join("postgres/tickets.json"), &glpi);
     tamper(&w);
@@ -964,35 +942,8 @@ fn make_postgres(out: &Path) {
     let glpi = w.sim.base_url();
     std::fs::create_dir_all(out.join("state")).unwrap();
     copy_out(&outbox, &out.join("state/outbox"), &glpi, &[], w.dir.path());
-    std::fs::write(out.join("esia.sql"), dump(w.pg()).replace(&glpi, GLPI)).unwrap();
+    std::fs::write(out.join("esia.sql"), w.pg().dump().replace(&glpi, GLPI)).unwrap();
     write_tickets(&w.sim, &out.join("tickets.json"), &glpi);
-}
-
-/// The database `esia` as `pg_dump` prints it, restorable by `psql` as a
-/// role that owns the new database: no owners, no rights (the restoring
-/// role owns what it creates), no `\restrict` framing (its key is random
-/// per dump, and older psql versions do not know it).
-fn dump(pg: &Pg) -> String {
-    let out = Command::new(server_bin().join("pg_dump"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("LC_ALL", "C")
-        .args(["--no-owner", "--no-privileges", "-U", "postgres", "-h"])
-        .arg(pg.dir())
-        .args(["-p", &pg.port().to_string(), "esia"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pg_dump: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
-        .fold(String::new(), |acc, l| acc + l + "\n")
 }
 
 /// Copies the tree `from` into `to`, every `glpi` replaced by [`GLPI`];

@@ -1,6 +1,7 @@
 //! Look-ups through the legacy search engine (`/search/:itemtype`,
 //! glpi-api.md §5): the requester by login, assets by exact name, the open
-//! tickets of a key by its marker or (GLPI 11) its `externalid`. Matching
+//! tickets of the API user (by their writer, field 22) by their marker or
+//! (GLPI 11) their `externalid`. Matching
 //! is re-checked on our side: GLPI's LIKE is case-insensitive and `%` in a
 //! value is a wildcard.
 
@@ -10,7 +11,7 @@ use super::Legacy;
 use crate::glpi::error::GlpiError;
 use crate::glpi::http::Access;
 use crate::glpi::model::{SearchResult, cell_id, cell_text};
-use crate::glpi::search::{AssetMatch, MarkedTicket, SearchOps, UserMatch};
+use crate::glpi::search::{AssetMatch, Mark, MarkedTicket, Page, SearchOps, UserMatch};
 
 fn criteria(rules: &[(u32, &str, &str)], display: &[u32]) -> Vec<(String, String)> {
     let mut q = Vec::new();
@@ -89,12 +90,22 @@ impl SearchOps for Legacy<'_> {
             .collect())
     }
 
-    /// Open tickets whose `externalid` (search option 87, GLPI 11) is
-    /// exactly `id`, oldest first.
-    async fn open_tickets_with_id(&self, id: &str) -> Result<Vec<MarkedTicket>, GlpiError> {
+    /// Open tickets written by `writer` (field 22, the ticket's writer,
+    /// which GLPI's table indexes) whose `externalid` (search option 87,
+    /// GLPI 11) is exactly `id`, oldest first.
+    async fn open_tickets_with_id(
+        &self,
+        id: &str,
+        writer: u64,
+    ) -> Result<Vec<MarkedTicket>, GlpiError> {
         let anchored = format!("^{id}$");
+        let writer = writer.to_string();
         let query = criteria(
-            &[(87, "contains", &anchored), (12, "equals", "notold")],
+            &[
+                (22, "equals", &writer),
+                (87, "contains", &anchored),
+                (12, "equals", "notold"),
+            ],
             &[2, 3, 21, 87],
         );
         let result = self.search("Ticket", &query).await?;
@@ -103,32 +114,36 @@ impl SearchOps for Legacy<'_> {
         }))
     }
 
-    /// Open tickets (not solved, not closed, not in the trash) whose
-    /// description (field 21) contains `text`, written by `writer` if given,
-    /// at most `max`, oldest first.
-    async fn open_tickets_containing(
+    /// A page of the open tickets (not solved, not closed, not in the
+    /// trash) written by `writer` (field 22) that carry `mark` in their
+    /// description (field 21) or their `externalid` (field 87), by id.
+    async fn open_tickets_marked(
         &self,
-        text: &str,
-        writer: Option<u64>,
-        max: usize,
-    ) -> Result<Vec<MarkedTicket>, GlpiError> {
-        let writer = writer.map(|w| w.to_string());
-        let mut rules = vec![(21, "contains", text), (12, "equals", "notold")];
-        if let Some(w) = &writer {
-            rules.push((22, "equals", w));
-        }
-        let mut query = criteria(&rules, &[2, 3, 21]);
+        mark: Mark<'_>,
+        writer: u64,
+        page: Page,
+    ) -> Result<(Vec<MarkedTicket>, bool), GlpiError> {
+        let writer = writer.to_string();
+        let (field, text) = match mark {
+            Mark::Description(text) => (21, text),
+            Mark::Identity(text) => (87, text),
+        };
+        let rules = [
+            (22, "equals", writer.as_str()),
+            (field, "contains", text),
+            (12, "equals", "notold"),
+        ];
+        let mut query = criteria(&rules, &[2, 3, 21, 87]);
         query.retain(|(k, _)| k != "range");
-        query.push(("range".to_string(), format!("0-{}", max - 1)));
+        let end = page.start + page.size.max(1) - 1;
+        query.extend([
+            ("range".to_string(), format!("{}-{end}", page.start)),
+            ("sort".to_string(), "2".to_string()),
+            ("order".to_string(), "ASC".to_string()),
+        ]);
         let result = self.search("Ticket", &query).await?;
-        let rows = marked_rows(&result, |_| true);
-        if result.totalcount > u64::try_from(max).unwrap_or(u64::MAX) {
-            tracing::warn!(
-                "{} open tickets contain {text}; only the first {max} were read",
-                result.totalcount
-            );
-        }
-        Ok(rows)
+        let more = result.totalcount > u64::try_from(end + 1).unwrap_or(u64::MAX);
+        Ok((marked_rows(&result, |_| true), more))
     }
 }
 
@@ -150,6 +165,7 @@ fn marked_rows(
                     .and_then(|p| u8::try_from(p).ok())
                     .unwrap_or(3),
                 content: row.get("21").and_then(cell_text).unwrap_or_default(),
+                external_id: row.get("87").and_then(cell_text).filter(|e| !e.is_empty()),
             })
         })
         .collect();

@@ -87,6 +87,23 @@ impl<'c> V2<'c> {
         self.call::<(), Vec<T>>(Method::GET, path, None, &query)
             .await
     }
+
+    /// `GET` one page of a collection with an RSQL filter, by id.
+    async fn page<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        filter: &str,
+        page: crate::glpi::search::Page,
+    ) -> Result<Vec<T>, GlpiError> {
+        let query = [
+            ("filter".to_string(), filter.to_string()),
+            ("start".to_string(), page.start.to_string()),
+            ("limit".to_string(), page.size.to_string()),
+            ("sort".to_string(), "id".to_string()),
+        ];
+        self.call::<(), Vec<T>>(Method::GET, path, None, &query)
+            .await
+    }
 }
 
 /// True when GLPI's high-level API refused the access token itself (revoked,
@@ -148,6 +165,7 @@ fn marked(rows: impl Iterator<Item = TicketRead>) -> Vec<MarkedTicket> {
             id: t.id,
             priority: t.priority.unwrap_or(3),
             content: t.content.unwrap_or_default(),
+            external_id: t.external_id.filter(|e| !e.is_empty()),
         })
         .collect();
     out.sort_unstable_by_key(|t| t.id);

@@ -1,6 +1,7 @@
 //! Look-ups over the high-level API, as RSQL filters (glpi-api.md §11.4):
 //! users by `username`, assets by `name` (one asset type at a time), the
-//! key's open tickets by `external_id` or by their description. `==`
+//! API user's open tickets (`user_recipient`) by `external_id` or by their
+//! description. `==`
 //! compares like the database (case-insensitively): matches are checked
 //! again here.
 
@@ -8,7 +9,7 @@ use serde::Deserialize;
 
 use super::{OPEN, TicketRead, V2, marked, rsql};
 use crate::glpi::error::GlpiError;
-use crate::glpi::search::{AssetMatch, MarkedTicket, SearchOps, UserMatch};
+use crate::glpi::search::{AssetMatch, Mark, MarkedTicket, Page, SearchOps, UserMatch};
 
 #[derive(Debug, Deserialize)]
 struct UserRead {
@@ -76,13 +77,17 @@ impl SearchOps for V2<'_> {
         Ok(found)
     }
 
-    /// Open tickets whose `external_id` is exactly `external_id`, oldest
-    /// first.
+    /// Open tickets written by `writer` whose `external_id` is exactly
+    /// `external_id`, oldest first.
     async fn open_tickets_with_id(
         &self,
         external_id: &str,
+        writer: u64,
     ) -> Result<Vec<MarkedTicket>, GlpiError> {
-        let filter = format!("external_id=={};{OPEN}", rsql(external_id));
+        let filter = format!(
+            "user_recipient.id=={writer};external_id=={};{OPEN}",
+            rsql(external_id)
+        );
         let rows: Vec<TicketRead> = self.collection("Assistance/Ticket", &filter, 50).await?;
         Ok(marked(
             rows.into_iter()
@@ -90,21 +95,25 @@ impl SearchOps for V2<'_> {
         ))
     }
 
-    /// Open tickets whose description contains `text`, written by `writer`
-    /// if given, at most `max`, oldest first.
-    async fn open_tickets_containing(
+    /// A page of the open tickets written by `writer` that carry `mark`
+    /// in their description or their `external_id`, by id.
+    async fn open_tickets_marked(
         &self,
-        text: &str,
-        writer: Option<u64>,
-        max: usize,
-    ) -> Result<Vec<MarkedTicket>, GlpiError> {
+        mark: Mark<'_>,
+        writer: u64,
+        page: Page,
+    ) -> Result<(Vec<MarkedTicket>, bool), GlpiError> {
+        let (field, text) = match mark {
+            Mark::Description(text) => ("content", text),
+            Mark::Identity(text) => ("external_id", text),
+        };
         let pattern = format!("*{}*", text.replace('*', "\\*"));
-        let writer = writer.map_or_else(String::new, |w| format!(";user_recipient.id=={w}"));
-        let filter = format!("content=like={}{writer};{OPEN}", rsql(&pattern));
-        let rows: Vec<TicketRead> = self.collection("Assistance/Ticket", &filter, max).await?;
-        if rows.len() >= max {
-            tracing::warn!("only the first {max} open tickets containing {text} were read");
-        }
-        Ok(marked(rows.into_iter()))
+        let filter = format!(
+            "user_recipient.id=={writer};{field}=like={};{OPEN}",
+            rsql(&pattern)
+        );
+        let rows: Vec<TicketRead> = self.page("Assistance/Ticket", &filter, page).await?;
+        let more = rows.len() >= page.size;
+        Ok((marked(rows.into_iter()), more))
     }
 }

@@ -15,10 +15,14 @@ use tokio_postgres::types::{Json, Type};
 
 use super::conn::Conn;
 use super::rows::{
-    KEPT_COLUMNS, NS_HOLD, NS_WAIT, Table, drop_kept, kept_rows, key_params, load_of, pending_of,
-    set_aside,
+    KEPT_COLUMNS, NS_HOLD, NS_INVENTORY, NS_WAIT, Table, drop_kept, kept_rows, key_params, load_of,
+    pending_of, set_aside,
 };
-use crate::core::{Failure, Key, Outcome, Record};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::core::{Coverage, Failure, GlpiId, Key, Outcome, Record, Trace};
 use crate::state::StateError;
 use crate::state::store::{Held, Intent, Kept, KeptId, Pending, Queue, RecordLoad};
 
@@ -32,6 +36,73 @@ pub(crate) struct PgHeld {
     pub(super) own: Option<KeptId>,
     /// The key's creation intent, read with its record, until used.
     pub(super) intent: IntentSeen,
+    /// The key's trace and the inventories, read with its record (and
+    /// read again once the inventory or the trace changed).
+    pub(super) seen: Option<Seen>,
+}
+
+/// What the state database knows of a key beside its record, read with it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Seen {
+    trace: Option<Trace>,
+    inventories: Vec<InventorySeen>,
+}
+
+/// One GLPI's inventory, as a run sees it.
+#[derive(Debug, Clone, Deserialize)]
+struct InventorySeen {
+    glpi: GlpiId,
+    /// Seconds since it was taken.
+    age: i64,
+    /// Taken in this very database (not a restored or copied one).
+    same: bool,
+    /// The key's open ticket it lists.
+    listed: Option<u64>,
+}
+
+/// The columns that read a key's trace and the inventories, for a row
+/// whose key is `$1`, `$2`.
+pub(super) const SEEN_COLUMNS: &str = "\
+    (SELECT jsonb_build_object('glpi', glpi, 'ticket', ticket_id, 'open', open) \
+        FROM traces WHERE node = $1 AND service = $2), \
+    (SELECT coalesce(jsonb_agg(jsonb_build_object( \
+        'glpi', i.glpi, \
+        'age', extract(epoch FROM now() - i.taken_at)::bigint, \
+        'same', i.system_identifier = (SELECT system_identifier::text FROM pg_control_system()) \
+            AND i.timeline = (SELECT timeline_id FROM pg_control_checkpoint()) \
+            AND i.db_oid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+            AND i.records_oid = 'records'::regclass::oid, \
+        'listed', (SELECT t.ticket_id FROM inventory_tickets t \
+            WHERE t.glpi = i.glpi AND t.node = $1 AND t.service = $2))), '[]'::jsonb) \
+        FROM inventory i)";
+
+impl Seen {
+    /// Read from the two [`SEEN_COLUMNS`] at `at` of `row`.
+    pub(super) fn of(row: &tokio_postgres::Row, at: usize) -> Seen {
+        let trace = row
+            .try_get::<_, Option<Json<Trace>>>(at)
+            .ok()
+            .flatten()
+            .map(|Json(t)| t);
+        let inventories = row
+            .try_get::<_, Json<Vec<InventorySeen>>>(at + 1)
+            .map(|Json(i)| i)
+            .unwrap_or_default();
+        Seen { trace, inventories }
+    }
+
+    /// The trace, and how far the inventory of `glpi` covers the key.
+    pub(super) fn coverage(self, glpi: &GlpiId, ttl: Duration) -> (Option<Trace>, Coverage) {
+        let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        let coverage = self
+            .inventories
+            .iter()
+            .find(|i| i.glpi == *glpi && i.same && i.age < ttl)
+            .map_or(Coverage::Unknown, |i| Coverage::Complete {
+                listed: i.listed,
+            });
+        (self.trace, coverage)
+    }
 }
 
 /// What the handle knows of the key's creation intent.
@@ -54,6 +125,25 @@ impl std::fmt::Debug for PgHeld {
 impl Drop for PgHeld {
     fn drop(&mut self) {
         let sql = format!("SELECT pg_advisory_unlock({NS_HOLD}, {})", self.hash);
+        self.conn.in_background(sql);
+    }
+}
+
+/// The state-wide hold of the run taking the inventory: the advisory lock
+/// `(NS_INVENTORY, 0)` on the run's connection; dropped, it is unlocked.
+pub(crate) struct PgInventory {
+    pub(super) conn: Arc<Conn>,
+}
+
+impl std::fmt::Debug for PgInventory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgInventory")
+    }
+}
+
+impl Drop for PgInventory {
+    fn drop(&mut self) {
+        let sql = format!("SELECT pg_advisory_unlock({NS_INVENTORY}, 0)");
         self.conn.in_background(sql);
     }
 }
@@ -125,11 +215,15 @@ impl Held for PgHeld {
             .conn
             .opt(
                 "read a record",
-                "SELECT (SELECT record FROM records WHERE node = $1 AND service = $2), \
-                     (SELECT intent FROM intents WHERE node = $1 AND service = $2)",
+                &format!(
+                    "SELECT (SELECT record FROM records WHERE node = $1 AND service = $2), \
+                         (SELECT intent FROM intents WHERE node = $1 AND service = $2), \
+                         {SEEN_COLUMNS}"
+                ),
                 &key_params(&self.key),
             )
             .await?;
+        self.seen = row.as_ref().map(|r| Seen::of(r, 2));
         self.intent = match &row {
             Some(r) => IntentSeen::Known(pending_of(
                 r.try_get::<_, Option<Json<Intent>>>(1),
@@ -141,22 +235,79 @@ impl Held for PgHeld {
     }
 
     async fn save_record(&mut self, record: &Record) -> Result<(), StateError> {
+        self.seen = None;
         let ticket = i64::try_from(record.ticket_id).unwrap_or(i64::MAX);
+        let glpi = record.glpi.as_ref().map(GlpiId::as_str);
+        // One statement: the record, and its trace when it changes.
         self.conn
             .exec(
                 "write a record",
-                "INSERT INTO records (node, service, ticket_id, record) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (node, service) DO UPDATE \
-                 SET ticket_id = EXCLUDED.ticket_id, record = EXCLUDED.record, \
-                     updated_at = now()",
+                "WITH rec AS (INSERT INTO records (node, service, ticket_id, record) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (node, service) DO UPDATE \
+                     SET ticket_id = EXCLUDED.ticket_id, record = EXCLUDED.record, \
+                         updated_at = now()) \
+                 INSERT INTO traces (node, service, glpi, ticket_id, open) \
+                 SELECT $1, $2, $5, $3, true WHERE $5::text IS NOT NULL \
+                 ON CONFLICT (node, service) DO UPDATE \
+                 SET glpi = EXCLUDED.glpi, ticket_id = EXCLUDED.ticket_id, open = true, \
+                     written_at = now() \
+                 WHERE traces.glpi <> EXCLUDED.glpi OR traces.ticket_id <> EXCLUDED.ticket_id \
+                     OR NOT traces.open",
                 &[
                     (&record.key.node, Type::TEXT),
                     (&record.key.service, Type::TEXT),
                     (&ticket, Type::INT8),
                     (&Json(record), Type::JSONB),
+                    (&glpi, Type::TEXT),
                 ],
             )
             .await
+    }
+
+    async fn close_record(&mut self, closed: &Trace) -> Result<(), StateError> {
+        self.seen = None;
+        let ticket = i64::try_from(closed.ticket).unwrap_or(i64::MAX);
+        let [node, service] = key_params(&self.key);
+        self.conn
+            .exec(
+                "remove a record",
+                "WITH gone AS (DELETE FROM records WHERE node = $1 AND service = $2) \
+                 INSERT INTO traces (node, service, glpi, ticket_id, open) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (node, service) DO UPDATE \
+                 SET glpi = EXCLUDED.glpi, ticket_id = EXCLUDED.ticket_id, \
+                     open = EXCLUDED.open, written_at = now()",
+                &[
+                    node,
+                    service,
+                    (&closed.glpi.as_str(), Type::TEXT),
+                    (&ticket, Type::INT8),
+                    (&closed.open, Type::BOOL),
+                ],
+            )
+            .await
+    }
+
+    async fn seen(
+        &mut self,
+        glpi: &GlpiId,
+        ttl: Duration,
+    ) -> Result<(Option<Trace>, Coverage), StateError> {
+        if let Some(seen) = self.seen.clone() {
+            return Ok(seen.coverage(glpi, ttl));
+        }
+        let row = self
+            .conn
+            .opt(
+                "read what the state knows of a key",
+                &format!("SELECT {SEEN_COLUMNS}"),
+                &key_params(&self.key),
+            )
+            .await?;
+        Ok(row
+            .map(|r| Seen::of(&r, 0))
+            .unwrap_or_default()
+            .coverage(glpi, ttl))
     }
 
     async fn remove_record(&mut self) -> Result<(), StateError> {

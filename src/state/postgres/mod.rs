@@ -41,11 +41,11 @@ use conn::Conn;
 pub(crate) use connect::PgSettings;
 use connect::db_err;
 use held::IntentSeen;
-pub(crate) use held::{PgHeld, PgLine};
+pub(crate) use held::{PgHeld, PgInventory, PgLine};
 pub(crate) use probe::{LockProbe, PgProbe, probe};
 use rows::{
-    ENTER_LINE, Entered, NS_HOLD, NS_WAIT, NewKept, ahead_of, kept_rows, key_hash, key_of,
-    key_params, load_of, record_of,
+    ENTER_LINE, Entered, NS_HOLD, NS_INVENTORY, NS_WAIT, NewKept, ahead_of, kept_rows, key_hash,
+    key_of, key_params, load_of, record_of,
 };
 
 use super::cache::Cache;
@@ -211,6 +211,7 @@ impl PgStore {
             hash: key_hash(key),
             own,
             intent: IntentSeen::Unknown,
+            seen: None,
         }
     }
 
@@ -312,6 +313,7 @@ const LOOK: &str = "WITH receipt AS (DELETE FROM receipts WHERE uid = $1 RETURNI
 impl Store for PgStore {
     type Held = PgHeld;
     type Line = PgLine;
+    type Inventory = PgInventory;
 
     async fn keep(&self, event: &Event, glpi: &GlpiId) -> Result<Place<PgLine>, StateError> {
         // Durable locally before anything else: a run killed now, or a
@@ -437,6 +439,74 @@ impl Store for PgStore {
             .then(|| PgStore::held(conn, key, None));
         conn.same_session(row.try_get(1).map_err(&err)?, taken.is_some())?;
         Ok(hold)
+    }
+
+    async fn try_hold_inventory(&self) -> Result<Option<PgInventory>, StateError> {
+        let conn = self.data().await?;
+        let err = db_err("lock the inventory");
+        let zero = 0_i32;
+        let row = conn
+            .one(
+                "lock the inventory",
+                TRY_HOLD,
+                &[
+                    (&NS_INVENTORY, Type::INT4),
+                    (&zero, Type::INT4),
+                    (&conn.nonce, Type::TEXT),
+                ],
+            )
+            .await?;
+        let taken: Option<bool> = row.try_get(0).map_err(&err)?;
+        let hold = taken.unwrap_or(false).then(|| PgInventory {
+            conn: Arc::clone(conn),
+        });
+        conn.same_session(row.try_get(1).map_err(&err)?, taken.is_some())?;
+        Ok(hold)
+    }
+
+    async fn write_inventory(
+        &self,
+        hold: &PgInventory,
+        glpi: &GlpiId,
+        listed: &[(Key, u64)],
+    ) -> Result<(), StateError> {
+        let nodes: Vec<&str> = listed.iter().map(|(k, _)| k.node.as_str()).collect();
+        let services: Vec<&str> = listed.iter().map(|(k, _)| k.service.as_str()).collect();
+        let tickets: Vec<i64> = listed
+            .iter()
+            .map(|(_, t)| i64::try_from(*t).unwrap_or(i64::MAX))
+            .collect();
+        // One statement: the listed tickets in, the others out, and what
+        // identifies this database, so that a restored copy is not trusted.
+        hold.conn
+            .exec(
+                "write the inventory",
+                "WITH listed AS (SELECT * FROM unnest($2::text[], $3::text[], $4::int8[]) \
+                     AS u(node, service, ticket_id)), \
+                 ins AS (INSERT INTO inventory_tickets (glpi, node, service, ticket_id) \
+                     SELECT $1, node, service, ticket_id FROM listed \
+                     ON CONFLICT (glpi, node, service) DO UPDATE \
+                     SET ticket_id = EXCLUDED.ticket_id), \
+                 gone AS (DELETE FROM inventory_tickets t WHERE t.glpi = $1 AND NOT EXISTS \
+                     (SELECT 1 FROM listed l WHERE l.node = t.node AND l.service = t.service)) \
+                 INSERT INTO inventory (glpi, taken_at, system_identifier, timeline, db_oid, \
+                     records_oid) \
+                 VALUES ($1, now(), (SELECT system_identifier::text FROM pg_control_system()), \
+                     (SELECT timeline_id FROM pg_control_checkpoint()), \
+                     (SELECT oid FROM pg_database WHERE datname = current_database()), \
+                     'records'::regclass::oid) \
+                 ON CONFLICT (glpi) DO UPDATE SET taken_at = EXCLUDED.taken_at, \
+                     system_identifier = EXCLUDED.system_identifier, \
+                     timeline = EXCLUDED.timeline, db_oid = EXCLUDED.db_oid, \
+                     records_oid = EXCLUDED.records_oid",
+                &[
+                    (&glpi.as_str(), Type::TEXT),
+                    (&nodes, Type::TEXT_ARRAY),
+                    (&services, Type::TEXT_ARRAY),
+                    (&tickets, Type::INT8_ARRAY),
+                ],
+            )
+            .await
     }
 
     async fn peek(&self, key: &Key) -> Result<(RecordLoad, Vec<Kept>), StateError> {

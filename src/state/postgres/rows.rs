@@ -21,6 +21,9 @@ use crate::state::store::{Intent, Kept, KeptId, Pending, RecordLoad};
 pub(super) const NS_HOLD: i32 = 0x4547_4C01;
 /// First key of the advisory locks that mark a run waiting in line.
 pub(super) const NS_WAIT: i32 = 0x4547_4C02;
+/// First key of the advisory lock of the run taking the inventory of
+/// GLPI's open tickets (`schema.rs` uses …03 to migrate).
+pub(super) const NS_INVENTORY: i32 = 0x4547_4C04;
 
 /// The second key of a key's hold lock: FNV-1a 32 of node, NUL, service,
 /// kept positive. Stable across versions and platforms (two servers must

@@ -16,10 +16,10 @@ pub(super) const NS_MIGRATE: i32 = 0x4547_4C03;
 
 /// The migrations, in order: version `i + 1` is `MIGRATIONS[i]`. Never
 /// edit one that shipped; add the next.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The tables the program reads and writes (rights checked by `check`).
-pub(super) const TABLES: [&str; 11] = [
+pub(super) const TABLES: [&str; 14] = [
     "esia_glpi_schema",
     "records",
     "keys",
@@ -31,6 +31,9 @@ pub(super) const TABLES: [&str; 11] = [
     "dropped_records",
     "dropped_kept",
     "dropped_intents",
+    "traces",
+    "inventory",
+    "inventory_tickets",
 ];
 
 /// The schema version this program writes.
@@ -139,6 +142,38 @@ CREATE TABLE dropped_intents (
 const V2: &str = "
 ALTER TABLE kept ADD COLUMN started_at timestamptz;
 ALTER TABLE dropped_kept ADD COLUMN started_at timestamptz;
+";
+
+/// Version 3: what the state knows of GLPI's open tickets beside the
+/// records (`core::knowledge`): each key's trace (the last ticket recorded
+/// and whether it was open), and the inventory of each GLPI (when it was
+/// taken, what it listed, and what identifies this database, so that a
+/// restored or copied one is not trusted).
+const V3: &str = "
+CREATE TABLE traces (
+    node text NOT NULL,
+    service text NOT NULL,
+    glpi text NOT NULL,
+    ticket_id bigint NOT NULL,
+    open boolean NOT NULL,
+    written_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (node, service)
+);
+CREATE TABLE inventory (
+    glpi text PRIMARY KEY,
+    taken_at timestamptz NOT NULL,
+    system_identifier text NOT NULL,
+    timeline integer NOT NULL,
+    db_oid oid NOT NULL,
+    records_oid oid NOT NULL
+);
+CREATE TABLE inventory_tickets (
+    glpi text NOT NULL,
+    node text NOT NULL,
+    service text NOT NULL,
+    ticket_id bigint NOT NULL,
+    PRIMARY KEY (glpi, node, service)
+);
 ";
 
 /// The schema's version, `0` when the database has none yet.
@@ -277,7 +312,7 @@ mod tests {
 
     #[test]
     fn migrations_are_ordered_and_each_creates_something() {
-        assert_eq!(latest(), 2);
+        assert_eq!(latest(), 3);
         for sql in MIGRATIONS {
             assert!(sql.contains("CREATE") || sql.contains("ALTER"), "{sql}");
             // A migration never drops what holds state.

@@ -178,26 +178,59 @@ impl Pg {
         c.output().unwrap()
     }
 
+    /// The database `esia` as `pg_dump` prints it, restorable by `psql` as a
+    /// role that owns the new database: no owners, no rights (the restoring
+    /// role owns what it creates), no `\restrict` framing (its key is random
+    /// per dump, and older psql versions do not know it).
+    #[track_caller]
+    pub fn dump(&self) -> String {
+        self.pg_dump(&["--no-owner", "--no-privileges"])
+    }
+
+    /// Runs `psql -f dump` as `esia` over TCP, as a site restores a dump.
+    #[track_caller]
+    pub fn restore_as_esia(&self, dump: &Path) {
+        let mut c = self.client_cmd();
+        let out = c
+            .env("PGPASSWORD", PASSWORD)
+            .env("LC_ALL", "C")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", USER, "-d", DATABASE, "-f"])
+            .arg(dump)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql -f {}: {}",
+            dump.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The data of the database `esia`, as `pg_dump --data-only` prints it
     /// (every row of every table, whatever the schema).
     #[track_caller]
     pub fn dump_data(&self) -> String {
-        self.pg_dump("--data-only")
+        self.pg_dump(&["--data-only", "--no-owner"])
     }
 
     /// The schema of the database `esia`, as `pg_dump --schema-only`
     /// prints it.
     #[track_caller]
     pub fn dump_schema(&self) -> String {
-        self.pg_dump("--schema-only")
+        self.pg_dump(&["--schema-only", "--no-owner"])
     }
 
     #[track_caller]
-    fn pg_dump(&self, what: &str) -> String {
+    fn pg_dump(&self, options: &[&str]) -> String {
         let mut c = Command::new(self.bin.join("pg_dump"));
         clean_env(&mut c);
         c.stdin(Stdio::null())
-            .args([what, "--no-owner", "-U", "postgres"])
+            .env("LC_ALL", "C")
+            .args(options)
+            .args(["-U", "postgres"])
             .arg("-h")
             .arg(self.socket_dir())
             .arg("-p")
