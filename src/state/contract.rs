@@ -434,7 +434,7 @@ async fn corrupt_entries_are_set_aside(site: &impl Site) {
 /// follows its record, and outlives it.
 async fn inventory_and_traces(site: &impl Site) {
     let (k1, k2) = (Key::new("inv", "one"), Key::new("inv", "two"));
-    let ttl = Duration::from_secs(600);
+    let ttl = Duration::from_mins(10);
     let store = site.open(0);
     let mut h2 = held(&store, &k2).await;
     assert_eq!(
