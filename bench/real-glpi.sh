@@ -34,15 +34,18 @@
 #   reconcile  makes sure --reconcile (300) OPEN tickets of the API user carry a marker, on all
 #              four GLPIs (created with the binary's notify, keys reconcile-N:HTTP), so that the
 #              listings below find the same number of rows on the small and the large GLPI.
-#   create     a warm creation (requester cached, asset_types = [], GLPI version cached) on each
-#              GLPI: the whole `notify` process timed with bash's EPOCHREALTIME, --runs (7)
-#              PAIRED rounds; in each round every GLPI of a version (empty, populated: order
-#              alternating) runs every method once (order rotating): the binary over the legacy
-#              API, the same requests made with curl (initSession, today's search for the key's
-#              open ticket, POST Ticket, killSession), and on GLPI 11 the binary over api = "v2"
-#              (token cached) and the same v2 requests with curl (search by external_id, POST
-#              Assistance/Ticket, POST …/TeamMember). Every timed run creates a ticket for a new
-#              key. Requests per creation: the binary's -v line `requests=N`, and php -S's log.
+#   create     a warm creation (requester cached, asset_types = [], GLPI version cached, the
+#              state's inventory of GLPI's open tickets taken by the warm-up) on each GLPI: the
+#              whole `notify` process timed with bash's EPOCHREALTIME, --runs (7) PAIRED rounds;
+#              in each round every GLPI of a version (empty, populated: order alternating) runs
+#              every method once (order rotating): the binary over the legacy API, the same
+#              requests made with curl (initSession, POST Ticket, killSession; with --curl-search
+#              also the per-creation search for the key's open ticket that releases before the
+#              inventory made — to time such a binary), and on GLPI 11 the binary over
+#              api = "v2" (token cached) and the same v2 requests with curl (POST
+#              Assistance/Ticket, POST …/TeamMember; --curl-search: the search by external_id
+#              first). Every timed run creates a ticket for a new key. Requests per creation:
+#              the binary's -v line `requests=N`, and php -S's log.
 #   search     the searches themselves, each a single curl request timed by curl
 #              (time_total), --runs paired rounds (empty/populated alternating): today's
 #              searches, the same with the writer criterion (search option 22 =
@@ -54,13 +57,14 @@
 # --keep-open to leave them), and a table is printed.
 #
 # Options: --runs N (7), --closed N (50000), --reconcile N (300), --phases LIST (all),
+#          --curl-search (the curl floor with the per-creation search of older releases),
 #          --work DIR (a temporary directory, kept: configs, logs, raw times), --mysql CMD (mysql).
 # Needs: bash 5, curl, jq, sha256sum, awk, mysql (phases history, counts). Prints the table on
 # standard output, progress on standard error.
 set -euo pipefail
 
 BIN="" RUNS=7 CLOSED=50000 RECONCILE=300 PHASES="history,reconcile,create,search,list" WORK=""
-MYSQL=mysql KEEP_OPEN=0
+MYSQL=mysql KEEP_OPEN=0 CURL_SEARCH=0
 declare -A ENVF=()
 die() { echo "real-glpi.sh: $*" >&2; exit 2; }
 say() { printf '## %s\n' "$*" >&2; }
@@ -74,6 +78,7 @@ while [ $# -gt 0 ]; do
     --work) WORK=$2; shift ;;
     --mysql) MYSQL=$2; shift ;;
     --keep-open) KEEP_OPEN=1 ;;
+    --curl-search) CURL_SEARCH=1 ;;
     --g10) ENVF[e10]=$2; shift ;;
     --g10-populated) ENVF[p10]=$2; shift ;;
     --g11) ENVF[e11]=$2; shift ;;
@@ -207,10 +212,12 @@ curl_legacy_create() {  # g node
        --data-urlencode "criteria[1][value]=notold" --data-urlencode "forcedisplay[0]=2"
        --data-urlencode "forcedisplay[1]=3" --data-urlencode "forcedisplay[2]=21")
   fi
-  a=$(curl "${common[@]}" -H "X-GLPI-Sanitized-Content: false" -H "Session-Token: $session" -g -G \
-    "${q[@]}" --data-urlencode "range=0-49" "$api/search/Ticket")
-  field total totalcount "$a"
-  [ "$total" = 0 ] || { echo "real-glpi.sh: curl: $node already has an open ticket" >&2; return 1; }
+  if [ "$CURL_SEARCH" = 1 ]; then
+    a=$(curl "${common[@]}" -H "X-GLPI-Sanitized-Content: false" -H "Session-Token: $session" -g -G \
+      "${q[@]}" --data-urlencode "range=0-49" "$api/search/Ticket")
+    field total totalcount "$a"
+    [ "$total" = 0 ] || { echo "real-glpi.sh: curl: $node already has an open ticket" >&2; return 1; }
+  fi
   j_content=$(content_of "$node"); j_content=${j_content//\"/\\\"}
   body="{\"input\":{\"name\":\"(  ) $node:HTTP\",\"content\":\"$j_content\",\"type\":1,\"urgency\":3,\"impact\":3,\"priority\":3,\"_users_id_requester\":${REQID[$g]}"
   [ "${MAJOR[$g]}" -lt 11 ] || body+=",\"externalid\":\"$x\""
@@ -236,8 +243,10 @@ curl_v2_create() {  # g node
   local g=$1 node=$2 v2="${URL[$1]}/api.php/v2" a x id body j_content
   local auth=(-fsS -H "Authorization: Bearer ${TOKEN[$g]}")
   x=$(extid "$node" HTTP)
-  a=$(curl "${auth[@]}" -G --data-urlencode "filter=external_id==\"$x\";$OPEN_RSQL" --data-urlencode "limit=50" "$v2/Assistance/Ticket")
-  [ "$a" = "[]" ] || { echo "real-glpi.sh: curl v2: $node already has an open ticket: $a" >&2; return 1; }
+  if [ "$CURL_SEARCH" = 1 ]; then
+    a=$(curl "${auth[@]}" -G --data-urlencode "filter=external_id==\"$x\";$OPEN_RSQL" --data-urlencode "limit=50" "$v2/Assistance/Ticket")
+    [ "$a" = "[]" ] || { echo "real-glpi.sh: curl v2: $node already has an open ticket: $a" >&2; return 1; }
+  fi
   j_content=$(content_of "$node"); j_content=${j_content//\"/\\\"}
   body="{\"name\":\"(  ) $node:HTTP\",\"content\":\"$j_content\",\"type\":1,\"urgency\":3,\"impact\":3,\"priority\":3,\"external_id\":\"$x\"}"
   a=$(curl "${auth[@]}" -H "Content-Type: application/json" -X POST --data "$body" "$v2/Assistance/Ticket")

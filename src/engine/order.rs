@@ -220,15 +220,18 @@ impl<S: Store> Run<'_, S> {
             return Ok(true);
         }
         let mut settled = true;
-        let asks_glpi =
-            match lifecycle::lookup(usable.record.as_ref(), &kept.event, Known::default()) {
-                Some(Lookup::ReadTicket(_)) => true,
-                Some(Lookup::FindByMarker) => {
-                    !(usable.may_know() && self.knows_none_open(held).await?)
-                }
-                None => false,
-            };
-        if !self.has_session() && asks_glpi {
+        let event = &kept.event;
+        // The session is needed to read or to search — or to write: a
+        // creation the state answered for alone still writes.
+        let needs_glpi = match lifecycle::lookup(usable.record.as_ref(), event, Known::default()) {
+            Some(Lookup::ReadTicket(_)) => true,
+            Some(Lookup::FindByMarker) => {
+                event.state.is_problem()
+                    || !(usable.may_know() && self.knows_none_open(held).await?)
+            }
+            None => false,
+        };
+        if !self.has_session() && needs_glpi {
             self.session().await?;
             settled = false;
         }

@@ -369,7 +369,14 @@ impl Held for FileHeld {
     }
 
     async fn clear_intent(&mut self) -> Result<(), StateError> {
-        remove(&self.paths.intent)
+        // Not synced: an intent a crash brings back costs the next run one
+        // search, which finds the ticket the record names.
+        match fs::remove_file(&self.paths.intent) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                Err(io_err(&self.paths.intent, "remove")(e))
+            }
+            _ => Ok(()),
+        }
     }
 
     async fn forget(&mut self) -> Result<Vec<String>, StateError> {

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic;
 use super::error::StateError;
 use super::journal::encode;
 use super::paths::{io_err, read_private};
@@ -116,8 +115,11 @@ pub(super) fn trace(path: &Path, key: &Key) -> Result<Option<Trace>, StateError>
     }))
 }
 
-/// Writes the key's trace at `path` (durably), unless it says that already,
-/// and the stamp of `known/`.
+/// Writes the key's trace at `path`, unless it says that already, and the
+/// stamp of `known/`. Neither is fsynced: the record written or removed
+/// with the trace is (durably); a trace a crash loses or tears is one of no
+/// GLPI (see [`trace`]), and a state with such a trace asks GLPI — only a
+/// record file deleted by hand after that crash could then go unnoticed.
 pub(super) fn write_trace(path: &Path, key: &Key, new: &Trace) -> Result<(), StateError> {
     if trace(path, key)?.as_ref() == Some(new) {
         return Ok(());
@@ -127,12 +129,10 @@ pub(super) fn write_trace(path: &Path, key: &Key, new: &Trace) -> Result<(), Sta
         key: key.clone(),
         trace: new.clone(),
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let stamp = dir.join("stamp.json");
-    write_file(path, &encode(path, &file)?, true)?;
+    let stamp = path.parent().unwrap_or(Path::new(".")).join("stamp.json");
+    write_file(path, &encode(path, &file)?, false)?;
     let written_at = now_ns();
-    write_file(&stamp, &encode(&stamp, &Stamp { written_at })?, false)?;
-    atomic::sync_dir(dir).map_err(io_err(dir, "sync"))
+    write_file(&stamp, &encode(&stamp, &Stamp { written_at })?, false)
 }
 
 /// Writes `bytes` to `path` through a temporary file of its directory
