@@ -23,8 +23,10 @@ use super::search::{AssetMatch, Mark, MarkedTicket, Page, SearchOps, UserMatch};
 use super::tickets::{TicketOps, TicketState, Timeline, matrix_priority};
 use super::v2::V2;
 
-/// How many tickets one page of a listing asks for.
-const LISTING_PAGE: usize = 200;
+/// How many tickets one page of a listing asks for: many, since GLPI's
+/// legacy search reads every matching row whatever the range and cuts the
+/// page in PHP (each page costs the whole listing; real GLPI 10 and 11).
+const LISTING_PAGE: usize = 1000;
 /// Where a listing stops reading, whatever GLPI says is left (a runaway
 /// listing is a misconfigured API user, not an inventory).
 const LISTING_MAX: usize = 20_000;
