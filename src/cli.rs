@@ -2,7 +2,7 @@
 //!
 //! Stage one of parsing (STYLE rule 3): no I/O, no resolution. What the
 //! options gave is handed over as a [`Given`]; turning it into an
-//! [`Event`](crate::core::Event) happens in `core::event`. Also the argv[0]
+//! [`Event`](crate::core::Event) happens in `core::resolve`. Also the argv[0]
 //! rewriting that makes `SEND_TICKET_GLPI[_MAIL]` behave as `notify`.
 //! Imports only `core` (the state values).
 
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 
-use crate::core::event::os_text;
+use crate::core::resolve::os_text;
 use crate::core::{Given, Key, State};
 
 /// The exit-status table, shown by `--help` and pinned by a test against
@@ -141,6 +141,8 @@ pub(crate) struct KeyArgs {
     pub(crate) service: String,
 }
 
+/// `notify` and `render`: every macro an engine can pass, as an argument.
+/// A value may start with `-` (a negative reading, a hand-typed comment).
 #[derive(Debug, Default, Clone, Args)]
 pub(crate) struct NotifyArgs {
     /// Ticket priority: 1 very low, 2 low, 3 medium, 4 high, 5 very high, 6 major
@@ -148,35 +150,62 @@ pub(crate) struct NotifyArgs {
           value_parser = clap::value_parser!(u8).range(1..=6))]
     pub(crate) priority: Option<u8>,
     /// Node (host) name [env: NAGIOS_HOSTNAME, ICINGA_HOSTNAME]
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) node: Option<String>,
     /// The node's group [env: NAGIOS_HOSTGROUPNAME]
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) group: Option<String>,
     /// Service name, empty for a host-level alert [env: NAGIOS_SERVICEDESC]
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) service: Option<String>,
-    /// OK, WARNING, CRITICAL, UNKNOWN, ACK, UNACK (any case; also Alerte, Critique,
-    /// Inconnu, Acquittement, 0..3, UP, DOWN, UNREACHABLE) [env: NAGIOS_SERVICESTATE]
-    #[arg(long, value_parser = parse_state)]
-    pub(crate) state: Option<State>,
-    /// The check's output [env: NAGIOS_SERVICEOUTPUT]
-    #[arg(long)]
+    /// OK, WARNING, CRITICAL, UNKNOWN, UP, DOWN, UNREACHABLE, ACK, UNACK (any
+    /// case; also Alerte, Critique, Inconnu, Acquittement, 0..3 — a host's
+    /// 0..2 are UP, DOWN, UNREACHABLE) [env: NAGIOS_SERVICESTATE, NAGIOS_HOSTSTATE]
+    #[arg(long, value_parser = parse_state, allow_hyphen_values = true)]
+    pub(crate) state: Option<String>,
+    /// The check's output [env: NAGIOS_SERVICEOUTPUT, NAGIOS_HOSTOUTPUT]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) output: Option<String>,
     /// The node's address [env: NAGIOS_HOSTADDRESS]
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) address: Option<String>,
-    /// Who acknowledged (ACK / UNACK) [env: NAGIOS_NOTIFICATIONAUTHOR]
-    #[arg(long)]
-    pub(crate) ack_author: Option<String>,
-    /// Why (ACK / UNACK) [env: NAGIOS_NOTIFICATIONCOMMENT]
-    #[arg(long)]
-    pub(crate) ack_comment: Option<String>,
+    /// The notification type: PROBLEM, RECOVERY, ACKNOWLEDGEMENT, FLAPPINGSTART,
+    /// FLAPPINGSTOP (FLAPPINGEND), FLAPPINGDISABLED, DOWNTIMESTART, DOWNTIMEEND,
+    /// DOWNTIMECANCELLED, CUSTOM (any case; another word is ignored with a
+    /// warning) [env: NAGIOS_NOTIFICATIONTYPE]
+    #[arg(long = "type", value_name = "TYPE", allow_hyphen_values = true)]
+    pub(crate) kind: Option<String>,
+    /// Who: the acknowledgement's, the downtime's or the custom notification's
+    /// author [env: NAGIOS_NOTIFICATIONAUTHOR]
+    #[arg(long, alias = "ack-author", allow_hyphen_values = true)]
+    pub(crate) author: Option<String>,
+    /// Why: their comment [env: NAGIOS_NOTIFICATIONCOMMENT]
+    #[arg(long, alias = "ack-comment", allow_hyphen_values = true)]
+    pub(crate) comment: Option<String>,
+    /// The engine's id of this state change [env: NAGIOS_SERVICEEVENTID, NAGIOS_HOSTEVENTID]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub(crate) event_id: Option<String>,
+    /// The id of the object's previous state change [env: NAGIOS_LASTSERVICEEVENTID]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub(crate) last_event_id: Option<String>,
+    /// The id of the problem (opaque: Naemon's are UUIDs) [env: NAGIOS_SERVICEPROBLEMID]
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub(crate) problem_id: Option<String>,
+    /// The id of the previous problem [env: NAGIOS_LASTSERVICEPROBLEMID]
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub(crate) last_problem_id: Option<String>,
+    /// SOFT or HARD [env: NAGIOS_SERVICESTATETYPE]
+    #[arg(long, value_name = "TYPE", allow_hyphen_values = true)]
+    pub(crate) state_type: Option<String>,
+    /// The object's previous state [env: NAGIOS_LASTSERVICESTATE]
+    #[arg(long, value_name = "STATE", allow_hyphen_values = true)]
+    pub(crate) last_state: Option<String>,
     /// Also send the notification mail to ADDR (repeatable)
     #[arg(long = "mail", value_name = "ADDR")]
     pub(crate) mails: Vec<String>,
     /// Extra template variable %KEY (repeatable)
-    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var,
+          allow_hyphen_values = true)]
     pub(crate) vars: Vec<(String, String)>,
     /// Set when started as SEND_TICKET_GLPI_MAIL
     #[arg(long, hide = true)]
@@ -197,11 +226,18 @@ impl NotifyArgs {
             node: self.node.clone(),
             group: self.group.clone(),
             service: self.service.clone(),
-            state: self.state,
+            state: self.state.clone(),
             output: self.output.clone(),
             address: self.address.clone(),
-            ack_author: self.ack_author.clone(),
-            ack_comment: self.ack_comment.clone(),
+            kind: self.kind.clone(),
+            author: self.author.clone(),
+            comment: self.comment.clone(),
+            event_id: self.event_id.clone(),
+            last_event_id: self.last_event_id.clone(),
+            problem_id: self.problem_id.clone(),
+            last_problem_id: self.last_problem_id.clone(),
+            state_type: self.state_type.clone(),
+            last_state: self.last_state.clone(),
             vars: self.vars.clone(),
         }
     }
@@ -220,11 +256,13 @@ fn absolute(path: PathBuf) -> Result<PathBuf, String> {
     }
 }
 
-fn parse_state(text: &str) -> Result<State, String> {
-    State::parse(text).ok_or_else(|| {
+/// A state as the engine wrote it (read for a host or a service by
+/// `core::resolve`), checked here.
+fn parse_state(text: &str) -> Result<String, String> {
+    State::parse(text).map(|_| text.to_owned()).ok_or_else(|| {
         format!(
-            "unknown state {text:?}; accepted: OK, WARNING, CRITICAL, UNKNOWN, ACK, UNACK, \
-             Alerte, Critique, Inconnu, Acquittement, 0..3, UP, DOWN, UNREACHABLE"
+            "unknown state {text:?}; accepted: OK, WARNING, CRITICAL, UNKNOWN, UP, DOWN, \
+             UNREACHABLE, ACK, UNACK, Alerte, Critique, Inconnu, Acquittement, 0..3"
         )
     })
 }
@@ -333,7 +371,7 @@ mod tests {
             panic!("not notify")
         };
         assert_eq!(a.priority, Some(6));
-        assert_eq!(a.state, Some(State::Critical));
+        assert_eq!(a.state.as_deref(), Some("critique"));
     }
 
     #[test]

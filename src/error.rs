@@ -102,7 +102,7 @@ impl Error {
 
     pub(crate) fn hint(&self) -> Option<String> {
         match self {
-            Error::Usage(e) => e.hint(),
+            Error::Usage(e) => Some(e.hint()),
             Error::Config(e) => e.hint(),
             Error::Glpi(e) => e.hint(),
             Error::State(e) => Some(e.hint()),

@@ -16,7 +16,7 @@
 
 use reqwest::StatusCode;
 
-use crate::core::{Event, Failure, Key, Lang, Outcome, Remote, Skip, State};
+use crate::core::{Event, Failure, Key, Lang, NotificationType, Outcome, Remote, Skip, State};
 use crate::glpi::decode_error;
 use crate::invariants;
 use crate::text::{self, MailTicket};
@@ -28,11 +28,14 @@ pub fn config(data: &[u8]) {
     invariants::config::parse(&String::from_utf8_lossy(data), &[]);
 }
 
-const STATES: [State; 6] = [
+const STATES: [State; 9] = [
     State::Ok,
     State::Warning,
     State::Critical,
     State::Unknown,
+    State::Up,
+    State::Down,
+    State::Unreachable,
     State::Ack,
     State::Unack,
 ];
@@ -135,11 +138,12 @@ fn event_of(flags: u8, more: u8, parts: &[String]) -> Event {
         key: Key::new(part(2), part(3)),
         group: part(4).to_owned(),
         address: part(5).to_owned(),
-        state: STATES[usize::from(flags >> 1 & 7) % STATES.len()],
+        state: STATES[(usize::from(flags >> 1 & 7) + usize::from(more >> 6)) % STATES.len()],
         output: part(6).to_owned(),
         priority: 1 + more % 6,
-        ack_author: part(7).to_owned(),
-        ack_comment: part(8).to_owned(),
+        kind: NotificationType::parse(part(10)),
+        author: part(7).to_owned(),
+        comment: part(8).to_owned(),
         vars: parts
             .get(11..)
             .unwrap_or_default()

@@ -269,8 +269,8 @@ mod tests {
             address: "10.0.0.1".into(),
             output: "connection <refused>".into(),
             priority: 4,
-            ack_author: "Jeanne".into(),
-            ack_comment: "on it".into(),
+            author: "Jeanne".into(),
+            comment: "on it".into(),
             ..Event::sample("srv-web-01", "HTTP", state)
         }
     }

@@ -79,6 +79,7 @@ fn skip_reason(skip: Skip, state: State) -> String {
     match skip {
         Skip::Renotification => format!("already recorded as {state}"),
         Skip::NoTicket => "no open ticket for this node and service".to_string(),
+        Skip::Downtime => "a downtime never opens a ticket".to_string(),
         Skip::ClosedInGlpi(id, remote) => {
             let how = match remote {
                 Remote::Solved => "solved",

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestError, TestRunner};
 
-use crate::core::{Event, Failure, Key, Lang, Outcome, State};
+use crate::core::{Event, Failure, Key, Lang, NotificationType, Outcome, State};
 use crate::invariants;
 use crate::template::Vars;
 use crate::text::{self, MailTicket};
@@ -268,8 +268,18 @@ fn content_carries_no_markup_or_control_character_from_the_monitored_world() {
 }
 
 fn state() -> impl Strategy<Value = State> {
-    proptest::sample::select(vec!["OK", "WARNING", "CRITICAL", "UNKNOWN", "ACK", "UNACK"])
-        .prop_map(|s| State::parse(s).unwrap_or(State::Unknown))
+    proptest::sample::select(vec![
+        "OK",
+        "WARNING",
+        "CRITICAL",
+        "UNKNOWN",
+        "UP",
+        "DOWN",
+        "UNREACHABLE",
+        "ACK",
+        "UNACK",
+    ])
+    .prop_map(|s| State::parse(s).unwrap_or(State::Unknown))
 }
 
 /// An event whose every text comes from the monitored world.
@@ -280,16 +290,18 @@ fn event() -> impl Strategy<Value = Event> {
         state(),
         1u8..=6,
         vars,
+        proptest::option::of(proptest::sample::select(NotificationType::ALL.to_vec())),
     )
-        .prop_map(|(v, state, priority, vars)| Event {
+        .prop_map(|(v, state, priority, vars, kind)| Event {
             key: Key::new(v[0].clone(), v[1].clone()),
             group: v[2].clone(),
             address: v[3].clone(),
             state,
             output: v[4].clone(),
             priority,
-            ack_author: v[5].clone(),
-            ack_comment: v[6].clone(),
+            kind,
+            author: v[5].clone(),
+            comment: v[6].clone(),
             vars,
             time: jiff::Timestamp::UNIX_EPOCH,
             order: None,

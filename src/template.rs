@@ -34,7 +34,6 @@ impl Vars {
         self.map.insert(name, value.into());
     }
 
-    #[cfg(test)]
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.map.get(name).map(String::as_str)
     }

@@ -77,7 +77,7 @@ pub(super) fn monitor_env() -> MonitorEnv {
     MonitorEnv::from_vars(std::env::vars_os().map(|(k, v)| {
         (
             k.to_string_lossy().into_owned(),
-            crate::core::event::os_text(&v),
+            crate::core::resolve::os_text(&v),
         )
     }))
 }

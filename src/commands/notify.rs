@@ -23,9 +23,13 @@ pub(crate) async fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Erro
     let config = globals.load_config()?;
     let env = monitor_env();
     let clock = Clock::system();
+    let resolved = Event::resolve(&args.given(), &env, config.default_priority, clock.now())?;
+    for w in &resolved.warnings {
+        tracing::warn!("{w}");
+    }
     let event = Event {
         started: globals.started.clone(),
-        ..Event::resolve(&args.given(), &env, config.default_priority, clock.now())?
+        ..resolved.event
     };
     let (outcome, result) = deliver(globals, &config, &event, &clock, started).await;
     if args.send_mail || !args.mails.is_empty() {

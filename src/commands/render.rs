@@ -20,12 +20,16 @@ struct Rendered {
 pub(crate) fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
     let config = globals.load_config()?;
     let clock = Clock::system();
-    let event = Event::resolve(
+    let resolved = Event::resolve(
         &args.given(),
         &monitor_env(),
         config.default_priority,
         clock.now(),
     )?;
+    for w in &resolved.warnings {
+        tracing::warn!("{w}");
+    }
+    let event = resolved.event;
     let texts = engine::ticket_texts(&config, &event, None, None, &clock.date(event.time));
     // Monitored-world text never reaches a terminal with its control characters.
     let human = format!(

@@ -1,17 +1,16 @@
-//! The event a monitoring engine hands us, resolved from what the command
-//! line gave ([`Given`]) and the Nagios-style environment macros
-//! ([`MonitorEnv`]); the key ([`Key`]) an event belongs to.
+//! The event a monitoring engine hands us and the key ([`Key`]) it belongs
+//! to: its state ([`State`], host states kept as such), the kind of
+//! notification ([`NotificationType`]) and where it stands in the engine's
+//! own numbering ([`EngineOrder`]). How an event is resolved from the
+//! command line and the environment is `resolve.rs`.
 //!
-//! Pure: no filesystem, no network, no clock. The caller captures the
-//! environment once and passes it in, so resolution is a plain function of
-//! its inputs (precedence: explicit option > `NAGIOS_*` > `ICINGA_*`).
+//! Pure: no filesystem, no network, no clock.
 
-use std::collections::HashMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// A service state, as recorded and as received.
+/// A service or host state, as recorded and as received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub(crate) enum State {
@@ -19,29 +18,68 @@ pub(crate) enum State {
     Warning,
     Critical,
     Unknown,
+    /// Host states, kept as such: they act as OK, CRITICAL and UNKNOWN.
+    Up,
+    Down,
+    Unreachable,
     Ack,
     Unack,
 }
 
 impl State {
     /// Parses every spelling SPEC accepts: the English names (any case), the
-    /// Esia French labels, the Nagios numbers 0..3 and the host states.
+    /// Esia French labels, the Nagios service numbers 0..3 and the host
+    /// states.
     pub(crate) fn parse(text: &str) -> Option<State> {
         let t = text.trim().to_lowercase();
         Some(match t.as_str() {
-            "ok" | "0" | "up" => State::Ok,
+            "ok" | "0" => State::Ok,
             "warning" | "warn" | "1" | "alerte" => State::Warning,
-            "critical" | "crit" | "2" | "critique" | "down" => State::Critical,
-            "unknown" | "3" | "inconnu" | "unreachable" => State::Unknown,
+            "critical" | "crit" | "2" | "critique" => State::Critical,
+            "unknown" | "3" | "inconnu" => State::Unknown,
+            "up" => State::Up,
+            "down" => State::Down,
+            "unreachable" => State::Unreachable,
             "ack" | "acknowledgement" | "acknowledged" | "acquittement" => State::Ack,
             "unack" | "unacknowledgement" | "unacknowledged" => State::Unack,
             _ => return None,
         })
     }
 
-    /// WARNING, CRITICAL or UNKNOWN: the states that open a ticket.
+    /// A host's state: its numbers are Nagios's host numbers (0 UP,
+    /// 1 DOWN, 2 UNREACHABLE); names as [`State::parse`].
+    pub(crate) fn parse_host(text: &str) -> Option<State> {
+        match text.trim() {
+            "0" => Some(State::Up),
+            "1" => Some(State::Down),
+            "2" => Some(State::Unreachable),
+            _ => State::parse(text),
+        }
+    }
+
+    /// What a host state acts as: UP = OK, DOWN = CRITICAL, UNREACHABLE =
+    /// UNKNOWN; every other state is itself.
+    pub(crate) fn acts_as(self) -> State {
+        match self {
+            State::Up => State::Ok,
+            State::Down => State::Critical,
+            State::Unreachable => State::Unknown,
+            s => s,
+        }
+    }
+
+    /// WARNING, CRITICAL, UNKNOWN, DOWN or UNREACHABLE: the states that
+    /// open a ticket.
     pub(crate) fn is_problem(self) -> bool {
-        matches!(self, State::Warning | State::Critical | State::Unknown)
+        matches!(
+            self.acts_as(),
+            State::Warning | State::Critical | State::Unknown
+        )
+    }
+
+    /// OK or UP: a recovery.
+    pub(crate) fn is_ok(self) -> bool {
+        self.acts_as() == State::Ok
     }
 
     /// The upper-case label written in tickets and logs.
@@ -51,6 +89,9 @@ impl State {
             State::Warning => "WARNING",
             State::Critical => "CRITICAL",
             State::Unknown => "UNKNOWN",
+            State::Up => "UP",
+            State::Down => "DOWN",
+            State::Unreachable => "UNREACHABLE",
             State::Ack => "ACK",
             State::Unack => "UNACK",
         }
@@ -63,6 +104,9 @@ impl State {
             State::Warning => "warning",
             State::Critical => "critical",
             State::Unknown => "unknown",
+            State::Up => "up",
+            State::Down => "down",
+            State::Unreachable => "unreachable",
             State::Ack => "acknowledged",
             State::Unack => "unacknowledged",
         }
@@ -72,6 +116,86 @@ impl State {
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
+    }
+}
+
+/// What kind of notification the engine sends (Nagios
+/// `$NOTIFICATIONTYPE$`, Icinga 2's `notification.type`): it decides what
+/// the event means; the state it carries decides the rest (SPEC
+/// "Notification types").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum NotificationType {
+    Problem,
+    Recovery,
+    Acknowledgement,
+    FlappingStart,
+    /// FLAPPINGSTOP (Nagios), FLAPPINGEND (Icinga 2).
+    FlappingStop,
+    FlappingDisabled,
+    DowntimeStart,
+    DowntimeEnd,
+    /// DOWNTIMECANCELLED (Nagios), DOWNTIMEREMOVED (Icinga 2).
+    DowntimeCancelled,
+    Custom,
+}
+
+impl NotificationType {
+    /// Every type, for tests that go through all of them.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) const ALL: [NotificationType; 10] = [
+        NotificationType::Problem,
+        NotificationType::Recovery,
+        NotificationType::Acknowledgement,
+        NotificationType::FlappingStart,
+        NotificationType::FlappingStop,
+        NotificationType::FlappingDisabled,
+        NotificationType::DowntimeStart,
+        NotificationType::DowntimeEnd,
+        NotificationType::DowntimeCancelled,
+        NotificationType::Custom,
+    ];
+
+    /// Every spelling of Nagios, Naemon and Icinga 2, any case; `None` for
+    /// another word.
+    pub(crate) fn parse(text: &str) -> Option<NotificationType> {
+        let t: String = text
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, '_' | '-' | ' '))
+            .collect::<String>()
+            .to_ascii_uppercase();
+        Some(match t.as_str() {
+            "PROBLEM" => NotificationType::Problem,
+            "RECOVERY" => NotificationType::Recovery,
+            "ACKNOWLEDGEMENT" | "ACKNOWLEDGMENT" => NotificationType::Acknowledgement,
+            "FLAPPINGSTART" => NotificationType::FlappingStart,
+            "FLAPPINGSTOP" | "FLAPPINGEND" => NotificationType::FlappingStop,
+            "FLAPPINGDISABLED" => NotificationType::FlappingDisabled,
+            "DOWNTIMESTART" => NotificationType::DowntimeStart,
+            "DOWNTIMEEND" => NotificationType::DowntimeEnd,
+            "DOWNTIMECANCELLED" | "DOWNTIMECANCELED" | "DOWNTIMEREMOVED" => {
+                NotificationType::DowntimeCancelled
+            }
+            "CUSTOM" => NotificationType::Custom,
+            _ => return None,
+        })
+    }
+
+    /// The name Nagios gives it.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            NotificationType::Problem => "PROBLEM",
+            NotificationType::Recovery => "RECOVERY",
+            NotificationType::Acknowledgement => "ACKNOWLEDGEMENT",
+            NotificationType::FlappingStart => "FLAPPINGSTART",
+            NotificationType::FlappingStop => "FLAPPINGSTOP",
+            NotificationType::FlappingDisabled => "FLAPPINGDISABLED",
+            NotificationType::DowntimeStart => "DOWNTIMESTART",
+            NotificationType::DowntimeEnd => "DOWNTIMEEND",
+            NotificationType::DowntimeCancelled => "DOWNTIMECANCELLED",
+            NotificationType::Custom => "CUSTOM",
+        }
     }
 }
 
@@ -113,8 +237,17 @@ pub(crate) struct Event {
     pub(crate) state: State,
     pub(crate) output: String,
     pub(crate) priority: u8,
-    pub(crate) ack_author: String,
-    pub(crate) ack_comment: String,
+    /// The kind of notification, when the engine said (`None`: a state
+    /// change, as Esia sends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) kind: Option<NotificationType>,
+    /// Who and why, for the notifications that carry them (an
+    /// acknowledgement, a downtime, a custom notification); written
+    /// `ack_author` / `ack_comment` by earlier versions.
+    #[serde(alias = "ack_author")]
+    pub(crate) author: String,
+    #[serde(alias = "ack_comment")]
+    pub(crate) comment: String,
     pub(crate) vars: Vec<(String, String)>,
     /// When the engine handed us the event (RFC 3339); a replayed event keeps it.
     pub(crate) time: jiff::Timestamp,
@@ -157,8 +290,9 @@ impl Event {
             state,
             output: String::new(),
             priority: 3,
-            ack_author: String::new(),
-            ack_comment: String::new(),
+            kind: None,
+            author: String::new(),
+            comment: String::new(),
             vars: Vec::new(),
             time: jiff::Timestamp::UNIX_EPOCH,
             order: None,
@@ -172,287 +306,55 @@ impl Event {
 /// `HOSTEVENTID`) and tell the id of the object's previous state change
 /// (`LASTSERVICEEVENTID`), so that events of one key can be put back in the
 /// order the engine produced them, and a missing earlier event noticed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Numbers are compared only within one numbering (`core::order`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct EngineOrder {
     /// The id of the state change this notification is about.
     pub(crate) id: u64,
     /// The id of the previous state change of the same host or service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) previous: Option<u64>,
-    /// The id of the problem (kept across WARNING ↔ CRITICAL of one problem).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) problem: Option<u64>,
+    /// The id of the problem (kept across WARNING ↔ CRITICAL of one
+    /// problem): opaque text — Naemon numbers problems with UUIDs (earlier
+    /// versions wrote a number).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "number_or_text"
+    )]
+    pub(crate) problem: Option<String>,
     /// The previous state change was the soft one into this same state: the
     /// engine never notifies it, so a gap to it is no missing event.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) after_soft: bool,
 }
 
-/// Why an event could not be resolved (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum UsageError {
-    #[error("no node name: give --node or set NAGIOS_HOSTNAME")]
-    MissingNode,
-    #[error("no state: give --state or set NAGIOS_SERVICESTATE")]
-    MissingState,
-    #[error("invalid state {value:?} in {origin}")]
-    InvalidState { value: String, origin: &'static str },
-    #[error("the {what} is {len} bytes long; at most {MAX_NAME_BYTES} are accepted")]
-    TooLong { what: &'static str, len: usize },
-}
-
-/// The longest node or service name accepted, in bytes: both travel, hex
-/// encoded, in the URL of GLPI searches, which web servers cap at 8 KiB.
-pub(crate) const MAX_NAME_BYTES: usize = 512;
-
-/// Text from the operating system (an argument, an environment variable)
-/// that may not be UTF-8: valid UTF-8 stays as it is; each byte that is not
-/// becomes U+FFFD followed by its two hex digits, and a U+FFFD that was
-/// there becomes two — so distinct byte strings stay distinct texts (two
-/// node names that differ only in an invalid byte are two keys), and the
-/// alert still reaches GLPI.
-pub(crate) fn os_text(value: &std::ffi::OsStr) -> String {
-    use std::fmt::Write as _;
-    use std::os::unix::ffi::OsStrExt as _;
-    let mut out = String::with_capacity(value.len());
-    for chunk in value.as_bytes().utf8_chunks() {
-        for c in chunk.valid().chars() {
-            out.push(c);
-            if c == char::REPLACEMENT_CHARACTER {
-                out.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(out, "{}{b:02X}", char::REPLACEMENT_CHARACTER);
-        }
-    }
-    out
-}
-
-impl UsageError {
-    pub(crate) fn hint(&self) -> Option<String> {
-        match self {
-            UsageError::InvalidState { .. } => Some(
-                "accepted: OK, WARNING, CRITICAL, UNKNOWN, ACK, UNACK (any case), Alerte, \
-                 Critique, Inconnu, Acquittement, 0..3, UP, DOWN, UNREACHABLE"
-                    .into(),
-            ),
-            UsageError::TooLong { .. } => Some(
-                "give the monitoring engine's short name of the node or service; the event was \
-                 not kept"
-                    .into(),
-            ),
-            _ => None,
-        }
+impl EngineOrder {
+    /// True for the first event of a new numbering: numbered no higher than
+    /// the previous state change of its own host or service, which only an
+    /// engine whose counter started again from 1 does.
+    pub(crate) fn restarts(&self) -> bool {
+        self.previous.is_some_and(|p| p >= self.id)
     }
 }
 
-/// What the command line gave for one event (`notify` and `render`
-/// options); `None` means "not given": the environment may supply it.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Given {
-    pub(crate) priority: Option<u8>,
-    pub(crate) node: Option<String>,
-    pub(crate) group: Option<String>,
-    pub(crate) service: Option<String>,
-    pub(crate) state: Option<State>,
-    pub(crate) output: Option<String>,
-    pub(crate) address: Option<String>,
-    pub(crate) ack_author: Option<String>,
-    pub(crate) ack_comment: Option<String>,
-    pub(crate) vars: Vec<(String, String)>,
-}
-
-/// The Nagios/Icinga macros of the environment, as the caller read them once.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct MonitorEnv {
-    vars: HashMap<String, String>,
-}
-
-/// The macros this program understands, without their `NAGIOS_` / `ICINGA_`
-/// prefix.
-pub(crate) const MACROS: &[&str] = &[
-    "HOSTNAME",
-    "SERVICEDESC",
-    "SERVICESTATE",
-    "SERVICEOUTPUT",
-    "HOSTSTATE",
-    "HOSTOUTPUT",
-    "HOSTADDRESS",
-    "HOSTGROUPNAME",
-    "NOTIFICATIONTYPE",
-    "NOTIFICATIONAUTHOR",
-    "NOTIFICATIONCOMMENT",
-    "CONTACTEMAIL",
-    "SERVICEEVENTID",
-    "LASTSERVICEEVENTID",
-    "SERVICEPROBLEMID",
-    "SERVICESTATETYPE",
-    "LASTSERVICESTATE",
-    "HOSTEVENTID",
-    "LASTHOSTEVENTID",
-    "HOSTPROBLEMID",
-    "HOSTSTATETYPE",
-    "LASTHOSTSTATE",
-];
-
-impl MonitorEnv {
-    /// The macros among `vars` (name, value); others are ignored.
-    pub(crate) fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> MonitorEnv {
-        MonitorEnv {
-            vars: vars
-                .into_iter()
-                .filter(|(name, _)| {
-                    ["NAGIOS_", "ICINGA_"].iter().any(|prefix| {
-                        name.strip_prefix(prefix)
-                            .is_some_and(|rest| MACROS.contains(&rest))
-                    })
-                })
-                .collect(),
-        }
+/// An optional id written as a number (earlier versions) or as text.
+fn number_or_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(u64),
+        Text(String),
     }
-
-    #[cfg(test)]
-    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> MonitorEnv {
-        MonitorEnv::from_vars(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
-        )
-    }
-
-    /// `NAGIOS_<name>` first, then `ICINGA_<name>`; empty values count as unset.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        ["NAGIOS_", "ICINGA_"].iter().find_map(|prefix| {
-            self.vars
-                .get(&format!("{prefix}{name}"))
-                .map(String::as_str)
-                .filter(|v| !v.is_empty())
-        })
-    }
-}
-
-impl Event {
-    /// Resolves the command line and the environment into an event.
-    pub(crate) fn resolve(
-        args: &Given,
-        env: &MonitorEnv,
-        default_priority: u8,
-        now: jiff::Timestamp,
-    ) -> Result<Event, UsageError> {
-        let pick = |opt: &Option<String>, name: &str| -> Option<String> {
-            opt.clone().or_else(|| env.get(name).map(str::to_string))
-        };
-        let node = pick(&args.node, "HOSTNAME")
-            .filter(|n| !n.trim().is_empty())
-            .ok_or(UsageError::MissingNode)?;
-        let service = pick(&args.service, "SERVICEDESC").unwrap_or_default();
-        for (what, name) in [("node name", &node), ("service name", &service)] {
-            if name.len() > MAX_NAME_BYTES {
-                return Err(UsageError::TooLong {
-                    what,
-                    len: name.len(),
-                });
-            }
-        }
-        let host_level = service.is_empty();
-
-        let state = match args.state {
-            Some(s) => s,
-            None => {
-                let notification = env.get("NOTIFICATIONTYPE").map(str::to_uppercase);
-                match notification.as_deref() {
-                    Some("ACKNOWLEDGEMENT") => State::Ack,
-                    _ => {
-                        let macro_name = if host_level {
-                            "HOSTSTATE"
-                        } else {
-                            "SERVICESTATE"
-                        };
-                        let value = env.get(macro_name).ok_or(UsageError::MissingState)?;
-                        State::parse(value).ok_or_else(|| UsageError::InvalidState {
-                            value: value.to_string(),
-                            origin: if host_level {
-                                "NAGIOS_HOSTSTATE"
-                            } else {
-                                "NAGIOS_SERVICESTATE"
-                            },
-                        })?
-                    }
-                }
-            }
-        };
-        let output = pick(
-            &args.output,
-            if host_level {
-                "HOSTOUTPUT"
-            } else {
-                "SERVICEOUTPUT"
-            },
-        )
-        .unwrap_or_default();
-
-        let order = engine_order(env, &node, &service);
-        Ok(Event {
-            key: Key::new(node, service),
-            group: pick(&args.group, "HOSTGROUPNAME").unwrap_or_default(),
-            address: pick(&args.address, "HOSTADDRESS").unwrap_or_default(),
-            state,
-            output,
-            priority: args.priority.unwrap_or(default_priority),
-            ack_author: pick(&args.ack_author, "NOTIFICATIONAUTHOR").unwrap_or_default(),
-            ack_comment: pick(&args.ack_comment, "NOTIFICATIONCOMMENT").unwrap_or_default(),
-            vars: args.vars.clone(),
-            time: now,
-            order,
-            started: None,
-        })
-    }
-}
-
-/// The engine's numbering of this event, from the environment — only when
-/// the environment is about this node and service (an option may name
-/// another one) and gives a non-zero event id.
-fn engine_order(env: &MonitorEnv, node: &str, service: &str) -> Option<EngineOrder> {
-    let same = |name, value: &str| env.get(name).is_none_or(|v| v == value);
-    if !same("HOSTNAME", node) || !same("SERVICEDESC", service) {
-        return None;
-    }
-    let kind = if service.is_empty() {
-        "HOST"
-    } else {
-        "SERVICE"
-    };
-    let number = |name: &str| {
-        env.get(name)
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|n| *n > 0)
-    };
-    let id = number(&format!("{kind}EVENTID"))?;
-    let hard = env
-        .get(&format!("{kind}STATETYPE"))
-        .is_some_and(|t| t.eq_ignore_ascii_case("HARD"));
-    let state = env.get(&format!("{kind}STATE"));
-    let last_state = env.get(&format!("LAST{kind}STATE"));
-    Some(EngineOrder {
-        id,
-        previous: number(&format!("LAST{kind}EVENTID")),
-        problem: number(&format!("{kind}PROBLEMID")),
-        after_soft: hard && state.is_some() && state == last_state,
-    })
+    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
+        Id::Number(n) => n.to_string(),
+        Id::Text(t) => t,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args() -> Given {
-        Given::default()
-    }
-
-    fn now() -> jiff::Timestamp {
-        jiff::Timestamp::UNIX_EPOCH
-    }
 
     #[test]
     fn every_documented_state_spelling_parses() {
@@ -460,18 +362,18 @@ mod tests {
             ("OK", State::Ok),
             ("ok", State::Ok),
             ("0", State::Ok),
-            ("UP", State::Ok),
+            ("UP", State::Up),
             ("Warning", State::Warning),
             ("1", State::Warning),
             ("Alerte", State::Warning),
             ("CRITICAL", State::Critical),
             ("2", State::Critical),
             ("Critique", State::Critical),
-            ("DOWN", State::Critical),
+            ("DOWN", State::Down),
             ("unknown", State::Unknown),
             ("3", State::Unknown),
             ("Inconnu", State::Unknown),
-            ("UNREACHABLE", State::Unknown),
+            ("UNREACHABLE", State::Unreachable),
             ("ACK", State::Ack),
             ("Acquittement", State::Ack),
             ("unack", State::Unack),
@@ -481,118 +383,61 @@ mod tests {
         for bad in ["", "4", "CRIT1CAL", "-1"] {
             assert_eq!(State::parse(bad), None, "{bad}");
         }
+        // A host's numbers are Nagios's host numbers.
+        assert_eq!(State::parse_host("1"), Some(State::Down));
+        assert_eq!(State::parse_host("2"), Some(State::Unreachable));
+        assert_eq!(State::parse_host("0"), Some(State::Up));
+        assert_eq!(State::parse_host("3"), Some(State::Unknown));
     }
 
     #[test]
-    fn options_win_over_nagios_which_win_over_icinga() {
-        let env = MonitorEnv::from_pairs(&[
-            ("NAGIOS_HOSTNAME", "nagios-node"),
-            ("ICINGA_HOSTNAME", "icinga-node"),
-            ("ICINGA_SERVICEDESC", "icinga-svc"),
-            ("NAGIOS_SERVICESTATE", "CRITICAL"),
-            ("NAGIOS_SERVICEOUTPUT", "boom"),
-        ]);
-        let e = Event::resolve(&args(), &env, 3, now()).unwrap();
-        assert_eq!(e.key.node, "nagios-node");
-        assert_eq!(e.key.service, "icinga-svc");
-        assert_eq!(e.state, State::Critical);
-        assert_eq!(e.output, "boom");
-        assert_eq!(e.priority, 3);
-
-        let mut a = args();
-        a.node = Some("cli-node".into());
-        a.state = Some(State::Ok);
-        a.priority = Some(5);
-        let e = Event::resolve(&a, &env, 3, now()).unwrap();
-        assert_eq!(e.key.node, "cli-node");
-        assert_eq!(e.state, State::Ok);
-        assert_eq!(e.priority, 5);
+    fn host_states_act_as_service_states() {
+        assert_eq!(State::Down.acts_as(), State::Critical);
+        assert_eq!(State::Unreachable.acts_as(), State::Unknown);
+        assert!(State::Up.is_ok() && !State::Up.is_problem());
+        assert!(State::Down.is_problem() && State::Unreachable.is_problem());
+        assert_eq!(State::Down.label(), "DOWN");
+        assert_eq!(State::Unreachable.json_name(), "unreachable");
     }
 
     #[test]
-    fn host_level_alert_uses_host_macros() {
-        let env = MonitorEnv::from_pairs(&[
-            ("NAGIOS_HOSTNAME", "n"),
-            ("NAGIOS_HOSTSTATE", "DOWN"),
-            ("NAGIOS_HOSTOUTPUT", "no ping"),
-        ]);
-        let e = Event::resolve(&args(), &env, 3, now()).unwrap();
-        assert_eq!(e.key.service, "");
-        assert_eq!(e.state, State::Critical);
-        assert_eq!(e.output, "no ping");
-    }
-
-    #[test]
-    fn missing_or_bad_context_is_a_usage_error() {
-        let env = MonitorEnv::default();
-        assert!(matches!(
-            Event::resolve(&args(), &env, 3, now()),
-            Err(UsageError::MissingNode)
-        ));
-        let mut a = args();
-        a.node = Some("n".into());
-        assert!(matches!(
-            Event::resolve(&a, &env, 3, now()),
-            Err(UsageError::MissingState)
-        ));
-        let env =
-            MonitorEnv::from_pairs(&[("NAGIOS_SERVICEDESC", "s"), ("NAGIOS_SERVICESTATE", "BAD")]);
-        assert!(matches!(
-            Event::resolve(&a, &env, 3, now()),
-            Err(UsageError::InvalidState { .. })
-        ));
-    }
-
-    #[test]
-    fn names_too_long_for_a_glpi_search_are_refused() {
-        let mut a = args();
-        a.node = Some("n".repeat(MAX_NAME_BYTES));
-        a.state = Some(State::Critical);
-        assert!(Event::resolve(&a, &MonitorEnv::default(), 3, now()).is_ok());
-        a.service = Some("s".repeat(MAX_NAME_BYTES + 1));
-        let e = Event::resolve(&a, &MonitorEnv::default(), 3, now()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "the service name is 513 bytes long; at most 512 are accepted"
-        );
-    }
-
-    #[test]
-    fn distinct_byte_strings_stay_distinct_texts() {
-        use std::ffi::OsStr;
-        use std::os::unix::ffi::OsStrExt as _;
-        let texts: Vec<String> = [
-            &b"caf\xe9"[..],
-            b"caf\xe8",
-            "caf\u{FFFD}".as_bytes(),
-            "caf\u{FFFD}E9".as_bytes(),
-            b"caf",
-        ]
-        .iter()
-        .map(|b| os_text(OsStr::from_bytes(b)))
-        .collect();
-        for (i, a) in texts.iter().enumerate() {
-            for b in &texts[i + 1..] {
-                assert_ne!(a, b);
-            }
+    fn every_engine_spelling_of_a_notification_type_parses() {
+        for (text, t) in [
+            ("PROBLEM", NotificationType::Problem),
+            ("Recovery", NotificationType::Recovery),
+            ("acknowledgement", NotificationType::Acknowledgement),
+            ("FLAPPINGSTART", NotificationType::FlappingStart),
+            ("FlappingStart", NotificationType::FlappingStart),
+            ("FLAPPINGSTOP", NotificationType::FlappingStop),
+            ("FlappingEnd", NotificationType::FlappingStop),
+            ("FLAPPINGDISABLED", NotificationType::FlappingDisabled),
+            ("DowntimeStart", NotificationType::DowntimeStart),
+            ("DOWNTIMEEND", NotificationType::DowntimeEnd),
+            ("DOWNTIMECANCELLED", NotificationType::DowntimeCancelled),
+            ("DowntimeRemoved", NotificationType::DowntimeCancelled),
+            ("CUSTOM", NotificationType::Custom),
+        ] {
+            assert_eq!(NotificationType::parse(text), Some(t), "{text}");
         }
-        assert_eq!(texts[0], "caf\u{FFFD}E9");
-        assert_eq!(os_text(OsStr::new("Débit ↯")), "Débit ↯");
+        assert_eq!(NotificationType::parse("STATECHANGE"), None);
+        assert_eq!(NotificationType::parse(""), None);
     }
 
     #[test]
-    fn acknowledgement_notification_type_means_ack() {
-        let env = MonitorEnv::from_pairs(&[
-            ("NAGIOS_HOSTNAME", "n"),
-            ("NAGIOS_SERVICEDESC", "s"),
-            ("NAGIOS_SERVICESTATE", "CRITICAL"),
-            ("NAGIOS_NOTIFICATIONTYPE", "ACKNOWLEDGEMENT"),
-            ("NAGIOS_NOTIFICATIONAUTHOR", "bob"),
-            ("NAGIOS_NOTIFICATIONCOMMENT", "on it"),
-        ]);
-        let e = Event::resolve(&args(), &env, 3, now()).unwrap();
-        assert_eq!(e.state, State::Ack);
-        assert_eq!(e.ack_author, "bob");
-        assert_eq!(e.ack_comment, "on it");
+    fn events_of_earlier_versions_read_back() {
+        let old = serde_json::json!({
+            "key": {"node": "n", "service": "s"}, "group": "", "address": "",
+            "state": "ACK", "output": "", "priority": 3,
+            "ack_author": "jeanne", "ack_comment": "on it", "vars": [],
+            "time": "2026-12-01T00:00:00Z",
+            "order": {"id": 9, "previous": 8, "problem": 4}
+        });
+        let e: Event = serde_json::from_value(old).unwrap();
+        assert_eq!((e.author.as_str(), e.comment.as_str()), ("jeanne", "on it"));
+        assert_eq!(e.kind, None);
+        assert_eq!(e.order.unwrap().problem.as_deref(), Some("4"));
+        let uuid = serde_json::json!({"id": 9, "problem": "0b6c9a3e-9d1e-4b1f-8f0e-1d2c3b4a5f60"});
+        let o: EngineOrder = serde_json::from_value(uuid).unwrap();
+        assert_eq!(o.problem.unwrap().len(), 36);
     }
 }

@@ -1,20 +1,29 @@
 //! The decision: (recorded ticket, what GLPI said, event, policy) → plan of
 //! actions. Pure — no I/O, no async, no clock — so every row of SPEC's
-//! lifecycle table is a unit test below.
+//! lifecycle table and of its "Notification types" table is a unit test
+//! below.
 //!
 //! GLPI is only asked what the decision needs: [`lookup`] names the next
 //! question, given what is [`Known`] so far — nothing for a re-notification;
 //! the recorded ticket before writing into it (never write into a ticket a
 //! human closed); a search for the key's open ticket by its marker whenever
-//! no usable recorded ticket is open and the event would open or solve one
-//! (so a lost, stale or foreign record never doubles a ticket nor leaves one
+//! no usable recorded ticket is open and the event would act on one (so a
+//! lost, stale or foreign record never doubles a ticket nor leaves one
 //! open) — then [`decide`] turns the answers into a [`Plan`].
+//!
+//! The notification type decides what an event means, the state it carries
+//! the rest: PROBLEM, RECOVERY and no type follow the states (with the
+//! re-notification rule); an acknowledgement is `State::Ack` whatever state
+//! the engine gave; flapping, downtime and custom notifications write their
+//! follow-up into an open ticket whenever one is, solve it only when they
+//! say the service is OK and flapping or a downtime ended, and open one only
+//! for a problem that outlived the flapping or the downtime.
 //!
 //! A record the caller could not trust (written for another GLPI, a ticket id
 //! of 0, a recorded ticket that does not carry the key's marker) is passed as
 //! `None`: the decision then relies on the search.
 
-use super::event::{Event, State};
+use super::event::{Event, NotificationType, State};
 use super::outcome::{Outcome, Remote, Skip};
 use super::record::Record;
 
@@ -63,6 +72,25 @@ pub(crate) enum Note {
     },
     Ack,
     Unack,
+    /// A flapping, downtime or custom notification (`kind`) carrying the
+    /// state `to`; `from` as for [`Note::StateChange`].
+    Notification {
+        kind: NotificationType,
+        from: Option<State>,
+        to: State,
+    },
+}
+
+/// Why a ticket is solved: said in its solution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Solution {
+    /// A recovery (or OK, UP).
+    Recovered,
+    /// Flapping stopped (or its detection was disabled) on OK.
+    FlappingStopped,
+    /// A downtime ended (or was cancelled) on OK: it recovered meanwhile,
+    /// and the engine sends no recovery during a downtime.
+    RecoveredInDowntime,
 }
 
 /// One write into GLPI, executed in order.
@@ -82,6 +110,7 @@ pub(crate) enum Step {
     },
     Solve {
         ticket: u64,
+        why: Solution,
     },
 }
 
@@ -120,7 +149,7 @@ impl Plan {
                 ticket,
                 replaces: previous.map(|(id, _)| id),
             },
-            (Some(Step::Solve { ticket }), _) => Outcome::Solved { ticket: *ticket },
+            (Some(Step::Solve { ticket, .. }), _) => Outcome::Solved { ticket: *ticket },
             (
                 Some(Step::FollowUp {
                     ticket,
@@ -145,10 +174,38 @@ pub(crate) struct Policy {
     pub(crate) update_priority: bool,
 }
 
+/// What an event means, from its type and its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Meaning {
+    /// PROBLEM, RECOVERY or no type: the state decides.
+    State,
+    /// An acknowledgement given (`true`) or removed.
+    Ack(bool),
+    /// A flapping, downtime or custom notification.
+    Notification(NotificationType),
+}
+
+fn meaning(event: &Event) -> Meaning {
+    match (event.state, event.kind) {
+        (State::Ack, _) => Meaning::Ack(true),
+        (State::Unack, _) => Meaning::Ack(false),
+        (
+            _,
+            None
+            | Some(
+                NotificationType::Problem
+                | NotificationType::Recovery
+                | NotificationType::Acknowledgement,
+            ),
+        ) => Meaning::State,
+        (_, Some(kind)) => Meaning::Notification(kind),
+    }
+}
+
 /// The next question for GLPI, or `None` once [`decide`] has what it needs.
 pub(crate) fn lookup(record: Option<&Record>, event: &Event, known: Known) -> Option<Lookup> {
     if let Some(r) = record {
-        if is_repeat(r, event.state) {
+        if is_repeat(r, event) {
             return None;
         }
         if known.recorded.is_none() {
@@ -156,19 +213,27 @@ pub(crate) fn lookup(record: Option<&Record>, event: &Event, known: Known) -> Op
         }
     }
     let recorded_open = record.is_some() && known.recorded == Some(Remote::Open);
-    let opens_or_solves = event.state.is_problem() || event.state == State::Ok;
-    (opens_or_solves && !recorded_open && known.search == Search::NotMade)
+    let acts_on_a_ticket = !matches!(meaning(event), Meaning::Ack(_));
+    (acts_on_a_ticket && !recorded_open && known.search == Search::NotMade)
         .then_some(Lookup::FindByMarker)
 }
 
-fn is_repeat(record: &Record, state: State) -> bool {
+/// The re-notification rule: a PROBLEM, RECOVERY or untyped event in the
+/// recorded state (host states acting as the service states they mean), a
+/// second ACK while acknowledged, an UNACK while not. A recorded OK never
+/// makes a repeat: the ticket is still open (a flapping or downtime
+/// notification recorded it), and a recovery solves it.
+fn is_repeat(record: &Record, event: &Event) -> bool {
     if record.rebuilt {
         return false;
     }
-    match state {
-        State::Ack => record.acked,
-        State::Unack => !record.acked,
-        s => s == record.state,
+    match meaning(event) {
+        Meaning::Ack(given) => record.acked == given,
+        Meaning::State => {
+            let s = event.state.acts_as();
+            s == record.state.acts_as() && !s.is_ok()
+        }
+        Meaning::Notification(_) => false,
     }
 }
 
@@ -180,7 +245,7 @@ fn ignore(skip: Skip, record: RecordChange) -> Plan {
     }
 }
 
-fn write(event: &Event, steps: Vec<Step>, priority: u8) -> Plan {
+fn write(event: &Event, steps: Vec<Step>, priority: u8, acked: bool) -> Plan {
     Plan {
         steps,
         skip: None,
@@ -188,97 +253,188 @@ fn write(event: &Event, steps: Vec<Step>, priority: u8) -> Plan {
             state: event.state,
             output: event.output.clone(),
             priority,
-            acked: false,
+            acked,
         },
     }
 }
 
+fn solve(ticket: u64, why: Solution) -> Plan {
+    Plan {
+        steps: vec![Step::Solve { ticket, why }],
+        skip: None,
+        record: RecordChange::Forget,
+    }
+}
+
+/// The key's ticket as GLPI said: the recorded one when open, else the one
+/// its marker found; and the recorded ticket a human closed, if any.
+struct Tickets<'a> {
+    /// The open ticket, and the record when it is the recorded one.
+    open: Option<(u64, Option<&'a Record>)>,
+    closed: Option<(u64, Remote)>,
+}
+
+impl Tickets<'_> {
+    fn of(record: Option<&Record>, known: Known) -> Tickets<'_> {
+        let found = match known.search {
+            Search::Open(id) => Some(id),
+            Search::NotMade | Search::Nothing => None,
+        };
+        match record.zip(known.recorded) {
+            Some((r, Remote::Open)) => Tickets {
+                open: Some((r.ticket_id, Some(r))),
+                closed: None,
+            },
+            Some((r, remote)) => Tickets {
+                open: found.map(|id| (id, None)),
+                closed: Some((r.ticket_id, remote)),
+            },
+            None => Tickets {
+                open: found.map(|id| (id, None)),
+                closed: None,
+            },
+        }
+    }
+
+    /// Nothing to write: no open ticket. A record of a ticket a human
+    /// closed is forgotten when `forget` (the event tells the service is
+    /// OK), kept otherwise.
+    fn none_open(&self, forget: bool) -> Plan {
+        match self.closed {
+            Some((id, remote)) => ignore(
+                Skip::ClosedInGlpi(id, remote),
+                if forget {
+                    RecordChange::Forget
+                } else {
+                    RecordChange::Keep
+                },
+            ),
+            None => ignore(Skip::NoTicket, RecordChange::Keep),
+        }
+    }
+
+    fn create(&self, event: &Event) -> Plan {
+        write(
+            event,
+            vec![Step::Create {
+                previous: self.closed,
+            }],
+            event.priority,
+            false,
+        )
+    }
+}
+
+/// The previous state to name in a follow-up into `record`'s ticket: none
+/// when the record is not the ticket's or was rebuilt.
+fn from_state(record: Option<&Record>) -> Option<State> {
+    record.filter(|r| !r.rebuilt).map(|r| r.state)
+}
+
 /// The plan for `event`, given the usable record (if any) and what GLPI said.
 pub(crate) fn decide(record: Option<&Record>, known: Known, event: &Event, policy: Policy) -> Plan {
-    let state = event.state;
     if let Some(r) = record
-        && is_repeat(r, state)
+        && is_repeat(r, event)
     {
         return ignore(Skip::Renotification, RecordChange::Keep);
     }
-    let recorded = record.zip(known.recorded);
-    let found = match known.search {
-        Search::Open(id) => Some(id),
-        Search::NotMade | Search::Nothing => None,
-    };
-    let state_change = |from, ticket| Step::FollowUp {
-        ticket,
-        note: Note::StateChange { from, to: state },
-    };
+    let tickets = Tickets::of(record, known);
+    match meaning(event) {
+        Meaning::State => by_state(&tickets, event, policy),
+        Meaning::Ack(given) => by_ack(record, known, given),
+        Meaning::Notification(kind) => by_notification(&tickets, event, kind),
+    }
+}
+
+/// PROBLEM, RECOVERY or no type (SPEC's first table).
+fn by_state(tickets: &Tickets<'_>, event: &Event, policy: Policy) -> Plan {
+    let state = event.state;
     if state.is_problem() {
-        return match (recorded, found) {
-            (Some((r, Remote::Open)), _) => {
-                let mut steps = vec![state_change((!r.rebuilt).then_some(r.state), r.ticket_id)];
-                let mut priority = r.priority;
-                if policy.update_priority && event.priority != r.priority {
+        return match tickets.open {
+            Some((ticket, recorded)) => {
+                let mut steps = vec![Step::FollowUp {
+                    ticket,
+                    note: Note::StateChange {
+                        from: from_state(recorded),
+                        to: state,
+                    },
+                }];
+                // The key's open ticket found by its marker (the record was
+                // lost, stale or closed by a human meanwhile) is adopted at
+                // the event's priority.
+                let mut priority = recorded.map_or(event.priority, |r| r.priority);
+                if recorded.is_some() && policy.update_priority && event.priority != priority {
                     steps.push(Step::SetPriority {
-                        ticket: r.ticket_id,
+                        ticket,
                         priority: event.priority,
                     });
                     priority = event.priority;
                 }
-                write(event, steps, priority)
+                write(event, steps, priority, false)
             }
-            // The key's open ticket, found by its marker: the record was
-            // lost, stale or closed by a human meanwhile. Adopt it.
-            (_, Some(id)) => write(event, vec![state_change(None, id)], event.priority),
-            (Some((r, remote)), None) => write(
-                event,
-                vec![Step::Create {
-                    previous: Some((r.ticket_id, remote)),
-                }],
-                event.priority,
-            ),
-            (None, None) => write(event, vec![Step::Create { previous: None }], event.priority),
+            None => tickets.create(event),
         };
     }
-    if state == State::Ok {
-        return match (recorded, found) {
-            (Some((r, Remote::Open)), _) => Plan {
-                steps: vec![Step::Solve {
-                    ticket: r.ticket_id,
-                }],
-                skip: None,
-                record: RecordChange::Forget,
-            },
-            (_, Some(id)) => Plan {
-                steps: vec![Step::Solve { ticket: id }],
-                skip: None,
-                record: RecordChange::Forget,
-            },
-            (Some((r, remote)), None) => ignore(
-                Skip::ClosedInGlpi(r.ticket_id, remote),
-                RecordChange::Forget,
-            ),
-            (None, None) => ignore(Skip::NoTicket, RecordChange::Keep),
-        };
+    match tickets.open {
+        Some((ticket, _)) => solve(ticket, Solution::Recovered),
+        None => tickets.none_open(true),
     }
-    // ACK / UNACK
-    match recorded {
+}
+
+/// ACK / UNACK: only into the recorded open ticket.
+fn by_ack(record: Option<&Record>, known: Known, given: bool) -> Plan {
+    match record.zip(known.recorded) {
         Some((r, Remote::Open)) => Plan {
             steps: vec![Step::FollowUp {
                 ticket: r.ticket_id,
-                note: if state == State::Ack {
-                    Note::Ack
-                } else {
-                    Note::Unack
-                },
+                note: if given { Note::Ack } else { Note::Unack },
             }],
             skip: None,
             record: RecordChange::Write {
                 state: r.state,
                 output: r.output.clone(),
                 priority: r.priority,
-                acked: state == State::Ack,
+                acked: given,
             },
         },
         Some((r, remote)) => ignore(Skip::ClosedInGlpi(r.ticket_id, remote), RecordChange::Keep),
         None => ignore(Skip::NoTicket, RecordChange::Keep),
+    }
+}
+
+/// Flapping, downtime and custom notifications (SPEC "Notification types").
+fn by_notification(tickets: &Tickets<'_>, event: &Event, kind: NotificationType) -> Plan {
+    use NotificationType as T;
+    let state = event.state;
+    let ends = match kind {
+        T::FlappingStop | T::FlappingDisabled => Some(Solution::FlappingStopped),
+        T::DowntimeEnd | T::DowntimeCancelled => Some(Solution::RecoveredInDowntime),
+        _ => None,
+    };
+    match (tickets.open, ends) {
+        (Some((ticket, _)), Some(why)) if state.is_ok() => solve(ticket, why),
+        (Some((ticket, recorded)), _) => write(
+            event,
+            vec![Step::FollowUp {
+                ticket,
+                note: Note::Notification {
+                    kind,
+                    from: from_state(recorded),
+                    to: state,
+                },
+            }],
+            recorded.map_or(event.priority, |r| r.priority),
+            recorded.is_some_and(|r| r.acked),
+        ),
+        // Flapping started on a problem: the engine now stays silent; a
+        // problem that outlived flapping or a downtime.
+        (None, _) if state.is_problem() && (kind == T::FlappingStart || ends.is_some()) => {
+            tickets.create(event)
+        }
+        (None, _) if kind == T::DowntimeStart && state.is_problem() => {
+            ignore(Skip::Downtime, RecordChange::Keep)
+        }
+        (None, _) => tickets.none_open(state.is_ok() && ends.is_some()),
     }
 }
 
@@ -295,8 +451,8 @@ mod tests {
         Event {
             output: "out".into(),
             priority,
-            ack_author: "bob".into(),
-            ack_comment: "on it".into(),
+            author: "bob".into(),
+            comment: "on it".into(),
             ..Event::sample("web01", "HTTP", state)
         }
     }
@@ -497,7 +653,13 @@ mod tests {
         );
         assert_eq!(lookup(Some(&r), &e, read(Remote::Open)), None);
         let plan = decide(Some(&r), read(Remote::Open), &e, POLICY);
-        assert_eq!(plan.steps, vec![Step::Solve { ticket: 7 }]);
+        assert_eq!(
+            plan.steps,
+            vec![Step::Solve {
+                ticket: 7,
+                why: Solution::Recovered
+            }]
+        );
         assert_eq!(outcome(&plan).action(), "solved");
         assert_eq!(plan.record, RecordChange::Forget);
     }
@@ -523,7 +685,13 @@ mod tests {
             assert_eq!(plan.record, RecordChange::Forget);
             // An old record: the key's real open ticket is solved.
             let plan = decide(Some(&r), both(remote, Search::Open(12)), &e, POLICY);
-            assert_eq!(plan.steps, vec![Step::Solve { ticket: 12 }]);
+            assert_eq!(
+                plan.steps,
+                vec![Step::Solve {
+                    ticket: 12,
+                    why: Solution::Recovered
+                }]
+            );
         }
     }
 
@@ -539,7 +707,13 @@ mod tests {
         assert!(plan.steps.is_empty());
         assert_eq!(plan.skip, Some(Skip::NoTicket));
         let plan = decide(None, searched(Some(9)), &e, POLICY);
-        assert_eq!(plan.steps, vec![Step::Solve { ticket: 9 }]);
+        assert_eq!(
+            plan.steps,
+            vec![Step::Solve {
+                ticket: 9,
+                why: Solution::Recovered
+            }]
+        );
         assert_eq!(outcome(&plan).action(), "solved");
     }
 
@@ -640,5 +814,258 @@ mod tests {
             }]
         );
         assert!(matches!(plan.record, RecordChange::Write { .. }));
+    }
+
+    fn typed(kind: NotificationType, state: State) -> Event {
+        Event {
+            kind: Some(kind),
+            ..event(state, 4)
+        }
+    }
+
+    fn followup_of(kind: NotificationType, from: Option<State>, to: State) -> Vec<Step> {
+        vec![Step::FollowUp {
+            ticket: 7,
+            note: Note::Notification { kind, from, to },
+        }]
+    }
+
+    use NotificationType as T;
+    const ENDS: [(NotificationType, Solution); 4] = [
+        (T::FlappingStop, Solution::FlappingStopped),
+        (T::FlappingDisabled, Solution::FlappingStopped),
+        (T::DowntimeEnd, Solution::RecoveredInDowntime),
+        (T::DowntimeCancelled, Solution::RecoveredInDowntime),
+    ];
+
+    #[test]
+    fn flapping_start_never_solves_and_opens_a_ticket_only_on_a_problem() {
+        let r = record(State::Critical, 3, true);
+        // OK with a ticket open: a follow-up, the record takes OK, the
+        // acknowledgement stays.
+        let e = typed(T::FlappingStart, State::Ok);
+        assert_eq!(lookup(Some(&r), &e, read(Remote::Open)), None);
+        let plan = decide(Some(&r), read(Remote::Open), &e, POLICY);
+        assert_eq!(
+            plan.steps,
+            followup_of(T::FlappingStart, Some(State::Critical), State::Ok)
+        );
+        assert_eq!(
+            plan.record,
+            RecordChange::Write {
+                state: State::Ok,
+                output: "out".into(),
+                priority: 3,
+                acked: true
+            }
+        );
+        // In the state recorded: still a follow-up, no re-notification.
+        let same = typed(T::FlappingStart, State::Critical);
+        assert_eq!(
+            lookup(Some(&r), &same, Known::default()),
+            Some(Lookup::ReadTicket(7))
+        );
+        assert_eq!(
+            decide(Some(&r), read(Remote::Open), &same, POLICY).steps,
+            followup_of(T::FlappingStart, Some(State::Critical), State::Critical)
+        );
+        // No ticket: a problem opens one (the engine now stays silent), OK
+        // does nothing.
+        let plan = decide(None, searched(None), &same, POLICY);
+        assert_eq!(plan.steps, vec![Step::Create { previous: None }]);
+        let plan = decide(None, searched(None), &e, POLICY);
+        assert_eq!(plan.skip, Some(Skip::NoTicket));
+        // The key's open ticket found by its marker: a follow-up into it.
+        let plan = decide(None, searched(Some(9)), &e, POLICY);
+        assert!(matches!(plan.steps[..], [Step::FollowUp { ticket: 9, .. }]));
+    }
+
+    #[test]
+    fn flapping_and_downtime_ends_solve_on_ok_saying_why() {
+        for (kind, why) in ENDS {
+            let r = record(State::Critical, 3, false);
+            let ok = typed(kind, State::Ok);
+            let plan = decide(Some(&r), read(Remote::Open), &ok, POLICY);
+            assert_eq!(plan.steps, vec![Step::Solve { ticket: 7, why }], "{kind:?}");
+            assert_eq!(plan.record, RecordChange::Forget);
+            assert_eq!(outcome(&plan).action(), "solved");
+            // Found by its marker (record lost).
+            let plan = decide(None, searched(Some(9)), &ok, POLICY);
+            assert_eq!(plan.steps, vec![Step::Solve { ticket: 9, why }]);
+            // No ticket: nothing; a record of a ticket a human closed is
+            // forgotten.
+            assert_eq!(
+                decide(None, searched(None), &ok, POLICY).skip,
+                Some(Skip::NoTicket)
+            );
+            let plan = decide(Some(&r), both(Remote::Closed, Search::Nothing), &ok, POLICY);
+            assert_eq!(plan.record, RecordChange::Forget);
+            // A problem: a follow-up into the open ticket; with none, a new
+            // one (it outlived the flapping or the maintenance).
+            let problem = typed(kind, State::Warning);
+            let plan = decide(Some(&r), read(Remote::Open), &problem, POLICY);
+            assert_eq!(
+                plan.steps,
+                followup_of(kind, Some(State::Critical), State::Warning)
+            );
+            assert!(matches!(
+                plan.record,
+                RecordChange::Write {
+                    state: State::Warning,
+                    ..
+                }
+            ));
+            let plan = decide(
+                Some(&r),
+                both(Remote::Solved, Search::Nothing),
+                &problem,
+                POLICY,
+            );
+            assert_eq!(
+                plan.steps,
+                vec![Step::Create {
+                    previous: Some((7, Remote::Solved))
+                }]
+            );
+        }
+    }
+
+    #[test]
+    fn a_downtime_start_never_opens_a_ticket() {
+        let e = typed(T::DowntimeStart, State::Critical);
+        let plan = decide(None, searched(None), &e, POLICY);
+        assert!(plan.steps.is_empty());
+        assert_eq!(plan.skip, Some(Skip::Downtime));
+        assert_eq!(outcome(&plan).action(), "ignored");
+        let r = record(State::Critical, 3, false);
+        let plan = decide(Some(&r), read(Remote::Open), &e, POLICY);
+        assert_eq!(
+            plan.steps,
+            followup_of(T::DowntimeStart, Some(State::Critical), State::Critical)
+        );
+        // OK (a downtime scheduled on a healthy service) with no ticket.
+        let ok = typed(T::DowntimeStart, State::Ok);
+        assert_eq!(
+            decide(None, searched(None), &ok, POLICY).skip,
+            Some(Skip::NoTicket)
+        );
+        // A ticket a human closed: nothing written, the record kept.
+        let plan = decide(Some(&r), both(Remote::Closed, Search::Nothing), &ok, POLICY);
+        assert_eq!(plan.record, RecordChange::Keep);
+        assert!(plan.steps.is_empty());
+    }
+
+    #[test]
+    fn a_custom_notification_is_a_followup_or_nothing() {
+        let r = record(State::Warning, 2, false);
+        for state in [State::Ok, State::Warning, State::Critical] {
+            let e = typed(T::Custom, state);
+            let plan = decide(Some(&r), read(Remote::Open), &e, POLICY);
+            assert_eq!(
+                plan.steps,
+                followup_of(T::Custom, Some(State::Warning), state)
+            );
+            // The priority stays the recorded one: only a state change of
+            // PROBLEM updates it.
+            assert!(matches!(
+                plan.record,
+                RecordChange::Write { priority: 2, .. }
+            ));
+            assert_eq!(outcome(&plan).action(), "followed_up");
+            let plan = decide(None, searched(None), &e, POLICY);
+            assert!(plan.steps.is_empty(), "{state:?}");
+        }
+    }
+
+    #[test]
+    fn the_type_decides_even_against_the_state_and_the_rule_covers_problem_recovery_and_none() {
+        // PROBLEM, RECOVERY and no type follow the states, with the
+        // re-notification rule.
+        let r = record(State::Critical, 3, false);
+        for kind in [None, Some(T::Problem), Some(T::Recovery)] {
+            let e = Event {
+                kind,
+                ..event(State::Critical, 3)
+            };
+            assert_eq!(lookup(Some(&r), &e, Known::default()), None);
+            assert_eq!(
+                decide(Some(&r), Known::default(), &e, POLICY).skip,
+                Some(Skip::Renotification)
+            );
+        }
+        // An acknowledgement resolved to ACK is one whatever its type says.
+        let ack = Event {
+            kind: Some(T::Acknowledgement),
+            ..event(State::Ack, 3)
+        };
+        let plan = decide(Some(&r), read(Remote::Open), &ack, POLICY);
+        assert_eq!(outcome(&plan), Outcome::Acknowledged { ticket: 7 });
+    }
+
+    #[test]
+    fn host_states_act_as_service_states_including_records_of_earlier_versions() {
+        // A record an earlier version wrote for a host said CRITICAL.
+        let old = Record {
+            key: Key::new("srv-db-02", ""),
+            ..record(State::Critical, 3, false)
+        };
+        let down = Event {
+            key: Key::new("srv-db-02", ""),
+            ..event(State::Down, 3)
+        };
+        assert_eq!(
+            decide(Some(&old), Known::default(), &down, POLICY).skip,
+            Some(Skip::Renotification)
+        );
+        let unreachable = Event {
+            state: State::Unreachable,
+            ..down.clone()
+        };
+        let plan = decide(Some(&old), read(Remote::Open), &unreachable, POLICY);
+        assert_eq!(
+            plan.steps[0],
+            Step::FollowUp {
+                ticket: 7,
+                note: Note::StateChange {
+                    from: Some(State::Critical),
+                    to: State::Unreachable
+                }
+            }
+        );
+        let up = Event {
+            state: State::Up,
+            ..down.clone()
+        };
+        let plan = decide(Some(&old), read(Remote::Open), &up, POLICY);
+        assert_eq!(
+            plan.steps,
+            vec![Step::Solve {
+                ticket: 7,
+                why: Solution::Recovered
+            }]
+        );
+        assert_eq!(
+            decide(None, searched(None), &down, POLICY).steps,
+            vec![Step::Create { previous: None }]
+        );
+    }
+
+    #[test]
+    fn a_recorded_ok_is_never_a_renotification_of_a_recovery() {
+        // Flapping started on OK recorded OK with the ticket still open:
+        // the next recovery solves it.
+        let r = record(State::Ok, 3, false);
+        let e = event(State::Ok, 3);
+        assert_eq!(
+            lookup(Some(&r), &e, Known::default()),
+            Some(Lookup::ReadTicket(7))
+        );
+        assert_eq!(
+            decide(Some(&r), read(Remote::Open), &e, POLICY).steps,
+            vec![Step::Solve {
+                ticket: 7,
+                why: Solution::Recovered
+            }]
+        );
     }
 }

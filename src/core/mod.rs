@@ -1,4 +1,5 @@
-//! The domain, pure: what an event is, whom it concerns (the key) and which
+//! The domain, pure: what an event is and how it is resolved from what the
+//! engine gave, whom it concerns (the key) and which
 //! GLPI, what we remember of a key's ticket, the lifecycle decision, the
 //! order of a key's events, and the one typed
 //! outcome of a delivery that the output, the mail, the log line and the
@@ -15,13 +16,15 @@ pub(crate) mod lifecycle;
 pub(crate) mod order;
 pub(crate) mod outcome;
 pub(crate) mod record;
+pub(crate) mod resolve;
 
 #[cfg(test)]
 pub(crate) use event::EngineOrder;
-pub(crate) use event::{Event, Given, HostStamp, Key, MonitorEnv, State, UsageError};
+pub(crate) use event::{Event, HostStamp, Key, NotificationType, State};
 pub(crate) use identity::GlpiId;
 pub(crate) use knowledge::{Coverage, Knowledge, Trace};
 pub(crate) use lang::Lang;
-pub(crate) use lifecycle::Note;
+pub(crate) use lifecycle::{Note, Solution};
 pub(crate) use outcome::{Failure, Outcome, Remote, Skip};
 pub(crate) use record::Record;
+pub(crate) use resolve::{Given, MonitorEnv, UsageError};

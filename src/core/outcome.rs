@@ -88,6 +88,9 @@ pub(crate) enum Skip {
     NoTicket,
     /// The recorded ticket was solved, closed, trashed or purged in GLPI.
     ClosedInGlpi(u64, Remote),
+    /// A downtime started on a problem with no ticket open: a downtime
+    /// never opens one.
+    Downtime,
 }
 
 /// The state of a ticket in GLPI, as far as we care.

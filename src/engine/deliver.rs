@@ -348,8 +348,8 @@ impl<'e, S: Store> Run<'e, S> {
                         .set_priority(*id, *priority, urgency, impact)
                         .await?;
                 }
-                Step::Solve { ticket: id } => {
-                    let content = text::solution(event, &date, lang);
+                Step::Solve { ticket: id, why } => {
+                    let content = text::solution(event, *why, &date, lang);
                     self.session().await?.add_solution(*id, content).await?;
                 }
             }
@@ -466,7 +466,7 @@ fn plan_ticket(plan: &Plan, record: Option<&Record>) -> Option<u64> {
         .find_map(|s| match s {
             Step::FollowUp { ticket, .. }
             | Step::SetPriority { ticket, .. }
-            | Step::Solve { ticket } => Some(*ticket),
+            | Step::Solve { ticket, .. } => Some(*ticket),
             Step::Create { .. } => None,
         })
         .or_else(|| record.map(|r| r.ticket_id))

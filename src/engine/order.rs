@@ -184,7 +184,7 @@ impl<S: Store> Run<'_, S> {
         tracing::info!(
             "{key}: event {} follows event {missing}, which has not arrived: waiting up to {} ms \
              for it",
-            next.event.order.map_or(0, |o| o.id),
+            next.event.order.as_ref().map_or(0, |o| o.id),
             wait.as_millis()
         );
         let deadline = Instant::now() + wait.min(ctx.budget_left());

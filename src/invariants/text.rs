@@ -5,7 +5,7 @@
 //! character into a ticket text or a header; the title is one short plain
 //! line; the marker reads back as the ticket's own key.
 
-use crate::core::{Event, Key, Lang, Note, Remote, State};
+use crate::core::{Event, Key, Lang, Note, NotificationType, Remote, Solution, State};
 use crate::template::{self, Vars};
 use crate::text::{self, MailText};
 
@@ -122,7 +122,8 @@ fn ticket_content(content: &str, key: &Key, plain: bool) {
 }
 
 /// The follow-ups of a state change (from `previous`), of an
-/// acknowledgement and of its withdrawal, and the solution: only our tags,
+/// acknowledgement and of its withdrawal, of every notification type, and
+/// every solution: only our tags,
 /// no control character but tabs.
 pub(crate) fn notes(event: &Event, previous: Option<State>, date: &str, lang: Lang) {
     for note in [
@@ -132,14 +133,30 @@ pub(crate) fn notes(event: &Event, previous: Option<State>, date: &str, lang: La
         },
         Note::Ack,
         Note::Unack,
-    ] {
+    ]
+    .into_iter()
+    .chain(
+        NotificationType::ALL
+            .into_iter()
+            .map(|kind| Note::Notification {
+                kind,
+                from: previous,
+                to: event.state,
+            }),
+    ) {
         html(
             &text::followup(&note, event, date, lang),
             &TICKET_TAGS,
             true,
         );
     }
-    html(&text::solution(event, date, lang), &TICKET_TAGS, true);
+    for why in [
+        Solution::Recovered,
+        Solution::FlappingStopped,
+        Solution::RecoveredInDowntime,
+    ] {
+        html(&text::solution(event, why, date, lang), &TICKET_TAGS, true);
+    }
 }
 
 /// A mail: the subject is one trimmed line without control characters; the

@@ -233,7 +233,7 @@ pub(super) fn delivered(
     let before = last(dir)?;
     let after = Last {
         seq: before.seq.max(kept.seq),
-        engine_id: kept.event.order.map(|o| o.id).or(before.engine_id),
+        engine_id: kept.event.order.as_ref().map(|o| o.id).or(before.engine_id),
     };
     let path = dir.join("last");
     write_advisory(&path, &encode(&path, &after)?).map_err(io_err(&path, "write"))?;

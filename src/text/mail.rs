@@ -185,7 +185,7 @@ fn default_body(event: &Event, ticket: &MailTicket, date: &str, lang: Lang) -> (
             Lang::Fr => ("Par", "Commentaire"),
             Lang::En => ("By", "Comment"),
         };
-        for (label, v) in [(by, &event.ack_author), (why, &event.ack_comment)] {
+        for (label, v) in [(by, &event.author), (why, &event.comment)] {
             if !v.is_empty() {
                 fields.push((label, v.clone()));
             }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::html::{escape_html, html_lines, one_line};
-use crate::core::{Event, Key, Lang, Note, Remote, State};
+use crate::core::{Event, Key, Lang, Note, NotificationType, Remote, Solution, State};
 use crate::template::{self, Vars};
 
 /// GLPI's ticket title column is varchar(255).
@@ -116,14 +116,25 @@ pub(crate) fn vars(event: &Event, previous: Option<State>, date: &str, lang: Lan
     v.set("node.address", event.address.clone());
     v.set("service.name", event.key.service.clone());
     v.set("service.state", event.state.label());
+    let recovered = if event.key.service.is_empty() {
+        State::Up
+    } else {
+        State::Ok
+    };
     v.set(
         "service.previous_state",
-        previous.unwrap_or(State::Ok).label(),
+        previous.unwrap_or(recovered).label(),
     );
     v.set("service.output", cap_output(&event.output, lang));
     v.set("priority", event.priority.to_string());
     v.set("priority.label", priority_label(event.priority, lang));
     v.set("date", date);
+    v.set(
+        "notification.type",
+        event.kind.map_or("", NotificationType::label),
+    );
+    v.set("notification.author", event.author.clone());
+    v.set("notification.comment", event.comment.clone());
     for (name, value) in &event.vars {
         v.set(name.clone(), value.clone());
     }
@@ -137,9 +148,16 @@ pub(crate) struct Text {
     pub(crate) unknown: Vec<String>,
 }
 
-/// The ticket title: plain text on one line, at most 255 characters.
+/// The ticket title: plain text on one line, at most 255 characters. For a
+/// host alert (no service) the separator written before `%service.name` goes
+/// with it: `( Lyon ) srv-db-02`, not `( Lyon ) srv-db-02:`.
 pub(crate) fn title(tpl: &str, vars: &Vars) -> Text {
-    let r = template::render(tpl, vars, str::to_string);
+    let tpl = if vars.get("service.name").is_none_or(str::is_empty) {
+        drop_before_var(tpl, SERVICE_VAR)
+    } else {
+        tpl.to_string()
+    };
+    let r = template::render(&tpl, vars, str::to_string);
     let cut: String = one_line(&r.text)
         .trim()
         .chars()
@@ -151,6 +169,27 @@ pub(crate) fn title(tpl: &str, vars: &Vars) -> Text {
         text,
         unknown: r.unknown,
     }
+}
+
+const SERVICE_VAR: &str = "%service.name";
+
+/// `tpl` without the separator (one of `:/|-`, and the blanks around it)
+/// written just before each use of `var`.
+fn drop_before_var(tpl: &str, var: &str) -> String {
+    let mut out = String::with_capacity(tpl.len());
+    let mut rest = tpl;
+    while let Some(at) = rest.find(var) {
+        let before = &rest[..at];
+        let kept = before
+            .trim_end()
+            .strip_suffix([':', '/', '|', '-'])
+            .map_or(before, str::trim_end);
+        out.push_str(kept);
+        out.push_str(var);
+        rest = &rest[at + var.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn remote_label(remote: Remote, lang: Lang) -> &'static str {
@@ -178,7 +217,7 @@ pub(crate) fn content(
     previous_ticket: Option<(u64, Remote)>,
     key: &Key,
 ) -> Text {
-    let tpl = tpl.map_or_else(|| default_content_template(lang), str::to_string);
+    let tpl = tpl.map_or_else(|| default_content_template(vars, lang), str::to_string);
     let r = template::render(&tpl, vars, html_lines);
     let mut text = r.text;
     if let Some((id, remote)) = previous_ticket {
@@ -237,40 +276,63 @@ pub(crate) fn ticket(
     }
 }
 
-fn default_content_template(lang: Lang) -> String {
+/// The built-in layout: one line per field the event has a value for (a
+/// host alert has no service line), then the output.
+fn default_content_template(vars: &Vars, lang: Lang) -> String {
     let labels = field_labels(lang);
-    let vars = [
-        "%node.name",
-        "%node.address",
-        "%node.group.name",
-        "%service.name",
-        "%service.state",
-        "%service.previous_state",
-        "%priority.label",
-        "%date",
+    let fields = [
+        "node.name",
+        "node.address",
+        "node.group.name",
+        "service.name",
+        "service.state",
+        "service.previous_state",
+        "priority.label",
+        "date",
     ];
     // French typography puts a space before the colon.
     let colon = match lang {
         Lang::Fr => " :",
         Lang::En => ":",
     };
-    let mut out = String::from("<p>");
-    for (i, (label, var)) in labels.iter().zip(vars).enumerate() {
-        if i > 0 {
-            out.push_str("<br>");
+    let mut lines = Vec::new();
+    for (label, var) in labels.iter().zip(fields) {
+        if vars.get(var).is_some_and(|v| !v.trim().is_empty()) {
+            lines.push(format!("<b>{label}</b>{colon} %{var}"));
         }
-        let _ = write!(out, "<b>{label}</b>{colon} {var}");
     }
-    let _ = write!(
-        out,
-        "</p><p><b>{}</b>{colon}<br>%service.output</p>",
-        labels[8]
-    );
+    let has = |var: &str| vars.get(var).is_some_and(|v| !v.trim().is_empty());
+    // What a flapping, downtime or custom notification adds.
+    if vars
+        .get("notification.type")
+        .is_some_and(|t| !matches!(t, "" | "PROBLEM" | "RECOVERY"))
+    {
+        lines.push(format!("<b>Notification</b>{colon} %notification.type"));
+    }
+    let (by, why) = author_labels(lang);
+    for (label, var) in [(by, "notification.author"), (why, "notification.comment")] {
+        if has(var) {
+            lines.push(format!("<b>{label}</b>{colon} %{var}"));
+        }
+    }
+    let mut out = format!("<p>{}</p>", lines.join("<br>"));
+    if has("service.output") {
+        let _ = write!(out, "<p><b>{}</b>{colon}<br>%service.output</p>", labels[8]);
+    }
     out
 }
 
 /// A follow-up (HTML), dated with the event's time.
 pub(crate) fn followup(note: &Note, event: &Event, date: &str, lang: Lang) -> String {
+    let by = |fr: &str, en: &str| {
+        let who = &event.author;
+        match (lang, who.is_empty()) {
+            (Lang::Fr, true) => fr.to_string(),
+            (Lang::En, true) => en.to_string(),
+            (Lang::Fr, false) => format!("{fr} par {who}"),
+            (Lang::En, false) => format!("{en} by {who}"),
+        }
+    };
     let head = match (note, lang) {
         (
             Note::StateChange {
@@ -292,25 +354,35 @@ pub(crate) fn followup(note: &Note, event: &Event, date: &str, lang: Lang) -> St
         }
         (Note::StateChange { from: None, to }, Lang::Fr) => format!("État : {to}"),
         (Note::StateChange { from: None, to }, Lang::En) => format!("Status: {to}"),
-        (Note::Ack, Lang::Fr) => format!("Acquitté par {}", event.ack_author),
-        (Note::Ack, Lang::En) => format!("Acknowledged by {}", event.ack_author),
-        (Note::Unack, Lang::Fr) => format!("Acquittement retiré par {}", event.ack_author),
-        (Note::Unack, Lang::En) => format!("Acknowledgement removed by {}", event.ack_author),
+        (Note::Ack, _) => by("Acquitté", "Acknowledged"),
+        (Note::Unack, _) => by("Acquittement retiré", "Acknowledgement removed"),
+        (Note::Notification { kind, from, to }, _) => {
+            let what = notification_head(*kind, lang, &by);
+            let state = match (from, lang) {
+                (Some(from), Lang::Fr) if from != to => format!("état : {from} → {to}"),
+                (Some(from), Lang::En) if from != to => format!("status {from} → {to}"),
+                (_, Lang::Fr) => format!("état : {to}"),
+                (_, Lang::En) => format!("status: {to}"),
+            };
+            format!("{what} — {state}")
+        }
     };
     // The author comes from the monitored world: like the content, the
     // follow-up carries no control character (found by fuzz/ `template`).
     let head = one_line(&head);
-    let body = match note {
-        Note::StateChange { .. } => cap_output(&event.output, lang),
-        Note::Ack | Note::Unack => event.ack_comment.clone(),
+    let output = cap_output(&event.output, lang);
+    let body: Vec<&str> = match note {
+        Note::StateChange { .. } => vec![&output],
+        Note::Ack | Note::Unack => vec![&event.comment],
+        Note::Notification { .. } => vec![&event.comment, &output],
     };
     let mut out = format!(
         "<p><b>{}</b> ({})</p>",
         escape_html(&head),
         escape_html(date)
     );
-    if !body.is_empty() {
-        let _ = write!(out, "<p>{}</p>", html_lines(&body));
+    for part in body.into_iter().filter(|p| !p.is_empty()) {
+        let _ = write!(out, "<p>{}</p>", html_lines(part));
     }
     // Last: the event's tag, by which a retried delivery finds it (plain
     // text, no character HTML or GLPI 10's encoding changes).
@@ -318,30 +390,67 @@ pub(crate) fn followup(note: &Note, event: &Event, date: &str, lang: Lang) -> St
     out
 }
 
+/// What a flapping, downtime or custom notification says first; `by`
+/// names its author when it has one.
+fn notification_head(
+    kind: NotificationType,
+    lang: Lang,
+    by: &dyn Fn(&str, &str) -> String,
+) -> String {
+    use NotificationType as T;
+    let (fr, en) = match kind {
+        T::FlappingStart => ("Bagotement détecté", "Flapping started"),
+        T::FlappingStop => ("Fin du bagotement", "Flapping stopped"),
+        T::FlappingDisabled => (
+            "Détection du bagotement désactivée",
+            "Flapping detection disabled",
+        ),
+        T::DowntimeStart => return by("Maintenance commencée", "Downtime started"),
+        T::DowntimeEnd => ("Fin de maintenance", "Downtime ended"),
+        T::DowntimeCancelled => return by("Maintenance annulée", "Downtime cancelled"),
+        T::Custom => return by("Notification personnalisée", "Custom notification"),
+        T::Problem => ("Problème", "Problem"),
+        T::Recovery => ("Rétablissement", "Recovery"),
+        T::Acknowledgement => return by("Acquitté", "Acknowledged"),
+    };
+    match lang {
+        Lang::Fr => fr.to_string(),
+        Lang::En => en.to_string(),
+    }
+}
+
 /// The start of every event tag.
 const EVENT_TAG_PREFIX: &str = "[esia-glpi event ";
 
 /// The identity of an event, written as the last line of its follow-up:
 /// `[esia-glpi event <12 hex digits>]`, the start of a SHA-256 of its key,
-/// time, state, output, acknowledgement author and comment, and engine id.
+/// time, state, output, author and comment, engine id, and notification
+/// type when one was given.
 /// Stable across runs, servers and versions: a run retrying the event finds
 /// the follow-up an earlier run wrote ([`carries_tag`]).
 pub(crate) fn event_tag(event: &Event) -> String {
     let time = event.time.to_string();
     let state = event.state.to_string();
-    let engine_id = event.order.map(|o| o.id.to_string()).unwrap_or_default();
+    let engine_id = event
+        .order
+        .as_ref()
+        .map(|o| o.id.to_string())
+        .unwrap_or_default();
     let fields: [&str; 8] = [
         &event.key.node,
         &event.key.service,
         &time,
         &state,
         &event.output,
-        &event.ack_author,
-        &event.ack_comment,
+        &event.author,
+        &event.comment,
         &engine_id,
     ];
+    // The type joins the fields only when given: an event kept by a version
+    // that did not read types keeps its tag.
+    let kind = event.kind.map(NotificationType::label);
     let mut bytes = Vec::new();
-    for f in fields {
+    for f in fields.into_iter().chain(kind) {
         // Length-prefixed: no two lists of fields give the same bytes.
         bytes.extend_from_slice(&(f.len() as u64).to_be_bytes());
         bytes.extend_from_slice(f.as_bytes());
@@ -362,11 +471,24 @@ pub(crate) fn carries_tag(content: &str, event: &Event) -> bool {
     content.contains(&event_tag(event))
 }
 
-/// The solution added on recovery (HTML).
-pub(crate) fn solution(event: &Event, date: &str, lang: Lang) -> String {
-    let head = match lang {
-        Lang::Fr => format!("Retour à l'état OK ({date})"),
-        Lang::En => format!("Recovered: back to OK ({date})"),
+/// The solution added when a ticket is solved (HTML): why, and the output.
+pub(crate) fn solution(event: &Event, why: Solution, date: &str, lang: Lang) -> String {
+    let state = event.state;
+    let head = match (why, lang) {
+        (Solution::Recovered, Lang::Fr) => format!("Retour à l'état {state} ({date})"),
+        (Solution::Recovered, Lang::En) => format!("Recovered: back to {state} ({date})"),
+        (Solution::FlappingStopped, Lang::Fr) => {
+            format!("Fin du bagotement : retour à l'état {state} ({date})")
+        }
+        (Solution::FlappingStopped, Lang::En) => {
+            format!("Flapping stopped: back to {state} ({date})")
+        }
+        (Solution::RecoveredInDowntime, Lang::Fr) => format!(
+            "Rétabli pendant la maintenance : état {state} à la fin de la maintenance ({date})"
+        ),
+        (Solution::RecoveredInDowntime, Lang::En) => {
+            format!("Recovered during the downtime: {state} when the downtime ended ({date})")
+        }
     };
     let mut out = format!("<p><b>{}</b></p>", escape_html(&head));
     let output = cap_output(&event.output, lang);
@@ -374,6 +496,15 @@ pub(crate) fn solution(event: &Event, date: &str, lang: Lang) -> String {
         let _ = write!(out, "<p>{}</p>", html_lines(&output));
     }
     out
+}
+
+/// The labels of who and why (acknowledgement, downtime, custom
+/// notification), in the built-in ticket content and mail body.
+pub(crate) fn author_labels(lang: Lang) -> (&'static str, &'static str) {
+    match lang {
+        Lang::Fr => ("Par", "Commentaire"),
+        Lang::En => ("By", "Comment"),
+    }
 }
 
 /// The field labels of the built-in ticket content and mail body.
@@ -419,8 +550,9 @@ mod tests {
             state: State::Critical,
             output: output.into(),
             priority: 4,
-            ack_author: "<b>bob</b>".into(),
-            ack_comment: "it's \"fine\"".into(),
+            kind: None,
+            author: "<b>bob</b>".into(),
+            comment: "it's \"fine\"".into(),
             vars: vec![("site".into(), "<x>".into())],
             time: jiff::Timestamp::UNIX_EPOCH,
             order: None,
@@ -575,8 +707,142 @@ mod tests {
         let f = followup(&Note::Ack, &e, "d", Lang::Fr);
         assert!(f.contains("Acquitté par &lt;b&gt;bob&lt;/b&gt;"));
         assert!(f.contains("it&#39;s &quot;fine&quot;"));
-        let s = solution(&e, "d", Lang::Fr);
+        let ok = Event {
+            state: State::Ok,
+            ..e.clone()
+        };
+        let s = solution(&ok, Solution::Recovered, "d", Lang::Fr);
         assert!(s.contains("Retour à l&#39;état OK"));
+    }
+
+    #[test]
+    fn notification_followups_say_what_happened_who_and_why() {
+        let e = Event {
+            kind: Some(NotificationType::DowntimeStart),
+            author: "jeanne".into(),
+            comment: "patching".into(),
+            ..event("disk full")
+        };
+        let note = |kind, from| Note::Notification {
+            kind,
+            from,
+            to: State::Critical,
+        };
+        let f = followup(
+            &note(NotificationType::DowntimeStart, Some(State::Critical)),
+            &e,
+            "d",
+            Lang::En,
+        );
+        assert!(
+            f.contains("Downtime started by jeanne — status: CRITICAL"),
+            "{f}"
+        );
+        assert!(f.contains("<p>patching</p><p>disk full</p>"), "{f}");
+        let f = followup(
+            &note(NotificationType::FlappingStart, Some(State::Warning)),
+            &e,
+            "d",
+            Lang::Fr,
+        );
+        assert!(
+            f.contains("Bagotement détecté — état : WARNING → CRITICAL"),
+            "{f}"
+        );
+        let custom = Event {
+            author: String::new(),
+            comment: String::new(),
+            output: String::new(),
+            ..e.clone()
+        };
+        let f = followup(
+            &note(NotificationType::Custom, None),
+            &custom,
+            "d",
+            Lang::En,
+        );
+        assert!(
+            f.starts_with(
+                "<p><b>Custom notification — status: CRITICAL</b> (d)</p><p>[esia-glpi event "
+            ),
+            "no empty paragraph: {f}"
+        );
+        let ok = Event {
+            state: State::Ok,
+            ..e
+        };
+        let s = solution(&ok, Solution::RecoveredInDowntime, "d", Lang::En);
+        assert!(
+            s.contains("Recovered during the downtime: OK when the downtime ended"),
+            "{s}"
+        );
+        let s = solution(&ok, Solution::FlappingStopped, "d", Lang::Fr);
+        assert!(
+            s.contains("Fin du bagotement : retour à l&#39;état OK"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn the_type_joins_the_event_tag_only_when_given() {
+        let e = event("x");
+        let typed = Event {
+            kind: Some(NotificationType::Custom),
+            ..e.clone()
+        };
+        assert_ne!(event_tag(&e), event_tag(&typed));
+        // The tag of an untyped event is the one earlier versions wrote
+        // (a kept event retried after the upgrade finds its follow-up):
+        // the SHA-256 of the length-prefixed fields, computed apart.
+        assert_eq!(event_tag(&e), "[esia-glpi event af972ac2f407]");
+    }
+
+    #[test]
+    fn a_host_alert_reads_as_one() {
+        let host = Event {
+            key: Key::new("srv-db-02", ""),
+            group: "Lyon".into(),
+            address: String::new(),
+            state: State::Down,
+            ..event("PING CRITICAL")
+        };
+        let v = vars(&host, None, "d", Lang::En);
+        let tpl = "( %node.group.name ) %node.name:%service.name";
+        assert_eq!(title(tpl, &v).text, "( Lyon ) srv-db-02");
+        assert_eq!(
+            title("%node.name - %service.name (%priority)", &v).text,
+            "srv-db-02 (4)"
+        );
+        let service = Event {
+            key: Key::new("srv-db-02", "HTTP"),
+            ..host.clone()
+        };
+        assert_eq!(
+            title(tpl, &vars(&service, None, "d", Lang::En)).text,
+            "( Lyon ) srv-db-02:HTTP"
+        );
+        let c = content(None, &v, Lang::En, None, &host.key).text;
+        assert!(c.contains("<b>State</b>: DOWN"), "{c}");
+        assert!(c.contains("<b>Previous state</b>: UP"), "{c}");
+        assert!(!c.contains("Service"), "no service line: {c}");
+        assert!(!c.contains("Address"), "no line for a missing value: {c}");
+        assert!(!c.contains(": <br>") && !c.contains(":</p>"), "{c}");
+        let f = followup(
+            &Note::StateChange {
+                from: Some(State::Down),
+                to: State::Unreachable,
+            },
+            &host,
+            "d",
+            Lang::En,
+        );
+        assert!(f.contains("Status changed DOWN → UNREACHABLE"), "{f}");
+        let up = Event {
+            state: State::Up,
+            ..host
+        };
+        let s = solution(&up, Solution::Recovered, "d", Lang::En);
+        assert!(s.contains("Recovered: back to UP"), "{s}");
     }
 
     #[test]
@@ -584,7 +850,7 @@ mod tests {
         // fuzz/ `template`, minimised: an acknowledgement author of "\u{5}"
         // reached the follow-up as is.
         let mut e = event("x");
-        e.ack_author = "\u{5}bob\n\u{1b}[31m".into();
+        e.author = "\u{5}bob\n\u{1b}[31m".into();
         for (note, lang) in [(Note::Ack, Lang::En), (Note::Unack, Lang::Fr)] {
             let f = followup(&note, &e, "d", lang);
             assert!(!f.chars().any(char::is_control), "{f:?}");
@@ -614,7 +880,7 @@ mod tests {
         let mut other = e.clone();
         other.output = "disk fuller".into();
         let mut acked = e.clone();
-        acked.ack_comment = "on it".into();
+        acked.comment = "on it".into();
         for different in [later, other, acked] {
             assert_ne!(event_tag(&different), tag);
         }

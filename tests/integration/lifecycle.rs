@@ -449,13 +449,40 @@ fn host_level_alert_has_no_service(tr: Transport) {
         .json();
     assert_eq!(j["action"], "created");
     assert_eq!(j["service"], "");
-    assert_eq!(j["state"], "critical");
+    // Host states are kept as such (SPEC "Command line").
+    assert_eq!(j["state"], "down");
     let id = j["ticket_id"].as_u64().unwrap();
     assert_external_id(tr, &env, id);
     let t = env.sim.ticket(id).unwrap();
     assert_eq!(t.items, vec![("Computer".to_string(), 2)]);
+    // A host alert reads as one: no dangling separator, DOWN as DOWN, no
+    // empty line for the missing service, address or group.
+    assert_eq!(t.name, "(  ) srv-db-01");
+    assert!(t.content.contains("DOWN"), "{}", t.content);
+    assert!(!t.content.contains("CRITICAL"), "{}", t.content);
+    assert!(!t.content.contains("Service"), "{}", t.content);
+    assert!(!t.content.contains("Adresse"), "{}", t.content);
+    // UNREACHABLE is a state change, named as such.
+    let j = env.notify("srv-db-01", "", "UNREACHABLE", &[]).ok().json();
+    assert_eq!(
+        (j["action"].as_str(), j["state"].as_str()),
+        (Some("followed_up"), Some("unreachable"))
+    );
+    let t = env.sim.ticket(id).unwrap();
+    assert!(
+        t.followups[0].contains("DOWN → UNREACHABLE"),
+        "{:?}",
+        t.followups
+    );
     let j = env.notify("srv-db-01", "", "UP", &[]).ok().json();
     assert_eq!(j["action"], "solved");
+    assert_eq!(j["state"], "up");
+    let t = env.sim.ticket(id).unwrap();
+    assert!(
+        t.solutions.iter().any(|s| s.contains("UP")),
+        "{:?}",
+        t.solutions
+    );
 }
 
 fn nagios_environment_macros_feed_the_event(tr: Transport) {

@@ -376,10 +376,7 @@ fn custom_templates_and_english() {
     let id = run.ok().json()["ticket_id"].as_u64().unwrap();
     let url = format!("{}/front/ticket.form.php?id={id}", env.sim.base_url());
     let m = smtp.one_more(0);
-    assert_eq!(
-        s(&m, "subject"),
-        format!("#{id} web01 is CRITICAL (very high)")
-    );
+    assert_eq!(s(&m, "subject"), format!("#{id} web01 is DOWN (very high)"));
     assert_eq!(
         s(&m, "plain").trim_end(),
         format!("Ticket {id}: {url}\nGLPI ticket {id} created.\nsite Lyon")

@@ -324,6 +324,7 @@ impl Held for PgHeld {
         let engine_id = kept
             .event
             .order
+            .as_ref()
             .map(|o| i64::try_from(o.id).unwrap_or(i64::MAX));
         let uid = kept.id.as_str();
         if self.own.as_ref() == Some(&kept.id) {
