@@ -367,6 +367,39 @@ mod tests {
     }
 
     #[test]
+    fn a_downtime_mail_names_the_type_who_and_why() {
+        let e = Event {
+            kind: Some(crate::core::NotificationType::DowntimeStart),
+            author: "Paul".into(),
+            comment: "maintenance window".into(),
+            ..event(State::Critical)
+        };
+        let t = render(&e, &created(42), Lang::En, None, None);
+        assert!(
+            t.plain.contains("Notification: DOWNTIMESTART\n"),
+            "{}",
+            t.plain
+        );
+        assert!(
+            t.plain.contains("By: Paul\nComment: maintenance window\n"),
+            "{}",
+            t.plain
+        );
+        // A problem names no type, and no empty author line.
+        let problem = Event {
+            author: String::new(),
+            comment: String::new(),
+            ..event(State::Critical)
+        };
+        let t = render(&problem, &created(42), Lang::En, None, None);
+        assert!(
+            !t.plain.contains("Notification:") && !t.plain.contains("By:"),
+            "{}",
+            t.plain
+        );
+    }
+
+    #[test]
     fn pending_ticket_is_said_even_with_a_custom_body() {
         let e = event(State::Critical);
         let pending = MailTicket {

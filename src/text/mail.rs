@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use super::html::{escape_html, html_lines, one_line};
-use super::ticket::{cap_output, field_labels, priority_label};
-use crate::core::{Event, Lang, Outcome, State};
+use super::ticket::{author_labels, cap_output, field_labels, priority_label};
+use crate::core::{Event, Lang, NotificationType, Outcome};
 use crate::template::{self, Vars};
 
 /// The ticket side of a mail: what became of the event, and the ticket's web
@@ -180,15 +180,18 @@ fn default_body(event: &Event, ticket: &MailTicket, date: &str, lang: Lang) -> (
         (labels[7], date.to_owned()),
     ];
     fields.retain(|(_, v)| !v.is_empty());
-    if matches!(event.state, State::Ack | State::Unack) {
-        let (by, why) = match lang {
-            Lang::Fr => ("Par", "Commentaire"),
-            Lang::En => ("By", "Comment"),
-        };
-        for (label, v) in [(by, &event.author), (why, &event.comment)] {
-            if !v.is_empty() {
-                fields.push((label, v.clone()));
-            }
+    // What a flapping, downtime or custom notification adds; who and why
+    // for every type that has them.
+    if let Some(kind) = event
+        .kind
+        .filter(|k| !matches!(k, NotificationType::Problem | NotificationType::Recovery))
+    {
+        fields.push(("Notification", kind.label().to_owned()));
+    }
+    let (by, why) = author_labels(lang);
+    for (label, v) in [(by, &event.author), (why, &event.comment)] {
+        if !v.is_empty() {
+            fields.push((label, v.clone()));
         }
     }
     let status = mail_status(ticket, lang);

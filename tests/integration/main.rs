@@ -22,3 +22,4 @@ mod pg_check;
 mod security;
 mod types;
 mod upgrade;
+mod wiring;

@@ -249,6 +249,9 @@ fn the_deb_contents() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("  7  the ticket action succeeded"));
+    // The engines' wiring, as the README quotes it and the engine tests load
+    // it.
+    crate::wiring::assert_installed(tree.path());
 }
 
 #[test]

@@ -447,6 +447,11 @@ pub struct NagiosOptions {
     /// Object definitions appended to the objects file.
     pub extra_objects: String,
     pub mode: NagiosMode,
+    /// The `contacts` of every host and service: the harness's own contact
+    /// `esia` (defined with the notification commands above) by default;
+    /// another name when `commands` defines its own contact (the shipped
+    /// wiring's `glpi`), and then `esia` is not defined.
+    pub contacts: String,
 }
 
 impl Default for NagiosOptions {
@@ -465,6 +470,7 @@ impl Default for NagiosOptions {
             extra_main: String::new(),
             extra_objects: String::new(),
             mode: NagiosMode::Foreground,
+            contacts: "esia".to_owned(),
         }
     }
 }
@@ -659,17 +665,19 @@ impl Nagios {
              \x20 saturday 00:00-24:00\n}\n\
              define command {\n  command_name esia-test-passive\n  command_line /bin/true\n}\n",
         );
-        let _ = write!(
-            text,
-            "define contact {{\n  contact_name esia\n  alias esia\n  email nobody@example.org\n\
-             \x20 service_notification_period 24x7\n  host_notification_period 24x7\n\
-             \x20 service_notification_options {}\n  host_notification_options {}\n\
-             \x20 service_notification_commands {}\n  host_notification_commands {}\n}}\n",
-            o.service_notification_options,
-            o.host_notification_options,
-            o.service_notification_commands,
-            o.host_notification_commands
-        );
+        if o.contacts == "esia" {
+            let _ = write!(
+                text,
+                "define contact {{\n  contact_name esia\n  alias esia\n  email nobody@example.org\n\
+                 \x20 service_notification_period 24x7\n  host_notification_period 24x7\n\
+                 \x20 service_notification_options {}\n  host_notification_options {}\n\
+                 \x20 service_notification_commands {}\n  host_notification_commands {}\n}}\n",
+                o.service_notification_options,
+                o.host_notification_options,
+                o.service_notification_commands,
+                o.host_notification_commands
+            );
+        }
         let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for h in &o.hosts {
             if let Some(g) = &h.group {
@@ -681,13 +689,14 @@ impl Nagios {
                  \x20 check_command esia-test-passive\n  active_checks_enabled 0\n\
                  \x20 passive_checks_enabled 1\n  max_check_attempts 1\n  check_interval 60\n\
                  \x20 retry_interval 60\n  check_period 24x7\n  notification_interval {r}\n\
-                 \x20 notification_period 24x7\n  notification_options {no}\n  contacts esia\n\
+                 \x20 notification_period 24x7\n  notification_options {no}\n  contacts {c}\n\
                  \x20 flap_detection_enabled {flap}\n  low_flap_threshold {low}\n\
                  \x20 high_flap_threshold {high}\n}}\n",
                 n = h.name,
                 a = h.address,
                 r = h.renotify,
                 no = o.host_notification_options,
+                c = o.contacts,
             );
             for s in &h.services {
                 let _ = write!(
@@ -696,13 +705,14 @@ impl Nagios {
                      \x20 check_command esia-test-passive\n  active_checks_enabled 0\n\
                      \x20 passive_checks_enabled 1\n  max_check_attempts 1\n  check_interval 60\n\
                      \x20 retry_interval 60\n  check_period 24x7\n  notification_interval {r}\n\
-                     \x20 notification_period 24x7\n  notification_options {no}\n  contacts esia\n\
+                     \x20 notification_period 24x7\n  notification_options {no}\n  contacts {c}\n\
                      \x20 flap_detection_enabled {sflap}\n  low_flap_threshold {low}\n\
                      \x20 high_flap_threshold {high}\n}}\n",
                     h = h.name,
                     n = s.name,
                     r = s.renotify,
                     no = o.service_notification_options,
+                    c = o.contacts,
                     sflap = u8::from(o.flap_detection && s.flapping),
                 );
             }
@@ -1470,16 +1480,25 @@ impl Icinga2 {
                 );
             }
         }
-        let _ = write!(
-            text,
-            "apply Notification \"esia-service\" to Service {{\n  command = \"{}\"\n\
+        // The test's own rules, unless `commands` brings its own (the
+        // shipped wiring).
+        if !o.service_command.is_empty() {
+            let _ = write!(
+                text,
+                "apply Notification \"esia-service\" to Service {{\n  command = \"{}\"\n\
              \x20 users = [ \"esia\" ]\n  interval = service.vars.esia_renotify\n\
              \x20 types = {}\n  states = {}\n  assign where true\n}}\n\
              apply Notification \"esia-host\" to Host {{\n  command = \"{}\"\n\
              \x20 users = [ \"esia\" ]\n  interval = host.vars.esia_renotify\n\
              \x20 types = {}\n  states = {}\n  assign where true\n}}\n",
-            o.service_command, o.types, o.service_states, o.host_command, o.types, o.host_states
-        );
+                o.service_command,
+                o.types,
+                o.service_states,
+                o.host_command,
+                o.types,
+                o.host_states
+            );
+        }
         text.push_str(&o.commands);
         text.push('\n');
         text.push_str(&o.extra);
