@@ -202,6 +202,31 @@ fn a_malformed_type_or_number_is_ignored_with_a_warning_not_an_exit_2() {
         "both warned about: {}",
         run.stderr
     );
+    // Naemon's problem ids are UUIDs: opaque text, no warning; its event
+    // numbers order its events.
+    assert!(!run.stderr.contains("0b6c9a3e"), "{}", run.stderr);
+    let naemon = |state: &str, id: &str, previous: &str| {
+        env.notify(
+            "naemon01",
+            "HTTP",
+            state,
+            &[
+                "--type",
+                "PROBLEM",
+                "--event-id",
+                id,
+                "--last-event-id",
+                previous,
+                "--problem-id",
+                "6f1c3e0a-2b4d-4e8f-9a1b-7c5d3e2f1a00",
+            ],
+        )
+    };
+    let (action, ticket) = done(&naemon("CRITICAL", "40", "39"));
+    assert_eq!(action, "created");
+    let run = naemon("WARNING", "41", "40");
+    assert_eq!(done(&run), ("followed_up".into(), ticket));
+    assert!(!run.stderr.contains("problem"), "{}", run.stderr);
 }
 
 #[test]
