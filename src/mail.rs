@@ -72,11 +72,11 @@ impl MailError {
     /// The operator's next action.
     pub(crate) fn hint(&self) -> String {
         match self {
-            Self::NotConfigured => {
+            Self::NotConfigured => format!(
                 "add a [mail] table with from = \"esia@example.org\" (and smtp_host or sendmail) \
-                 to the configuration; see conf/glpi.conf. The ticket itself was handled"
-                    .to_owned()
-            }
+                 to the configuration; see {}. The ticket itself was handled",
+                crate::config::EXAMPLE_PATH
+            ),
             Self::NoRecipient => "give the recipients with --mail ADDR (repeatable) in the alert \
                  program's arguments, or let the engine set NAGIOS_CONTACTEMAIL"
                 .to_owned(),

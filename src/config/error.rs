@@ -3,6 +3,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::types::EXAMPLE_PATH;
+
 /// Why the configuration cannot be used (exit status 3).
 ///
 /// `Display` names the file, the key and the line, never the source line and
@@ -72,7 +74,8 @@ impl ConfigError {
         Some(match self {
             Self::Read { path, source } => match source.kind() {
                 io::ErrorKind::NotFound => format!(
-                    "create {} from conf/glpi.conf, or point --config or ESIA_GLPI_CONFIG at the file",
+                    "create {} from the commented example {EXAMPLE_PATH}, or point --config or \
+                     ESIA_GLPI_CONFIG at the file",
                     path.display()
                 ),
                 io::ErrorKind::PermissionDenied => format!(
@@ -94,15 +97,15 @@ impl ConfigError {
                 "each line is key = value, with text values in double quotes, e.g. host = \"https://glpi.example.org/glpi\"".to_owned()
             }
             Self::UnknownKey { .. } => {
-                "check the spelling; see conf/glpi.conf for the accepted keys".to_owned()
+                format!("check the spelling; {EXAMPLE_PATH} lists the accepted keys")
             }
             Self::MissingKey { key, .. } => match *key {
                 "app_token" => "add app_token = \"...\": the API client's token, in GLPI Setup > General > API (app_token = \"\" if the API client has none)".to_owned(),
                 "user_token" => "add user_token = \"...\": the API user's token, in that user's preferences, Remote access keys (API token)".to_owned(),
-                _ => format!("add {key} = \"...\"; see conf/glpi.conf"),
+                _ => format!("add {key} = \"...\"; see {EXAMPLE_PATH}"),
             },
             Self::InvalidValue { key, .. } => {
-                format!("see conf/glpi.conf for the values `{key}` accepts")
+                format!("see {EXAMPLE_PATH} for the values `{key}` accepts")
             }
         })
     }

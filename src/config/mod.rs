@@ -10,7 +10,8 @@
 //! quoted value is cut out) plus a line number worked out from `span()` —
 //! never from toml's own `Display`, which echoes the offending source line,
 //! token included. The documented keys and defaults live in `conf/glpi.conf`,
-//! which a unit test parses so the two cannot drift.
+//! which a unit test parses so the two cannot drift (the package installs it
+//! as [`EXAMPLE_PATH`], the file hints name).
 
 mod error;
 mod raw;
@@ -26,8 +27,8 @@ use secrecy::SecretString;
 pub(crate) use error::ConfigError;
 use raw::strip_prefix_ignore_case;
 pub(crate) use types::{
-    Api, Config, DEFAULT_PATH, Loaded, MailConfig, PgConfig, SmtpSecurity, StateBackend,
-    TicketType, without_userinfo,
+    Api, Config, DEFAULT_PATH, EXAMPLE_PATH, Loaded, MailConfig, PgConfig, SmtpSecurity,
+    StateBackend, TicketType, without_userinfo,
 };
 
 /// Reads and parses `path`, and checks its mode.

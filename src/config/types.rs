@@ -11,6 +11,11 @@ use crate::core::Lang;
 /// `ESIA_GLPI_CONFIG` says otherwise (SPEC "Configuration").
 pub(crate) const DEFAULT_PATH: &str = "/etc/esia/glpi.conf";
 
+/// The commented example of every key with its default, as the package
+/// installs it (`conf/glpi.conf` in the source tree): the file hints point
+/// to, since the source tree is not on the monitoring server.
+pub(crate) const EXAMPLE_PATH: &str = "/usr/share/doc/esia-glpi/examples/glpi.conf";
+
 /// Title template used when `tpl_title` is absent (the Esia documentation's).
 pub(crate) const DEFAULT_TPL_TITLE: &str = "( %node.group.name ) %node.name:%service.name";
 

@@ -23,7 +23,14 @@ fn unknown_key_names_the_key_and_the_line() {
         e.to_string(),
         "unknown key `user_nmae` at line 5 of unknown-key.conf"
     );
-    assert!(e.hint().is_some_and(|h| h.contains("conf/glpi.conf")));
+    // The hint names the example the package installs, not the source
+    // tree's file, which is not on the monitoring server.
+    let hint = e.hint().unwrap();
+    assert!(
+        hint.contains("/usr/share/doc/esia-glpi/examples/glpi.conf"),
+        "{hint}"
+    );
+    assert!(!hint.contains("conf/glpi.conf"), "{hint}");
 
     let e = err(&with("[mail]\nfrom = \"a@b\"\nsmtp_hots = \"x\""));
     assert!(
@@ -170,4 +177,45 @@ fn hints_say_what_to_do_next() {
     );
     assert!(err("").hint().is_some());
     assert!(err("x = ").hint().is_some());
+}
+
+/// Every hint names files that exist on the monitoring server: the example
+/// the package installs, never the source tree's `conf/glpi.conf`.
+#[test]
+fn hints_name_the_installed_example() {
+    let path = PathBuf::from("/etc/esia/glpi.conf");
+    let errors = [
+        ConfigError::Read {
+            path: path.clone(),
+            source: io::Error::from(io::ErrorKind::NotFound),
+        },
+        ConfigError::UnknownKey {
+            path: path.clone(),
+            key: Some("colour".into()),
+            line: 3,
+        },
+        ConfigError::MissingKey {
+            path: path.clone(),
+            key: "host",
+        },
+        ConfigError::InvalidValue {
+            path,
+            key: "lang".into(),
+            line: Some(2),
+            reason: "r".into(),
+        },
+    ];
+    for e in errors {
+        let hint = e.hint().unwrap();
+        assert!(
+            hint.contains("/usr/share/doc/esia-glpi/examples/glpi.conf"),
+            "{e:?}: {hint}"
+        );
+        assert!(!hint.contains("conf/glpi.conf"), "{e:?}: {hint}");
+    }
+    let mail = crate::mail::MailError::NotConfigured.hint();
+    assert!(
+        mail.contains("/usr/share/doc/esia-glpi/examples/glpi.conf"),
+        "{mail}"
+    );
 }
