@@ -28,13 +28,44 @@ pub(crate) enum ConfigError {
         /// toml's message with any quoted value cut out.
         message: String,
     },
-    #[error("unknown key {} at line {line} of {}", shown(key.as_deref()), path.display())]
+    #[error(
+        "unknown key {} at line {line} of {}{}",
+        shown(key.as_deref()),
+        path.display(),
+        suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+    )]
     UnknownKey {
         path: PathBuf,
         /// Dotted for table keys: `mail.smtp_hots`; `None` when it does not
         /// look like a key and might be a secret pasted in the wrong place.
         key: Option<String>,
         line: usize,
+        /// The accepted key nearest to it (a misspelling), dotted like `key`.
+        suggestion: Option<String>,
+    },
+    /// A top-level key written after a table line: TOML reads it as a key
+    /// of that table.
+    #[error(
+        "`{key}` belongs before `[{table}]`{}: at line {line} of {}, after that line, TOML reads \
+         it as a key of [{table}]",
+        table_line.map(|l| format!(" (line {l})")).unwrap_or_default(),
+        path.display()
+    )]
+    Misplaced {
+        path: PathBuf,
+        key: String,
+        line: usize,
+        table: String,
+        /// The line of the `[table]` header it follows.
+        table_line: Option<usize>,
+    },
+    /// A key of `[mail]` or `[state]` written at the top level.
+    #[error("`{key}` at line {line} of {} belongs in the [{table}] table", path.display())]
+    OutsideTable {
+        path: PathBuf,
+        key: String,
+        line: usize,
+        table: &'static str,
     },
     #[error("missing required key `{key}` in {}", path.display())]
     MissingKey { path: PathBuf, key: &'static str },
@@ -96,6 +127,14 @@ impl ConfigError {
             Self::Syntax { .. } => {
                 "each line is key = value, with text values in double quotes, e.g. host = \"https://glpi.example.org/glpi\"".to_owned()
             }
+            Self::Misplaced { key, table, .. } => format!(
+                "move `{key}` above the first [table] line of the file (top-level keys first, \
+                 then the tables); as it is, [{table}] has a `{key}` it does not know"
+            ),
+            Self::OutsideTable { key, table, .. } => format!(
+                "move `{key}` after the [{table}] line (add that line at the end of the file if \
+                 there is none); see {EXAMPLE_PATH}"
+            ),
             Self::UnknownKey { .. } => {
                 format!("check the spelling; {EXAMPLE_PATH} lists the accepted keys")
             }

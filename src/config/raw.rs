@@ -104,11 +104,16 @@ pub(super) fn deserialize(text: &str, path: &Path) -> Result<RawConfig, ConfigEr
             } else {
                 format!("{key}.{unknown}")
             };
-            return ConfigError::UnknownKey {
-                path: path.to_owned(),
-                key: plausible_key(&key).then_some(key),
-                line: line.unwrap_or(1),
-            };
+            let line = line.unwrap_or(1);
+            if !plausible_key(&key) {
+                return ConfigError::UnknownKey {
+                    path: path.to_owned(),
+                    key: None,
+                    line,
+                    suggestion: None,
+                };
+            }
+            return unknown_key(text, path, key, line);
         }
         if key.is_empty() {
             return syntax(&e);
@@ -120,6 +125,133 @@ pub(super) fn deserialize(text: &str, path: &Path) -> Result<RawConfig, ConfigEr
             reason: sanitize(message),
         }
     })
+}
+
+/// The keys of the top level, of `[mail]` and of `[state]`, as the raw
+/// forms above name them (a unit test compares them with serde's list).
+pub(super) const TOP_KEYS: [&str; 34] = [
+    "host",
+    "api",
+    "client_id",
+    "client_secret",
+    "username",
+    "password",
+    "password_file",
+    "app_token",
+    "user_token",
+    "user_name",
+    "tpl_title",
+    "tpl_content",
+    "entity",
+    "category",
+    "ticket_type",
+    "urgency",
+    "impact",
+    "default_priority",
+    "update_priority",
+    "asset_types",
+    "state_dir",
+    "connect_timeout",
+    "timeout",
+    "run_timeout",
+    "retries",
+    "lock_timeout",
+    "order_wait",
+    "cache_ttl",
+    "inventory_ttl",
+    "tls_verify",
+    "ca_file",
+    "lang",
+    "mail",
+    "state",
+];
+pub(super) const MAIL_KEYS: [&str; 9] = [
+    "from",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_user",
+    "smtp_password",
+    "sendmail",
+    "tpl_mail_subject",
+    "tpl_mail_body",
+];
+pub(super) const STATE_KEYS: [&str; 5] =
+    ["backend", "url", "password_file", "ca_file", "tls_verify"];
+
+/// The keys a table accepts (`""`: the top level).
+fn keys_of(table: &str) -> &'static [&'static str] {
+    match table {
+        "mail" => &MAIL_KEYS,
+        "state" => &STATE_KEYS,
+        _ => &TOP_KEYS,
+    }
+}
+
+/// The error of an unknown (but plausible) `key` at `line`: a top-level
+/// key written after a table line (TOML reads it as the table's), a
+/// table's key written at the top level, or a misspelling, with the
+/// nearest accepted key.
+fn unknown_key(text: &str, path: &Path, key: String, line: usize) -> ConfigError {
+    let (table, name) = key.rsplit_once('.').unwrap_or(("", key.as_str()));
+    if !table.is_empty()
+        && let Some(top) = TOP_KEYS.iter().find(|k| **k == name)
+    {
+        return ConfigError::Misplaced {
+            path: path.to_owned(),
+            key: (*top).to_owned(),
+            line,
+            table: table.to_owned(),
+            table_line: table_line(text, line),
+        };
+    }
+    if table.is_empty() {
+        for (table, keys) in [("mail", &MAIL_KEYS[..]), ("state", &STATE_KEYS[..])] {
+            if let Some(k) = keys.iter().find(|k| **k == name) {
+                return ConfigError::OutsideTable {
+                    path: path.to_owned(),
+                    key: (*k).to_owned(),
+                    line,
+                    table,
+                };
+            }
+        }
+    }
+    let suggestion = nearest(name, keys_of(table)).map(|k| {
+        if table.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{table}.{k}")
+        }
+    });
+    ConfigError::UnknownKey {
+        path: path.to_owned(),
+        key: Some(key),
+        line,
+        suggestion,
+    }
+}
+
+/// The line of the last table header (`[name]`) before `line`, if any.
+fn table_line(text: &str, line: usize) -> Option<usize> {
+    text.lines()
+        .take(line.saturating_sub(1))
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with('['))
+        .map(|(i, _)| i + 1)
+        .last()
+}
+
+/// The accepted key nearest to `name` by Damerau–Levenshtein distance
+/// (transpositions count once: `tpl_titel`), if it is close enough to be
+/// a misspelling: at most one edit per three characters, and three at most.
+pub(super) fn nearest(name: &str, keys: &[&'static str]) -> Option<&'static str> {
+    let limit = (name.chars().count() / 3).clamp(1, 3);
+    keys.iter()
+        .map(|k| (strsim::damerau_levenshtein(name, k), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
 }
 
 /// Whether `key` looks like a configuration key (lower-case words, dotted

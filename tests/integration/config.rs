@@ -154,3 +154,40 @@ fn no_token_in_any_output_or_file_at_maximum_verbosity() {
         assert!(!state.contains(t), "{t} in the state directory");
     }
 }
+
+/// A misspelt key gets "did you mean", a top-level key written after
+/// `[mail]` is named as such — from `notify` (first stderr line, exit 3,
+/// nothing sent) and from `check` alike.
+#[test]
+fn misspelt_and_misplaced_keys_are_named() {
+    for (extra, first) in [
+        (
+            "user_tokn = \"x\"",
+            "unknown key `user_tokn` at line 12 of {}; did you mean `user_token`?",
+        ),
+        (
+            "[mail]\nfrom = \"esia@example.org\"\nlang = \"en\"",
+            "`lang` belongs before `[mail]` (line 12): at line 14 of {}, after that line, TOML \
+             reads it as a key of [mail]",
+        ),
+    ] {
+        let env = Env::with_config(extra);
+        let first = first.replace("{}", &env.config.display().to_string());
+        let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+        run.code(3);
+        assert_eq!(
+            run.stderr.lines().next(),
+            Some(format!("esia-glpi: error: {first}").as_str()),
+            "{}",
+            run.stderr
+        );
+        let run = env.esia(&["check"]);
+        run.code(3);
+        assert!(
+            run.stdout.contains(&format!("✗ configuration: {first}")),
+            "{}",
+            run.stdout
+        );
+        assert!(env.sim.requests().is_empty());
+    }
+}

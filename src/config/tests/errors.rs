@@ -21,7 +21,7 @@ fn unknown_key_names_the_key_and_the_line() {
     );
     assert_eq!(
         e.to_string(),
-        "unknown key `user_nmae` at line 5 of unknown-key.conf"
+        "unknown key `user_nmae` at line 5 of unknown-key.conf; did you mean `user_name`?"
     );
     // The hint names the example the package installs, not the source
     // tree's file, which is not on the monitoring server.
@@ -193,6 +193,7 @@ fn hints_name_the_installed_example() {
             path: path.clone(),
             key: Some("colour".into()),
             line: 3,
+            suggestion: None,
         },
         ConfigError::MissingKey {
             path: path.clone(),
@@ -218,4 +219,96 @@ fn hints_name_the_installed_example() {
         mail.contains("/usr/share/doc/esia-glpi/examples/glpi.conf"),
         "{mail}"
     );
+}
+
+/// A misspelt key gets the nearest accepted one (edit distance, a
+/// transposition counting once), in its own table; a word far from every
+/// key gets none.
+#[test]
+fn a_misspelt_key_gets_did_you_mean() {
+    let cases = [
+        ("user_tokn = \"x\"", Some("user_token")),
+        ("tpl_titel = \"x\"", Some("tpl_title")),
+        ("hots = \"x\"", Some("host")),
+        ("conect_timeout = 3", Some("connect_timeout")),
+        ("colour = \"blue\"", None),
+        (
+            "[mail]\nfrom = \"a@b\"\nsmtp_hots = \"x\"",
+            Some("mail.smtp_host"),
+        ),
+        (
+            "[state]\nbackend = \"files\"\nbakend = \"files\"",
+            Some("state.backend"),
+        ),
+    ];
+    for (extra, want) in cases {
+        match err(&with(extra)) {
+            ConfigError::UnknownKey { suggestion, .. } => {
+                assert_eq!(suggestion.as_deref(), want, "{extra}");
+            }
+            other => panic!("{extra}: {other:?}"),
+        }
+    }
+    let e = err(&with("user_tokn = \"x\""));
+    assert_eq!(
+        e.to_string(),
+        "unknown key `user_tokn` at line 4 of /etc/esia/glpi.conf; did you mean `user_token`?"
+    );
+}
+
+/// `lang` written after `[mail]` is read by TOML as `mail.lang`: the error
+/// says where it belongs, not that `mail.lang` is unknown; a `[mail]` key
+/// at the top level is said to belong in `[mail]`.
+#[test]
+fn a_top_level_key_after_a_table_is_named_as_such() {
+    let e = err(&with("[mail]\nfrom = \"a@b\"\nlang = \"en\""));
+    assert!(
+        matches!(&e, ConfigError::Misplaced { key, line: 6, table, table_line: Some(4), .. }
+            if key == "lang" && table == "mail"),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "`lang` belongs before `[mail]` (line 4): at line 6 of /etc/esia/glpi.conf, after that \
+         line, TOML reads it as a key of [mail]"
+    );
+    assert!(
+        e.hint()
+            .unwrap()
+            .contains("move `lang` above the first [table] line")
+    );
+
+    let e = err(&with("[state]\nbackend = \"files\"\nstate_dir = \"/x\""));
+    assert!(
+        matches!(&e, ConfigError::Misplaced { key, table, .. } if key == "state_dir" && table == "state"),
+        "{e:?}"
+    );
+
+    let e = err(&with("smtp_host = \"relay\""));
+    assert!(
+        matches!(&e, ConfigError::OutsideTable { key, table: "mail", line: 4, .. } if key == "smtp_host"),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "`smtp_host` at line 4 of /etc/esia/glpi.conf belongs in the [mail] table"
+    );
+}
+
+/// The key lists behind the suggestions are the raw forms' own: serde's
+/// "expected one of" list of each table.
+#[test]
+fn key_lists_match_the_raw_forms() {
+    use crate::config::raw::{MAIL_KEYS, RawConfig, RawMail, RawState, STATE_KEYS, TOP_KEYS};
+    fn expected<T: serde::de::DeserializeOwned>() -> Vec<String> {
+        let e = toml::from_str::<T>("zz_not_a_key = 1").err().unwrap();
+        let message = e.message().to_owned();
+        let list = message.split_once("expected one of ").unwrap().1;
+        list.split(", ")
+            .map(|k| k.trim_matches('`').to_owned())
+            .collect()
+    }
+    assert_eq!(expected::<RawConfig>(), TOP_KEYS);
+    assert_eq!(expected::<RawMail>(), MAIL_KEYS);
+    assert_eq!(expected::<RawState>(), STATE_KEYS);
 }
