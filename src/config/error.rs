@@ -67,6 +67,19 @@ pub(crate) enum ConfigError {
         line: usize,
         table: &'static str,
     },
+    /// A password file the configuration names (`password_file`,
+    /// `state.password_file`) cannot be used: the error is the password
+    /// file's, not the configuration file's.
+    #[error("cannot use {key} {} (set in {})", file.display(), path.display())]
+    PasswordFile {
+        /// The configuration file.
+        path: PathBuf,
+        key: &'static str,
+        /// The password file.
+        file: PathBuf,
+        #[source]
+        problem: PasswordProblem,
+    },
     #[error("missing required key `{key}` in {}", path.display())]
     MissingKey { path: PathBuf, key: &'static str },
     #[error("invalid value for `{key}` {}: {reason}", location(*line, path))]
@@ -78,6 +91,25 @@ pub(crate) enum ConfigError {
         /// What is wrong, never the value itself.
         reason: String,
     },
+}
+
+/// What is wrong with a password file.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PasswordProblem {
+    #[error("it does not exist")]
+    Missing,
+    #[error("it cannot be read")]
+    Unreadable(#[source] io::Error),
+    #[error("it is a directory, not a file")]
+    Directory,
+    #[error("it is not a regular file")]
+    NotAFile,
+    #[error("it is larger than {0} bytes, and holds only a password")]
+    TooLarge(u64),
+    #[error("it is not UTF-8 text")]
+    NotText,
+    #[error("its first line must hold the password (not empty, no control character)")]
+    BadFirstLine,
 }
 
 /// An unknown key as shown: quoted, or withheld.
@@ -138,6 +170,12 @@ impl ConfigError {
             Self::UnknownKey { .. } => {
                 format!("check the spelling; {EXAMPLE_PATH} lists the accepted keys")
             }
+            Self::PasswordFile {
+                path,
+                key,
+                file,
+                problem,
+            } => password_hint(path, key, file, problem),
             Self::MissingKey { key, .. } => match *key {
                 "app_token" => "add app_token = \"...\": the API client's token, in GLPI Setup > General > API (app_token = \"\" if the API client has none)".to_owned(),
                 "user_token" => "add user_token = \"...\": the API user's token, in that user's preferences, Remote access keys (API token)".to_owned(),
@@ -147,5 +185,35 @@ impl ConfigError {
                 format!("see {EXAMPLE_PATH} for the values `{key}` accepts")
             }
         })
+    }
+}
+
+/// What to do about a password file: fix the file, or the key naming it.
+fn password_hint(path: &Path, key: &str, file: &Path, problem: &PasswordProblem) -> String {
+    let whose = if key.starts_with("state.") {
+        "the state database user's password"
+    } else {
+        "the GLPI user's password"
+    };
+    let (file, config) = (file.display(), path.display());
+    let fix_key = format!("or fix `{key}` in {config} (or give --config another file)");
+    match problem {
+        PasswordProblem::Missing => format!(
+            "create {file} with {whose} on its first line, readable by the user the monitoring \
+             engine runs as alone (chmod 0600, or 0640 with its group), {fix_key}"
+        ),
+        PasswordProblem::Unreadable(e) if e.kind() == io::ErrorKind::PermissionDenied => format!(
+            "{file} must be readable by the user the monitoring engine runs as: chown it to \
+             that user (or chgrp it to that user's group and chmod 0640)"
+        ),
+        PasswordProblem::Unreadable(_) => {
+            format!("check {file} and the disk it is on, {fix_key}")
+        }
+        PasswordProblem::Directory | PasswordProblem::NotAFile => {
+            format!("`{key}` must name a regular file holding {whose} on its first line: {fix_key}")
+        }
+        PasswordProblem::TooLarge(_) | PasswordProblem::NotText | PasswordProblem::BadFirstLine => {
+            format!("write {whose}, alone, on the first line of {file}")
+        }
     }
 }

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use secrecy::SecretString;
 
-pub(crate) use error::ConfigError;
+pub(crate) use error::{ConfigError, PasswordProblem};
 use raw::strip_prefix_ignore_case;
 pub(crate) use types::{
     Api, Config, DEFAULT_PATH, EXAMPLE_PATH, Loaded, MailConfig, PgConfig, SmtpSecurity,
@@ -39,13 +39,13 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, ConfigError> {
     if let Some(oauth) = config.oauth.as_mut()
         && let Some(file) = oauth.password_file.clone()
     {
-        oauth.password = Some(read_password(&file, "password_file")?);
+        oauth.password = Some(read_password(path, &file, "password_file")?);
         warnings.extend(mode_warnings(&file));
     }
     if let StateBackend::Postgres(pg) = &mut config.state
         && let Some(file) = pg.password_file.clone()
     {
-        pg.password = Some(read_password(&file, "state.password_file")?);
+        pg.password = Some(read_password(path, &file, "state.password_file")?);
         warnings.extend(mode_warnings(&file));
     }
     warnings.extend(advisories(&config));
@@ -55,19 +55,36 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, ConfigError> {
 /// The largest password file read.
 const MAX_PASSWORD_BYTES: u64 = 4096;
 
-/// The password of `password_file`: the file's first line, its line end
-/// removed; read like the configuration (a small regular file).
-fn read_password(path: &Path, key: &str) -> Result<SecretString, ConfigError> {
-    let text = read_capped(path, MAX_PASSWORD_BYTES)?;
+/// The password of the password file `file` (named by `key` in the
+/// configuration `config`): the file's first line, its line end removed;
+/// read like the configuration (a small regular file). Its errors are the
+/// password file's.
+fn read_password(
+    config: &Path,
+    file: &Path,
+    key: &'static str,
+) -> Result<SecretString, ConfigError> {
+    let error = |problem| ConfigError::PasswordFile {
+        path: config.to_owned(),
+        key,
+        file: file.to_owned(),
+        problem,
+    };
+    let text = read_capped(file, MAX_PASSWORD_BYTES).map_err(|e| {
+        error(match e {
+            ConfigError::Read { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => PasswordProblem::Missing,
+                std::io::ErrorKind::InvalidData => PasswordProblem::NotText,
+                _ => PasswordProblem::Unreadable(source),
+            },
+            ConfigError::TooLarge { max, .. } => PasswordProblem::TooLarge(max),
+            _ if file.is_dir() => PasswordProblem::Directory,
+            _ => PasswordProblem::NotAFile,
+        })
+    })?;
     let password = text.lines().next().unwrap_or_default();
     if password.is_empty() || password.chars().any(char::is_control) {
-        return Err(ConfigError::InvalidValue {
-            path: path.to_owned(),
-            key: key.into(),
-            line: None,
-            reason: "its first line must hold the password (not empty, no control character)"
-                .into(),
-        });
+        return Err(error(PasswordProblem::BadFirstLine));
     }
     Ok(SecretString::from(password.to_owned()))
 }

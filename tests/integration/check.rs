@@ -938,3 +938,41 @@ crate::over_both_transports!(
     entity_and_category_must_exist,
     unreachable_glpi_exits_5,
 );
+
+/// A missing `password_file` is the password file's problem, named with
+/// its fix — not "cannot read configuration file" with a `--config` hint.
+#[test]
+fn a_missing_password_file_is_named_with_its_fix() {
+    let env = Env::over(Transport::V2, "");
+    std::fs::remove_file(env.password_file()).unwrap();
+    let shown = format!(
+        "cannot use password_file {} (set in {}): it does not exist",
+        env.password_file().display(),
+        env.config.display()
+    );
+    let run = check(&env);
+    run.code(3);
+    let l = line(&run, "✗", "configuration");
+    assert!(
+        l.starts_with(&format!("✗ configuration: {shown}: create ")),
+        "{l}"
+    );
+    assert!(
+        l.contains("with the GLPI user's password on its first line"),
+        "{l}"
+    );
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    run.code(3);
+    assert_eq!(
+        run.stderr.lines().next(),
+        Some(format!("esia-glpi: error: {shown}").as_str())
+    );
+    assert!(
+        run.stderr.lines().nth(1).is_some_and(
+            |h| h.starts_with(&format!("hint: create {}", env.password_file().display()))
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(env.sim.requests().is_empty());
+}

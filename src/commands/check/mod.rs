@@ -64,7 +64,8 @@ fn check_config(r: &mut Report, path: &Path) -> Option<Config> {
         Ok(l) => l,
         Err(e) => {
             let hint = e.hint().map(|h| format!(": {h}")).unwrap_or_default();
-            r.fail("configuration", Failure::Config, format!("{e}{hint}"));
+            let error = crate::text::error_line(&e);
+            r.fail("configuration", Failure::Config, format!("{error}{hint}"));
             return None;
         }
     };

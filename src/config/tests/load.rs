@@ -8,7 +8,7 @@ use std::path::Path;
 use secrecy::ExposeSecret;
 
 use super::{ESIA_DOC, MINIMAL, host, ok, with};
-use crate::config::{ConfigError, StateBackend, advisories, load};
+use crate::config::{ConfigError, PasswordProblem, StateBackend, advisories, load};
 
 #[cfg(unix)]
 #[test]
@@ -108,8 +108,106 @@ fn load_reads_the_state_password_file() {
     std::fs::write(&pw, "\n").unwrap();
     assert!(matches!(
         load(&conf),
-        Err(ConfigError::InvalidValue { key, .. }) if key == "state.password_file"
+        Err(ConfigError::PasswordFile {
+            key: "state.password_file",
+            problem: PasswordProblem::BadFirstLine,
+            ..
+        })
     ));
+}
+
+/// A password file that is missing, a directory, too big or not text is
+/// the password file's error, naming it and the configuration that names
+/// it, with the fix of that file (not of the configuration file).
+#[test]
+fn password_file_problems_name_the_password_file() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("glpi.password");
+    let conf = dir.path().join("glpi.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "host = \"https://glpi.example.org/glpi\"\napi = \"v2\"\nclient_id = \"c\"\n\
+             client_secret = \"s\"\nusername = \"esia\"\npassword_file = \"{}\"\n",
+            pw.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let fail = || {
+        let e = load(&conf).expect_err("password file");
+        let ConfigError::PasswordFile {
+            key: "password_file",
+            file,
+            path,
+            ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!((file, path), (&pw, &conf));
+        let hint = e.hint().unwrap();
+        assert!(!hint.contains("ESIA_GLPI_CONFIG"), "{hint}");
+        (crate::text::error_line(&e), hint)
+    };
+    let shown = format!(
+        "cannot use password_file {} (set in {})",
+        pw.display(),
+        conf.display()
+    );
+
+    let (line, hint) = fail();
+    assert_eq!(line, format!("{shown}: it does not exist"));
+    assert!(hint.starts_with(&format!(
+        "create {} with the GLPI user's password",
+        pw.display()
+    )));
+
+    std::fs::create_dir(&pw).unwrap();
+    let (line, hint) = fail();
+    assert_eq!(line, format!("{shown}: it is a directory, not a file"));
+    assert!(hint.contains("must name a regular file"), "{hint}");
+    assert!(hint.contains("--config"), "{hint}");
+    std::fs::remove_dir(&pw).unwrap();
+
+    std::fs::write(&pw, "x".repeat(5000)).unwrap();
+    let (line, hint) = fail();
+    assert_eq!(
+        line,
+        format!("{shown}: it is larger than 4096 bytes, and holds only a password")
+    );
+    assert!(hint.contains("alone, on the first line"), "{hint}");
+
+    std::fs::write(&pw, b"\xff\xfe\n").unwrap();
+    let (line, _) = fail();
+    assert_eq!(line, format!("{shown}: it is not UTF-8 text"));
+
+    // Unreadable (built here: the tests may run as root, whom no mode
+    // keeps out): the fix is the password file's owner, for the database's
+    // password too.
+    let e = ConfigError::PasswordFile {
+        path: conf.clone(),
+        key: "state.password_file",
+        file: pw.clone(),
+        problem: PasswordProblem::Unreadable(io::Error::from(io::ErrorKind::PermissionDenied)),
+    };
+    assert!(
+        crate::text::error_line(&e).starts_with(&format!(
+            "cannot use state.password_file {} (set in {}): it cannot be read: ",
+            pw.display(),
+            conf.display()
+        )),
+        "{e}"
+    );
+    let hint = e.hint().unwrap();
+    assert!(
+        hint.starts_with(&format!(
+            "{} must be readable by the user the monitoring engine runs as",
+            pw.display()
+        )),
+        "{hint}"
+    );
 }
 
 #[test]
