@@ -44,7 +44,7 @@ struct FlushReport {
 
 pub(crate) async fn run(globals: &Globals) -> Result<(), Error> {
     let started = Instant::now();
-    let config = globals.load_config()?;
+    let config = globals.load_glpi_config()?;
     let store = globals.open_store(&config)?;
     let engine = Engine::new(&config, &store, store.cache(), Clock::system(), started);
     // Boxed: the delivery's state machine is large.

@@ -28,6 +28,15 @@ impl Globals {
         Ok(loaded.config)
     }
 
+    /// The configuration of a command that talks to GLPI: refused (exit 3,
+    /// before any network call) while it still holds the shipped example
+    /// values.
+    pub(crate) fn load_glpi_config(&self) -> Result<Config, Error> {
+        let config = self.load_config()?;
+        config::require_real(&config, &self.config_path)?;
+        Ok(config)
+    }
+
     /// The state directory: `--state-dir`, else the configuration's.
     pub(crate) fn state_root<'a>(&'a self, config: &'a Config) -> &'a Path {
         self.state_dir.as_deref().unwrap_or(&config.state_dir)

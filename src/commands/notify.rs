@@ -20,7 +20,7 @@ use crate::text::{self, MailTicket};
 
 pub(crate) async fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
     let started = Instant::now();
-    let config = globals.load_config()?;
+    let config = globals.load_glpi_config()?;
     let env = monitor_env();
     let clock = Clock::system();
     let resolved = Event::resolve(&args.given(), &env, config.default_priority, clock.now())?;

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::output;
 
 pub(crate) async fn run(globals: &Globals) -> Result<(), Error> {
-    let config = globals.load_config()?;
+    let config = globals.load_glpi_config()?;
     let store = globals.open_store(&config)?;
     let engine = Engine::new(
         &config,

@@ -80,6 +80,16 @@ pub(crate) enum ConfigError {
         #[source]
         problem: PasswordProblem,
     },
+    /// Keys that still hold the example values of the shipped file.
+    #[error(
+        "{} still holds example values instead of your GLPI's: {}",
+        path.display(),
+        keys.join(", ")
+    )]
+    Placeholders {
+        path: PathBuf,
+        keys: Vec<&'static str>,
+    },
     #[error("missing required key `{key}` in {}", path.display())]
     MissingKey { path: PathBuf, key: &'static str },
     #[error("invalid value for `{key}` {}: {reason}", location(*line, path))]
@@ -176,6 +186,16 @@ impl ConfigError {
                 file,
                 problem,
             } => password_hint(path, key, file, problem),
+            Self::Placeholders { path, keys } => {
+                let mut seen = Vec::new();
+                for k in keys {
+                    let w = super::placeholders::where_to_find(k);
+                    if !seen.contains(&w) {
+                        seen.push(w);
+                    }
+                }
+                format!("edit {}: {}", path.display(), seen.join("; "))
+            }
             Self::MissingKey { key, .. } => match *key {
                 "app_token" => "add app_token = \"...\": the API client's token, in GLPI Setup > General > API (app_token = \"\" if the API client has none)".to_owned(),
                 "user_token" => "add user_token = \"...\": the API user's token, in that user's preferences, Remote access keys (API token)".to_owned(),

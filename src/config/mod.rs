@@ -14,6 +14,7 @@
 //! as [`EXAMPLE_PATH`], the file hints name).
 
 mod error;
+mod placeholders;
 mod raw;
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ use std::path::Path;
 use secrecy::SecretString;
 
 pub(crate) use error::{ConfigError, PasswordProblem};
+pub(crate) use placeholders::require_real;
 use raw::strip_prefix_ignore_case;
 pub(crate) use types::{
     Api, Config, DEFAULT_PATH, EXAMPLE_PATH, Loaded, MailConfig, PgConfig, SmtpSecurity,

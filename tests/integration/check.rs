@@ -976,3 +976,56 @@ fn a_missing_password_file_is_named_with_its_fix() {
     );
     assert!(env.sim.requests().is_empty());
 }
+
+/// The shipped example values (host, both tokens) are recognised without
+/// contacting anything: check names the keys, notify exits 3 with the same
+/// message, and nothing reaches GLPI or the network.
+#[test]
+fn the_shipped_example_values_are_named_without_any_network_call() {
+    let env = Env::new();
+    set_key(
+        &env,
+        "app_token",
+        "\"REPLACE_WITH_THE_API_CLIENT_APP_TOKEN\"",
+    );
+    set_key(&env, "user_token", "\"REPLACE_WITH_THE_API_USER_TOKEN\"");
+    let error = format!(
+        "{} still holds example values instead of your GLPI's: app_token, user_token",
+        env.config.display()
+    );
+    let run = check(&env);
+    run.code(3);
+    let l = line(&run, "✗", "configuration");
+    assert!(
+        l.starts_with(&format!("✗ configuration: {error}: edit ")),
+        "{l}"
+    );
+    assert!(l.contains("Setup > General > API"), "{l}");
+    assert!(l.contains("Remote access keys"), "{l}");
+    // No network step was taken.
+    assert!(!run.stdout.contains("DNS"), "{}", run.stdout);
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    run.code(3);
+    assert_eq!(
+        run.stderr.lines().next(),
+        Some(format!("esia-glpi: error: {error}").as_str())
+    );
+    assert!(env.sim.requests().is_empty());
+
+    // The example host too: its name is never even resolved.
+    set_key(&env, "host", "\"https://monserveurglpi.com/glpi\"");
+    let run = check(&env);
+    run.code(3);
+    assert!(
+        line(&run, "✗", "configuration")
+            .contains("example values instead of your GLPI's: host, app_token, user_token")
+    );
+    assert!(!run.stdout.contains("DNS"), "{}", run.stdout);
+    let run = env.esia(&["flush"]);
+    run.code(3);
+    assert!(
+        run.stderr.contains("host, app_token, user_token"),
+        "{}",
+        run.stderr
+    );
+}

@@ -41,7 +41,10 @@ use report::Report;
 pub(crate) async fn run(globals: &Globals) -> Result<(), Error> {
     let mut report = Report::new(globals.config_path.display().to_string());
     if let Some(config) = check_config(&mut report, &globals.config_path) {
-        api::check_glpi(&mut report, &config).await;
+        // Example values cannot reach a GLPI: not even tried.
+        if placeholders(&mut report, &config, &globals.config_path) {
+            api::check_glpi(&mut report, &config).await;
+        }
         database::check_database(&mut report, &config).await;
     }
     report.tally();
@@ -88,6 +91,19 @@ fn check_config(r: &mut Report, path: &Path) -> Option<Config> {
         );
     }
     Some(loaded.config)
+}
+
+/// False (said) when keys still hold the shipped example values, which
+/// `notify` refuses too (exit 3) without contacting GLPI.
+fn placeholders(r: &mut Report, config: &Config, path: &Path) -> bool {
+    match config::require_real(config, path) {
+        Ok(()) => true,
+        Err(e) => {
+            let hint = e.hint().map(|h| format!(": {h}")).unwrap_or_default();
+            r.fail("configuration", Failure::Config, format!("{e}{hint}"));
+            false
+        }
+    }
 }
 
 #[cfg(unix)]

@@ -243,3 +243,55 @@ fn empty_app_token_means_no_header_and_empty_user_name_no_requester() {
     assert!(c.app_token.is_none());
     assert_eq!(c.user_name, None);
 }
+
+/// The shipped file and the Esia documentation's hold example values: said
+/// without any network call; a real configuration holds none.
+#[test]
+fn example_values_are_recognised() {
+    use crate::config::placeholders::placeholders;
+    assert_eq!(
+        placeholders(&ok(SHIPPED)),
+        ["host", "app_token", "user_token"]
+    );
+    assert_eq!(
+        placeholders(&ok(ESIA_DOC)),
+        ["host", "app_token", "user_token"]
+    );
+    assert!(placeholders(&ok(MINIMAL)).is_empty());
+    // One key left: only it is named; the host in any spelling.
+    let text = SHIPPED
+        .replace(
+            "https://monserveurglpi.com/glpi",
+            "https://glpi.example.net",
+        )
+        .replace("REPLACE_WITH_THE_API_CLIENT_APP_TOKEN", "real-app-token");
+    assert_eq!(placeholders(&ok(&text)), ["user_token"]);
+    let text = MINIMAL.replace(
+        "https://glpi.example.org/glpi",
+        "HTTP://MonServeurGLPI.com:8080/",
+    );
+    assert_eq!(placeholders(&ok(&text)), ["host"]);
+    // The commented keys of the shipped file, uncommented as they are.
+    let v2 = "host = \"https://g.example.org\"\napi = \"v2\"\nclient_id = \"...\"\n\
+              client_secret = \"...\"\nusername = \"esia\"\npassword = \"...\"\n\
+              [mail]\nfrom = \"a@b.org\"\nsmtp_user = \"esia\"\nsmtp_password = \"...\"\n";
+    assert_eq!(
+        placeholders(&ok(v2)),
+        [
+            "client_id",
+            "client_secret",
+            "password",
+            "mail.smtp_password"
+        ]
+    );
+    let e = crate::config::require_real(&ok(SHIPPED), std::path::Path::new("/etc/esia/glpi.conf"))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "/etc/esia/glpi.conf still holds example values instead of your GLPI's: host, \
+         app_token, user_token"
+    );
+    let hint = e.hint().unwrap();
+    assert!(hint.contains("Setup > General > API"), "{hint}");
+    assert!(hint.contains("Remote access keys"), "{hint}");
+}
