@@ -168,21 +168,15 @@ fn mode_warnings(_path: &Path) -> Vec<String> {
 /// Settings that are valid but that the operator should know about.
 pub(crate) fn advisories(config: &Config) -> Vec<String> {
     let mut warnings = Vec::new();
-    if let Some(rest) = strip_prefix_ignore_case(&config.host, "http://") {
-        let authority = rest.split('/').next().unwrap_or_default();
-        let authority = authority.rsplit('@').next().unwrap_or_default();
-        let hostname = match authority.find(']') {
-            Some(end) if authority.starts_with('[') => &authority[..=end],
-            _ => authority.split(':').next().unwrap_or_default(),
+    if strip_prefix_ignore_case(&config.host, "http://").is_some() && !loopback(&config.host) {
+        let secrets = match config.api {
+            Api::Legacy => "app_token, user_token and the session token",
+            Api::V2 => "client_secret, the GLPI user's password and the access tokens",
         };
-        let loopback = hostname.eq_ignore_ascii_case("localhost")
-            || hostname == "[::1]"
-            || hostname.starts_with("127.");
-        if !loopback {
-            warnings.push(
-                "host uses http://: the GLPI tokens travel unencrypted; use https://".to_owned(),
-            );
-        }
+        warnings.push(format!(
+            "host uses http:// to another machine than this one: {secrets} travel in clear, \
+             readable by anyone on the network path; use https://"
+        ));
     }
     if !config.tls_verify {
         warnings.push(
@@ -207,6 +201,27 @@ pub(crate) fn advisories(config: &Config) -> Vec<String> {
         }
     }
     warnings
+}
+
+/// Whether the URL `url` names this machine: `localhost`, or a loopback
+/// address in any form a URL parser reads (`127.1`, `[::1]`,
+/// `[::ffff:127.0.0.1]`). A name that merely starts like one
+/// (`127.0.0.1.nip.io`) is another machine: DNS decides where it goes.
+fn loopback(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let Some(host) = parsed.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback(),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Err(_) => host.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
+    }
 }
 
 /// Parses and validates the text of a configuration file. Pure: `path` only

@@ -1029,3 +1029,22 @@ fn the_shipped_example_values_are_named_without_any_network_call() {
         run.stderr
     );
 }
+
+/// `http://` to another machine is a warning (the tokens travel in clear),
+/// from check and at every notify; to this machine (the simulator at
+/// 127.0.0.1, see the good set-up) it is not.
+#[test]
+fn plain_http_to_another_machine_is_a_warning() {
+    let env = Env::new();
+    // Named like a loopback address, yet a name DNS sends anywhere.
+    set_key(&env, "host", "\"http://127.0.0.1.invalid/glpi\"");
+    let run = check(&env);
+    let l = line(&run, "!", "configuration");
+    assert!(
+        l.contains("http:// to another machine than this one: app_token, user_token"),
+        "{l}"
+    );
+    assert!(l.ends_with("use https://"), "{l}");
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    assert!(run.stderr.contains("travel in clear"), "{}", run.stderr);
+}

@@ -216,12 +216,43 @@ fn advisories_for_clear_text_and_unchecked_tls() {
     for local in [
         "http://127.0.0.1:8080",
         "http://localhost/glpi",
+        "http://LOCALHOST./glpi",
         "http://[::1]:80",
+        "http://127.1/glpi",
+        "http://127.0.0.2",
+        "http://[::ffff:127.0.0.1]/glpi",
+        "http://user:pw@localhost/glpi",
+        "https://glpi.example.org/glpi",
     ] {
         assert!(advisories(&host(local)).is_empty(), "{local}");
     }
-    let w = advisories(&host("http://glpi.example.org/glpi"));
-    assert_eq!(w.len(), 1);
-    assert!(w[0].contains("http://"));
+    // Names that only look local are resolved elsewhere.
+    for remote in [
+        "http://glpi.example.org/glpi",
+        "HTTP://glpi.example.org",
+        "http://127.0.0.1.nip.io/glpi",
+        "http://localhost.example.org",
+        "http://192.0.2.10:8080",
+        "http://[2001:db8::1]/glpi",
+        "http://localhost@glpi.example.org/glpi",
+    ] {
+        let w = advisories(&host(remote));
+        assert_eq!(w.len(), 1, "{remote}");
+        assert_eq!(
+            w[0],
+            "host uses http:// to another machine than this one: app_token, user_token and the \
+             session token travel in clear, readable by anyone on the network path; use https://",
+            "{remote}"
+        );
+    }
+    let v2 = ok(
+        "host = \"http://glpi.example.org\"\napi = \"v2\"\nclient_id = \"c\"\n\
+                 client_secret = \"s\"\nusername = \"u\"\npassword = \"p\"\n",
+    );
+    let w = advisories(&v2);
+    assert!(
+        w[0].contains("client_secret, the GLPI user's password"),
+        "{w:?}"
+    );
     assert_eq!(advisories(&ok(&with("tls_verify = false"))).len(), 1);
 }
