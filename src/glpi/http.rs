@@ -191,6 +191,7 @@ impl Client {
         if status.is_redirection() {
             return Err(redirected(what, status, response.headers()));
         }
+        let high_level = response.url().path().contains("/api.php/");
         let bytes = response
             .bytes()
             .await
@@ -207,7 +208,10 @@ impl Client {
             // PHP may have committed the write before failing.
             return Err(unavailable(format!("HTTP {status}"), is_write));
         }
-        Err(decode_error(what, status, &bytes))
+        Err(match decode_error(what, status, &bytes) {
+            GlpiError::NotFound { what, .. } => GlpiError::NotFound { what, high_level },
+            other => other,
+        })
     }
 }
 
@@ -392,6 +396,7 @@ pub(crate) fn decode_error(what: &str, status: StatusCode, bytes: &[u8]) -> Glpi
     if status == StatusCode::NOT_FOUND {
         return GlpiError::NotFound {
             what: what.to_string(),
+            high_level: false,
         };
     }
     let text = String::from_utf8_lossy(bytes);

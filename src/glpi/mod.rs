@@ -43,7 +43,7 @@ pub(crate) use client::Api;
 pub(crate) use client::{Client, Settings};
 pub(crate) use code::ErrorCode;
 pub(crate) use credentials::{TokenStore, Tokens, V2Settings};
-pub(crate) use error::GlpiError;
+pub(crate) use error::{GlpiError, HIGH_LEVEL_NOT_FOUND, handshake_cut, plain_http_answer};
 #[cfg(feature = "fuzzing")]
 pub(crate) use http::decode_error;
 pub(crate) use model::NewTicket;

@@ -1048,3 +1048,61 @@ fn plain_http_to_another_machine_is_a_warning() {
     let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
     assert!(run.stderr.contains("travel in clear"), "{}", run.stderr);
 }
+
+/// `https://` on a port that speaks plain HTTP: named as such (not a
+/// certificate matter, no `ca_file` advice), by check and by notify's hint.
+#[test]
+fn https_on_a_plain_http_port_is_named() {
+    let env = Env::new();
+    let plain = env.sim.base_url().replacen("http://", "https://", 1);
+    set_key(&env, "host", &format!("{plain:?}"));
+    let run = check(&env);
+    run.code(5);
+    let l = line(&run, "✗", "TLS");
+    assert!(l.contains("this port speaks plain HTTP"), "{l}");
+    assert!(l.contains("http://") && l.contains("443"), "{l}");
+    assert!(!l.contains("ca_file"), "{l}");
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    run.code(5);
+    // notify cannot probe the port: its hint says what such a cut means.
+    let hint = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("hint: "))
+        .unwrap();
+    assert!(hint.contains("a port that speaks plain HTTP"), "{hint}");
+    assert!(hint.contains("443"), "{hint}");
+    assert!(!hint.contains("ca_file"), "{hint}");
+}
+
+/// Over `api = "v2"`, a 404 names the high-level API's path and the GLPI
+/// setting that enables it — never the legacy /apirest.php/.
+#[test]
+fn v2_not_found_names_the_high_level_api() {
+    let env = Env::over(Transport::V2, "");
+    set_key(
+        &env,
+        "host",
+        &format!("\"{}/not-glpi\"", env.sim.base_url()),
+    );
+    let run = check(&env);
+    run.code(3);
+    let l = line(&run, "✗", "high-level API");
+    assert!(l.contains("/api.php/v2/"), "{l}");
+    assert!(l.contains("Enable the high-level API"), "{l}");
+    assert!(!l.contains("apirest.php"), "{l}");
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    run.code(3);
+    assert!(run.stderr.contains("HTTP 404 Not Found"), "{}", run.stderr);
+    let hint = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("hint: "))
+        .unwrap();
+    assert!(hint.contains("/api.php/v2/"), "{hint}");
+    assert!(
+        hint.contains("Setup > General > API > Enable the high-level API"),
+        "{hint}"
+    );
+    assert!(!hint.contains("apirest.php"), "{hint}");
+}

@@ -16,60 +16,11 @@ use super::rights::{
 };
 use crate::config::Config;
 use crate::core::Failure;
-use crate::glpi::{Client, ErrorCode, GlpiError, Session, V2Session};
+use crate::glpi::{Client, ErrorCode, GlpiError, HIGH_LEVEL_NOT_FOUND, Session, V2Session};
 
 pub(super) async fn v2_steps(r: &mut Report, client: &Client, config: &Config) {
-    let https = config.v2_url().to_ascii_lowercase().starts_with("https://");
-    let token_url = crate::config::without_userinfo(&config.token_url());
-    match client.try_password_grant().await {
-        Ok(()) => {
-            tls_ok(r, config, https);
-            let user = config.oauth.as_ref().map_or("", |o| o.username.as_str());
-            r.ok(
-                "OAuth client",
-                format!("password grant accepted for \"{user}\" at {token_url}"),
-            );
-        }
-        Err(GlpiError::Unavailable { reason, .. }) => {
-            match https.then(|| tls_problem(&reason, config)).flatten() {
-                Some(problem) => r.fail("TLS", Failure::Unavailable, problem),
-                None => r.fail(
-                    "high-level API",
-                    Failure::Unavailable,
-                    format!(
-                        "no usable answer from {token_url} ({reason}): check that GLPI runs; \
-                         raise timeout if it is only slow"
-                    ),
-                ),
-            }
-            return;
-        }
-        Err(e @ (GlpiError::Protocol { .. } | GlpiError::NotFound { .. })) => {
-            tls_ok(r, config, https);
-            let detail = match e {
-                GlpiError::Protocol { detail, .. } => detail,
-                _ => "HTTP 404 Not Found".to_owned(),
-            };
-            r.fail(
-                "high-level API",
-                Failure::Config,
-                format!(
-                    "{token_url} is not GLPI 11's token endpoint ({detail}): GLPI 10 has no \
-                     high-level API, use api = \"legacy\" with it; otherwise set `host` to the \
-                     GLPI root URL (the client adds /api.php/)"
-                ),
-            );
-            return;
-        }
-        Err(e @ GlpiError::Setup { .. }) => {
-            r.fail("configuration", Failure::Config, explain(&e));
-            return;
-        }
-        Err(e) => {
-            tls_ok(r, config, https);
-            grant_failure(r, &e);
-            return;
-        }
+    if !password_grant(r, client, config).await {
+        return;
     }
     let session = match client.open().await {
         Ok(s) => s,
@@ -116,6 +67,72 @@ pub(super) async fn v2_steps(r: &mut Report, client: &Client, config: &Config) {
     if let Some(l) = legacy {
         l.close().await;
     }
+}
+
+/// The OAuth client and the user: one password grant, nothing kept.
+/// False (said) when the next steps are pointless.
+async fn password_grant(r: &mut Report, client: &Client, config: &Config) -> bool {
+    let https = config.v2_url().to_ascii_lowercase().starts_with("https://");
+    let token_url = crate::config::without_userinfo(&config.token_url());
+    match client.try_password_grant().await {
+        Ok(()) => {
+            tls_ok(r, config, https);
+            let user = config.oauth.as_ref().map_or("", |o| o.username.as_str());
+            r.ok(
+                "OAuth client",
+                format!("password grant accepted for \"{user}\" at {token_url}"),
+            );
+        }
+        Err(GlpiError::Unavailable { reason, .. }) => {
+            match https.then(|| tls_problem(&reason, config)).flatten() {
+                Some(problem) => r.fail("TLS", Failure::Unavailable, problem),
+                None => r.fail(
+                    "high-level API",
+                    Failure::Unavailable,
+                    format!(
+                        "no usable answer from {token_url} ({reason}): check that GLPI runs; \
+                         raise timeout if it is only slow"
+                    ),
+                ),
+            }
+            return false;
+        }
+        Err(GlpiError::NotFound { .. }) => {
+            tls_ok(r, config, https);
+            r.fail(
+                "high-level API",
+                Failure::Config,
+                format!(
+                    "no GLPI high-level API answers at {token_url} (HTTP 404 Not Found): \
+                     {HIGH_LEVEL_NOT_FOUND}"
+                ),
+            );
+            return false;
+        }
+        Err(GlpiError::Protocol { detail, .. }) => {
+            tls_ok(r, config, https);
+            r.fail(
+                "high-level API",
+                Failure::Config,
+                format!(
+                    "{token_url} is not GLPI 11's token endpoint ({detail}): GLPI 10 has no \
+                     high-level API, use api = \"legacy\" with it; otherwise set `host` to the \
+                     GLPI root URL (the client adds /api.php/v2/ and /api.php/token)"
+                ),
+            );
+            return false;
+        }
+        Err(e @ GlpiError::Setup { .. }) => {
+            r.fail("configuration", Failure::Config, explain(&e));
+            return false;
+        }
+        Err(e) => {
+            tls_ok(r, config, https);
+            grant_failure(r, &e);
+            return false;
+        }
+    }
+    true
 }
 
 /// Without a legacy session the category is not read: GLPI 11.0's

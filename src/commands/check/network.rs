@@ -111,6 +111,16 @@ pub(super) fn check_network(r: &mut Report, config: &Config) -> Option<Network> 
 
 /// Names a certificate problem from the error chain of a failed request.
 pub(super) fn tls_problem(reason: &str, config: &Config) -> Option<String> {
+    let plain = crate::glpi::plain_http_answer(reason)
+        || (crate::glpi::handshake_cut(reason) && speaks_plain_http(config));
+    if plain {
+        return Some(
+            "this port speaks plain HTTP, not TLS (it answered the TLS handshake in HTTP): write \
+             `host` with http:// (only towards this machine: the tokens would travel in clear), \
+             or with the port GLPI's web server serves HTTPS on (443 by default)"
+                .to_owned(),
+        );
+    }
     let lower = reason.to_ascii_lowercase();
     let certificate =
         lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake");
@@ -143,6 +153,38 @@ pub(super) fn tls_problem(reason: &str, config: &Config) -> Option<String> {
     } else {
         format!("the TLS connection failed ({reason}): {fix_ca}")
     })
+}
+
+/// Whether the port of `host` answers a plain HTTP request in HTTP (asked
+/// when the TLS handshake was cut short: an HTTP server closes a handshake
+/// it cannot read). One `HEAD /` on its own connection; nothing else sent.
+fn speaks_plain_http(config: &Config) -> bool {
+    use std::io::{Read as _, Write as _};
+    let Ok(url) = reqwest::Url::parse(&config.api_url()) else {
+        return false;
+    };
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let Some(addr) = (host, port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+    else {
+        return false;
+    };
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, config.connect_timeout) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(config.request_timeout));
+    let _ = stream.set_write_timeout(Some(config.request_timeout));
+    let request = format!("HEAD / HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 5];
+    stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
 }
 
 /// The ✓ (or ! when unverified) line of TLS, once GLPI answered over it.
@@ -188,5 +230,12 @@ mod tests {
         );
         assert!(name("invalid peer certificate: NotValidForName").contains("does not name"));
         assert!(tls_problem("connection refused", &c).is_none());
+        // An HTTP port answering a TLS handshake: not a certificate matter.
+        let plain = name(
+            "connection failed: client error (Connect): received corrupt message of type \
+             InvalidContentType",
+        );
+        assert!(plain.starts_with("this port speaks plain HTTP"), "{plain}");
+        assert!(!plain.contains("ca_file"), "{plain}");
     }
 }
