@@ -446,14 +446,20 @@ fn without_change_priority_notify_still_works() {
     );
 }
 
+/// A requester notify cannot use (inactive, duplicated, unknown): the
+/// ticket is created without requester, so check warns (exit 0) and says
+/// where to fix it; notify then does create the ticket, without requester.
 fn inactive_requester(tr: Transport) {
     let env = Env::over(tr, "");
     let id = env.sim.add_user("bob", false);
     set_key(&env, "user_name", "\"bob\"");
     let run = check(&env);
-    run.code(4);
-    let l = line(&run, "✗", "requester");
+    run.ok();
+    let l = line(&run, "!", "requester");
     assert!(l.contains(&format!("(user {id}) is inactive")), "{l}");
+    assert!(l.contains("created without requester"), "{l}");
+    assert!(l.contains("Administration > Users > bob"), "{l}");
+    without_requester(&env);
 }
 
 fn duplicated_requester(tr: Transport) {
@@ -462,20 +468,47 @@ fn duplicated_requester(tr: Transport) {
     env.sim.add_user("twin", true);
     set_key(&env, "user_name", "\"twin\"");
     let run = check(&env);
-    run.code(4);
-    assert!(line(&run, "✗", "requester").contains("2 GLPI users have the login \"twin\""));
+    run.ok();
+    let l = line(&run, "!", "requester");
+    assert!(l.contains("2 GLPI users have the login \"twin\""), "{l}");
+    assert!(l.contains("created without requester"), "{l}");
+    without_requester(&env);
 }
 
 fn unknown_requester_and_no_requester(tr: Transport) {
     let env = Env::over(tr, "");
     set_key(&env, "user_name", "\"nobody\"");
     let run = check(&env);
-    run.code(4);
-    assert!(line(&run, "✗", "requester").contains("fix user_name"));
+    run.ok();
+    let l = line(&run, "!", "requester");
+    assert!(l.contains("no GLPI user has the login \"nobody\""), "{l}");
+    assert!(l.contains("tickets are created without requester"), "{l}");
+    assert!(l.contains("Administration > Users > Add"), "{l}");
+    assert!(l.contains("cache_ttl (3600 s)"), "{l}");
+    assert!(
+        run.stdout
+            .trim_end()
+            .ends_with("→ notify will work (1 warning)"),
+        "{}",
+        run.stdout
+    );
+    without_requester(&env);
     set_key(&env, "user_name", "\"\"");
     let run = check(&env);
     run.ok();
     assert!(line(&run, "✓", "requester").contains("none configured"));
+}
+
+/// What check promised: notify creates the ticket (exit 0), with no
+/// requester.
+#[track_caller]
+fn without_requester(env: &Env) {
+    let run = env.notify("web01", "HTTP", "CRITICAL", &[]);
+    let j = run.ok().json();
+    assert_eq!(j["action"], "created");
+    let t = env.sim.ticket(j["ticket_id"].as_u64().unwrap()).unwrap();
+    assert!(t.requesters.is_empty(), "{t:?}");
+    assert!(run.stderr.contains("without requester"), "{}", run.stderr);
 }
 
 /// Over v2 with the legacy login configured, the entity and the category

@@ -287,32 +287,45 @@ pub(super) async fn check_requester(r: &mut Report, session: &Session<'_>, confi
                 format!("\"{login}\" is user {id}, active and unique"),
             );
         }
-        Ok(UserMatch::NotFound) => r.fail(
+        // notify creates the ticket without requester in these three cases
+        // (engine/lookup.rs): warnings, not problems.
+        Ok(UserMatch::NotFound) => r.warn(
             "requester",
-            Failure::Refused,
             format!(
                 "no GLPI user has the login \"{login}\" (or the API user's entities do not \
-                 include it): fix user_name, or leave it empty for tickets without requester"
+                 include it), so tickets are created without requester: create that user under \
+                 Administration > Users > Add, or set user_name to an existing login (the \
+                 Login field, not the real name), or empty it{}",
+                cached(config)
             ),
         ),
-        Ok(UserMatch::Inactive(id)) => r.fail(
+        Ok(UserMatch::Inactive(id)) => r.warn(
             "requester",
-            Failure::Refused,
             format!(
-                "user \"{login}\" (user {id}) is inactive, so tickets would get no requester: \
-                 reactivate it under Administration > Users, or change user_name"
+                "user \"{login}\" (user {id}) is inactive, so tickets are created without \
+                 requester: set Active to Yes under Administration > Users > {login}, or change \
+                 user_name{}",
+                cached(config)
             ),
         ),
-        Ok(UserMatch::Ambiguous(n)) => r.fail(
+        Ok(UserMatch::Ambiguous(n)) => r.warn(
             "requester",
-            Failure::Refused,
             format!(
-                "{n} GLPI users have the login \"{login}\", so tickets would get no requester: \
-                 rename or delete the duplicates under Administration > Users"
+                "{n} GLPI users have the login \"{login}\", so tickets are created without \
+                 requester: rename or delete the duplicates under Administration > Users{}",
+                cached(config)
             ),
         ),
         Err(e) => r.fail("requester", class_of(&e), explain(&e)),
     }
+}
+
+/// notify remembers a requester look-up for `cache_ttl`.
+fn cached(config: &Config) -> String {
+    format!(
+        "; runs see the change within cache_ttl ({} s)",
+        config.cache_ttl.as_secs()
+    )
 }
 
 #[cfg(test)]
