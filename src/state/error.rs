@@ -1,8 +1,11 @@
 //! Why the local state cannot be used (exit 6), and what to do.
 
+use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use super::accounts::{Account, likely_engine_user};
 
 /// Why the local state cannot be used (exit 6).
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +19,19 @@ pub(crate) enum StateError {
     },
     #[error("lock {} not obtained within {}s", path.display(), timeout.as_secs())]
     LockTimeout { path: PathBuf, timeout: Duration },
+    /// A path of the state directory that belongs to another user than
+    /// the one running esia-glpi: never used. Either the runner is wrong
+    /// (the owner is the engine's user: run as it) or the directory is
+    /// (made by root or a person: chown it) — the hint tells which.
+    #[error(
+        "refusing {}: it belongs to {owner}, not to {runner}, who runs esia-glpi",
+        path.display()
+    )]
+    NotOwner {
+        path: PathBuf,
+        owner: Account,
+        runner: Account,
+    },
     /// A path of the state directory another local user could have planted
     /// or could change: never used.
     #[error("refusing {}: {reason}", path.display())]
@@ -107,6 +123,21 @@ impl StateError {
 
     pub(crate) fn hint(&self) -> String {
         match self {
+            StateError::Io {
+                path,
+                action,
+                source,
+            } if source.kind() == std::io::ErrorKind::PermissionDenied
+                && action.starts_with("create the") =>
+            {
+                let (user, note) = engine_user(&Account::running());
+                format!(
+                    "as root, create it for the user the monitoring engine runs as: `install -d \
+                     -m 0700 -o {user} {}`{note}; or set state_dir (or --state-dir) to a \
+                     directory that user may write in",
+                    path.display()
+                )
+            }
             StateError::Io { .. } => "check that the state directory (state_dir, or \
                  --state-dir) exists and belongs to the user the monitoring engine runs as"
                 .into(),
@@ -121,6 +152,11 @@ impl StateError {
                  install that version on this monitoring server too; the events kept \
                  meanwhile are delivered by its first run or `esia-glpi flush`"
                 .into(),
+            StateError::NotOwner {
+                path,
+                owner,
+                runner,
+            } => not_owner_hint(root_of(path), owner, runner),
             StateError::Unsafe { path, .. } => format!(
                 "the state directory and everything in it must belong to the user the \
                  monitoring engine runs as and be writable by it alone: as root, check what is \
@@ -129,6 +165,73 @@ impl StateError {
                 root_of(path).display()
             ),
         }
+    }
+}
+
+/// What to do about a state directory `root` of `owner` met by `runner`.
+/// When the owner may be the monitoring engine's user, the directory is
+/// right and the runner wrong: run as the owner, and never chown (the
+/// engine's own runs would then be refused). Otherwise (root, a person, a
+/// vanished account, nobody made it) the directory goes to the engine's
+/// user: the runner when it may be that user, else the package's choice.
+fn not_owner_hint(root: &std::path::Path, owner: &Account, runner: &Account) -> String {
+    let root = root.display();
+    if let Some(name) = owner.name.as_deref().filter(|_| owner.may_be_engine_user()) {
+        let mut hint = format!(
+            "{root} is right, the user is not: run this as {name}, the monitoring engine's user, \
+             who owns it: `sudo -u {name} esia-glpi …` (e.g. `sudo -u {name} esia-glpi check`); \
+             do not chown it, or the engine's own runs would be refused"
+        );
+        if let Some(me) = runner
+            .name
+            .as_deref()
+            .filter(|_| runner.may_be_engine_user())
+        {
+            let _ = write!(
+                hint,
+                "; only if the engine now runs as {me}: `chown -R {me} {root}`"
+            );
+        }
+        return hint;
+    }
+    let (user, note) = engine_user(runner);
+    let mut hint = format!(
+        "{root} belongs to {}, which no monitoring engine runs as: as root, check what is there, \
+         then `chown -R {user} {root}` and `chmod -R go-rwx {root}`{note}",
+        owner.shown_name()
+    );
+    if runner.name.as_deref() != Some(user.as_str()) {
+        let _ = write!(
+            hint,
+            ", and run esia-glpi as {user}: `sudo -u {user} esia-glpi check`"
+        );
+    }
+    hint
+}
+
+/// The user to give the state directory to, and a note when it is a
+/// guess: `runner` when a monitoring engine may run as it, else the one
+/// the package would choose, else `USER`.
+pub(crate) fn engine_user(runner: &Account) -> (String, String) {
+    match runner
+        .name
+        .as_deref()
+        .filter(|_| runner.may_be_engine_user())
+    {
+        Some(me) => (me.to_owned(), String::new()),
+        None => match likely_engine_user() {
+            Some(guess) => (
+                guess.clone(),
+                format!(
+                    " ({guess}, as the package would choose; the user the monitoring engine \
+                     runs as, if another)"
+                ),
+            ),
+            None => (
+                "USER".to_owned(),
+                " (USER: the user the monitoring engine runs as)".to_owned(),
+            ),
+        },
     }
 }
 
@@ -147,4 +250,52 @@ fn root_of(path: &std::path::Path) -> &std::path::Path {
         })
         .and_then(std::path::Path::parent)
         .unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(uid: u32, name: &str) -> Account {
+        Account {
+            uid,
+            name: Some(name.to_owned()),
+        }
+    }
+
+    /// The engine's user owns it: run as that user, never chown (unless
+    /// the runner may be the engine's new user). Root or a person owns it:
+    /// chown it.
+    #[test]
+    fn who_to_run_as_or_chown_to() {
+        let root = std::path::Path::new("/var/lib/esia-glpi");
+        let nagios = account(105, "nagios");
+        let hint = not_owner_hint(root, &nagios, &account(0, "root"));
+        assert!(hint.contains("run this as nagios"), "{hint}");
+        assert!(hint.contains("`sudo -u nagios esia-glpi check`"), "{hint}");
+        assert!(!hint.contains("`chown"), "{hint}");
+
+        let hint = not_owner_hint(root, &nagios, &account(110, "naemon"));
+        assert!(hint.contains("run this as nagios"), "{hint}");
+        assert!(
+            hint.ends_with(
+                "only if the engine now runs as naemon: `chown -R naemon /var/lib/esia-glpi`"
+            ),
+            "{hint}"
+        );
+
+        let hint = not_owner_hint(root, &account(0, "root"), &nagios);
+        assert!(
+            hint.contains("then `chown -R nagios /var/lib/esia-glpi` and `chmod -R go-rwx"),
+            "{hint}"
+        );
+        assert!(!hint.contains("sudo"), "nagios runs it already: {hint}");
+
+        let hint = not_owner_hint(root, &account(1000, "alice"), &nagios);
+        assert!(
+            hint.contains("belongs to alice, which no monitoring engine runs as"),
+            "{hint}"
+        );
+        assert!(hint.contains("`chown -R nagios "), "{hint}");
+    }
 }

@@ -12,9 +12,11 @@
 //! ahead through one journal (`journal.rs`). [`open`] (`any.rs`) chooses
 //! between them, once; [`AnyStore`] is the chosen one. [`Cache`] is always
 //! local. `contract.rs` tests both backends against one suite.
+//! `accounts.rs` names the users its errors speak of.
 //!
 //! Knows nothing of GLPI or of the lifecycle; imports only `core`.
 
+mod accounts;
 mod any;
 mod atomic;
 mod cache;

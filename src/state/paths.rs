@@ -7,6 +7,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::accounts::Account;
 use super::error::StateError;
 use crate::core::Key;
 
@@ -53,7 +54,7 @@ fn unsafe_path(path: &Path, reason: impl Into<String>) -> StateError {
 
 /// Checks what `meta` (not following links) says of `path`: a directory or
 /// a regular file (`dir`), owned by this user, writable by no one else.
-fn check_owned(path: &Path, meta: &fs::Metadata, dir: bool) -> Result<(), StateError> {
+pub(super) fn check_owned(path: &Path, meta: &fs::Metadata, dir: bool) -> Result<(), StateError> {
     use std::os::unix::fs::MetadataExt as _;
     let kind = meta.file_type();
     if kind.is_symlink() {
@@ -69,14 +70,11 @@ fn check_owned(path: &Path, meta: &fs::Metadata, dir: bool) -> Result<(), StateE
         return Err(unsafe_path(path, "it is not a regular file"));
     }
     if meta.uid() != euid() {
-        return Err(unsafe_path(
-            path,
-            format!(
-                "it belongs to user id {}, not to the user running esia-glpi (id {})",
-                meta.uid(),
-                euid()
-            ),
-        ));
+        return Err(StateError::NotOwner {
+            path: path.to_path_buf(),
+            owner: Account::of(meta.uid()),
+            runner: Account::of(euid()),
+        });
     }
     if meta.mode() & 0o022 != 0 {
         return Err(unsafe_path(
