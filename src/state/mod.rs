@@ -11,8 +11,9 @@
 //! PostgreSQL database shared by several monitoring servers; both write
 //! ahead through one journal (`journal.rs`). [`open`] (`any.rs`) chooses
 //! between them, once; [`AnyStore`] is the chosen one. [`Cache`] is always
-//! local. `contract.rs` tests both backends against one suite.
-//! `accounts.rs` names the users its errors speak of.
+//! local. `contract.rs` tests both backends against one suite. `inspect.rs`
+//! looks at the state directory as a run would meet it, without writing
+//! (for `check`); `accounts.rs` names the users its errors speak of.
 //!
 //! Knows nothing of GLPI or of the lifecycle; imports only `core`.
 
@@ -24,6 +25,7 @@ mod cache;
 mod contract;
 mod error;
 mod files;
+mod inspect;
 mod journal;
 mod known;
 mod lock;
@@ -33,9 +35,11 @@ mod records;
 mod spool;
 mod store;
 
+pub(crate) use accounts::Account;
 pub(crate) use any::{AnyStore, Backend, open};
 pub(crate) use cache::Cache;
-pub(crate) use error::StateError;
+pub(crate) use error::{StateError, engine_user};
+pub(crate) use inspect::{Inspection, inspect};
 pub(crate) use postgres::{LockProbe, PgProbe, PgSettings, RecordImport, probe as probe_database};
 pub(crate) use store::{
     Held, Intent, Kept, KeptId, Look, Pending, Place, Queue, RecordLoad, Store,

@@ -55,6 +55,53 @@ fn no_line(run: &Run, mark: &str) {
     );
 }
 
+/// Run as root (CI), check adds one warning on the state directory: root's
+/// runs would create it as root's, and the engine's user's would then be
+/// refused it (see `the_state_directory_as_the_user_running_check`).
+fn as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+fn counted(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The summary line of a check with no problem and `warnings` warnings
+/// (besides the one of a run as root).
+fn will_work(warnings: usize) -> String {
+    match warnings + usize::from(as_root()) {
+        0 => "→ notify will work".to_owned(),
+        w => format!("→ notify will work ({})", counted(w, "warning")),
+    }
+}
+
+/// The summary line of a check with `problems` problems and no warning
+/// (besides the one of a run as root).
+fn will_not_work(problems: usize) -> String {
+    let problems = counted(problems, "problem");
+    if as_root() {
+        format!("→ notify will not work: {problems}, 1 warning")
+    } else {
+        format!("→ notify will not work: {problems}")
+    }
+}
+
+/// No `!` line, but for the state directory's of a run as root.
+#[track_caller]
+fn no_warning(run: &Run) {
+    let warnings: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with('!')).collect();
+    if as_root() {
+        assert_eq!(warnings.len(), 1, "{}", run.stdout);
+        assert!(
+            warnings[0].starts_with("! state directory: ") && warnings[0].contains("as root"),
+            "{}",
+            run.stdout
+        );
+    } else {
+        assert!(warnings.is_empty(), "{}", run.stdout);
+    }
+}
+
 /// Every secret the configurations hold (over v2, the OAuth client's and
 /// the user's too).
 fn secrets() -> [&'static str; 4] {
@@ -117,7 +164,13 @@ fn a_good_setup_passes_every_step_and_writes_nothing(tr: Transport) {
         line(&run, "✓", step);
     }
     no_line(&run, "✗");
-    no_line(&run, "!");
+    no_warning(&run);
+    // The state directory, which the first run creates: said in order.
+    let state = env.state.display().to_string();
+    let l = line(&run, if as_root() { "!" } else { "✓" }, "state directory");
+    assert!(l.contains(&format!("{state} does not exist yet")), "{l}");
+    let at = |step: &str| run.stdout.find(&format!(" {step}: ")).unwrap();
+    assert!(at("permissions") < at("state directory") && at("state directory") < at("DNS"));
     match tr {
         Transport::Legacy => {
             assert!(line(&run, "✓", "GLPI").contains("10.0.12"));
@@ -132,7 +185,7 @@ fn a_good_setup_passes_every_step_and_writes_nothing(tr: Transport) {
             assert!(line(&run, "✓", "legacy REST API").contains("linked to their asset"));
         }
     }
-    assert!(run.stdout.trim_end().ends_with("→ notify will work"));
+    assert!(run.stdout.trim_end().ends_with(&will_work(0)));
     assert!(run.stderr.is_empty(), "{}", run.stderr);
     no_secret_in(&run, &[]);
     // Read-only (over v2, but for the one password grant), and the session
@@ -167,7 +220,9 @@ fn json_output_is_one_object_with_every_step(tr: Transport) {
         assert_eq!(j["glpi_version"], "10.0.12");
     }
     let checks = j["checks"].as_array().unwrap();
-    assert!(checks.iter().all(|c| c["status"] == "ok"), "{j:#}");
+    let not_ok = checks.iter().filter(|c| c["status"] != "ok").count();
+    assert_eq!(not_ok, usize::from(as_root()), "{j:#}");
+    assert_eq!(j["warnings"], usize::from(as_root()), "{j:#}");
     assert!(checks.iter().any(|c| c["step"] == "rights"));
     assert_eq!(
         checks.iter().any(|c| c["step"] == "OAuth client"),
@@ -211,11 +266,7 @@ fn wrong_app_token() {
     assert!(l.contains("ERROR_WRONG_APP_TOKEN_PARAMETER"), "{l}");
     assert!(l.contains("Setup > General > API"), "{l}");
     line(&run, "✓", "REST API");
-    assert!(
-        run.stdout
-            .trim_end()
-            .ends_with("→ notify will not work: 1 problem")
-    );
+    assert!(run.stdout.trim_end().ends_with(&will_not_work(1)));
     // The first stderr line stands alone for engines that keep only it.
     let first = run.stderr.lines().next().unwrap();
     assert!(first.starts_with("esia-glpi: error: check found 1 problem(s); the first: app_token"));
@@ -393,11 +444,7 @@ fn without_change_priority_notify_still_works() {
     let run = check(&env);
     run.ok();
     line(&run, "!", "priority");
-    assert!(
-        run.stdout
-            .trim_end()
-            .ends_with("→ notify will work (1 warning)")
-    );
+    assert!(run.stdout.trim_end().ends_with(&will_work(1)));
 
     let notify = |state: &str, priority: &str| {
         let before = env.sim.requests().len();
@@ -486,9 +533,7 @@ fn unknown_requester_and_no_requester(tr: Transport) {
     assert!(l.contains("Administration > Users > Add"), "{l}");
     assert!(l.contains("cache_ttl (3600 s)"), "{l}");
     assert!(
-        run.stdout
-            .trim_end()
-            .ends_with("→ notify will work (1 warning)"),
+        run.stdout.trim_end().ends_with(&will_work(1)),
         "{}",
         run.stdout
     );
@@ -897,9 +942,7 @@ fn pure_v2_setup_cannot_verify_the_category_nor_link_assets() {
     let l = line(&run, "✓", "legacy REST API");
     assert!(l.contains("api = \"legacy\" would work"), "{l}");
     assert!(
-        run.stdout
-            .trim_end()
-            .ends_with("→ notify will work (2 warnings)"),
+        run.stdout.trim_end().ends_with(&will_work(2)),
         "{}",
         run.stdout
     );
@@ -929,7 +972,7 @@ fn pure_v2_setup_cannot_verify_the_category_nor_link_assets() {
     write_private(&env.config, &(kept.join("\n") + "\n"));
     let run = check(&env);
     run.ok();
-    no_line(&run, "!");
+    no_warning(&run);
     assert!(line(&run, "✓", "assets").contains("no asset_types configured"));
 }
 

@@ -12,6 +12,7 @@ mod durability;
 mod engines;
 mod hostile;
 mod lifecycle;
+mod local_state;
 mod mail;
 mod numbering;
 mod oauth;

@@ -2,7 +2,8 @@
 //! and how to fix it (issue 4). It walks the path a `notify` takes, in order,
 //! and stops at the first step that blocks the next ones:
 //!
-//! configuration (syntax, values, file mode) → DNS → TCP → TLS → REST API
+//! configuration (syntax, values, file mode) → the state directory, as the
+//! user running check meets it → DNS → TCP → TLS → REST API
 //! enabled (`GET apirest.php/`, no token) → address allowed → `app_token` →
 //! `user_token` (`initSession`, with the `Authorization`-stripped fallback) →
 //! GLPI version → the active profile's rights (glpi-api.md §9.5) → entity →
@@ -12,19 +13,21 @@
 //! Each step is one checklist line: ✓ done, ! works but deserves attention,
 //! ✗ a problem, with one actionable sentence. The exit status is that of the
 //! first problem's class ([`Failure`], mapped in `error.rs`): 0 when
-//! `notify` will work (warnings allowed). Nothing is written into GLPI and the
-//! state directory is not touched.
+//! `notify` will work (warnings allowed). Nothing is written into GLPI nor
+//! into the state directory.
 //!
 //! By concern: the checklist and the configuration step here; DNS, TCP and
 //! TLS in `network.rs`; the GLPI API, its address filter and both tokens in
 //! `api.rs`; the version, rights, entity, category and requester in
-//! `rights.rs`; the high-level API in `hlapi.rs`; the state database in
-//! `database.rs`. Imports `config`, `core`, `engine` (the GLPI settings),
-//! `glpi`, `state` (the database probe) and `output`.
+//! `rights.rs`; the high-level API in `hlapi.rs`; the state directory in
+//! `local.rs`; the state database in `database.rs`. Imports `config`,
+//! `core`, `engine` (the GLPI settings), `glpi`, `state` (the directory's
+//! inspection, the database probe) and `output`.
 
 mod api;
 mod database;
 mod hlapi;
+mod local;
 mod network;
 mod report;
 mod rights;
@@ -41,6 +44,8 @@ use report::Report;
 pub(crate) async fn run(globals: &Globals) -> Result<(), Error> {
     let mut report = Report::new(globals.config_path.display().to_string());
     if let Some(config) = check_config(&mut report, &globals.config_path) {
+        // A run keeps its event in the state before it contacts GLPI.
+        local::check_state_dir(&mut report, globals.state_root(&config));
         // Example values cannot reach a GLPI: not even tried.
         if placeholders(&mut report, &config, &globals.config_path) {
             api::check_glpi(&mut report, &config).await;
