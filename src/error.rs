@@ -66,11 +66,13 @@ pub(crate) enum Error {
         source: std::io::Error,
     },
     /// `check` found problems; its checklist on stdout names each one.
+    /// `kind`: the first problem's class; `None` when it stops only the
+    /// notification mail (exit 7, as `notify` when only its mail fails).
     #[error("check found {problems} problem(s); the first: {first}")]
     Check {
         problems: usize,
         first: String,
-        kind: Failure,
+        kind: Option<Failure>,
     },
 }
 
@@ -79,7 +81,7 @@ impl Error {
     pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Usage(_) => ExitStatus::Usage,
-            Error::Mail(_) => ExitStatus::Mail,
+            Error::Mail(_) | Error::Check { kind: None, .. } => ExitStatus::Mail,
             other => other.failure().into(),
         }
     }
@@ -91,7 +93,7 @@ impl Error {
             Error::Config(_) => Failure::Config,
             Error::Glpi(e) => glpi_failure(e),
             Error::Engine(e) => e.failure(),
-            Error::Check { kind, .. } => *kind,
+            Error::Check { kind, .. } => kind.unwrap_or(Failure::Local),
             Error::Usage(_)
             | Error::State(_)
             | Error::Mail(_)
@@ -169,5 +171,13 @@ mod tests {
             Error::Usage(UsageError::MissingNode).exit_status(),
             ExitStatus::Usage
         );
+        // check: the first problem's class; 7 when it stops only the mail.
+        let check = |kind| Error::Check {
+            problems: 1,
+            first: "x".into(),
+            kind,
+        };
+        assert_eq!(check(Some(Failure::Local)).exit_status(), ExitStatus::State);
+        assert_eq!(check(None).exit_status(), ExitStatus::Mail);
     }
 }

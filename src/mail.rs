@@ -66,15 +66,31 @@ pub(crate) enum MailError {
         #[source]
         source: lettre::transport::sendmail::Error,
     },
+    /// `sendmail` names no program this user may run (`check`).
+    #[error("notification mail cannot be sent through {}: {problem}", path.display())]
+    NoSendmail { path: PathBuf, problem: String },
+    /// The relay accepted the connection but did not answer NOOP (`check`).
+    #[error("the SMTP relay {host}:{port} did not answer NOOP after EHLO")]
+    RelaySilent { host: String, port: u16 },
 }
 
 impl MailError {
-    /// The operator's next action.
+    /// The operator's next action, after a run that handled its ticket.
     pub(crate) fn hint(&self) -> String {
+        match self {
+            Self::NotConfigured | Self::Smtp { .. } | Self::Sendmail { .. } => {
+                format!("{}. The ticket itself was handled", self.fix())
+            }
+            _ => self.fix(),
+        }
+    }
+
+    /// What to fix in the mail set-up (`check` says it as it is).
+    pub(crate) fn fix(&self) -> String {
         match self {
             Self::NotConfigured => format!(
                 "add a [mail] table with from = \"esia@example.org\" (and smtp_host or sendmail) \
-                 to the configuration; see {}. The ticket itself was handled",
+                 to the configuration; see {}",
                 crate::config::EXAMPLE_PATH
             ),
             Self::NoRecipient => "give the recipients with --mail ADDR (repeatable) in the alert \
@@ -94,11 +110,18 @@ impl MailError {
             Self::Smtp { .. } => {
                 "check [mail] smtp_host, smtp_port and smtp_security (\"starttls\" \
                  needs a relay that offers STARTTLS; \"tls\" is usually port 465), and \
-                 smtp_user/smtp_password if the relay wants a login. The ticket itself was handled"
+                 smtp_user/smtp_password if the relay wants a login"
                     .to_owned()
             }
             Self::Sendmail { .. } => "check that [mail] sendmail names an executable sendmail \
-                 program, and the mail system's logs. The ticket itself was handled"
+                 program, and the mail system's logs"
+                .to_owned(),
+            Self::NoSendmail { .. } => "install the mail system's sendmail program (any MTA \
+                 provides /usr/sbin/sendmail), or set [mail] sendmail to its path, or remove \
+                 sendmail to send through the SMTP relay"
+                .to_owned(),
+            Self::RelaySilent { .. } => "check [mail] smtp_host and smtp_port: something that \
+                 is not a working SMTP relay answers there"
                 .to_owned(),
         }
     }
@@ -178,14 +201,7 @@ pub(crate) fn build(
     to: &[Mailbox],
     texts: MailText,
 ) -> Result<Message, MailError> {
-    let from_text = mail.from.as_deref().ok_or(MailError::NotConfigured)?;
-    let from = from_text
-        .parse::<Mailbox>()
-        .map_err(|source| MailError::BadAddress {
-            address: from_text.to_owned(),
-            origin: "[mail] from",
-            source,
-        })?;
+    let from = sender(mail)?;
     let mut builder = Message::builder().from(from).subject(texts.subject);
     for mailbox in to {
         builder = builder.to(mailbox.clone());
@@ -205,6 +221,83 @@ pub(crate) fn send(config: &Config, mail: &MailConfig, message: &Message) -> Res
                 source,
             });
     }
+    smtp_transport(config, mail)?
+        .send(message)
+        .map(|_| ())
+        .map_err(|source| MailError::Smtp {
+            host: mail.smtp_host.clone(),
+            port: mail.smtp_port,
+            source,
+        })
+}
+
+/// The sender `from`, as a message would carry it.
+pub(crate) fn sender(mail: &MailConfig) -> Result<Mailbox, MailError> {
+    let from_text = mail.from.as_deref().ok_or(MailError::NotConfigured)?;
+    from_text
+        .parse::<Mailbox>()
+        .map_err(|source| MailError::BadAddress {
+            address: from_text.to_owned(),
+            origin: "[mail] from",
+            source,
+        })
+}
+
+/// How mail would leave, as `check` found it.
+#[derive(Debug)]
+pub(crate) enum MailRoute {
+    /// The relay answered: connected, EHLO, STARTTLS or TLS as configured,
+    /// the login accepted when there is one, NOOP; no message sent.
+    Relay,
+    /// `sendmail` is a program this user may run (it was not run).
+    Sendmail(PathBuf),
+}
+
+/// Tries the way mail would leave without sending anything: the sendmail
+/// program exists and this user may run it, or the SMTP relay answers
+/// (connection, EHLO, TLS, login, NOOP, QUIT).
+pub(crate) fn probe(config: &Config, mail: &MailConfig) -> Result<MailRoute, MailError> {
+    if let Some(path) = &mail.sendmail {
+        return runnable(path).map(|()| MailRoute::Sendmail(path.clone()));
+    }
+    let answered = smtp_transport(config, mail)?
+        .test_connection()
+        .map_err(|source| MailError::Smtp {
+            host: mail.smtp_host.clone(),
+            port: mail.smtp_port,
+            source,
+        })?;
+    if answered {
+        Ok(MailRoute::Relay)
+    } else {
+        Err(MailError::RelaySilent {
+            host: mail.smtp_host.clone(),
+            port: mail.smtp_port,
+        })
+    }
+}
+
+/// `path` is a regular file this user may execute.
+fn runnable(path: &std::path::Path) -> Result<(), MailError> {
+    use rustix::fs::{Access, AtFlags, CWD};
+    let problem = |problem: &str| MailError::NoSendmail {
+        path: path.to_owned(),
+        problem: problem.to_owned(),
+    };
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(problem("no such file"));
+        }
+        Err(e) => return Err(problem(&format!("cannot inspect it ({e})"))),
+        Ok(m) if !m.is_file() => return Err(problem("it is not a file")),
+        Ok(_) => {}
+    }
+    rustix::fs::accessat(CWD, path, Access::EXEC_OK, AtFlags::EACCESS)
+        .map_err(|_| problem("this user may not execute it"))
+}
+
+/// The SMTP transport `[mail]` describes.
+fn smtp_transport(config: &Config, mail: &MailConfig) -> Result<SmtpTransport, MailError> {
     let host = mail.smtp_host.as_str();
     let tls = match mail.smtp_security {
         SmtpSecurity::None => Tls::None,
@@ -221,15 +314,7 @@ pub(crate) fn send(config: &Config, mail: &MailConfig, message: &Message) -> Res
             password.expose_secret().to_owned(),
         ));
     }
-    builder
-        .build()
-        .send(message)
-        .map(|_| ())
-        .map_err(|source| MailError::Smtp {
-            host: host.to_owned(),
-            port: mail.smtp_port,
-            source,
-        })
+    Ok(builder.build())
 }
 
 /// One SMTP exchange may take as long as one GLPI request (`timeout`).

@@ -420,3 +420,130 @@ fn sendmail_transport_runs_the_program_with_the_envelope() {
     );
     assert!(got.contains("multipart/alternative"), "{got}");
 }
+
+/// The `check` line of `step` carrying `mark`.
+#[track_caller]
+fn check_line<'a>(run: &'a Run, mark: &str, step: &str) -> &'a str {
+    let prefix = format!("{mark} {step}: ");
+    run.stdout
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no line {prefix:?} in\n{}", run.stdout))
+}
+
+/// With `[mail]`, check says who mails come from and that the relay
+/// answers (connection, EHLO, NOOP) — sending nothing; without `[mail]`,
+/// it says nothing of mail.
+#[test]
+fn check_tries_the_mail_relay_without_sending() {
+    let smtp = SmtpSink::start();
+    let env = Env::with_config(&smtp.config(""));
+    let run = env.esia(&["check"]);
+    run.ok();
+    assert_eq!(
+        check_line(&run, "✓", "mail sender"),
+        "✓ mail sender: mails come from Esia <esia@example.org>"
+    );
+    assert_eq!(
+        check_line(&run, "✓", "mail relay"),
+        format!(
+            "✓ mail relay: 127.0.0.1:{} answered EHLO (no TLS); no message was sent",
+            smtp.port
+        )
+    );
+    assert!(smtp.messages().is_empty(), "{:?}", smtp.messages());
+
+    // Through sendmail: a program this user may run, not run.
+    let env = Env::with_config("[mail]\nfrom = \"esia@example.org\"\nsendmail = \"/bin/true\"");
+    let run = env.esia(&["check"]);
+    run.ok();
+    assert!(check_line(&run, "✓", "mail relay").contains("/bin/true, a program this user may run"));
+
+    let env = Env::new();
+    let run = env.esia(&["check"]);
+    run.ok();
+    assert!(!run.stdout.contains(" mail "), "{}", run.stdout);
+}
+
+/// A mail set-up that cannot send: a ✗ line naming what and how to fix,
+/// "notify will work, but not its mail", and exit 7 — what notify exits
+/// when only its mail fails.
+#[test]
+fn check_names_a_broken_mail_setup_and_exits_7() {
+    let down = free_port();
+    let starttls = SmtpSink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_program = dir.path().join("sendmail");
+    std::fs::write(&not_a_program, "#!/bin/sh\n").unwrap();
+    let cases = [
+        (
+            format!(
+                "[mail]\nfrom = \"esia@example.org\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {down}\nsmtp_security = \"none\""
+            ),
+            "mail relay",
+            format!("notification mail not sent through the SMTP relay 127.0.0.1:{down}: "),
+            "check [mail] smtp_host, smtp_port",
+        ),
+        (
+            // The relay offers no STARTTLS, which is required by default.
+            format!(
+                "[mail]\nfrom = \"esia@example.org\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}",
+                starttls.port
+            ),
+            "mail relay",
+            format!(
+                "notification mail not sent through the SMTP relay 127.0.0.1:{}: ",
+                starttls.port
+            ),
+            "\"starttls\" needs a relay that offers STARTTLS",
+        ),
+        (
+            "[mail]\nsendmail = \"/bin/true\"".to_owned(),
+            "mail sender",
+            "[mail] has no `from`".to_owned(),
+            "add from = ",
+        ),
+        (
+            "[mail]\nfrom = \"esia@example.org\"\nsendmail = \"/nonexistent/sendmail\"".to_owned(),
+            "mail relay",
+            "notification mail cannot be sent through /nonexistent/sendmail: no such file"
+                .to_owned(),
+            "install the mail system's sendmail program",
+        ),
+        (
+            format!(
+                "[mail]\nfrom = \"esia@example.org\"\nsendmail = \"{}\"",
+                not_a_program.display()
+            ),
+            "mail relay",
+            format!(
+                "notification mail cannot be sent through {}: this user may not execute it",
+                not_a_program.display()
+            ),
+            "sendmail",
+        ),
+    ];
+    for (table, step, error, fix) in cases {
+        let env = Env::with_config(&table);
+        let run = env.esia(&["check"]);
+        run.code(7);
+        let l = check_line(&run, "✗", step);
+        assert!(l.starts_with(&format!("✗ {step}: {error}")), "{l}");
+        assert!(l.contains(fix), "{l}");
+        assert!(!l.contains("The ticket itself was handled"), "{l}");
+        assert!(
+            run.stdout
+                .contains("→ notify will work, but not its mail: 1 problem"),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            run.stderr.starts_with(&format!(
+                "esia-glpi: error: check found 1 problem(s); the first: {step}: "
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(starttls.messages().is_empty());
+}

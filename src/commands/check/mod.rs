@@ -8,26 +8,28 @@
 //! `user_token` (`initSession`, with the `Authorization`-stripped fallback) →
 //! GLPI version → the active profile's rights (glpi-api.md §9.5) → entity →
 //! category → requester; then, with `[state] backend = "postgres"`, the
-//! state database (reached, schema version, rights, a lock).
+//! state database (reached, schema version, rights, a lock); then, with a
+//! `[mail]` table, the notification mail (sender, relay or sendmail).
 //!
 //! Each step is one checklist line: ✓ done, ! works but deserves attention,
 //! ✗ a problem, with one actionable sentence. The exit status is that of the
-//! first problem's class ([`Failure`], mapped in `error.rs`): 0 when
-//! `notify` will work (warnings allowed). Nothing is written into GLPI nor
-//! into the state directory.
+//! first problem's class ([`Failure`], mapped in `error.rs`; 7 when it
+//! stops only the mail): 0 when `notify` will work (warnings allowed).
+//! Nothing is written into GLPI nor into the state directory.
 //!
 //! By concern: the checklist and the configuration step here; DNS, TCP and
 //! TLS in `network.rs`; the GLPI API, its address filter and both tokens in
 //! `api.rs`; the version, rights, entity, category and requester in
 //! `rights.rs`; the high-level API in `hlapi.rs`; the state directory in
-//! `local.rs`; the state database in `database.rs`. Imports `config`,
-//! `core`, `engine` (the GLPI settings), `glpi`, `state` (the directory's
-//! inspection, the database probe) and `output`.
+//! `local.rs`; the state database in `database.rs`; the mail in `mail.rs`.
+//! Imports `config`, `core`, `engine` (the GLPI settings), `glpi`, `mail`,
+//! `state` (the directory's inspection, the database probe) and `output`.
 
 mod api;
 mod database;
 mod hlapi;
 mod local;
+mod mail;
 mod network;
 mod report;
 mod rights;
@@ -51,6 +53,8 @@ pub(crate) async fn run(globals: &Globals) -> Result<(), Error> {
             api::check_glpi(&mut report, &config).await;
         }
         database::check_database(&mut report, &config).await;
+        // After the ticket, as in a run.
+        mail::check_mail(&mut report, &config);
     }
     report.tally();
     output::emit(globals.json, &report, &report.human())?;

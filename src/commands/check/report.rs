@@ -26,6 +26,14 @@ impl Mark {
     }
 }
 
+/// What a ✗ line stops: `notify` (its class of failure), or only its
+/// notification mail (`notify` exits 7 when asked for one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stops {
+    Notify(Failure),
+    Mail,
+}
+
 /// One line of the checklist.
 #[derive(Debug, Serialize)]
 pub(super) struct Item {
@@ -33,7 +41,7 @@ pub(super) struct Item {
     pub(super) status: Mark,
     pub(super) message: String,
     #[serde(skip)]
-    failure: Option<Failure>,
+    stops: Option<Stops>,
 }
 
 /// The whole checklist, as printed (`--json`: this object).
@@ -73,24 +81,30 @@ impl Report {
         self.problems
     }
 
-    /// The first ✗ line ("step: message") and its class.
-    pub(super) fn first_problem(&self) -> Option<(String, Failure)> {
+    /// The first ✗ line ("step: message") and its class: `None` when it
+    /// stops only the notification mail.
+    pub(super) fn first_problem(&self) -> Option<(String, Option<Failure>)> {
         self.checks
             .iter()
             .find(|i| i.status == Mark::Fail)
             .map(|first| {
                 (
                     format!("{}: {}", first.step, first.message),
-                    first.failure.unwrap_or(Failure::Refused),
+                    match first.stops {
+                        Some(Stops::Notify(f)) => Some(f),
+                        Some(Stops::Mail) => None,
+                        None => Some(Failure::Refused),
+                    },
                 )
             })
     }
+
     fn push(&mut self, step: &'static str, status: Mark, message: String) {
         self.checks.push(Item {
             step,
             status,
             message,
-            failure: None,
+            stops: None,
         });
     }
 
@@ -107,7 +121,17 @@ impl Report {
             step,
             status: Mark::Fail,
             message: message.into(),
-            failure: Some(kind),
+            stops: Some(Stops::Notify(kind)),
+        });
+    }
+
+    /// A problem of the notification mail alone: the ticket is unaffected.
+    pub(super) fn fail_mail(&mut self, step: &'static str, message: impl Into<String>) {
+        self.checks.push(Item {
+            step,
+            status: Mark::Fail,
+            message: message.into(),
+            stops: Some(Stops::Mail),
         });
     }
 
@@ -123,12 +147,22 @@ impl Report {
             out.push('\n');
         }
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let mail_only = self
+            .checks
+            .iter()
+            .filter(|i| i.status == Mark::Fail)
+            .all(|i| i.stops == Some(Stops::Mail));
+        let verdict = if mail_only {
+            "→ notify will work, but not its mail"
+        } else {
+            "→ notify will not work"
+        };
         let summary = match (self.problems, self.warnings) {
             (0, 0) => "→ notify will work".to_string(),
             (0, w) => format!("→ notify will work ({})", plural(w, "warning")),
-            (p, 0) => format!("→ notify will not work: {}", plural(p, "problem")),
+            (p, 0) => format!("{verdict}: {}", plural(p, "problem")),
             (p, w) => format!(
-                "→ notify will not work: {}, {}",
+                "{verdict}: {}, {}",
                 plural(p, "problem"),
                 plural(w, "warning")
             ),
@@ -166,5 +200,22 @@ mod tests {
         let h = r.human();
         assert!(h.contains("✗ c: bad [31m"), "{h}");
         assert!(h.ends_with("→ notify will not work: 1 problem, 1 warning"));
+    }
+
+    #[test]
+    fn a_mail_problem_alone_leaves_notify_working() {
+        let mut r = Report::new("t.conf".into());
+        r.ok("a", "fine");
+        r.fail_mail("mail relay", "down");
+        r.tally();
+        assert!(
+            r.human()
+                .ends_with("→ notify will work, but not its mail: 1 problem")
+        );
+        assert_eq!(r.first_problem().map(|p| p.1), Some(None));
+        r.fail("c", Failure::Unavailable, "down");
+        r.tally();
+        assert!(r.human().ends_with("→ notify will not work: 2 problems"));
+        assert_eq!(r.first_problem().map(|p| p.1), Some(None));
     }
 }
