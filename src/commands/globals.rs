@@ -12,6 +12,9 @@ use crate::state::{self, AnyStore, Backend, PgSettings, StateError, Store};
 #[derive(Debug)]
 pub(crate) struct Globals {
     pub(crate) config_path: PathBuf,
+    /// The configuration was named (`--config` or `ESIA_GLPI_CONFIG`),
+    /// rather than defaulted.
+    pub(crate) config_named: bool,
     pub(crate) state_dir: Option<PathBuf>,
     pub(crate) json: bool,
     /// When the process was started, on the host's monotonic clock.
@@ -35,6 +38,15 @@ impl Globals {
         let config = self.load_config()?;
         config::require_real(&config, &self.config_path)?;
         Ok(config)
+    }
+
+    /// Whether there is a configuration to honour: one was named, or the
+    /// default file exists (anything but "not found" counts: an unreadable
+    /// default is a configuration that cannot be read, not an absent one).
+    pub(crate) fn has_config(&self) -> bool {
+        self.config_named
+            || std::fs::symlink_metadata(&self.config_path)
+                .map_or_else(|e| e.kind() != std::io::ErrorKind::NotFound, |_| true)
     }
 
     /// The state directory: `--state-dir`, else the configuration's.
@@ -89,4 +101,35 @@ pub(super) fn monitor_env() -> MonitorEnv {
             crate::core::resolve::os_text(&v),
         )
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn globals(config_path: PathBuf, config_named: bool) -> Globals {
+        Globals {
+            config_path,
+            config_named,
+            state_dir: Some(PathBuf::from("/var/lib/esia-glpi")),
+            json: false,
+            started: None,
+        }
+    }
+
+    /// `state list --state-dir` reads the directory alone only when there
+    /// is no configuration at all: none named, and no default file.
+    #[test]
+    fn a_configuration_is_there_when_named_or_when_the_default_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let absent = dir.path().join("glpi.conf");
+        assert!(globals(absent.clone(), true).has_config());
+        assert!(!globals(absent.clone(), false).has_config());
+        std::fs::write(&absent, "not even TOML").unwrap();
+        assert!(globals(absent.clone(), false).has_config());
+        // A dangling link is a configuration that cannot be read.
+        let link = dir.path().join("link.conf");
+        std::os::unix::fs::symlink(dir.path().join("gone"), &link).unwrap();
+        assert!(globals(link, false).has_config());
+    }
 }

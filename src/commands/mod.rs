@@ -29,6 +29,7 @@ pub(crate) async fn dispatch(cli: Cli, started: Option<HostStamp>) -> Result<(),
             .config
             .clone()
             .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH)),
+        config_named: cli.config.is_some(),
         state_dir: cli.state_dir.clone(),
         json: cli.json,
         started,

@@ -11,14 +11,14 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::globals::{Globals, finishing};
-use crate::config::{self, ConfigError};
+use crate::config::ConfigError;
 use crate::core::{Event, Failure, Key, Record};
 use crate::engine;
 use crate::error::Error;
 use crate::output;
 use crate::state::{self, AnyStore, Backend, Held, Kept, RecordImport, RecordLoad, Store};
 
-/// Used when `--state-dir` is given without a readable configuration.
+/// Used when `--state-dir` is given without any configuration.
 const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A kept event, as `state` shows it.
@@ -123,24 +123,21 @@ async fn load(store: &impl Store, key: Key) -> Result<KeyState, Error> {
     Ok(KeyState { key, record, spool })
 }
 
-/// Opens the state the configuration names (the state directory of
-/// `--state-dir` when there is no readable configuration); runs `f` on it
-/// with the lock timeout to use.
+/// Opens the state the configuration names, and runs `f` on it with the
+/// lock timeout to use. `--state-dir` works without a configuration (the
+/// state directory, files backend): only when none was named (`--config`,
+/// `ESIA_GLPI_CONFIG`) and the default file does not exist. A configuration
+/// that is there is honoured or refused (exit 3), never ignored: its
+/// backend may be a database holding the keys the directory does not.
 async fn with_store<F>(globals: &Globals, f: F) -> Result<(), Error>
 where
     F: AsyncFnOnce(&AnyStore, Duration) -> Result<(), Error>,
 {
-    // `--state-dir` works without a configuration; when there is one, its
-    // backend and `lock_timeout` still apply.
     let (store, lock_timeout) = match &globals.state_dir {
-        Some(dir) => match config::load(&globals.config_path) {
-            Ok(loaded) => (
-                globals.open_store(&loaded.config)?,
-                loaded.config.lock_timeout,
-            ),
-            Err(_) => (state::open(dir, Backend::Files)?, DEFAULT_LOCK_TIMEOUT),
-        },
-        None => {
+        Some(dir) if !globals.has_config() => {
+            (state::open(dir, Backend::Files)?, DEFAULT_LOCK_TIMEOUT)
+        }
+        _ => {
             let config = globals.load_config()?;
             (globals.open_store(&config)?, config.lock_timeout)
         }

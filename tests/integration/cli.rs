@@ -212,3 +212,74 @@ fn render_contacts_nothing() {
         "render does not even create the state directory"
     );
 }
+
+/// `state list|show|forget --state-dir DIR` never ignore a configuration:
+/// one named (`--config`, `ESIA_GLPI_CONFIG`) that cannot be read or does
+/// not validate is refused (exit 3) — its backend may be a database holding
+/// keys the directory does not — while with no configuration at all
+/// (`state_list_show_forget`) the directory is read.
+#[test]
+fn state_commands_never_ignore_a_configuration() {
+    let env = Env::new();
+    env.notify("web01", "HTTP", "CRITICAL", &[]).ok();
+    // The database's configuration, with a mistake in it.
+    crate::support::write_private(
+        &env.config,
+        "host = \"https://glpi.example.org\"\napp_token = \"a\"\nuser_token = \"u\"\n\
+         [state]\nbackend = \"postgres\"\nurl = \"postgres://esia@127.0.0.1:1/esia\"\n\
+         pasword_file = \"/etc/esia/db.password\"\n",
+    );
+    let state = env.state.display().to_string();
+    let missing = env.dir.path().join("absent.conf");
+    let by_option = |config: &std::path::Path, args: &[&str]| {
+        env.run(
+            std::process::Command::new(BIN)
+                .env_clear()
+                .arg("--config")
+                .arg(config)
+                .args(["--state-dir", &state])
+                .args(args),
+        )
+    };
+    let by_env = |args: &[&str]| {
+        env.run(
+            std::process::Command::new(BIN)
+                .env_clear()
+                .env("ESIA_GLPI_CONFIG", &env.config)
+                .args(["--state-dir", &state])
+                .args(args),
+        )
+    };
+    let unknown = format!(
+        "esia-glpi: error: unknown key `state.pasword_file` at line 7 of {}; did you mean \
+         `state.password_file`?",
+        env.config.display()
+    );
+    for args in [
+        &["state", "list"][..],
+        &["state", "show", "web01", "HTTP"],
+        &["state", "forget", "web01", "HTTP"],
+    ] {
+        for run in [by_option(&env.config, args), by_env(args)] {
+            run.code(3);
+            assert_eq!(run.stdout, "", "{args:?}");
+            assert_eq!(
+                run.stderr.lines().next(),
+                Some(unknown.as_str()),
+                "{args:?}"
+            );
+        }
+        let run = by_option(&missing, args);
+        run.code(3);
+        assert!(
+            run.stderr.starts_with(&format!(
+                "esia-glpi: error: cannot read configuration file {}",
+                missing.display()
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    // Nothing was forgotten meanwhile.
+    assert!(env.state.join("records/web01~HTTP.json").exists());
+}
