@@ -197,7 +197,7 @@ fn not_owner_hint(root: &std::path::Path, owner: &Account, runner: &Account) -> 
     let (user, note) = engine_user(runner);
     let mut hint = format!(
         "{root} belongs to {}, which no monitoring engine runs as: as root, check what is there, \
-         then `chown -R {user} {root}` and `chmod -R go-rwx {root}`{note}",
+         then `chown -R {user} {root}`{note} and `chmod -R go-rwx {root}`",
         owner.shown_name()
     );
     if runner.name.as_deref() != Some(user.as_str()) {
@@ -222,10 +222,9 @@ pub(crate) fn engine_user(runner: &Account) -> (String, String) {
         None => match likely_engine_user() {
             Some(guess) => (
                 guess.clone(),
-                format!(
-                    " ({guess}, as the package would choose; the user the monitoring engine \
-                     runs as, if another)"
-                ),
+                " (the package's choice on this system; if the engine runs as another user, \
+                 that one)"
+                    .to_owned(),
             ),
             None => (
                 "USER".to_owned(),

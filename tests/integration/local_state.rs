@@ -298,7 +298,7 @@ fn a_state_directory_of_root_or_nobody_is_to_be_chowned() {
         assert!(l.contains("which no monitoring engine runs as"), "{l}");
         assert!(l.contains(chown), "{l}");
         assert!(
-            l.contains(&format!("{}` and `chmod -R go-rwx", root.display())),
+            l.contains(&format!("`chmod -R go-rwx {}`", root.display())),
             "{l}"
         );
         let (first, hint) = notify_error(&run_as(&env, runner, &NOTIFY));

@@ -52,8 +52,8 @@ pub(super) fn check_state_dir(r: &mut Report, root: &Path) {
                     STEP,
                     format!(
                         "check runs as root, and {shown} belongs to root: right only if the \
-                         monitoring engine runs as root too; a run as {user} would be refused \
-                         it{note}: then `chown -R {user} {shown}` and check as that user, \
+                         monitoring engine runs as root too; its runs as {user}{note} would be \
+                         refused it: then `chown -R {user} {shown}`, and check as that user, \
                          `sudo -u {user} esia-glpi check`"
                     ),
                 );
@@ -64,10 +64,10 @@ pub(super) fn check_state_dir(r: &mut Report, root: &Path) {
             r.warn(
                 STEP,
                 format!(
-                    "{shown} does not exist yet: a run as root would create it owned by root, \
-                     and the monitoring engine's runs as {user} would then be refused it{note}; \
-                     create it for that user first, `install -d -m 0700 -o {user} {shown}`, then \
-                     check as that user, `sudo -u {user} esia-glpi check`"
+                    "{shown} does not exist yet: a run as root would create it as root's, and \
+                     the monitoring engine's runs as {user}{note} would then be refused it; \
+                     create it for that user, `install -d -m 0700 -o {user} {shown}`, and check \
+                     as that user, `sudo -u {user} esia-glpi check`"
                 ),
             );
         }
