@@ -28,6 +28,18 @@ impl Globals {
         Ok(loaded.config)
     }
 
+    /// Where this configuration is (`core::identity`): this host's name and
+    /// the file's canonical path — what binds the events it keeps before
+    /// any GLPI answered, so that only a run reading this file (or spelling
+    /// the same GLPI) delivers them.
+    pub(crate) fn config_place(&self) -> String {
+        let path = std::fs::canonicalize(&self.config_path).unwrap_or_else(|_| {
+            std::path::absolute(&self.config_path).unwrap_or_else(|_| self.config_path.clone())
+        });
+        let host = rustix::system::uname();
+        format!("{}:{}", host.nodename().to_string_lossy(), path.display())
+    }
+
     /// The state directory: `--state-dir`, else the configuration's.
     pub(crate) fn state_root<'a>(&'a self, config: &'a Config) -> &'a Path {
         self.state_dir.as_deref().unwrap_or(&config.state_dir)

@@ -17,6 +17,7 @@ pub(crate) async fn run(globals: &Globals) -> Result<(), Error> {
         store.cache(),
         Clock::system(),
         Instant::now(),
+        &globals.config_place(),
     );
     let lines = finishing(&store, async { Ok(engine.rebuild().await?) }).await?;
     let recorded = lines.iter().filter(|l| l.outcome == "recorded").count();
