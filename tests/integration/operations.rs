@@ -16,14 +16,14 @@ use crate::support::{BIN, Env};
 
 /// Fails: `what` is missing (never a skip).
 #[track_caller]
-fn missing(what: &str, why: &str) -> ! {
+pub(crate) fn missing(what: &str, why: &str) -> ! {
     panic!(
         "{what} is missing ({why}): run the tests with the README's test command, \
          bash tests/run.sh, which installs and builds what they need"
     )
 }
 
-fn has_tool(name: &str) -> bool {
+pub(crate) fn has_tool(name: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {name}")])
         .stdout(Stdio::null())
@@ -31,7 +31,7 @@ fn has_tool(name: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn generate() -> tempfile::TempDir {
+pub(crate) fn generate() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
         .arg("generate")

@@ -12,7 +12,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::CommandFactory as _;
-use clap_complete::Shell;
+
+mod completions;
 
 use crate::cli::Cli;
 use crate::error::Error;
@@ -25,15 +26,9 @@ pub(crate) fn run(dir: &Path) -> Result<(), Error> {
     }
     let cmd = Cli::command();
     clap_mangen::generate_to(cmd.clone(), &man).map_err(io(&man))?;
-    for (shell, name) in [
-        (Shell::Bash, "esia-glpi.bash"),
-        (Shell::Zsh, "_esia-glpi"),
-        (Shell::Fish, "esia-glpi.fish"),
-    ] {
+    for (shell, name) in completions::SHELLS {
         let path = completions.join(name);
-        let mut file = std::fs::File::create(&path).map_err(io(&path))?;
-        clap_complete::generate(shell, &mut cmd.clone(), "esia-glpi", &mut file);
-        file.sync_all().map_err(io(&path))?;
+        std::fs::write(&path, completions::script(shell, &cmd)).map_err(io(&path))?;
     }
     tracing::info!("man pages and completions written under {}", dir.display());
     Ok(())
