@@ -43,23 +43,45 @@ pub(crate) fn generate() -> tempfile::TempDir {
     dir
 }
 
+/// Every man page `generate` writes: section 1 for the program, each
+/// visible command and the two alert programs, section 5 for the file.
+pub(crate) const MAN_PAGES: [&str; 9] = [
+    "esia-glpi.1",
+    "esia-glpi-notify.1",
+    "esia-glpi-check.1",
+    "esia-glpi-flush.1",
+    "esia-glpi-state.1",
+    "esia-glpi-render.1",
+    "SEND_TICKET_GLPI.1",
+    "SEND_TICKET_GLPI_MAIL.1",
+    "glpi.conf.5",
+];
+
+/// The sections every page has, in this order.
+const SECTIONS: [&str; 8] = [
+    "NAME",
+    "SYNOPSIS",
+    "DESCRIPTION",
+    "EXIT STATUS",
+    "ENVIRONMENT",
+    "FILES",
+    "EXAMPLES",
+    "SEE ALSO",
+];
+
 #[test]
 fn man_pages_and_completions_come_from_the_cli_model() {
     let dir = generate();
-    let man = dir.path().join("man");
-    for page in [
-        "esia-glpi.1",
-        "esia-glpi-notify.1",
-        "esia-glpi-flush.1",
-        "esia-glpi-check.1",
-        "esia-glpi-render.1",
-        "esia-glpi-state.1",
-    ] {
-        assert!(man.join(page).is_file(), "{page} missing");
-    }
-    assert!(
-        !man.join("esia-glpi-generate.1").exists(),
-        "the hidden packaging command has no page"
+    let mut written: Vec<String> = std::fs::read_dir(dir.path().join("man"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    let mut expected: Vec<String> = MAN_PAGES.iter().map(|p| (*p).to_owned()).collect();
+    expected.sort();
+    assert_eq!(
+        written, expected,
+        "one page per visible command (none for the hidden packaging command)"
     );
     let bash = std::fs::read_to_string(dir.path().join("completions/esia-glpi.bash")).unwrap();
     for word in ["notify", "flush", "--mail", "--priority", "--log"] {
@@ -77,48 +99,141 @@ fn man_pages_and_completions_come_from_the_cli_model() {
     }
 }
 
-#[test]
-fn the_man_page_renders() {
+/// `man --warnings -l PAGE` at 80 columns, as an administrator's terminal
+/// shows it: (text, warnings).
+fn render_man(page: &Path) -> (String, String) {
+    let out = Command::new("man")
+        .args(["--warnings", "-l"])
+        .arg(page)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "80")
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "man -l {}: {out:?}", page.display());
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every page rendered, checked for warnings, sections and width: its
+/// words, whitespace collapsed (filled text is justified).
+fn render_all() -> std::collections::HashMap<&'static str, String> {
     if !has_tool("man") {
         missing("man (man-db)", "apt-get install man-db");
     }
     let dir = generate();
-    let render = |page: &str| {
-        let out = Command::new("man")
-            .args(["--warnings", "-l"])
-            .arg(dir.path().join("man").join(page))
-            .env("MANPAGER", "cat")
-            .env("MANWIDTH", "100")
-            .env("LC_ALL", "C.UTF-8")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.trim().is_empty(), "man/groff warnings: {stderr}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let main = render("esia-glpi.1");
-    for needle in [
-        "NAME",
-        "esia-glpi",
-        "SYNOPSIS",
-        "notify",
-        "flush",
-        "Exit status:",
-        "GLPI refused the request",
-        "notification mail",
-        "ESIA_GLPI_CONFIG",
-    ] {
+    let mut texts = std::collections::HashMap::new();
+    for page in MAN_PAGES {
+        let (text, warnings) = render_man(&dir.path().join("man").join(page));
         assert!(
-            main.contains(needle),
-            "man esia-glpi lacks {needle:?}:\n{main}"
+            warnings.trim().is_empty(),
+            "man/groff warnings for {page}: {warnings}"
         );
+        // Section headings start in the first column; the header and
+        // footer lines carry the page's name.
+        let headings: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.starts_with(|c: char| c.is_ascii_uppercase()) && !l.contains("esia-glpi manual")
+            })
+            .filter(|l| !l.starts_with("esia-glpi "))
+            .collect();
+        let order: Vec<&str> = headings
+            .iter()
+            .copied()
+            .filter(|h| SECTIONS.contains(h))
+            .collect();
+        assert_eq!(order, SECTIONS, "{page}: sections {headings:?}");
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{page}: a line wider than 80 columns: {line:?}"
+            );
+        }
+        texts.insert(page, text.split_whitespace().collect::<Vec<_>>().join(" "));
     }
-    let notify = render("esia-glpi-notify.1");
-    for needle in ["--mail", "--priority", "--state", "--node"] {
+    texts
+}
+
+#[test]
+fn the_man_pages_render() {
+    let texts = render_all();
+    let has = |page: &str, needles: &[&str]| {
+        for needle in needles {
+            assert!(
+                texts[page].contains(needle),
+                "man {page} lacks {needle:?}:\n{}",
+                texts[page]
+            );
+        }
+    };
+    has(
+        "esia-glpi.1",
+        &[
+            "esia-glpi - Turns monitoring alerts",
+            "COMMANDS",
+            "See esia-glpi-notify(1).",
+            "GLPI refused the request",
+            "ESIA_GLPI_CONFIG",
+            "NAGIOS_HOSTNAME, ICINGA_HOSTNAME",
+            "/usr/share/esia-glpi/engines/",
+            "/usr/share/doc/esia-glpi/examples/glpi.conf",
+            "glpi.conf(5)",
+        ],
+    );
+    has(
+        "esia-glpi-notify.1",
+        &[
+            "--mail <ADDR>",
+            "--event-id",
+            "GLOBAL OPTIONS",
+            "NAGIOS_LASTSERVICEPROBLEMID",
+            "7 the ticket action succeeded",
+        ],
+    );
+    has(
+        "esia-glpi-state.1",
+        &[
+            "state show NODE [SERVICE]",
+            "state import",
+            "forget NODE [SERVICE]",
+        ],
+    );
+    has("esia-glpi-flush.1", &["esia-glpi-flush.timer", "user.conf"]);
+    has(
+        "SEND_TICKET_GLPI.1",
+        &[
+            "SEND_TICKET_GLPI [GLOBAL OPTIONS] [-L|--priority N]",
+            "esia-glpi notify",
+        ],
+    );
+    has(
+        "SEND_TICKET_GLPI_MAIL.1",
+        &["NAGIOS_CONTACTEMAIL", "[mail]", "exits 7"],
+    );
+    has(
+        "glpi.conf.5",
+        &[
+            "GLPI.CONF(5)",
+            "inventory_ttl = whole seconds",
+            "THE [state] TABLE",
+            "THE [mail] TABLE",
+            "smtp_security",
+            "%notification.author",
+        ],
+    );
+    for page in MAN_PAGES {
         assert!(
-            notify.contains(needle),
-            "man esia-glpi-notify lacks {needle}:\n{notify}"
+            !texts[page].contains("send-mail"),
+            "{page}: a hidden option"
+        );
+        assert!(
+            !texts[page].split(' ').any(|w| w == "generate"),
+            "{page}: the hidden command"
         );
     }
 }
