@@ -369,6 +369,232 @@ fn the_deb_contents() {
     crate::wiring::assert_installed(tree.path());
 }
 
+/// Stand-ins for the commands the postinst changes the system with: each
+/// logs its arguments; the ones given a path refuse any path outside
+/// `$DPKG_ROOT`, so the script can run on any machine, as any user.
+/// `getent passwd` knows the users of `$FAKE_USERS`; a user's group is
+/// `<user>grp`; `stat` says the state directory belongs to `$FAKE_OWNER`.
+const POSTINST_STUBS: &[(&str, &str)] = &[
+    (
+        "getent",
+        r#"[ "$1" = passwd ] || exit 2
+for u in $FAKE_USERS; do [ "$u" = "$2" ] && { echo "$2:x:999:999::/:/bin/sh"; exit 0; }; done
+exit 2"#,
+    ),
+    ("id", r#"[ "$1" = -gn ] && echo "${2}grp""#),
+    ("useradd", ""),
+    ("install", r#"inside "$@" && mkdir -p "$last""#),
+    ("chown", r#"inside "$@""#),
+    ("chmod", r#"inside "$@""#),
+    ("stat", r#"inside "$@" && echo "$FAKE_OWNER""#),
+    ("deb-systemd-helper", ""),
+    ("deb-systemd-invoke", ""),
+    ("systemctl", ""),
+];
+
+struct Postinst {
+    out: std::process::Output,
+    log: String,
+    root: tempfile::TempDir,
+}
+
+impl Postinst {
+    /// Runs `script ARGS` with `$DPKG_ROOT` a fresh directory (holding the
+    /// state directory already when `owner` is given), the users `users`
+    /// and `ESIA_GLPI_USER` = `chosen`.
+    fn run(
+        script: &Path,
+        args: &[&str],
+        users: &str,
+        chosen: Option<&str>,
+        owner: Option<&str>,
+    ) -> Postinst {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("stubs");
+        std::fs::create_dir_all(&bin).unwrap();
+        let log = root.path().join("stubs.log");
+        for (name, body) in POSTINST_STUBS {
+            let text = format!(
+                r#"#!/bin/sh
+echo "{name} $*" >>"$STUB_LOG"
+inside() {{
+    last=$(eval echo \"\${{$#}}\")
+    case "$DPKG_ROOT" in /?*) ;; *) echo "{name}: DPKG_ROOT unset" >&2; exit 99 ;; esac
+    case "$last" in "$DPKG_ROOT"/*) ;; *) echo "{name}: $last is outside DPKG_ROOT" >&2; exit 99 ;; esac
+}}
+{body}
+"#
+            );
+            let path = bin.join(name);
+            std::fs::write(&path, text).unwrap();
+            let mut mode = std::fs::metadata(&path).unwrap().permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
+            std::fs::set_permissions(&path, mode).unwrap();
+        }
+        if owner.is_some() {
+            std::fs::create_dir_all(root.path().join("var/lib/esia-glpi")).unwrap();
+        }
+        let mut cmd = Command::new("sh");
+        cmd.arg(script)
+            .args(args)
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("DPKG_ROOT", root.path())
+            .env("STUB_LOG", &log)
+            .env("FAKE_USERS", users)
+            .env("FAKE_OWNER", owner.unwrap_or("nobody"));
+        if let Some(user) = chosen {
+            cmd.env("ESIA_GLPI_USER", user);
+        }
+        let out = cmd.output().unwrap();
+        let log = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .replace(&root.path().display().to_string(), "ROOT");
+        Postinst { out, log, root }
+    }
+
+    #[track_caller]
+    fn succeeded(&self) {
+        assert!(self.out.status.success(), "{:?}\n{}", self.out, self.log);
+    }
+
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+
+    /// Standard output has this line.
+    #[track_caller]
+    fn says(&self, line: &str) {
+        let stdout = self.stdout();
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "postinst did not say {line:?}:\n{stdout}"
+        );
+    }
+
+    /// The stand-ins' log has this line (paths under `$DPKG_ROOT` as ROOT).
+    #[track_caller]
+    fn did(&self, line: &str) {
+        assert!(
+            self.log.lines().any(|l| l == line),
+            "postinst did not run {line:?}:\n{}",
+            self.log
+        );
+    }
+
+    #[track_caller]
+    fn never(&self, prefix: &str) {
+        assert!(
+            !self.log.lines().any(|l| l.starts_with(prefix)),
+            "postinst ran {prefix}:\n{}",
+            self.log
+        );
+    }
+
+    fn dropin(&self) -> String {
+        std::fs::read_to_string(
+            self.root
+                .path()
+                .join("etc/systemd/system/esia-glpi-flush.service.d/user.conf"),
+        )
+        .unwrap()
+    }
+}
+
+/// The postinst says which user it chose for the state directory and the
+/// configuration's group, and why; then the command to run next and where
+/// the engines' wiring is. Run with `$DPKG_ROOT` and stand-ins
+/// (`POSTINST_STUBS`): nothing outside a temporary directory is touched.
+#[test]
+fn postinst_says_whom_it_chose_and_what_next() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pkg/debian/postinst");
+
+    // The first existing of esia, nagios, icinga.
+    let run = Postinst::run(&script, &["configure", ""], "icinga nagios", None, None);
+    run.succeeded();
+    run.says(
+        "esia-glpi: /var/lib/esia-glpi (the state, mode 0700) now belongs to nagios: the first \
+         existing of esia, nagios, icinga (set ESIA_GLPI_USER when installing to choose another).",
+    );
+    run.says(
+        "esia-glpi: /etc/esia/glpi.conf (mode 0640) is readable by the group nagiosgrp, of nagios.",
+    );
+    run.says("esia-glpi: esia-glpi-flush (every minute) runs as nagios (/etc/systemd/system/esia-glpi-flush.service.d/user.conf).");
+    run.says("esia-glpi: next: fill in host, app_token and user_token in /etc/esia/glpi.conf (man glpi.conf), then run:");
+    run.says("esia-glpi:     sudo -u nagios esia-glpi check");
+    run.says("esia-glpi: wiring the monitoring engine (Nagios 4, Naemon, Icinga 2): /usr/share/esia-glpi/engines/");
+    run.did("install -d -m 0700 -o nagios -g nagiosgrp ROOT/var/lib/esia-glpi");
+    run.did("chown root:nagiosgrp ROOT/etc/esia/glpi.conf");
+    run.did("chmod 0640 ROOT/etc/esia/glpi.conf");
+    run.never("useradd");
+    assert!(
+        run.dropin().contains("\nUser=nagios\nGroup=nagiosgrp\n"),
+        "{}",
+        run.dropin()
+    );
+
+    // ESIA_GLPI_USER wins.
+    let run = Postinst::run(
+        &script,
+        &["configure", ""],
+        "monitor nagios",
+        Some("monitor"),
+        None,
+    );
+    run.succeeded();
+    run.says(
+        "esia-glpi: /var/lib/esia-glpi (the state, mode 0700) now belongs to monitor: \
+         ESIA_GLPI_USER was set at installation.",
+    );
+    run.says("esia-glpi:     sudo -u monitor esia-glpi check");
+
+    // None of them: a system user is created, and the engine must use it.
+    let run = Postinst::run(&script, &["configure", ""], "root", None, None);
+    run.succeeded();
+    run.did(
+        "useradd --system --user-group --home-dir /var/lib/esia-glpi --no-create-home \
+         --shell /usr/sbin/nologin esia-glpi",
+    );
+    run.says(
+        "esia-glpi: /var/lib/esia-glpi (the state, mode 0700) now belongs to esia-glpi: none of \
+         esia, nagios, icinga exists and ESIA_GLPI_USER was not set: created the system user \
+         esia-glpi.",
+    );
+    run.says(
+        "esia-glpi: the monitoring engine must run the alert programs as esia-glpi; if it runs \
+         as another user, reinstall with ESIA_GLPI_USER set to that user.",
+    );
+    run.says("esia-glpi:     sudo -u esia-glpi esia-glpi check");
+
+    // An ESIA_GLPI_USER that names no user: a clear failure, nothing done.
+    let run = Postinst::run(&script, &["configure", ""], "nagios", Some("ghost"), None);
+    assert_eq!(run.out.status.code(), Some(1), "{:?}", run.out);
+    let stderr = String::from_utf8_lossy(&run.out.stderr);
+    assert!(
+        stderr.contains("ESIA_GLPI_USER=ghost names no user"),
+        "{stderr}"
+    );
+    run.never("install");
+    run.never("chown");
+
+    // An upgrade: the state directory and the configuration are left as
+    // they are, and the command to run is the owner's.
+    let run = Postinst::run(
+        &script,
+        &["configure", "0.0.9"],
+        "nagios",
+        None,
+        Some("icinga"),
+    );
+    run.succeeded();
+    run.says("esia-glpi: /var/lib/esia-glpi (the state) belongs to icinga, kept as it was.");
+    run.says("esia-glpi: next: check the upgraded set-up:");
+    run.says("esia-glpi:     sudo -u icinga esia-glpi check");
+    run.never("install");
+    run.never("chown");
+    run.never("chmod");
+}
+
 #[test]
 fn logs_go_to_syslog_on_request() {
     let env = Env::new();
