@@ -119,44 +119,49 @@ fn render_man(page: &Path) -> (String, String) {
     )
 }
 
-/// Every page rendered, checked for warnings, sections and width: its
-/// words, whitespace collapsed (filled text is justified).
-fn render_all() -> std::collections::HashMap<&'static str, String> {
+/// A page rendered (`path`, plain or gzipped), checked for warnings,
+/// sections and width: its words, whitespace collapsed (filled text is
+/// justified).
+fn check_page(page: &str, path: &Path) -> String {
     if !has_tool("man") {
         missing("man (man-db)", "apt-get install man-db");
     }
-    let dir = generate();
-    let mut texts = std::collections::HashMap::new();
-    for page in MAN_PAGES {
-        let (text, warnings) = render_man(&dir.path().join("man").join(page));
+    let (text, warnings) = render_man(path);
+    assert!(
+        warnings.trim().is_empty(),
+        "man/groff warnings for {page}: {warnings}"
+    );
+    // Section headings start in the first column; the header and footer
+    // lines carry the page's name.
+    let headings: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with(|c: char| c.is_ascii_uppercase()) && !l.contains("esia-glpi manual")
+        })
+        .filter(|l| !l.starts_with("esia-glpi "))
+        .collect();
+    let order: Vec<&str> = headings
+        .iter()
+        .copied()
+        .filter(|h| SECTIONS.contains(h))
+        .collect();
+    assert_eq!(order, SECTIONS, "{page}: sections {headings:?}");
+    for line in text.lines() {
         assert!(
-            warnings.trim().is_empty(),
-            "man/groff warnings for {page}: {warnings}"
+            line.chars().count() <= 80,
+            "{page}: a line wider than 80 columns: {line:?}"
         );
-        // Section headings start in the first column; the header and
-        // footer lines carry the page's name.
-        let headings: Vec<&str> = text
-            .lines()
-            .filter(|l| {
-                l.starts_with(|c: char| c.is_ascii_uppercase()) && !l.contains("esia-glpi manual")
-            })
-            .filter(|l| !l.starts_with("esia-glpi "))
-            .collect();
-        let order: Vec<&str> = headings
-            .iter()
-            .copied()
-            .filter(|h| SECTIONS.contains(h))
-            .collect();
-        assert_eq!(order, SECTIONS, "{page}: sections {headings:?}");
-        for line in text.lines() {
-            assert!(
-                line.chars().count() <= 80,
-                "{page}: a line wider than 80 columns: {line:?}"
-            );
-        }
-        texts.insert(page, text.split_whitespace().collect::<Vec<_>>().join(" "));
     }
-    texts
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Every page `generate` writes, checked.
+fn render_all() -> std::collections::HashMap<&'static str, String> {
+    let dir = generate();
+    MAN_PAGES
+        .iter()
+        .map(|page| (*page, check_page(page, &dir.path().join("man").join(page))))
+        .collect()
 }
 
 #[test]
@@ -269,6 +274,105 @@ fn dpkg_deb(args: &[&str], deb: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+fn info(deb: &Path, file: &str) -> String {
+    let out = Command::new("dpkg-deb")
+        .arg("-I")
+        .arg(deb)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "dpkg-deb -I {file}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The man pages (sections 1 and 5: exactly the pages `generate` writes,
+/// each rendering cleanly with its sections), the example configuration
+/// and the completions, as the package installs them under `tree`.
+fn packaged_docs(listing: &str, tree: &Path) {
+    let mut pages: Vec<String> = listing
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter_map(|p| p.strip_prefix("./usr/share/man/"))
+        .filter(|p| !p.is_empty() && !p.ends_with('/'))
+        .map(str::to_owned)
+        .collect();
+    pages.sort();
+    let mut expected: Vec<String> = MAN_PAGES
+        .iter()
+        .map(|p| {
+            let section = p.rsplit('.').next().unwrap();
+            format!("man{section}/{p}.gz")
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(pages, expected, "{listing}");
+    for page in &pages {
+        check_page(page, &tree.join("usr/share/man").join(page));
+    }
+    let example = tree.join("usr/share/doc/esia-glpi/examples/glpi.conf");
+    assert_eq!(
+        std::fs::read_to_string(&example).unwrap(),
+        include_str!("../../conf/glpi.conf"),
+        "the example is the shipped configuration"
+    );
+    let mode = std::fs::metadata(&example).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o644,
+        "the example holds no token: readable by all"
+    );
+    let generated = generate();
+    for (installed, name) in [
+        (
+            "usr/share/bash-completion/completions/esia-glpi",
+            "esia-glpi.bash",
+        ),
+        ("usr/share/zsh/vendor-completions/_esia-glpi", "_esia-glpi"),
+        (
+            "usr/share/fish/vendor_completions.d/esia-glpi.fish",
+            "esia-glpi.fish",
+        ),
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(tree.join(installed)).unwrap(),
+            std::fs::read_to_string(generated.path().join("completions").join(name)).unwrap(),
+            "{installed} is not the completion the shells are tested with: rebuild the \
+             package (bash pkg/build-deb.sh)"
+        );
+    }
+}
+
+/// The packaged postinst is `pkg/debian/postinst` plus cargo-deb's units
+/// section; run (as `postinst_says_whom_it_chose_and_what_next` runs the
+/// source), it says what it did and what to do next, and enables the timer.
+fn packaged_postinst(deb: &Path) {
+    let postinst = info(deb, "postinst");
+    let source = include_str!("../../pkg/debian/postinst");
+    let (ours, _) = source.split_once("#DEBHELPER#").unwrap();
+    assert!(
+        postinst.starts_with(ours),
+        "the packaged postinst is not pkg/debian/postinst: rebuild the package \
+         (bash pkg/build-deb.sh)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("postinst");
+    std::fs::write(&script, &postinst).unwrap();
+    let run = Postinst::run(&script, &["configure", ""], "nagios", None, None);
+    run.succeeded();
+    run.says(
+        "esia-glpi: /var/lib/esia-glpi (the state, mode 0700) now belongs to nagios: the first \
+         existing of esia, nagios, icinga (set ESIA_GLPI_USER when installing to choose another).",
+    );
+    run.says("esia-glpi:     sudo -u nagios esia-glpi check");
+    run.says(
+        "esia-glpi: wiring the monitoring engine (Nagios 4, Naemon, Icinga 2): \
+         /usr/share/esia-glpi/engines/",
+    );
+    run.did("install -d -m 0700 -o nagios -g nagiosgrp ROOT/var/lib/esia-glpi");
+    run.did("chmod 0640 ROOT/etc/esia/glpi.conf");
+    run.did("deb-systemd-helper enable esia-glpi-flush.timer");
+}
+
 #[test]
 fn the_deb_contents() {
     if !has_tool("dpkg-deb") {
@@ -309,9 +413,6 @@ fn the_deb_contents() {
     assert!(root(&owner), "{owner}");
     let has = |suffix: &str| listing.lines().any(|l| l.trim_end().ends_with(suffix));
     for suffix in [
-        "/man/man1/esia-glpi.1.gz",
-        "/man/man1/esia-glpi-notify.1.gz",
-        "/man/man1/esia-glpi-flush.1.gz",
         "/bash-completion/completions/esia-glpi",
         "/zsh/vendor-completions/_esia-glpi",
         "/fish/vendor_completions.d/esia-glpi.fish",
@@ -320,25 +421,8 @@ fn the_deb_contents() {
     ] {
         assert!(has(suffix), "no {suffix} in the package:\n{listing}");
     }
-
-    let info = |file: &str| {
-        let out = Command::new("dpkg-deb")
-            .arg("-I")
-            .arg(&deb)
-            .arg(file)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "dpkg-deb -I {file}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    assert!(info("conffiles").contains("/etc/esia/glpi.conf"));
-    let postinst = info("postinst");
-    assert!(postinst.contains("install -d -m 0700"), "{postinst}");
-    assert!(postinst.contains("chmod 0640"), "{postinst}");
-    assert!(
-        postinst.contains("esia-glpi-flush.timer"),
-        "timer enabled: {postinst}"
-    );
+    assert!(info(&deb, "conffiles").contains("/etc/esia/glpi.conf"));
+    packaged_postinst(&deb);
 
     // The units as installed, and the packaged binary itself.
     let tree = tempfile::tempdir().unwrap();
@@ -359,6 +443,7 @@ fn the_deb_contents() {
     let timer = unit("esia-glpi-flush.timer");
     assert!(timer.contains("\nOnCalendar=minutely\n"), "{timer}");
     assert!(timer.contains("WantedBy=timers.target"), "{timer}");
+    packaged_docs(&listing, tree.path());
     let help = Command::new(tree.path().join("usr/bin/esia-glpi"))
         .arg("--help")
         .output()
