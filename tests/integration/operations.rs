@@ -1,6 +1,8 @@
-//! Operations: the man pages and completions generated from the clap model,
-//! the Debian package's contents (`dpkg-deb`), and logging to syslog /
-//! journald on request.
+//! Operations: the man pages and completions generated from the clap model
+//! (the completions run in the real shells: `completions.rs`), the Debian
+//! package's contents (`dpkg-deb`), its postinst (run with `$DPKG_ROOT` a
+//! temporary directory and stand-ins for the commands that change users,
+//! owners and units), and logging to syslog / journald on request.
 //!
 //! The man-page render (`man -l`) and the .deb checks need man-db, dpkg-deb
 //! and a .deb built by `pkg/build-deb.sh`: the README's test command
