@@ -718,6 +718,7 @@ mod tests {
             time: jiff::Timestamp::UNIX_EPOCH,
             order: None,
             started: None,
+            default_priority: false,
         };
         let vars = crate::text::vars(&event, None, "2026-01-01", crate::core::Lang::En);
         for (name, _) in VARIABLES {

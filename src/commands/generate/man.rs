@@ -371,6 +371,7 @@ mod tests {
             ExitStatus::Unavailable,
             ExitStatus::State,
             ExitStatus::Mail,
+            ExitStatus::Foreign,
         ]
         .map(|s| s as u8);
         assert_eq!(codes, known);

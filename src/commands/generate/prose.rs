@@ -44,6 +44,7 @@ const ALL_PAGES: &[&str] = &[
     "esia-glpi-flush(1)",
     "esia-glpi-state(1)",
     "esia-glpi-render(1)",
+    "esia-glpi-health(1)",
     "SEND_TICKET_GLPI(1)",
     "SEND_TICKET_GLPI_MAIL(1)",
     "glpi.conf(5)",
@@ -116,7 +117,8 @@ of the state directory. Written at installation.",
         exit: "\
 `flush` exits 0 when nothing is left kept; otherwise with the worst status of
 the keys it handled (6 before 5 before 4), or 5 when `run_timeout` ran out
-before every key was reached.",
+before every key was reached, then 8 while events kept for another GLPI are
+left (`esia-glpi state adopt` hands them to this one).",
         examples: FLUSH_EXAMPLES,
         see_also: &[
             "esia-glpi(1)",
@@ -149,6 +151,21 @@ before every key was reached.",
 configuration (3).",
         examples: RENDER_EXAMPLES,
         see_also: &["esia-glpi-notify(1)", "glpi.conf(5)"],
+    },
+    CommandDoc {
+        page: "esia-glpi-health",
+        command: "health",
+        invoked: Invoked::Command,
+        summary: None,
+        description: HEALTH,
+        macros: false,
+        files: "",
+        exit: "\
+`health` is a monitoring plugin: it exits 0 OK, 1 WARNING, 2 CRITICAL or 3
+UNKNOWN (an unreadable configuration or state), its line saying why. The
+table below is the other commands'.",
+        examples: HEALTH_EXAMPLES,
+        see_also: &["esia-glpi(1)", "esia-glpi-flush(1)", "esia-glpi-state(1)"],
     },
     CommandDoc {
         page: "SEND_TICKET_GLPI",
@@ -521,6 +538,10 @@ Drop an event GLPI keeps refusing (it is moved to `dropped/`):
 
     $ esia-glpi state forget web01 HTTP
 
+Hand the events kept for another GLPI (`flush` exits 8) to this one:
+
+    $ esia-glpi state adopt
+
 After losing the state directory:
 
     $ sudo -u nagios esia-glpi state rebuild
@@ -529,6 +550,29 @@ Switching to the PostgreSQL backend, as the database's owner:
 
     $ esia-glpi state migrate
     $ esia-glpi state import";
+
+const HEALTH: &str = "\
+`esia-glpi health` is a check for the monitoring engine to run on the program
+itself. It reads the state only, never GLPI, and prints one line with
+performance data: the events kept for this configuration's GLPI (WARNING past
+`--kept-warning`, CRITICAL past `--kept-critical` seconds), the keys whose
+first kept event failed `--attempts` times (CRITICAL when GLPI refused it:
+only a fix delivers it), the events kept for another GLPI (WARNING: `state
+adopt` hands them over), and the age of the last successful `flush` (WARNING
+when none succeeded yet or past `--flush-warning`, CRITICAL past
+`--flush-critical`). With `--json`, one object.";
+
+const HEALTH_EXAMPLES: &str = "\
+    $ sudo -u nagios esia-glpi health
+    ESIA-GLPI OK - 0 event(s) kept; last flush 12 s ago | kept=0 ...
+    $ esia-glpi health --kept-warning 120 --kept-critical 600
+
+As a Nagios command:
+
+    define command {
+        command_name  check_esia_glpi
+        command_line  /usr/bin/esia-glpi health
+    }";
 
 const RENDER: &str = "\
 `esia-glpi render` takes the options of `notify` and prints the title and the
