@@ -37,7 +37,7 @@ Exit status:
   7  the ticket action succeeded but the notification mail (--mail,
      SEND_TICKET_GLPI_MAIL) could not be sent; when the ticket action itself
      failed, its status (4, 5, 6) wins and the mail failure is only logged
-  8  flush: events kept for another GLPI are left (`esia-glpi state adopt`
+  9  flush: events kept for another GLPI are left (`esia-glpi state adopt`
      hands them to this one, `state forget` drops them)";
 
 #[derive(Debug, Parser)]

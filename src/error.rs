@@ -1,5 +1,5 @@
 //! The top-level error and the one place that maps errors to SPEC's exit
-//! statuses (0/2/3/4/5/6, 7 for the mail, 8 for events of another GLPI). Imported by `lib` and
+//! statuses (0/2/3/4/5/6, 7 for the mail, 9 for events of another GLPI). Imported by `lib` and
 //! `commands` only; it imports each layer's error type.
 
 use std::process::ExitCode;
@@ -23,7 +23,7 @@ pub(crate) enum ExitStatus {
     /// The ticket action succeeded, the notification mail failed.
     Mail = 7,
     /// `flush` left events kept for another GLPI.
-    Foreign = 8,
+    Foreign = 9,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -181,7 +181,7 @@ mod tests {
             (ExitStatus::Unavailable, 5),
             (ExitStatus::State, 6),
             (ExitStatus::Mail, 7),
-            (ExitStatus::Foreign, 8),
+            (ExitStatus::Foreign, 9),
         ];
         for (status, code) in table {
             assert_eq!(status as u8, code);

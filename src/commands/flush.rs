@@ -1,6 +1,6 @@
 //! `flush`: deliver the events kept in the spool, every key, oldest first,
 //! within `run_timeout` for the whole run. Exits with the worst status of the
-//! keys it handled (the highest code: 6 > 5 > 4), then 8 when events kept
+//! keys it handled (the highest code: 6 > 5 > 4), then 9 when events kept
 //! for another GLPI are left, 0 when the spool is empty afterwards. Keys not
 //! reached in time stay for the next flush.
 
@@ -44,7 +44,7 @@ fn is_zero(n: &usize) -> bool {
 struct FlushReport {
     delivered: usize,
     kept: usize,
-    /// Kept for another GLPI (exit 8 while any is left).
+    /// Kept for another GLPI (exit 9 while any is left).
     foreign: usize,
     /// Kept by another configuration.
     other_config: usize,

@@ -101,7 +101,7 @@ fn events_kept_for_another_glpi_warn() {
     a.sim
         .inject(Fault::new("/apirest.php/", FaultKind::Status(503)));
     a.notify("web01", "HTTP", "WARNING", &[]).code(5);
-    b.esia(&["flush"]).code(8);
+    b.esia(&["flush"]).code(9);
     let run = health(&b, &[]);
     says(
         &run,

@@ -2,7 +2,7 @@
 //! that meets an invalid configuration is kept and delivered once the file
 //! is fixed (by that configuration only); events kept while `host` was wrong
 //! or spelt another way reach their GLPI once the configuration is right;
-//! events kept for another GLPI make `flush` exit 8 until `state adopt`
+//! events kept for another GLPI make `flush` exit 9 until `state adopt`
 //! hands them over. The real binary against the simulator (and a real
 //! PostgreSQL for the database backend).
 
@@ -185,7 +185,7 @@ fn events_kept_under_another_spelling_of_the_same_glpi_are_delivered() {
 }
 
 #[test]
-fn events_kept_for_another_glpi_make_flush_exit_8_until_state_adopt_hands_them_over() {
+fn events_kept_for_another_glpi_make_flush_exit_9_until_state_adopt_hands_them_over() {
     let a = Env::new();
     let mut b = Env::with_sim(Sim::start(), "");
     b.state.clone_from(&a.state);
@@ -196,7 +196,7 @@ fn events_kept_for_another_glpi_make_flush_exit_8_until_state_adopt_hands_them_o
     a.notify("web01", "HTTP", "WARNING", &[]).code(5);
     // The configuration now names GLPI B.
     let flush = b.esia(&["flush"]);
-    flush.code(8);
+    flush.code(9);
     assert!(
         flush.stderr.contains("state adopt"),
         "the hint names the way out: {}",

@@ -964,7 +964,7 @@ fn a_record_is_bound_to_its_glpi_and_kept_events_go_only_there() {
     );
     assert_eq!(b.sim.tickets(), b_before, "{}", b.sim.trail());
     // …and does not exit 0 while it is left (SPEC "Identity").
-    flush.code(8);
+    flush.code(9);
     assert!(
         flush.stdout.contains("1 kept for another GLPI"),
         "{}",

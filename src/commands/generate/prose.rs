@@ -117,7 +117,7 @@ of the state directory. Written at installation.",
         exit: "\
 `flush` exits 0 when nothing is left kept; otherwise with the worst status of
 the keys it handled (6 before 5 before 4), or 5 when `run_timeout` ran out
-before every key was reached, then 8 while events kept for another GLPI are
+before every key was reached, then 9 while events kept for another GLPI are
 left (`esia-glpi state adopt` hands them to this one).",
         examples: FLUSH_EXAMPLES,
         see_also: &[
@@ -538,7 +538,7 @@ Drop an event GLPI keeps refusing (it is moved to `dropped/`):
 
     $ esia-glpi state forget web01 HTTP
 
-Hand the events kept for another GLPI (`flush` exits 8) to this one:
+Hand the events kept for another GLPI (`flush` exits 9) to this one:
 
     $ esia-glpi state adopt
 
