@@ -1,6 +1,7 @@
 //! The top-level error and the one place that maps errors to SPEC's exit
-//! statuses (0/2/3/4/5/6, 7 for the mail, 9 for events of another GLPI). Imported by `lib` and
-//! `commands` only; it imports each layer's error type.
+//! statuses (0/2/3/4/5/6, 7 for the mail, 9 for events of another GLPI;
+//! `health`'s plugin codes). Imported by `lib` and `commands` only; it
+//! imports each layer's error type.
 
 use std::process::ExitCode;
 
