@@ -17,7 +17,7 @@
 //! then searches GLPI for the key's ticket by its marker.
 
 use crate::core::lifecycle::{self, Known, Lookup, Plan, Policy, RecordChange, Search, Step};
-use crate::core::{Claim, Event, GlpiId, Key, Outcome, Record, Remote};
+use crate::core::{Claim, Event, GlpiId, Key, Outcome, Record, Remote, State};
 use crate::core::{Knowledge, Trace};
 use crate::glpi::{Client, Session};
 use crate::state::{Held, Kept, KeptId, Pending, Queue, RecordLoad, Store};
@@ -25,7 +25,6 @@ use crate::text;
 
 use super::context::Context;
 use super::error::EngineError;
-use super::knowledge::listed_record;
 
 /// What delivering one key's kept events did.
 #[derive(Debug, Default)]
@@ -510,4 +509,22 @@ fn plan_ticket(plan: &Plan, record: Option<&Record>) -> Option<u64> {
             Step::Create { .. } => None,
         })
         .or_else(|| record.map(|r| r.ticket_id))
+}
+
+/// The record of a ticket the inventory lists for a key that has none:
+/// its last state is not known, so no event counts as a re-notification.
+fn listed_record(key: &Key, ticket: u64, run: &Context<'_, impl Store>) -> Record {
+    let now = run.clock.now();
+    Record {
+        key: key.clone(),
+        glpi: Some(run.glpi().clone()),
+        ticket_id: ticket,
+        state: State::Unknown,
+        output: String::new(),
+        priority: 3,
+        acked: false,
+        opened_at: now,
+        updated_at: now,
+        rebuilt: true,
+    }
 }

@@ -9,7 +9,7 @@
 use secrecy::ExposeSecret as _;
 
 use crate::core::knowledge::{self, Knowledge};
-use crate::core::{Coverage, Key, Record, State};
+use crate::core::{Coverage, Key};
 use crate::glpi::{GlpiError, Mark, MarkedTicket};
 use crate::state::{Held, Store};
 use crate::text;
@@ -167,28 +167,6 @@ fn keys_of(mut tickets: Vec<MarkedTicket>) -> Vec<(Key, u64)> {
         }
     }
     listed
-}
-
-/// The record of a ticket the inventory lists for a key that has none:
-/// its last state is not known, so no event counts as a re-notification.
-pub(super) fn listed_record(
-    key: &Key,
-    ticket: u64,
-    run: &super::context::Context<'_, impl Store>,
-) -> Record {
-    let now = run.clock.now();
-    Record {
-        key: key.clone(),
-        glpi: Some(run.glpi().clone()),
-        ticket_id: ticket,
-        state: State::Unknown,
-        output: String::new(),
-        priority: 3,
-        acked: false,
-        opened_at: now,
-        updated_at: now,
-        rebuilt: true,
-    }
 }
 
 #[cfg(test)]
