@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::globals::{Globals, finishing};
 use crate::core::Key;
-use crate::engine::{Clock, Engine, EngineError};
+use crate::engine::EngineError;
 use crate::error::{Error, ExitStatus};
 use crate::output;
 
@@ -55,14 +55,7 @@ pub(crate) async fn run(globals: &Globals) -> Result<(), Error> {
     let started = Instant::now();
     let config = globals.load_config()?;
     let store = globals.open_store(&config)?;
-    let engine = Engine::new(
-        &config,
-        &store,
-        store.cache(),
-        Clock::system(),
-        started,
-        &globals.config_place(),
-    );
+    let engine = globals.engine(&config, &store, started);
     // Boxed: the delivery's state machine is large.
     let flushed = finishing(&store, async { Ok(Box::pin(engine.flush()).await?) }).await?;
     let mut report = FlushReport {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{self, Config, PgConfig, StateBackend};
 use crate::core::{HostStamp, MonitorEnv};
+use crate::engine::{Clock, Engine};
 use crate::error::Error;
 use crate::state::{self, AnyStore, Backend, PgSettings, StateError, Store};
 
@@ -38,6 +39,24 @@ impl Globals {
         });
         let host = rustix::system::uname();
         format!("{}:{}", host.nodename().to_string_lossy(), path.display())
+    }
+
+    /// The engine of a command on `store`, on the system clock, its run
+    /// started at `started`.
+    pub(crate) fn engine<'a>(
+        &self,
+        config: &'a Config,
+        store: &'a AnyStore,
+        started: std::time::Instant,
+    ) -> Engine<'a, AnyStore> {
+        Engine::new(
+            config,
+            store,
+            store.cache(),
+            Clock::system(),
+            started,
+            &self.config_place(),
+        )
     }
 
     /// The state directory: `--state-dir`, else the configuration's.

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::globals::{Globals, finishing};
 use crate::cli::HealthArgs;
-use crate::engine::{Clock, Engine, Health};
+use crate::engine::Health;
 use crate::error::Error;
 use crate::output;
 
@@ -66,14 +66,7 @@ pub(crate) async fn run(globals: &Globals, args: HealthArgs) -> Result<(), Error
 async fn measure(globals: &Globals, attempts: u32) -> Result<Health, Error> {
     let config = globals.load_config()?;
     let store = globals.open_store(&config)?;
-    let engine = Engine::new(
-        &config,
-        &store,
-        store.cache(),
-        Clock::system(),
-        std::time::Instant::now(),
-        &globals.config_place(),
-    );
+    let engine = globals.engine(&config, &store, std::time::Instant::now());
     finishing(&store, async { Ok(engine.health(attempts).await?) }).await
 }
 

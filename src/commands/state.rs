@@ -192,14 +192,7 @@ struct AdoptedReport {
 pub(crate) async fn adopt(globals: &Globals, key: Option<Key>) -> Result<(), Error> {
     let config = globals.load_config()?;
     let store = globals.open_store(&config)?;
-    let engine = engine::Engine::new(
-        &config,
-        &store,
-        store.cache(),
-        engine::Clock::system(),
-        std::time::Instant::now(),
-        &globals.config_place(),
-    );
+    let engine = globals.engine(&config, &store, std::time::Instant::now());
     let adopted = finishing(&store, async { Ok(engine.adopt(key.as_ref()).await?) }).await?;
     let report = AdoptedReport {
         glpi: adopted.glpi.to_string(),
