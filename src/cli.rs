@@ -36,7 +36,9 @@ Exit status:
      standard output not writable
   7  the ticket action succeeded but the notification mail (--mail,
      SEND_TICKET_GLPI_MAIL) could not be sent; when the ticket action itself
-     failed, its status (4, 5, 6) wins and the mail failure is only logged";
+     failed, its status (4, 5, 6) wins and the mail failure is only logged
+  9  flush: events kept for another GLPI are left (`esia-glpi state adopt`
+     hands them to this one, `state forget` drops them)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,6 +89,11 @@ pub(crate) enum Command {
     Check,
     /// Print the title and content a notify would send, contacting nothing
     Render(NotifyArgs),
+    /// A check for the monitoring engine itself (plugin exit codes 0 OK,
+    /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN; one line with performance data):
+    /// events kept too long, kept for another GLPI, keys whose delivery
+    /// keeps failing, the age of the last successful flush
+    Health(HealthArgs),
     /// Inspect or edit the state (the state directory, or the state database)
     #[command(subcommand)]
     State(StateCommand),
@@ -119,6 +126,9 @@ pub(crate) enum StateCommand {
     /// Forget one node and service: its record and kept events are moved to
     /// dropped/, never deleted
     Forget(KeyArgs),
+    /// Hand the events kept for another GLPI (or by another configuration)
+    /// to this configuration's GLPI: of one node and service, or of every key
+    Adopt(AdoptArgs),
     /// Rebuild the records from GLPI: the open tickets that carry the marker
     /// and were written by the API user (existing records are kept)
     Rebuild,
@@ -130,6 +140,44 @@ pub(crate) enum StateCommand {
     /// backend = "postgres"; keys the database already has a record for keep
     /// it; imported files are moved to imported/, never deleted
     Import,
+}
+
+/// `health`'s thresholds, in seconds (attempts for `--attempts`).
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct HealthArgs {
+    /// WARNING when an event is kept longer than this
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub(crate) kept_warning: u64,
+    /// CRITICAL when an event is kept longer than this
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    pub(crate) kept_critical: u64,
+    /// A key whose delivery failed this many times in a row is failing
+    /// (WARNING; CRITICAL when GLPI refused it: only a fix delivers it)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub(crate) attempts: u32,
+    /// WARNING when no flush succeeded for this long
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub(crate) flush_warning: u64,
+    /// CRITICAL when no flush succeeded for this long
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    pub(crate) flush_critical: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AdoptArgs {
+    /// Node (host) name; every key when omitted
+    pub(crate) node: Option<String>,
+    /// Service name (omit or give "" for a host-level alert)
+    #[arg(default_value = "", requires = "node")]
+    pub(crate) service: String,
+}
+
+impl AdoptArgs {
+    pub(crate) fn key(&self) -> Option<Key> {
+        self.node
+            .as_ref()
+            .map(|node| Key::new(node.clone(), self.service.clone()))
+    }
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The top-level error and the one place that maps errors to SPEC's exit
-//! statuses (0/2/3/4/5/6, and 7 for the mail). Imported by `lib` and
-//! `commands` only; it imports each layer's error type.
+//! statuses (0/2/3/4/5/6, 7 for the mail, 9 for events of another GLPI;
+//! `health`'s plugin codes). Imported by `lib` and `commands` only; it
+//! imports each layer's error type.
 
 use std::process::ExitCode;
 
@@ -22,6 +23,8 @@ pub(crate) enum ExitStatus {
     State = 6,
     /// The ticket action succeeded, the notification mail failed.
     Mail = 7,
+    /// `flush` left events kept for another GLPI.
+    Foreign = 9,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -65,6 +68,24 @@ pub(crate) enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `notify` met an invalid or unreadable configuration (`error`); `kept`
+    /// says where its event waits for the fix, or why it could not be kept.
+    #[error("{error}")]
+    Unconfigured {
+        #[source]
+        error: ConfigError,
+        kept: String,
+    },
+    /// `flush` delivered what it could, but events kept for another GLPI
+    /// are left: only `state adopt` (or `state forget`) moves them.
+    #[error(
+        "{events} event(s) of {keys} key(s) are kept for another GLPI than this configuration's"
+    )]
+    ForeignKept { events: usize, keys: usize },
+    /// `health` found a problem: its line on stdout says which; the exit
+    /// status is the monitoring plugin's (1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    #[error("health: plugin status {code}")]
+    Plugin { code: u8 },
     /// `check` found problems; its checklist on stdout names each one.
     /// `kind`: the first problem's class; `None` when it stops only the
     /// notification mail (exit 7, as `notify` when only its mail fails).
@@ -77,11 +98,22 @@ pub(crate) enum Error {
 }
 
 impl Error {
+    /// The process's exit code: SPEC's status ([`Error::exit_status`]), or
+    /// for `health` the monitoring plugin's, which its line on standard
+    /// output explains (nothing is reported on standard error).
+    pub(crate) fn exit_code(&self) -> (std::process::ExitCode, bool) {
+        match self {
+            Error::Plugin { code } => (std::process::ExitCode::from(*code), false),
+            other => (other.exit_status().into(), true),
+        }
+    }
+
     /// The only function that knows SPEC's exit statuses.
     pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Usage(_) => ExitStatus::Usage,
             Error::Mail(_) | Error::Check { kind: None, .. } => ExitStatus::Mail,
+            Error::ForeignKept { .. } => ExitStatus::Foreign,
             other => other.failure().into(),
         }
     }
@@ -90,7 +122,7 @@ impl Error {
     /// the exit status.
     pub(crate) fn failure(&self) -> Failure {
         match self {
-            Error::Config(_) => Failure::Config,
+            Error::Config(_) | Error::Unconfigured { .. } => Failure::Config,
             Error::Glpi(e) => glpi_failure(e),
             Error::Engine(e) => e.failure(),
             Error::Check { kind, .. } => kind.unwrap_or(Failure::Local),
@@ -98,6 +130,8 @@ impl Error {
             | Error::State(_)
             | Error::Mail(_)
             | Error::Output(_)
+            | Error::ForeignKept { .. }
+            | Error::Plugin { .. }
             | Error::Generate { .. } => Failure::Local,
         }
     }
@@ -106,6 +140,10 @@ impl Error {
         match self {
             Error::Usage(e) => Some(e.hint()),
             Error::Config(e) => e.hint(),
+            Error::Unconfigured { error, kept } => Some(match error.hint() {
+                Some(hint) => format!("{hint}\n{kept}"),
+                None => kept.clone(),
+            }),
             Error::Glpi(e) => e.hint(),
             Error::State(e) => Some(e.hint()),
             Error::Engine(e) => e.hint(),
@@ -118,6 +156,14 @@ impl Error {
             ),
             Error::Check { .. } => Some(
                 "fix the ✗ lines from the top (each says how), then run `esia-glpi check` again"
+                    .into(),
+            ),
+            Error::Plugin { .. } => None,
+            Error::ForeignKept { .. } => Some(
+                "they were kept while this configuration reached another GLPI: `esia-glpi state \
+                 list` names the keys; if they belong to this GLPI now, `esia-glpi state adopt` \
+                 hands them over (then `esia-glpi flush`); else `esia-glpi state forget NODE \
+                 SERVICE` sets them aside"
                     .into(),
             ),
         }
@@ -138,6 +184,7 @@ mod tests {
             (ExitStatus::Unavailable, 5),
             (ExitStatus::State, 6),
             (ExitStatus::Mail, 7),
+            (ExitStatus::Foreign, 9),
         ];
         for (status, code) in table {
             assert_eq!(status as u8, code);

@@ -156,6 +156,7 @@ fn event_of(flags: u8, more: u8, parts: &[String]) -> Event {
         time,
         order: None,
         started: None,
+        default_priority: false,
     }
 }
 

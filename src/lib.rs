@@ -62,8 +62,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match ran {
         Ok(()) => error::ExitStatus::Handled.into(),
         Err(e) => {
-            report(&e);
-            e.exit_status().into()
+            let (code, reported) = e.exit_code();
+            if reported {
+                report(&e);
+            }
+            code
         }
     }
 }

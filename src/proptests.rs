@@ -306,6 +306,7 @@ fn event() -> impl Strategy<Value = Event> {
             time: jiff::Timestamp::UNIX_EPOCH,
             order: None,
             started: None,
+            default_priority: false,
         })
 }
 

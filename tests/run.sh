@@ -15,6 +15,9 @@
 #     instance of each in a temp dir and makes it run a recording
 #     notification command; as root both run as the `nagios` user these
 #     packages create;
+#   - Debian packages zsh and fish, without their recommendations: the
+#     completion tests (tests/integration/completions.rs) run the generated
+#     bash, zsh and fish completions in the real shells;
 #   - cargo-deb 3.8.0 (cargo install --locked), and the .deb it builds
 #     (pkg/build-deb.sh: a release build), whose contents a test checks;
 # then runs `cargo test --locked`. The mail tests need no install: their
@@ -48,6 +51,9 @@ apt_bare=()
 if [ "$(id -u)" -eq 0 ] && ! id nagios >/dev/null 2>&1 && [ ${#apt_bare[@]} -eq 0 ]; then
   apt_bare+=(nagios4-core)
 fi
+# The shells the completions are tested in (bash is Debian's own shell).
+command -v zsh >/dev/null 2>&1 || apt_bare+=(zsh)
+command -v fish >/dev/null 2>&1 || apt_bare+=(fish)
 apt_all=("${apt_missing[@]}" "${apt_bare[@]}")
 if [ ${#apt_all[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${apt_all[*]} (apt-get)"

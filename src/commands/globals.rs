@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{self, Config, PgConfig, StateBackend};
 use crate::core::{HostStamp, MonitorEnv};
+use crate::engine::{Clock, Engine};
 use crate::error::Error;
 use crate::state::{self, AnyStore, Backend, PgSettings, StateError, Store};
 
@@ -47,6 +48,36 @@ impl Globals {
         self.config_named
             || std::fs::symlink_metadata(&self.config_path)
                 .map_or_else(|e| e.kind() != std::io::ErrorKind::NotFound, |_| true)
+    }
+
+    /// Where this configuration is (`core::identity`): this host's name and
+    /// the file's canonical path — what binds the events it keeps before
+    /// any GLPI answered, so that only a run reading this file (or spelling
+    /// the same GLPI) delivers them.
+    pub(crate) fn config_place(&self) -> String {
+        let path = std::fs::canonicalize(&self.config_path).unwrap_or_else(|_| {
+            std::path::absolute(&self.config_path).unwrap_or_else(|_| self.config_path.clone())
+        });
+        let host = rustix::system::uname();
+        format!("{}:{}", host.nodename().to_string_lossy(), path.display())
+    }
+
+    /// The engine of a command on `store`, on the system clock, its run
+    /// started at `started`.
+    pub(crate) fn engine<'a>(
+        &self,
+        config: &'a Config,
+        store: &'a AnyStore,
+        started: std::time::Instant,
+    ) -> Engine<'a, AnyStore> {
+        Engine::new(
+            config,
+            store,
+            store.cache(),
+            Clock::system(),
+            started,
+            &self.config_place(),
+        )
     }
 
     /// The state directory: `--state-dir`, else the configuration's.

@@ -9,6 +9,7 @@ mod check;
 mod flush;
 mod generate;
 mod globals;
+mod health;
 mod notify;
 mod rebuild;
 mod render;
@@ -39,9 +40,11 @@ pub(crate) async fn dispatch(cli: Cli, started: Option<HostStamp>) -> Result<(),
         Command::Flush => flush::run(&globals).await,
         Command::Check => check::run(&globals).await,
         Command::Render(args) => render::run(&globals, &args),
+        Command::Health(args) => health::run(&globals, args).await,
         Command::State(StateCommand::List) => state::list(&globals).await,
         Command::State(StateCommand::Show(k)) => state::show(&globals, k.key()).await,
         Command::State(StateCommand::Forget(k)) => state::forget(&globals, k.key()).await,
+        Command::State(StateCommand::Adopt(k)) => state::adopt(&globals, k.key()).await,
         Command::State(StateCommand::Rebuild) => rebuild::run(&globals).await,
         Command::State(StateCommand::Migrate) => state::migrate(&globals).await,
         Command::State(StateCommand::Import) => state::import(&globals).await,

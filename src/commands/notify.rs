@@ -11,16 +11,21 @@ use std::time::Instant;
 
 use super::globals::{Globals, finishing, monitor_env};
 use crate::cli::NotifyArgs;
-use crate::config::Config;
-use crate::core::{Event, MonitorEnv, Outcome};
+use crate::config::{self, Config, ConfigError};
+use crate::core::{Event, Failure, GlpiId, MonitorEnv, Outcome};
 use crate::engine::{Clock, Engine};
 use crate::error::Error;
 use crate::output::{self, NotifyReport};
+use crate::state;
 use crate::text::{self, MailTicket};
 
 pub(crate) async fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Error> {
     let started = Instant::now();
-    let config = globals.load_glpi_config()?;
+    let config = match globals.load_glpi_config() {
+        Ok(config) => config,
+        Err(Error::Config(e)) => return keep_unconfigured(globals, args, e),
+        Err(e) => return Err(e),
+    };
     let env = monitor_env();
     let clock = Clock::system();
     let resolved = Event::resolve(&args.given(), &env, config.default_priority, clock.now())?;
@@ -38,6 +43,82 @@ pub(crate) async fn run(globals: &Globals, args: &NotifyArgs) -> Result<(), Erro
     result
 }
 
+/// The configuration cannot be read or is invalid (`error`, exit 3): the
+/// event is kept all the same (SPEC "A configuration mistake loses
+/// nothing"), in the outbox of the state directory — `--state-dir`, else
+/// the one the file names if it can be read as TOML, else the default if it
+/// exists —
+/// bound to this configuration file: the first run or `flush` that reads
+/// the file once fixed delivers it (with its `default_priority` when no
+/// `-L` was given), never another configuration's. Prints `spooled`.
+fn keep_unconfigured(
+    globals: &Globals,
+    args: &NotifyArgs,
+    error: ConfigError,
+) -> Result<(), Error> {
+    let kept = match kept_unconfigured(globals, args) {
+        Ok((event, path)) => {
+            let outcome = Outcome::Kept {
+                ticket: None,
+                failure: Failure::Config,
+                reason: text::error_line(&error),
+            };
+            let report = NotifyReport::new(&event, &outcome, |_| String::new());
+            if let Err(printed) = output::notify(globals.json, &report) {
+                tracing::error!("{}", text::error_line(&Error::Output(printed)));
+            }
+            format!(
+                "the event is kept ({}): once {} is fixed, the next run or `esia-glpi flush` \
+                 reading it delivers it",
+                path.display(),
+                globals.config_path.display()
+            )
+        }
+        Err(why) => why,
+    };
+    Err(Error::Unconfigured { error, kept })
+}
+
+/// [`keep_unconfigured`]'s keeping: the event and where it is kept, or why
+/// it could not be.
+fn kept_unconfigured(
+    globals: &Globals,
+    args: &NotifyArgs,
+) -> Result<(Event, std::path::PathBuf), String> {
+    let env = monitor_env();
+    let clock = Clock::system();
+    let resolved = Event::resolve(&args.given(), &env, 3, clock.now()).map_err(|usage| {
+        format!(
+            "the event could not be kept either: {}",
+            text::error_line(&usage)
+        )
+    })?;
+    let event = Event {
+        started: globals.started.clone(),
+        default_priority: args.priority.is_none(),
+        ..resolved.event
+    };
+    // The default directory is the package's: it is used only when it is
+    // there (a missing one says nothing was set up here).
+    let root = globals
+        .state_dir
+        .clone()
+        .or_else(|| config::state_dir_of(&globals.config_path))
+        .or_else(|| Some(config::DEFAULT_STATE_DIR.into()))
+        .filter(|dir| {
+            dir.as_path() != std::path::Path::new(config::DEFAULT_STATE_DIR) || dir.is_dir()
+        })
+        .ok_or("the event is not kept: no state directory is known (give --state-dir)")?;
+    let binding = GlpiId::of_config(None, &globals.config_place());
+    let path = state::keep_unconfigured(&root, &event, &binding).map_err(|e| {
+        format!(
+            "the event could not be kept either: {}",
+            text::error_line(&e)
+        )
+    })?;
+    Ok((event, path))
+}
+
 /// Delivers the event and prints what became of it; the outcome is `None`
 /// when the run failed before the event could be kept.
 async fn deliver(
@@ -49,7 +130,14 @@ async fn deliver(
 ) -> (Option<Outcome>, Result<(), Error>) {
     let delivered = match globals.open_store(config) {
         Ok(store) => {
-            let engine = Engine::new(config, &store, store.cache(), clock.clone(), started);
+            let engine = Engine::new(
+                config,
+                &store,
+                store.cache(),
+                clock.clone(),
+                started,
+                &globals.config_place(),
+            );
             // Boxed: the delivery's state machine is large.
             finishing(&store, async { Ok(Box::pin(engine.notify(event)).await?) }).await
         }

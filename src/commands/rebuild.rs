@@ -4,20 +4,13 @@
 use std::time::Instant;
 
 use super::globals::{Globals, finishing};
-use crate::engine::{Clock, Engine};
 use crate::error::Error;
 use crate::output;
 
 pub(crate) async fn run(globals: &Globals) -> Result<(), Error> {
     let config = globals.load_glpi_config()?;
     let store = globals.open_store(&config)?;
-    let engine = Engine::new(
-        &config,
-        &store,
-        store.cache(),
-        Clock::system(),
-        Instant::now(),
-    );
+    let engine = globals.engine(&config, &store, Instant::now());
     let lines = finishing(&store, async { Ok(engine.rebuild().await?) }).await?;
     let recorded = lines.iter().filter(|l| l.outcome == "recorded").count();
     let mut text = vec![format!(

@@ -168,6 +168,55 @@ fn database(globals: &Globals, command: &str) -> Result<(AnyStore, AnyStore, Dur
 }
 
 #[derive(Serialize)]
+struct AdoptedLine {
+    #[serde(flatten)]
+    key: Key,
+    events: usize,
+}
+
+#[derive(Serialize)]
+struct AdoptedReport {
+    /// The binding the events now carry: the GLPI this configuration
+    /// reaches, or the configuration itself when GLPI did not answer.
+    glpi: String,
+    events: usize,
+    keys: Vec<AdoptedLine>,
+}
+
+/// `state adopt [NODE [SERVICE]]`: hands the events kept for another GLPI,
+/// or by another configuration, to this configuration's GLPI (the
+/// configuration is needed: it names the GLPI).
+pub(crate) async fn adopt(globals: &Globals, key: Option<Key>) -> Result<(), Error> {
+    let config = globals.load_glpi_config()?;
+    let store = globals.open_store(&config)?;
+    let engine = globals.engine(&config, &store, std::time::Instant::now());
+    let adopted = finishing(&store, async { Ok(engine.adopt(key.as_ref()).await?) }).await?;
+    let report = AdoptedReport {
+        glpi: adopted.glpi.to_string(),
+        events: adopted.keys.iter().map(|(_, n)| n).sum(),
+        keys: adopted
+            .keys
+            .into_iter()
+            .map(|(key, events)| AdoptedLine { key, events })
+            .collect(),
+    };
+    let mut text = format!(
+        "{} event(s) of {} key(s) handed to {}",
+        report.events,
+        report.keys.len(),
+        output::sanitize(&report.glpi)
+    );
+    for k in &report.keys {
+        let _ = write!(text, "\n  {} {}", key_text(&k.key), k.events);
+    }
+    if report.events > 0 {
+        text.push_str("\nrun `esia-glpi flush` to deliver them");
+    }
+    output::emit(globals.json, &report, &text)?;
+    Ok(())
+}
+
+#[derive(Serialize)]
 struct Migrated {
     database: String,
     schema_before: i32,

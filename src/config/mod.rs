@@ -230,3 +230,23 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let raw = raw::deserialize(text, path)?;
     validate::Validator { text, path }.config(raw)
 }
+
+/// The state directory of a configuration without `state_dir`.
+pub(crate) const DEFAULT_STATE_DIR: &str = "/var/lib/esia-glpi";
+
+/// The state directory the configuration file at `path` names, read even
+/// when the file does not validate (a misspelt key elsewhere): its
+/// `state_dir` when the file is TOML and the value an absolute path, else
+/// the default. `None` when the file cannot be read or is not TOML: then
+/// where its runs keep their state is not known.
+pub(crate) fn state_dir_of(path: &Path) -> Option<std::path::PathBuf> {
+    let text = read(path).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    match table.get("state_dir") {
+        None => Some(DEFAULT_STATE_DIR.into()),
+        Some(toml::Value::String(dir)) => {
+            Some(std::path::PathBuf::from(dir)).filter(|d| d.is_absolute())
+        }
+        Some(_) => None,
+    }
+}

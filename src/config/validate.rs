@@ -299,7 +299,7 @@ impl Validator<'_> {
     /// `state_dir`: absolute, since the engine's working directory is unknown.
     fn state_dir(&self, dir: Option<Spanned<String>>) -> Result<PathBuf, ConfigError> {
         let Some(s) = dir else {
-            return Ok(PathBuf::from("/var/lib/esia-glpi"));
+            return Ok(PathBuf::from(super::DEFAULT_STATE_DIR));
         };
         let dir = PathBuf::from(s.get_ref());
         if !dir.is_absolute() {

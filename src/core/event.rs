@@ -259,6 +259,11 @@ pub(crate) struct Event {
     /// order of events the engine does not number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) started: Option<HostStamp>,
+    /// Kept without `-L` by a run whose configuration could not be read:
+    /// the run that delivers it gives it its configuration's
+    /// `default_priority`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) default_priority: bool,
 }
 
 /// A moment on this host's monotonic clock: the kernel's boot id and the
@@ -297,6 +302,7 @@ impl Event {
             time: jiff::Timestamp::UNIX_EPOCH,
             order: None,
             started: None,
+            default_priority: false,
         }
     }
 }

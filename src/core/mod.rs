@@ -21,7 +21,7 @@ pub(crate) mod resolve;
 #[cfg(test)]
 pub(crate) use event::EngineOrder;
 pub(crate) use event::{Event, HostStamp, Key, NotificationType, State};
-pub(crate) use identity::GlpiId;
+pub(crate) use identity::{Claim, GlpiId, Ours};
 pub(crate) use knowledge::{Coverage, Knowledge, Trace};
 pub(crate) use lang::Lang;
 pub(crate) use lifecycle::{Note, Solution};

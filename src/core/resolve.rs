@@ -259,6 +259,7 @@ impl Event {
                 time: now,
                 order,
                 started: None,
+                default_priority: false,
             },
             warnings,
         })

@@ -10,13 +10,13 @@
 use std::time::{Duration, Instant};
 
 use super::clock::Clock;
-use super::context::{CLOSE_TIMEOUT, Context, glpi_client};
+use super::context::{CLOSE_TIMEOUT, Context, GLPI_ID, GLPI_ID_TTL, glpi_client};
 use super::deliver::{KeyReport, Run};
 use super::error::EngineError;
 use super::order::{self, Turn};
 use super::signals::Interrupts;
 use crate::config::Config;
-use crate::core::{Event, GlpiId, Key, Outcome};
+use crate::core::{Claim, Event, GlpiId, Key, Ours, Outcome};
 use crate::glpi::Client;
 use crate::state::{Cache, Held, Queue, Store};
 
@@ -55,6 +55,8 @@ pub(crate) struct KeyFlush {
     pub(crate) kept: usize,
     /// Events kept for the key but meant for another GLPI.
     pub(crate) foreign: usize,
+    /// Events another configuration kept before any GLPI answered it.
+    pub(crate) other_config: usize,
     pub(crate) failure: Option<EngineError>,
 }
 
@@ -66,13 +68,18 @@ pub(crate) struct Engine<'a, S> {
 }
 
 impl<'a, S: Store> Engine<'a, S> {
+    /// `place`: where the configuration is (`Globals::config_place`),
+    /// which binds the events it keeps before any GLPI answered.
     pub(crate) fn new(
         config: &'a Config,
         store: &'a S,
         cache: Cache,
         clock: Clock,
         started: Instant,
+        place: &str,
     ) -> Engine<'a, S> {
+        let spelled = GlpiId::new(config.glpi_identity());
+        let learned = cache.get::<GlpiId>(GLPI_ID, spelled.as_str(), GLPI_ID_TTL);
         Engine {
             ctx: Context {
                 config,
@@ -80,7 +87,12 @@ impl<'a, S: Store> Engine<'a, S> {
                 cache,
                 clock,
                 started,
-                glpi: GlpiId::new(config.glpi_identity()),
+                ours: Ours {
+                    learned,
+                    config: GlpiId::of_config(Some(&spelled), place),
+                    spelled,
+                },
+                learned: std::cell::OnceCell::new(),
             },
         }
     }
@@ -92,7 +104,7 @@ impl<'a, S: Store> Engine<'a, S> {
         let store = self.ctx.store;
         let mut stop = Interrupts::listen()?;
         // Kept before waiting for anything: a run killed now loses nothing.
-        let place = store.keep(event, &self.ctx.glpi).await?;
+        let place = store.keep(event, self.ctx.ours().binding()).await?;
         tracing::debug!("{}: event kept as {}", event.key, place.kept.id);
         let turn = tokio::select! {
             turn = order::wait_turn(&self.ctx, &place) => turn.unwrap_or_else(Turn::Kept),
@@ -242,6 +254,7 @@ impl<'a, S: Store> Engine<'a, S> {
                 delivered: 0,
                 kept: 0,
                 foreign: 0,
+                other_config: 0,
                 failure: None,
             };
             let outcome = if let Some(signal) = stopped {
@@ -270,6 +283,7 @@ impl<'a, S: Store> Engine<'a, S> {
                     line.delivered = r.delivered.len();
                     line.kept = r.left;
                     line.foreign = r.foreign;
+                    line.other_config = r.other_config;
                     line.failure = r.failure;
                 }
                 Err(e) => {
@@ -297,5 +311,141 @@ impl<'a, S: Store> Engine<'a, S> {
             self.ctx.started.elapsed().as_millis()
         );
         Ok(lines)
+    }
+
+    /// `state adopt`: hands the events of `only` (every key with kept
+    /// events when `None`) kept for another GLPI, or by another
+    /// configuration, to this configuration's GLPI — the one GLPI names
+    /// when it answers, else this configuration (its runs then deliver
+    /// them). Each key is held while its events are rebound.
+    pub(crate) async fn adopt(&self, only: Option<&Key>) -> Result<Adopted, EngineError> {
+        let store = self.ctx.store;
+        let keys = match only {
+            Some(key) => vec![key.clone()],
+            None => store.keys_with_kept_events().await?,
+        };
+        let glpi = glpi_client(self.ctx.config, &self.ctx.cache)?;
+        let mut run = Run::new(&self.ctx, &glpi);
+        if !keys.is_empty()
+            && !self.ctx.knows_glpi()
+            && let Err(e) = run.session().await
+        {
+            tracing::warn!(
+                "GLPI did not answer ({e}): the events are handed to this configuration, whose \
+                 runs deliver them"
+            );
+        }
+        run.close().await;
+        let to = self.ctx.ours().binding().clone();
+        let mut adopted = Adopted {
+            glpi: to.clone(),
+            keys: Vec::new(),
+        };
+        for key in keys {
+            let mut held = order::hold(store, &key, self.ctx.config.lock_timeout).await?;
+            let mut count = 0;
+            for mut kept in held.queue().await?.kept {
+                if self.ctx.claim(kept.glpi.as_ref()) != Claim::Ours {
+                    held.rebind(&mut kept, &to).await?;
+                    count += 1;
+                }
+            }
+            if count > 0 {
+                tracing::info!("{key}: {count} kept event(s) handed to {to}");
+                adopted.keys.push((key, count));
+            }
+        }
+        Ok(adopted)
+    }
+}
+
+/// What `state adopt` did: the binding the events now carry, and how many
+/// events of each key it handed over.
+#[derive(Debug)]
+pub(crate) struct Adopted {
+    pub(crate) glpi: GlpiId,
+    pub(crate) keys: Vec<(Key, usize)>,
+}
+
+/// What `health` measures, in the state only.
+#[derive(Debug, Default)]
+pub(crate) struct Health {
+    /// Events kept for this configuration's GLPI.
+    pub(crate) kept: usize,
+    /// How long the oldest of them has been waiting.
+    pub(crate) oldest: Option<Duration>,
+    /// Events kept for another GLPI.
+    pub(crate) foreign: usize,
+    /// Events another configuration kept before any GLPI answered it.
+    pub(crate) other_config: usize,
+    /// Keys whose first kept event failed `attempts` times or more.
+    pub(crate) failing: Vec<Failing>,
+    /// How long ago a `flush` last succeeded (`None`: never, here).
+    pub(crate) last_flush: Option<Duration>,
+}
+
+/// A key whose delivery keeps failing.
+#[derive(Debug)]
+pub(crate) struct Failing {
+    pub(crate) key: Key,
+    pub(crate) attempts: u32,
+    /// GLPI refused it: only a fix (or `state forget`) delivers it.
+    pub(crate) refused: bool,
+}
+
+/// The cache entry of the last successful flush.
+const LAST_FLUSH: (&str, &str) = ("flush", "last");
+
+impl<S: Store> Engine<'_, S> {
+    /// Notes that a `flush` succeeded now (`health` reads it).
+    pub(crate) fn flushed(&self) {
+        self.ctx
+            .cache
+            .put(LAST_FLUSH.0, LAST_FLUSH.1, &self.ctx.clock.now());
+    }
+
+    /// `health`'s measures, from the state (never GLPI: an event whose
+    /// binding this run cannot place counts as another GLPI's).
+    pub(crate) async fn health(&self, attempts: u32) -> Result<Health, EngineError> {
+        let store = self.ctx.store;
+        let now = self.ctx.clock.now();
+        let age = |t: jiff::Timestamp| {
+            Duration::try_from(now.duration_since(t)).unwrap_or(Duration::ZERO)
+        };
+        let mut health = Health::default();
+        for key in store.keys_with_kept_events().await? {
+            let (_, kept) = store.peek(&key).await?;
+            let mut first_failure: Option<(u32, bool)> = None;
+            for k in &kept {
+                match self.ctx.claim(k.glpi.as_ref()) {
+                    Claim::Ours => {
+                        health.kept += 1;
+                        let waited = age(k.event.time);
+                        health.oldest = Some(health.oldest.map_or(waited, |o| o.max(waited)));
+                        if first_failure.is_none() {
+                            first_failure = Some((
+                                k.attempts,
+                                k.failure == Some(crate::core::Failure::Refused),
+                            ));
+                        }
+                    }
+                    Claim::OtherConfig => health.other_config += 1,
+                    Claim::Theirs | Claim::Unknown => health.foreign += 1,
+                }
+            }
+            if let Some((n, refused)) = first_failure.filter(|(n, _)| *n >= attempts) {
+                health.failing.push(Failing {
+                    key,
+                    attempts: n,
+                    refused,
+                });
+            }
+        }
+        health.last_flush = self
+            .ctx
+            .cache
+            .get::<jiff::Timestamp>(LAST_FLUSH.0, LAST_FLUSH.1, Duration::MAX)
+            .map(age);
+        Ok(health)
     }
 }

@@ -10,7 +10,7 @@ use super::clock::Clock;
 use super::error::EngineError;
 use super::tokens::CachedTokens;
 use crate::config::{Api, Config};
-use crate::core::GlpiId;
+use crate::core::{Claim, GlpiId, Ours};
 use crate::glpi::{Client, Settings, V2Settings};
 use crate::state::Cache;
 
@@ -25,12 +25,58 @@ pub(super) struct Context<'a, S> {
     pub(super) clock: Clock,
     /// When the command started: `run_timeout` bounds the whole run.
     pub(super) started: Instant,
-    /// The identity of the configuration's GLPI (records and kept events
-    /// are bound to it).
-    pub(super) glpi: GlpiId,
+    /// What this run claims as its own (`core::identity`), as known when it
+    /// started: the GLPI its cache says this configuration reaches, the
+    /// configured root URL, the configuration's binding.
+    pub(super) ours: Ours,
+    /// The GLPI's identity, when this run learned it from GLPI itself.
+    pub(super) learned: std::cell::OnceCell<GlpiId>,
 }
 
+/// The cache entry naming the GLPI a configured root URL reaches.
+pub(super) const GLPI_ID: &str = "glpi-id";
+
+/// How long the GLPI a configured root URL reaches is taken as known.
+pub(super) const GLPI_ID_TTL: Duration = Duration::from_hours(7 * 24);
+
 impl<S> Context<'_, S> {
+    /// The identity records, traces and the inventory are written with:
+    /// the GLPI's own when known, else the configured root URL.
+    pub(super) fn glpi(&self) -> &GlpiId {
+        self.learned
+            .get()
+            .or(self.ours.learned.as_ref())
+            .unwrap_or(&self.ours.spelled)
+    }
+
+    /// What this run claims, with what it learned since it started.
+    pub(super) fn ours(&self) -> Ours {
+        Ours {
+            learned: self.learned.get().or(self.ours.learned.as_ref()).cloned(),
+            ..self.ours.clone()
+        }
+    }
+
+    /// Whether a record or a kept event bound to `id` is this run's (none:
+    /// written before bindings existed).
+    pub(super) fn claim(&self, id: Option<&GlpiId>) -> Claim {
+        id.map_or(Claim::Ours, |id| self.ours().claim(id))
+    }
+
+    /// True once this run knows which GLPI it reaches.
+    pub(super) fn knows_glpi(&self) -> bool {
+        self.learned.get().is_some() || self.ours.learned.is_some()
+    }
+
+    /// Notes what GLPI said its root URL is; cached for the next runs.
+    pub(super) fn learn(&self, url_base: &str) {
+        let id = GlpiId::of_url(url_base);
+        if self.ours.learned.as_ref() != Some(&id) {
+            self.cache.put(GLPI_ID, self.ours.spelled.as_str(), &id);
+        }
+        tracing::debug!("GLPI names itself {id}");
+        let _ = self.learned.set(id);
+    }
     /// What is left of `run_timeout`.
     pub(super) fn budget_left(&self) -> Duration {
         (self.started + self.config.run_timeout).saturating_duration_since(Instant::now())

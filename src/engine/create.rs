@@ -63,7 +63,7 @@ impl<S: Store> Run<'_, S> {
                 );
                 let adopted = Record {
                     key: intent.key,
-                    glpi: Some(self.engine.glpi.clone()),
+                    glpi: Some(self.engine.glpi().clone()),
                     ticket_id: id,
                     state: intent.state,
                     output: intent.output,

@@ -17,7 +17,7 @@
 //! then searches GLPI for the key's ticket by its marker.
 
 use crate::core::lifecycle::{self, Known, Lookup, Plan, Policy, RecordChange, Search, Step};
-use crate::core::{Event, Key, Outcome, Record, Remote};
+use crate::core::{Claim, Event, GlpiId, Key, Outcome, Record, Remote, State};
 use crate::core::{Knowledge, Trace};
 use crate::glpi::{Client, Session};
 use crate::state::{Held, Kept, KeptId, Pending, Queue, RecordLoad, Store};
@@ -25,7 +25,6 @@ use crate::text;
 
 use super::context::Context;
 use super::error::EngineError;
-use super::knowledge::listed_record;
 
 /// What delivering one key's kept events did.
 #[derive(Debug, Default)]
@@ -38,6 +37,9 @@ pub(super) struct KeyReport {
     pub(super) left: usize,
     /// Events kept for the key but meant for another GLPI (not delivered).
     pub(super) foreign: usize,
+    /// Events kept for the key by another configuration before any GLPI
+    /// answered it (not delivered: that configuration delivers them).
+    pub(super) other_config: usize,
     /// The ticket of the key's record after the run.
     pub(super) ticket: Option<u64>,
 }
@@ -84,12 +86,38 @@ impl<'e, S: Store> Run<'e, S> {
         }
     }
 
-    /// The GLPI session, opened on first use.
+    /// The GLPI session, opened on first use; the first one a run opens
+    /// also learns which GLPI it reaches, unless the cache knew.
     pub(super) async fn session(&mut self) -> Result<&Session<'e>, EngineError> {
         if self.session.is_none() {
             self.session = Some(self.glpi.open().await?);
+            if !self.engine.knows_glpi() {
+                self.learn_glpi().await?;
+            }
         }
         Ok(self.session.as_ref().expect("just opened"))
+    }
+
+    /// Whether the kept event or record bound to `id` is this run's. When
+    /// its binding names a GLPI this run cannot tell from its own yet, the
+    /// run asks GLPI which it is first (one request, then cached).
+    pub(super) async fn claim(&mut self, id: Option<&GlpiId>) -> Result<Claim, EngineError> {
+        let claim = self.engine.claim(id);
+        if claim != Claim::Unknown {
+            return Ok(claim);
+        }
+        self.session().await?;
+        Ok(match self.engine.claim(id) {
+            // GLPI did not say which it is: a binding that is not this
+            // configuration's spelling is another GLPI's.
+            Claim::Unknown => Claim::Theirs,
+            claim => claim,
+        })
+    }
+
+    /// The GLPI session, when open.
+    pub(super) fn session_if_open(&self) -> Option<&Session<'e>> {
+        self.session.as_ref()
     }
 
     /// True once the GLPI session is open.
@@ -112,11 +140,16 @@ impl<'e, S: Store> Run<'e, S> {
                 Some(queue) => queue,
                 None => held.queue().await?,
             };
-            let glpi = &self.engine.glpi;
-            let (ours, foreign): (Vec<Kept>, Vec<Kept>) =
-                queue.kept.into_iter().partition(|k| k.is_for(glpi));
+            let mut ours = Vec::with_capacity(queue.kept.len());
+            (report.foreign, report.other_config) = (0, 0);
+            for kept in queue.kept {
+                match self.claim(kept.glpi.as_ref()).await? {
+                    Claim::Ours => ours.push(kept),
+                    Claim::OtherConfig => report.other_config += 1,
+                    Claim::Theirs | Claim::Unknown => report.foreign += 1,
+                }
+            }
             report.left = ours.len();
-            report.foreign = foreign.len();
             if ours.is_empty() || self.engine.budget_left().is_zero() {
                 break;
             }
@@ -152,7 +185,7 @@ impl<'e, S: Store> Run<'e, S> {
     }
 
     /// The key's record, and whether this run may trust it.
-    async fn load_record(&self, held: &mut S::Held) -> Result<Usable, EngineError> {
+    async fn load_record(&mut self, held: &mut S::Held) -> Result<Usable, EngineError> {
         let key = held.key().clone();
         let record = match held.load_record().await? {
             RecordLoad::Found(r) => r,
@@ -173,7 +206,9 @@ impl<'e, S: Store> Run<'e, S> {
                 });
             }
         };
-        if let Some(theirs) = record.glpi.as_ref().filter(|g| **g != self.engine.glpi) {
+        if let Some(theirs) = record.glpi.as_ref()
+            && self.claim(Some(theirs)).await? != Claim::Ours
+        {
             tracing::info!(
                 "{key}: the record names a ticket of another GLPI ({theirs}): not used here"
             );
@@ -203,6 +238,10 @@ impl<'e, S: Store> Run<'e, S> {
         kept: &mut Kept,
         usable: &mut Usable,
     ) -> Result<Outcome, EngineError> {
+        // Kept while the configuration could not be read, without `-L`.
+        if kept.event.default_priority {
+            kept.event.priority = self.engine.config.default_priority;
+        }
         let event = &kept.event.clone();
         let policy = Policy {
             update_priority: self.engine.config.update_priority,
@@ -405,7 +444,7 @@ impl<'e, S: Store> Run<'e, S> {
                 match ticket.or(record.map(|r| r.ticket_id)) {
                     Some(ticket) => {
                         let closed = Trace {
-                            glpi: self.engine.glpi.clone(),
+                            glpi: self.engine.glpi().clone(),
                             ticket,
                             open: false,
                         };
@@ -430,7 +469,7 @@ impl<'e, S: Store> Run<'e, S> {
                 };
                 let r = Record {
                     key: event.key.clone(),
-                    glpi: Some(self.engine.glpi.clone()),
+                    glpi: Some(self.engine.glpi().clone()),
                     ticket_id,
                     state: *state,
                     output: output.clone(),
@@ -470,4 +509,22 @@ fn plan_ticket(plan: &Plan, record: Option<&Record>) -> Option<u64> {
             Step::Create { .. } => None,
         })
         .or_else(|| record.map(|r| r.ticket_id))
+}
+
+/// The record of a ticket the inventory lists for a key that has none:
+/// its last state is not known, so no event counts as a re-notification.
+fn listed_record(key: &Key, ticket: u64, run: &Context<'_, impl Store>) -> Record {
+    let now = run.clock.now();
+    Record {
+        key: key.clone(),
+        glpi: Some(run.glpi().clone()),
+        ticket_id: ticket,
+        state: State::Unknown,
+        output: String::new(),
+        priority: 3,
+        acked: false,
+        opened_at: now,
+        updated_at: now,
+        rebuilt: true,
+    }
 }

@@ -9,7 +9,7 @@
 use secrecy::ExposeSecret as _;
 
 use crate::core::knowledge::{self, Knowledge};
-use crate::core::{Coverage, Key, Record, State};
+use crate::core::{Coverage, Key};
 use crate::glpi::{GlpiError, Mark, MarkedTicket};
 use crate::state::{Held, Store};
 use crate::text;
@@ -23,8 +23,8 @@ impl<S: Store> Run<'_, S> {
     /// no usable record, has no open ticket (no GLPI needed for it).
     pub(super) async fn knows_none_open(&self, held: &mut S::Held) -> Result<bool, EngineError> {
         let ctx = self.engine;
-        let (trace, coverage) = held.seen(&ctx.glpi, ctx.config.inventory_ttl).await?;
-        Ok(knowledge::knowledge(trace.as_ref(), coverage, &ctx.glpi) == Knowledge::NoneOpen)
+        let (trace, coverage) = held.seen(ctx.glpi(), ctx.config.inventory_ttl).await?;
+        Ok(knowledge::knowledge(trace.as_ref(), coverage, ctx.glpi()) == Knowledge::NoneOpen)
     }
 
     /// What the state knows of the open ticket of the key `held` holds,
@@ -32,7 +32,7 @@ impl<S: Store> Run<'_, S> {
     /// state has none that covers this run.
     pub(super) async fn know(&mut self, held: &mut S::Held) -> Result<Knowledge, EngineError> {
         let ctx = self.engine;
-        let (glpi, ttl) = (&ctx.glpi, ctx.config.inventory_ttl);
+        let (glpi, ttl) = (ctx.glpi(), ctx.config.inventory_ttl);
         let (trace, coverage) = held.seen(glpi, ttl).await?;
         if coverage != Coverage::Unknown {
             return Ok(knowledge::knowledge(trace.as_ref(), coverage, glpi));
@@ -59,7 +59,7 @@ impl<S: Store> Run<'_, S> {
             }
         };
         // Taken by another run meanwhile?
-        let (_, coverage) = held.seen(&ctx.glpi, ctx.config.inventory_ttl).await?;
+        let (_, coverage) = held.seen(ctx.glpi(), ctx.config.inventory_ttl).await?;
         if coverage != Coverage::Unknown {
             return Ok(true);
         }
@@ -76,7 +76,7 @@ impl<S: Store> Run<'_, S> {
             Err(e) => return Err(e),
         };
         ctx.store
-            .write_inventory(&inventory, &ctx.glpi, &listed)
+            .write_inventory(&inventory, ctx.glpi(), &listed)
             .await?;
         tracing::info!(
             "inventory of GLPI's open tickets taken: {} open ticket(s) of esia-glpi, in {} ms",
@@ -111,7 +111,7 @@ impl<S: Store> Run<'_, S> {
     /// cached for `cache_ttl`, per GLPI and credentials.
     pub(super) async fn api_user(&mut self) -> Result<u64, EngineError> {
         let ctx = self.engine;
-        let name = format!("{} {}", ctx.glpi, credentials(ctx.config));
+        let name = format!("{} {}", ctx.glpi(), credentials(ctx.config));
         if let Some(id) = ctx
             .cache
             .get::<u64>("api_user", &name, ctx.config.cache_ttl)
@@ -167,28 +167,6 @@ fn keys_of(mut tickets: Vec<MarkedTicket>) -> Vec<(Key, u64)> {
         }
     }
     listed
-}
-
-/// The record of a ticket the inventory lists for a key that has none:
-/// its last state is not known, so no event counts as a re-notification.
-pub(super) fn listed_record(
-    key: &Key,
-    ticket: u64,
-    run: &super::context::Context<'_, impl Store>,
-) -> Record {
-    let now = run.clock.now();
-    Record {
-        key: key.clone(),
-        glpi: Some(run.glpi.clone()),
-        ticket_id: ticket,
-        state: State::Unknown,
-        output: String::new(),
-        priority: 3,
-        acked: false,
-        opened_at: now,
-        updated_at: now,
-        rebuilt: true,
-    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,53 @@ impl<S: Store> Run<'_, S> {
         Ok(ids.first().copied())
     }
 
+    /// Learns which GLPI this run reaches, from GLPI itself (its root URL,
+    /// `core::identity`), with the session just opened: over the legacy
+    /// API `getGlpiConfig` — whose version is cached too, sparing the
+    /// question [`Run::glpi11`] would ask —, over the high-level API its
+    /// root. A GLPI that does not say leaves the run on its configured
+    /// root URL.
+    pub(super) async fn learn_glpi(&mut self) -> Result<(), EngineError> {
+        let Some(session) = self.session_if_open() else {
+            return Ok(());
+        };
+        let asked = if self.glpi.glpi11() == Some(true) {
+            session.url_base().await
+        } else {
+            session
+                .glpi_config()
+                .await
+                .map(|c| {
+                    let glpi11 = c
+                        .version
+                        .as_deref()
+                        .and_then(major)
+                        .is_some_and(|m| m >= 11);
+                    (c.url_base, Some(glpi11))
+                })
+                .map(|(url, glpi11)| {
+                    if let (Some(url), Some(v)) = (&url, glpi11) {
+                        let id = crate::core::GlpiId::of_url(url);
+                        self.engine.cache.put("glpi11", id.as_str(), &v);
+                    }
+                    url
+                })
+        };
+        match asked {
+            Ok(Some(url)) => self.engine.learn(&url),
+            Ok(None) => tracing::warn!(
+                "GLPI did not say its root URL: records and kept events stay bound to the \
+                 configured host"
+            ),
+            Err(e @ GlpiError::Unavailable { .. }) => return Err(e.into()),
+            Err(e) => tracing::warn!(
+                "GLPI's root URL is unknown ({e}): records and kept events stay bound to the \
+                 configured host"
+            ),
+        }
+        Ok(())
+    }
+
     /// Whether GLPI is version 11 or later (its tickets then carry the key's
     /// `externalid`): known with the high-level API, else cached for
     /// `cache_ttl`, else asked once (`getGlpiConfig`). A GLPI that does not
@@ -59,7 +106,7 @@ impl<S: Store> Run<'_, S> {
             return Ok(known);
         }
         let config = self.engine.config;
-        let identity = self.engine.glpi.clone();
+        let identity = self.engine.glpi().clone();
         let glpi11 =
             match self
                 .engine

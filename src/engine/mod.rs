@@ -29,7 +29,7 @@ mod rebuild;
 mod signals;
 mod tokens;
 
-pub(crate) use api::Engine;
+pub(crate) use api::{Engine, Health};
 pub(crate) use clock::{Clock, process_start};
 pub(crate) use context::{glpi_settings, runtime};
 pub(crate) use create::ticket_texts;

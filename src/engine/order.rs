@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use crate::core::lifecycle::{self, Known, Lookup};
-use crate::core::{Key, Outcome, order};
+use crate::core::{Claim, Key, Outcome, order};
 use crate::state::{Held, Kept, KeptId, Look, Place, Queue, StateError, Store};
 
 use super::clock::host_now;
@@ -190,12 +190,10 @@ impl<S: Store> Run<'_, S> {
         let deadline = Instant::now() + wait.min(ctx.budget_left());
         while Instant::now() < deadline {
             tokio::time::sleep(POLL).await;
-            let arrived = held
-                .queue()
-                .await?
-                .kept
-                .iter()
-                .any(|k| k.is_for(&ctx.glpi) && order::fills_gap(&k.event, last, missing));
+            let arrived = held.queue().await?.kept.iter().any(|k| {
+                ctx.claim(k.glpi.as_ref()) == Claim::Ours
+                    && order::fills_gap(&k.event, last, missing)
+            });
             if arrived {
                 return Ok(None);
             }

@@ -101,7 +101,7 @@ impl<S: Store> Engine<'_, S> {
                 let now = self.ctx.clock.now();
                 held.save_record(&Record {
                     key: key.clone(),
-                    glpi: Some(self.ctx.glpi.clone()),
+                    glpi: Some(self.ctx.glpi().clone()),
                     ticket_id,
                     state: State::Unknown,
                     output: String::new(),

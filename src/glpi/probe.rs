@@ -26,6 +26,35 @@ use super::model::{cell_id, cell_text};
 pub(crate) struct GlpiConfig {
     #[serde(default)]
     pub(crate) version: Option<String>,
+    /// GLPI's own root URL (its "URL of the application" setting), whatever
+    /// `Host` the request named: what names this GLPI (`core::identity`).
+    #[serde(default)]
+    pub(crate) url_base: Option<String>,
+}
+
+/// GLPI 11's API root (`GET /api.php/`): the endpoints of its APIs, built
+/// from its `url_base` whatever `Host` the request named
+/// (glpi11-transcripts/04f).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ApiRoot {
+    #[serde(default)]
+    api_versions: Vec<ApiVersion>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ApiVersion {
+    #[serde(default)]
+    endpoint: String,
+}
+
+impl ApiRoot {
+    /// GLPI's root URL: an endpoint without its `/api.php/…`.
+    pub(crate) fn url_base(&self) -> Option<String> {
+        self.api_versions.iter().find_map(|v| {
+            let at = v.endpoint.find("/api.php")?;
+            Some(v.endpoint[..at].to_owned()).filter(|u| u.contains("://"))
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,6 +226,29 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn glpi_names_its_root_url() {
+        // glpi-transcripts/02f, trimmed.
+        let c: ConfigAnswer = serde_json::from_str(
+            r#"{"cfg_glpi":{"version":"10.0.12","url_base":"http://127.0.0.1:18080",
+                "url_base_api":"http://127.0.0.1:18080/apirest.php"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.cfg_glpi.url_base.as_deref(),
+            Some("http://127.0.0.1:18080")
+        );
+        // glpi11-transcripts/04f, trimmed.
+        let r: ApiRoot = serde_json::from_str(
+            r#"{"message":"Welcome to GLPI API","api_versions":[{"api_version":"1",
+                "version":"1.0.0","endpoint":"http:\/\/127.0.0.1:18081\/api.php\/v1"},
+                {"api_version":"2","version":"2.0.0","endpoint":"http:\/\/127.0.0.1:18081\/api.php\/v2.0"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.url_base().as_deref(), Some("http://127.0.0.1:18081"));
+        assert_eq!(ApiRoot::default().url_base(), None);
+    }
 
     fn profile(json: &str) -> Profile {
         serde_json::from_str(json).unwrap()

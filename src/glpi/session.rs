@@ -250,6 +250,16 @@ impl Session<'_> {
         dispatch!(self, t => t.me().await)
     }
 
+    /// GLPI's own root URL, as GLPI reports it (legacy `getGlpiConfig`
+    /// `url_base`; the high-level API's root lists endpoints built from it):
+    /// what names this GLPI, whatever `host` spells it (`core::identity`).
+    pub(crate) async fn url_base(&self) -> Result<Option<String>, GlpiError> {
+        match &self.transport {
+            Transport::Legacy(t) => Ok(t.glpi_config().await?.url_base),
+            Transport::V2(t) => t.url_base().await,
+        }
+    }
+
     /// `getGlpiConfig` (legacy) → version and friends.
     pub(crate) async fn glpi_config(&self) -> Result<GlpiConfig, GlpiError> {
         match &self.transport {

@@ -283,6 +283,10 @@ impl Held for AnyHeld {
         each!(self, AnyHeld, h => h.started(kept).await)
     }
 
+    async fn rebind(&mut self, kept: &mut Kept, glpi: &GlpiId) -> Result<(), StateError> {
+        each!(self, AnyHeld, h => h.rebind(kept, glpi).await)
+    }
+
     async fn write_intent(&mut self, intent: &Intent) -> Result<(), StateError> {
         each!(self, AnyHeld, h => h.write_intent(intent).await)
     }

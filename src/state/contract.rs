@@ -401,6 +401,31 @@ async fn attempts_marks_and_forget(site: &impl Site) {
     assert!(site.set_aside(&key) >= 1);
 }
 
+/// `state adopt`: a kept event bound to another GLPI is bound to this one,
+/// in its place, as the next run sees it.
+async fn rebind(site: &impl Site) {
+    let key = Key::new("adopt", "svc");
+    let store = site.open(0);
+    let elsewhere = GlpiId::new("http://other.example.org");
+    drop(store.keep(&event(&key, 1), &elsewhere).await.unwrap());
+    drop(store.keep(&event(&key, 2), &glpi()).await.unwrap());
+    let mut h = held(&store, &key).await;
+    let mut queue = h.queue().await.unwrap().kept;
+    h.failed(&mut queue[0], Failure::Refused, "no".into())
+        .await
+        .unwrap();
+    h.rebind(&mut queue[0], &glpi()).await.unwrap();
+    drop(h);
+    store.finish().await;
+    let other = site.open(0);
+    let mut h = held(&other, &key).await;
+    let queue = h.queue().await.unwrap().kept;
+    assert_eq!(outputs(&queue), ["e1", "e2"], "in its place");
+    assert_eq!(queue[0].glpi.as_ref(), Some(&glpi()));
+    assert_eq!(queue[0].attempts, 1, "its history kept");
+    h.forget().await.unwrap();
+}
+
 /// A record or a kept event that cannot be read is set aside, never
 /// deleted, and the run goes on without it.
 async fn corrupt_entries_are_set_aside(site: &impl Site) {
@@ -527,6 +552,7 @@ async fn contract(site: &impl Site) {
     a_dead_run_leaves_the_line(site).await;
     record_and_intent_life(site).await;
     attempts_marks_and_forget(site).await;
+    rebind(site).await;
     corrupt_entries_are_set_aside(site).await;
 }
 

@@ -24,7 +24,7 @@ use super::journal::remove;
 use super::lock::KeyLock;
 use super::paths::{file_stem, io_err, private_dir, read_private};
 use super::store::{Held, Intent, Kept, KeptId, Look, Pending, Place, Queue, RecordLoad, Store};
-use super::{known, records, spool};
+use super::{known, outbox, records, spool};
 use crate::core::{Coverage, Event, Failure, GlpiId, Key, Outcome, Record, Trace};
 
 /// An opened state directory.
@@ -56,6 +56,39 @@ impl FileStore {
         Ok(FileStore {
             root: root.to_path_buf(),
         })
+    }
+
+    /// Moves the events of the outbox (kept by runs that met an invalid
+    /// configuration, `keep_unconfigured`) into their keys' spools, oldest
+    /// first, each under its entry's lock; an entry whose event its key's
+    /// spool already holds (a run died before removing it) is only removed.
+    pub(super) fn drain_outbox(&self) -> Result<usize, StateError> {
+        let dir = self.root.join("outbox");
+        if fs::symlink_metadata(&dir).is_err() {
+            return Ok(0);
+        }
+        let mut moved = 0;
+        for (path, entry) in outbox::list(&dir)? {
+            let Some(_claim) = outbox::claim(&path)? else {
+                continue;
+            };
+            let paths = self.paths(&entry.event.key);
+            if !spool::holds_moved(&paths.spool, &entry.uid)? {
+                spool::push_moved(
+                    &paths.spool,
+                    &paths.numbering,
+                    &entry.event,
+                    &entry.glpi,
+                    Some(&entry.uid),
+                )?;
+                moved += 1;
+            }
+            outbox::remove(&path)?;
+        }
+        if moved > 0 {
+            tracing::info!("{moved} kept event(s) moved in from the outbox");
+        }
+        Ok(moved)
     }
 
     /// The cache of looked-up ids, in this directory.
@@ -169,6 +202,11 @@ impl Store for FileStore {
     type Inventory = KeyLock;
 
     async fn keep(&self, event: &Event, glpi: &GlpiId) -> Result<Place<spool::InLine>, StateError> {
+        // Events kept before this one, while the configuration was wrong,
+        // take their places first.
+        if let Err(e) = self.drain_outbox() {
+            tracing::warn!("the outbox cannot be moved into the spool: {e}");
+        }
         let paths = self.paths(&event.key);
         let kept = spool::push(&paths.spool, &paths.numbering, event, glpi)?;
         // Kept: from here on nothing fails the run.
@@ -255,6 +293,7 @@ impl Store for FileStore {
     }
 
     async fn keys_with_kept_events(&self) -> Result<Vec<Key>, StateError> {
+        self.drain_outbox()?;
         let dir = self.root.join("spool");
         let entries = fs::read_dir(&dir).map_err(io_err(&dir, "read"))?;
         let mut keys = Vec::new();
@@ -343,6 +382,11 @@ impl Held for FileHeld {
         Ok(())
     }
 
+    async fn rebind(&mut self, kept: &mut Kept, glpi: &GlpiId) -> Result<(), StateError> {
+        kept.glpi = Some(glpi.clone());
+        spool::save(kept)
+    }
+
     async fn write_intent(&mut self, intent: &Intent) -> Result<(), StateError> {
         let path = &self.paths.intent;
         let bytes = serde_json::to_vec_pretty(intent).map_err(|e| StateError::Io {
@@ -400,6 +444,32 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_outbox_moves_into_the_spool_once() {
+        use crate::core::{Event, GlpiId, State};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("state");
+        let binding = GlpiId::of_config(None, "mon1:/etc/esia/glpi.conf");
+        let event = Event::sample("n", "s", State::Critical);
+        let entry = super::super::keep_unconfigured(&root, &event, &binding).unwrap();
+        let store = FileStore::open(&root).unwrap();
+        // A run died after moving it, before removing the entry: a copy of
+        // the entry is moved again.
+        let copy = entry.with_extension("copy");
+        fs::copy(&entry, &copy).unwrap();
+        assert_eq!(store.drain_outbox().unwrap(), 1);
+        fs::rename(&copy, &entry).unwrap();
+        assert_eq!(store.drain_outbox().unwrap(), 0, "already in the spool");
+        assert_eq!(
+            store.keys_with_kept_events().await.unwrap(),
+            std::slice::from_ref(&event.key)
+        );
+        let (_, kept) = store.peek(&event.key).await.unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].glpi.as_ref(), Some(&binding));
+        assert!(!entry.exists());
+    }
 
     #[test]
     fn directories_are_private() {

@@ -7,9 +7,10 @@
 //! gives the run its place in line; holding a key gives the one handle
 //! through which that key is read and written. Two backends implement it:
 //! `FileStore` (`files.rs`: records, the per-key spool `spool.rs`, locks
-//! `lock.rs`, traces and the inventory `known.rs`) on the state directory, and `PgStore` (`postgres/`) on a
-//! PostgreSQL database shared by several monitoring servers; both write
-//! ahead through one journal (`journal.rs`). [`open`] (`any.rs`) chooses
+//! `lock.rs`, traces and the inventory `known.rs`) on the state directory,
+//! and `PgStore` (`postgres/`) on a PostgreSQL database shared by several
+//! monitoring servers; both write ahead through one journal (`journal.rs`);
+//! the outbox (`outbox.rs`) holds what is not in the store yet. [`open`] (`any.rs`) chooses
 //! between them, once; [`AnyStore`] is the chosen one. [`Cache`] is always
 //! local. `contract.rs` tests both backends against one suite. `inspect.rs`
 //! looks at the state directory as a run would meet it, without writing
@@ -29,6 +30,7 @@ mod inspect;
 mod journal;
 mod known;
 mod lock;
+mod outbox;
 mod paths;
 mod postgres;
 mod records;
@@ -44,3 +46,18 @@ pub(crate) use postgres::{LockProbe, PgProbe, PgSettings, RecordImport, probe as
 pub(crate) use store::{
     Held, Intent, Kept, KeptId, Look, Pending, Place, Queue, RecordLoad, Store,
 };
+
+/// Keeps `event`, which met an invalid or unreadable configuration, in the
+/// outbox of the state directory `root` (created if need be, checked like
+/// any state directory), bound to that configuration (`binding`): the next
+/// run or `flush` of the configuration, once fixed, moves it into its store
+/// — whichever backend it names — and delivers it. Returns the entry's
+/// path.
+pub(crate) fn keep_unconfigured(
+    root: &std::path::Path,
+    event: &crate::core::Event,
+    binding: &crate::core::GlpiId,
+) -> Result<std::path::PathBuf, StateError> {
+    files::FileStore::open(root)?;
+    Ok(outbox::push(&root.join("outbox"), event, binding)?.path)
+}

@@ -64,6 +64,10 @@ struct Entry {
     /// The class of the last failure (refused, unavailable, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failure: Option<Failure>,
+    /// The id of the outbox entry it was moved from (`outbox.rs`): moving
+    /// it again (a run that died before removing that entry) is a no-op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uid: Option<String>,
 }
 
 impl Entry {
@@ -76,6 +80,7 @@ impl Entry {
             attempts: kept.attempts,
             last_error: kept.last_error.clone(),
             failure: kept.failure,
+            uid: None,
         }
     }
 
@@ -164,6 +169,17 @@ pub(super) fn push(
     event: &Event,
     glpi: &GlpiId,
 ) -> Result<Kept, StateError> {
+    push_moved(dir, numbering, event, glpi, None)
+}
+
+/// [`push`] of an event moved from the outbox entry `uid`.
+pub(super) fn push_moved(
+    dir: &Path,
+    numbering: &Path,
+    event: &Event,
+    glpi: &GlpiId,
+    uid: Option<&str>,
+) -> Result<Kept, StateError> {
     let mut kept = Kept {
         id: KeptId::new(String::new()),
         seq: 0,
@@ -176,7 +192,11 @@ pub(super) fn push(
     };
     // Written before it is numbered: its place is its file's name (the
     // `seq` of the content, 0 here, is only a copy rewritten on failure).
-    let bytes = encode(dir, &Entry::of(&kept))?;
+    let entry = Entry {
+        uid: uid.map(str::to_owned),
+        ..Entry::of(&kept)
+    };
+    let bytes = encode(dir, &entry)?;
     // The sequence never goes back, even once every file is gone.
     let floor = last(dir)?.seq;
     let appended =
@@ -186,10 +206,43 @@ pub(super) fn push(
     Ok(kept)
 }
 
-/// Rewrites an entry (after a failed attempt).
+/// Rewrites an entry (after a failed attempt, or bound to another GLPI by
+/// `state adopt`), keeping the id of the outbox entry it came from.
 pub(super) fn save(kept: &Kept) -> Result<(), StateError> {
     let path = Path::new(kept.id.as_str());
-    write_atomic(path, &encode(path, &Entry::of(kept))?).map_err(io_err(path, "write"))
+    let uid = read_private(path)
+        .ok()
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice::<Entry>(&bytes).ok())
+        .and_then(|e| e.uid);
+    let entry = Entry {
+        uid,
+        ..Entry::of(kept)
+    };
+    write_atomic(path, &encode(path, &entry)?).map_err(io_err(path, "write"))
+}
+
+/// True when the spool `dir` holds the event moved from the outbox entry
+/// `uid`.
+pub(super) fn holds_moved(dir: &Path, uid: &str) -> Result<bool, StateError> {
+    let files = match fs::read_dir(dir) {
+        Ok(files) => files,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io_err(dir, "read")(e)),
+    };
+    for file in files.flatten() {
+        let path = file.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        if let Some(bytes) = read_private(&path)?
+            && let Ok(entry) = serde_json::from_slice::<Entry>(&bytes)
+            && entry.uid.as_deref() == Some(uid)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// A follow-up for `kept` is about to be sent: `<seq>.flight` beside the

@@ -102,12 +102,6 @@ impl Kept {
         self.last_error = Some(error);
         self.failure = Some(failure);
     }
-
-    /// True when it is meant for `glpi` (an event of an older version is
-    /// meant for any).
-    pub(crate) fn is_for(&self, glpi: &GlpiId) -> bool {
-        self.glpi.as_ref().is_none_or(|g| g == glpi)
-    }
 }
 
 /// A key's kept events, in arrival order, and the engine's id of the last
@@ -244,6 +238,9 @@ pub(crate) trait Held {
     /// after an answer lost or a run killed before it recorded the delivery,
     /// first looks for the follow-up in the ticket instead of writing it twice.
     async fn started(&mut self, kept: &mut Kept) -> Result<(), StateError>;
+    /// Binds `kept` to the GLPI `glpi` (`state adopt`: an event kept for
+    /// another GLPI, or by another configuration, handed to this one).
+    async fn rebind(&mut self, kept: &mut Kept, glpi: &GlpiId) -> Result<(), StateError>;
 
     async fn write_intent(&mut self, intent: &Intent) -> Result<(), StateError>;
     async fn read_intent(&mut self) -> Result<Option<Pending>, StateError>;

@@ -557,6 +557,7 @@ mod tests {
             time: jiff::Timestamp::UNIX_EPOCH,
             order: None,
             started: None,
+            default_priority: false,
         }
     }
 

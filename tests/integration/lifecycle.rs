@@ -728,8 +728,9 @@ fn expired_session_is_reopened_once() {
 /// requester as a team member) plus the asset link through the legacy API
 /// (3 more, as `app_token`/`user_token` are configured; the pure-v2 test counts
 /// without them), follow-up 2, follow-up + priority 3, solve 2. The first
-/// run also gets the token (then cached) and looks up the requester and the
-/// asset, one search per asset type.
+/// run also gets the token (then cached), asks which GLPI it reaches (the API
+/// root; legacy: `getGlpiConfig`, which it asks for the version anyway), and
+/// looks up the requester and the asset, one search per asset type.
 fn request_counts_per_action(tr: Transport) {
     let env = Env::over(tr, "");
     let counted = counted_actions(&env, &[]);
@@ -869,7 +870,10 @@ fn v2_requests(link: &[&str]) -> Actions {
     let create_cold = [
         &[
             "POST token",
-            // A new state: the API user's id, and the inventory.
+            // A new state: which GLPI this is (the API root lists its
+            // endpoints, built from its own URL), the API user's id, and
+            // the inventory.
+            "GET ",
             "GET session",
             "GET Assistance/Ticket",
             "GET Administration/User",

@@ -6,14 +6,17 @@ mod support;
 
 mod check;
 mod cli;
+mod completions;
 mod config;
 mod contract;
 mod durability;
 mod engines;
+mod health;
 mod hostile;
 mod lifecycle;
 mod local_state;
 mod mail;
+mod mistakes;
 mod numbering;
 mod oauth;
 mod operations;

@@ -963,7 +963,13 @@ fn a_record_is_bound_to_its_glpi_and_kept_events_go_only_there() {
         b.sim.trail()
     );
     assert_eq!(b.sim.tickets(), b_before, "{}", b.sim.trail());
-    flush.ok();
+    // …and does not exit 0 while it is left (SPEC "Identity").
+    flush.code(9);
+    assert!(
+        flush.stdout.contains("1 kept for another GLPI"),
+        "{}",
+        flush.stdout
+    );
     // A back: a flush through A delivers it there.
     a.sim.clear_faults();
     a.esia(&["flush"]).ok();

@@ -13,7 +13,7 @@ use super::V2;
 use crate::glpi::error::GlpiError;
 use crate::glpi::http::Access;
 use crate::glpi::model::{cell_id, cell_text};
-use crate::glpi::probe::{Entity, Me, ProbeOps, Profile, V2Session};
+use crate::glpi::probe::{ApiRoot, Entity, Me, ProbeOps, Profile, V2Session};
 
 #[derive(Debug, Deserialize)]
 struct V2SessionAnswer {
@@ -103,6 +103,12 @@ impl ProbeOps for V2<'_> {
 }
 
 impl V2<'_> {
+    /// `GET /api.php/` (the API root, beside `v2/`): GLPI's own root URL.
+    pub(crate) async fn url_base(&self) -> Result<Option<String>, GlpiError> {
+        let root: ApiRoot = self.call::<(), _>(Method::GET, "../", None, &[]).await?;
+        Ok(root.url_base())
+    }
+
     /// `GET session`: who, the active profile and its rights, its entities.
     pub(crate) async fn session(&self) -> Result<V2Session, GlpiError> {
         let a: V2SessionAnswer = self

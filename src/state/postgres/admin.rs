@@ -8,12 +8,12 @@ use tokio_postgres::types::{Json, Type};
 
 use super::conn::within;
 use super::held::PgHeld;
-use super::outbox::hex;
 use super::rows::NewKept;
 use super::{PgStore, connect, schema};
 use crate::core::Record;
 use crate::state::StateError;
 use crate::state::files::FileHeld;
+use crate::state::outbox::hex;
 use crate::state::store::{Held, Intent, Kept, Pending, RecordLoad};
 
 /// What became of a key's record in `state import`.

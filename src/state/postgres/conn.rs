@@ -82,7 +82,7 @@ impl Conn {
     /// step (see [`schema::hello`]) is dropped and another one opened, once.
     /// The first statement also marks the server session as this run's.
     pub(super) async fn open(settings: &PgSettings) -> Result<Opened, StateError> {
-        let nonce = super::outbox::new_uid()?;
+        let nonce = crate::state::outbox::new_uid()?;
         let timeout = settings.request_timeout;
         let mut tries = 0;
         loop {

@@ -381,6 +381,21 @@ impl Held for PgHeld {
             .await
     }
 
+    async fn rebind(&mut self, kept: &mut Kept, glpi: &GlpiId) -> Result<(), StateError> {
+        self.conn
+            .exec(
+                "hand a kept event to this GLPI",
+                "UPDATE kept SET glpi = $2 WHERE uid = $1",
+                &[
+                    (&kept.id.as_str(), Type::TEXT),
+                    (&glpi.as_str(), Type::TEXT),
+                ],
+            )
+            .await?;
+        kept.glpi = Some(glpi.clone());
+        Ok(())
+    }
+
     async fn started(&mut self, kept: &mut Kept) -> Result<(), StateError> {
         self.conn
             .exec(

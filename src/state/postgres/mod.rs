@@ -24,7 +24,6 @@ mod admin;
 mod conn;
 mod connect;
 mod held;
-mod outbox;
 mod probe;
 mod rows;
 mod schema;
@@ -51,6 +50,7 @@ use rows::{
 use super::cache::Cache;
 use super::error::{KeptLocally, StateError};
 use super::files::FileStore;
+use super::outbox;
 use super::store::{Kept, KeptId, Look, Place, RecordLoad, Store};
 use crate::core::{Event, GlpiId, Key, Outcome, Record};
 

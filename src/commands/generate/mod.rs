@@ -6,13 +6,25 @@
 //! script could not reach the clap model (it lives in the library and uses its
 //! types), and an `xtask` crate would be one more build on a 2-core CI.
 //!
-//! Writes `DIR/man/*.1` (esia-glpi and one page per visible command) and
-//! `DIR/completions/{esia-glpi.bash,_esia-glpi,esia-glpi.fish}`.
+//! Writes `DIR/man/`: `esia-glpi.1`, one page per visible command
+//! (`esia-glpi-notify.1`, ...), the alert programs' `SEND_TICKET_GLPI.1` and
+//! `SEND_TICKET_GLPI_MAIL.1` (`man.rs`, with the prose of `prose.rs`), and
+//! `glpi.conf.5` (`conf.rs`): generated where the clap model knows (names,
+//! synopses, options, the exit-status table `--help` prints), hand-written
+//! where it cannot (descriptions, files, environment, examples), the
+//! hand-written parts held to the code by unit tests. And
+//! `DIR/completions/{esia-glpi.bash,_esia-glpi,esia-glpi.fish}`
+//! (`completions.rs`).
 
 use std::path::{Path, PathBuf};
 
 use clap::CommandFactory as _;
-use clap_complete::Shell;
+
+mod completions;
+mod conf;
+mod man;
+mod prose;
+mod roff;
 
 use crate::cli::Cli;
 use crate::error::Error;
@@ -24,16 +36,15 @@ pub(crate) fn run(dir: &Path) -> Result<(), Error> {
         std::fs::create_dir_all(d).map_err(io(d))?;
     }
     let cmd = Cli::command();
-    clap_mangen::generate_to(cmd.clone(), &man).map_err(io(&man))?;
-    for (shell, name) in [
-        (Shell::Bash, "esia-glpi.bash"),
-        (Shell::Zsh, "_esia-glpi"),
-        (Shell::Fish, "esia-glpi.fish"),
-    ] {
+    let mut pages = man::pages(&cmd);
+    pages.push(("glpi.conf.5".to_owned(), conf::page()));
+    for (name, text) in pages {
+        let path = man.join(name);
+        std::fs::write(&path, text).map_err(io(&path))?;
+    }
+    for (shell, name) in completions::SHELLS {
         let path = completions.join(name);
-        let mut file = std::fs::File::create(&path).map_err(io(&path))?;
-        clap_complete::generate(shell, &mut cmd.clone(), "esia-glpi", &mut file);
-        file.sync_all().map_err(io(&path))?;
+        std::fs::write(&path, completions::script(shell, &cmd)).map_err(io(&path))?;
     }
     tracing::info!("man pages and completions written under {}", dir.display());
     Ok(())

@@ -1,10 +1,15 @@
-//! The local outbox of the PostgreSQL backend — a write-ahead journal
-//! (`journal.rs`): every event is written here first (durably, like the
-//! files backend's spool), then inserted into the database under its
-//! unique id, then removed from here. While the database cannot be reached
-//! the event stays here; the next run or `flush` that reaches the database
-//! moves every entry there, oldest first (the insertion is idempotent: an
-//! entry already moved is never inserted twice).
+//! The local outbox of a state directory — a write-ahead journal
+//! (`journal.rs`) of events not yet in the store. The PostgreSQL backend
+//! writes every event here first (durably, like the files backend's
+//! spool), then inserts it into the database under its unique id, then
+//! removes it from here; while the database cannot be reached the event
+//! stays here, and the next run or `flush` that reaches the database moves
+//! every entry there, oldest first (the insertion is idempotent: an entry
+//! already moved is never inserted twice). A run that met an invalid
+//! configuration keeps its event here too (`keep_unconfigured`), bound to
+//! that configuration: whichever backend the fixed configuration names
+//! moves it into its store (the files backend into its spool, as
+//! idempotently).
 //!
 //! `outbox/<n>-<uid>.json` (`n`: 20 digits, in arrival order, numbered
 //! under the lock `outbox/numbering.lock`; older versions wrote

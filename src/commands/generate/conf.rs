@@ -1,0 +1,739 @@
+//! `glpi.conf`(5): every key of the configuration file, with its type, its
+//! default and its meaning, and the `[state]` and `[mail]` tables.
+//!
+//! The keys are written here, beside the page, and tests hold them to the
+//! code: the names are exactly the fields of the raw form
+//! (`config/raw.rs`, read as text), every default written as a value parses
+//! to the same configuration as the key left out, and the shipped
+//! `conf/glpi.conf` (also the example installed under
+//! `/usr/share/doc/esia-glpi/examples/`) mentions every key. Pure.
+
+use clap_mangen::roff::{bold, roman};
+
+use super::roff::{Page, inline};
+
+/// A key's default.
+#[derive(Clone, Copy)]
+pub(super) enum Fallback {
+    /// The value, written as in the file (a test parses it).
+    Value(&'static str),
+    /// What happens without the key, in words.
+    Words(&'static str),
+}
+
+pub(super) struct Key {
+    /// As in the file; `table.key` inside a table.
+    pub(super) name: &'static str,
+    /// What it takes (markup).
+    pub(super) takes: &'static str,
+    pub(super) default: Fallback,
+    pub(super) meaning: &'static str,
+}
+
+pub(super) struct Group {
+    pub(super) title: &'static str,
+    pub(super) intro: &'static str,
+    pub(super) keys: &'static [Key],
+}
+
+use Fallback::{Value, Words};
+
+const SECONDS: &str = "whole seconds, 1 to 86400";
+
+pub(super) const GROUPS: &[Group] = &[
+    Group {
+        title: "GLPI AND ITS API",
+        intro: "\
+The first five keys are the ones the Esia documentation shows; a file with only
+them works. With GLPI 10's REST API (`api = \"legacy\"`, the default), `host`,
+`app_token` and `user_token` are required.",
+        keys: &[
+            Key {
+                name: "host",
+                takes: "text, a URL",
+                default: Words("none: required"),
+                meaning: "GLPI's address as typed in a browser, e.g. \
+                    `https://glpi.example.org/glpi`; `/apirest.php/` is added for the API, and an \
+                    address already ending in `apirest.php` works too. `http://` draws a warning \
+                    (the tokens would travel unencrypted) unless GLPI is on this machine. A \
+                    `user:password@` for a basic authentication in front of GLPI is sent, never \
+                    shown.",
+            },
+            Key {
+                name: "app_token",
+                takes: "text",
+                default: Words("none: required with `api = \"legacy\"`"),
+                meaning: "The token of GLPI's API client (Setup > General > API). Write \
+                    `app_token = \"\"` when that API client has none: no App-Token header is sent \
+                    then, but the key must be present.",
+            },
+            Key {
+                name: "user_token",
+                takes: "text",
+                default: Words(
+                    "none: required with `api = \"legacy\"`; optional with `\"v2\"`, where it only \
+                     serves to link tickets to assets",
+                ),
+                meaning: "The API token of the GLPI user the tickets are written as (that \
+                    user's preferences > Remote access keys). Regenerate it after every change of \
+                    that user's profile.",
+            },
+            Key {
+                name: "user_name",
+                takes: "text, a GLPI login",
+                default: Words("no requester"),
+                meaning: "The GLPI user set as the tickets' requester; absent or `\"\"`: none.",
+            },
+            Key {
+                name: "tpl_title",
+                takes: "text, a template",
+                default: Value("\"( %node.group.name ) %node.name:%service.name\""),
+                meaning: "The ticket's title: plain text on one line (control characters \
+                    become spaces), at most 255 characters. See TEMPLATES.",
+            },
+            Key {
+                name: "api",
+                takes: "\"legacy\" or \"v2\"",
+                default: Value("\"legacy\""),
+                meaning: "`\"legacy\"`: GLPI 10's REST API (`apirest.php`), also in GLPI 11. \
+                    `\"v2\"`: GLPI 11's high-level API, through an OAuth client (Setup > OAuth \
+                    clients, grant Password, scope api); then `client_id`, `client_secret`, \
+                    `username` and `password` or `password_file` are required.",
+            },
+            Key {
+                name: "client_id",
+                takes: "text",
+                default: Words("none: required with `api = \"v2\"`"),
+                meaning: "The OAuth client's Client ID.",
+            },
+            Key {
+                name: "client_secret",
+                takes: "text",
+                default: Words("none: required with `api = \"v2\"`"),
+                meaning: "The OAuth client's secret.",
+            },
+            Key {
+                name: "username",
+                takes: "text, a GLPI login",
+                default: Words("none: required with `api = \"v2\"`"),
+                meaning: "The GLPI user the tickets are written as, with `api = \"v2\"`.",
+            },
+            Key {
+                name: "password",
+                takes: "text",
+                default: Words("none; with `api = \"v2\"`, this or `password_file`"),
+                meaning: "That user's password, written in the file. Prefer `password_file`; \
+                    not both.",
+            },
+            Key {
+                name: "password_file",
+                takes: "text, an absolute path",
+                default: Words("none; with `api = \"v2\"`, this or `password`"),
+                meaning: "A file whose first line is that user's password (mode 0600 or \
+                    0640, like the configuration; at most 4 KiB).",
+            },
+        ],
+    },
+    Group {
+        title: "TICKETS",
+        intro: "",
+        keys: &[
+            Key {
+                name: "tpl_content",
+                takes: "text, a template",
+                default: Words("the built-in content, in the language of `lang`"),
+                meaning: "The ticket's content. esia-glpi builds the HTML; every value from \
+                    the monitored world is escaped. See TEMPLATES.",
+            },
+            Key {
+                name: "entity",
+                takes: "whole number, 0 or more",
+                default: Words("the active entity of the API user's session"),
+                meaning: "The GLPI entity id of the tickets (0 is the root entity).",
+            },
+            Key {
+                name: "category",
+                takes: "whole number, 1 or more",
+                default: Words("no category"),
+                meaning: "The ITIL category id of the tickets.",
+            },
+            Key {
+                name: "ticket_type",
+                takes: "\"incident\" or \"request\"",
+                default: Value("\"incident\""),
+                meaning: "The tickets' type.",
+            },
+            Key {
+                name: "urgency",
+                takes: "whole number, 1 to 5",
+                default: Words("follows the priority: priority 1 to 5 gives the same, 6 gives 5"),
+                meaning: "The tickets' urgency, from 1 (very low) to 5 (very high).",
+            },
+            Key {
+                name: "impact",
+                takes: "whole number, 1 to 5",
+                default: Words("follows the priority, as `urgency`"),
+                meaning: "The tickets' impact.",
+            },
+            Key {
+                name: "default_priority",
+                takes: "whole number, 1 to 6",
+                default: Value("3"),
+                meaning: "The priority when the alert program is given no `-L`: 1 very low, \
+                    2 low, 3 medium, 4 high, 5 very high, 6 major.",
+            },
+            Key {
+                name: "update_priority",
+                takes: "true or false",
+                default: Value("true"),
+                meaning: "A state change (WARNING to CRITICAL, say) also updates the \
+                    priority of the open ticket.",
+            },
+            Key {
+                name: "asset_types",
+                takes: "list of Computer, NetworkEquipment, Printer, Phone, Peripheral, Monitor",
+                default: Value(
+                    "[\"Computer\", \"NetworkEquipment\", \"Printer\", \"Phone\", \"Peripheral\"]",
+                ),
+                meaning: "The asset types searched for an asset named like the node; a single \
+                    match is linked to the ticket. `[]` links none.",
+            },
+            Key {
+                name: "lang",
+                takes: "\"fr\" or \"en\"",
+                default: Value("\"fr\""),
+                meaning: "The language of the texts written into tickets and mails.",
+            },
+        ],
+    },
+    Group {
+        title: "LOCAL STATE",
+        intro: "",
+        keys: &[
+            Key {
+                name: "state_dir",
+                takes: "text, an absolute path",
+                default: Value("\"/var/lib/esia-glpi\""),
+                meaning: "The directory of the records, the kept events, the locks and the \
+                    cache; it must belong to the monitoring engine's user. `--state-dir` \
+                    overrides it.",
+            },
+            Key {
+                name: "cache_ttl",
+                takes: "whole seconds, 1 to 31536000",
+                default: Value("3600"),
+                meaning: "How long the ids looked up in GLPI (requester, assets) are kept.",
+            },
+            Key {
+                name: "inventory_ttl",
+                takes: SECONDS,
+                default: Value("600"),
+                meaning: "How long the state trusts what it knows of GLPI's open tickets. A \
+                    new, emptied, restored or copied state, and after that delay any state, \
+                    first lists the open tickets the API user wrote, so that a new problem needs \
+                    no search in GLPI.",
+            },
+            Key {
+                name: "lock_timeout",
+                takes: SECONDS,
+                default: Value("10"),
+                meaning: "How long a run waits for another run handling the same node and \
+                    service; past it, it exits 6 and its event stays kept.",
+            },
+            Key {
+                name: "order_wait",
+                takes: "whole seconds, 0 to 60",
+                default: Value("1"),
+                meaning: "How long to wait for an earlier event of a node and service that \
+                    the engine numbered but that has not arrived yet (`--event-id`, \
+                    `--last-event-id`). 0: do not wait.",
+            },
+        ],
+    },
+    Group {
+        title: "CONNECTION TO GLPI",
+        intro: "",
+        keys: &[
+            Key {
+                name: "connect_timeout",
+                takes: SECONDS,
+                default: Value("5"),
+                meaning: "To establish a connection to GLPI.",
+            },
+            Key {
+                name: "timeout",
+                takes: SECONDS,
+                default: Value("15"),
+                meaning: "For one HTTP request to GLPI (and one SMTP exchange).",
+            },
+            Key {
+                name: "run_timeout",
+                takes: SECONDS,
+                default: Value("30"),
+                meaning: "For a whole run; past it, the event is kept for later.",
+            },
+            Key {
+                name: "retries",
+                takes: "whole number, 0 to 10",
+                default: Value("2"),
+                meaning: "Extra attempts after a network failure or a GLPI 5xx answer.",
+            },
+            Key {
+                name: "tls_verify",
+                takes: "true or false",
+                default: Value("true"),
+                meaning: "Check the certificate of GLPI (and of the SMTP relay). Keep true \
+                    (false draws a warning); use `ca_file` for an internal authority.",
+            },
+            Key {
+                name: "ca_file",
+                takes: "text, the path of a PEM file",
+                default: Words("the system's authorities only"),
+                meaning: "An extra certificate authority to trust for GLPI and the SMTP \
+                    relay, added to the system's.",
+            },
+        ],
+    },
+    Group {
+        title: "THE [state] TABLE",
+        intro: "\
+Where records, kept events and locks live. Without it, or with `backend =
+\"files\"`, the state directory (single monitoring server: nothing to set).
+With `backend = \"postgres\"`, every monitoring server naming the same
+database shares records, kept events and locks: one ticket per problem
+whichever server notifies, and after a fail-over. The state directory still
+holds the cache, and keeps an event while the database is unreachable (exit
+6; the next run or `flush` that reaches the database moves it there, in
+order). The other keys are accepted only with `backend = \"postgres\"`.",
+        keys: &[
+            Key {
+                name: "state.backend",
+                takes: "\"files\" or \"postgres\"",
+                default: Value("\"files\""),
+                meaning: "Where the state lives. The database's schema is created or \
+                    upgraded on first use, or by `esia-glpi state migrate`.",
+            },
+            Key {
+                name: "state.url",
+                takes: "text, postgres://USER@HOST:PORT/DATABASE",
+                default: Words("none: required with `backend = \"postgres\"`"),
+                meaning: "The database, never with a password in it. TLS when it ends in \
+                    `?sslmode=require` (the server's certificate checked against the system's \
+                    authorities and `ca_file`); without it, plain TCP, fit for a database on \
+                    this machine or a unix socket \
+                    (`postgres://esia@%2Frun%2Fpostgresql/esia_glpi`).",
+            },
+            Key {
+                name: "state.password_file",
+                takes: "text, an absolute path",
+                default: Words("no password (peer or trust authentication)"),
+                meaning: "A file whose first line is the database user's password (mode 0600 \
+                    or 0640, owned by the engine's user).",
+            },
+            Key {
+                name: "state.ca_file",
+                takes: "text, the path of a PEM file",
+                default: Words("the system's authorities only"),
+                meaning: "An extra certificate authority for the database's TLS.",
+            },
+            Key {
+                name: "state.tls_verify",
+                takes: "true or false",
+                default: Value("true"),
+                meaning: "Check the database server's certificate (with `sslmode=require`).",
+            },
+        ],
+    },
+    Group {
+        title: "THE [mail] TABLE",
+        intro: "\
+The notification mail of `SEND_TICKET_GLPI_MAIL` and `--mail` (see
+`SEND_TICKET_GLPI_MAIL`(1)). Keep the table at the end of the file: every
+key after a `[mail]` line belongs to it.",
+        keys: &[
+            Key {
+                name: "mail.from",
+                takes: "text, an address",
+                default: Words("none: required to send mail"),
+                meaning: "The sender, e.g. `\"Esia <esia@example.org>\"`.",
+            },
+            Key {
+                name: "mail.smtp_host",
+                takes: "text",
+                default: Value("\"localhost\""),
+                meaning: "The SMTP relay.",
+            },
+            Key {
+                name: "mail.smtp_port",
+                takes: "whole number, 1 to 65535",
+                default: Value("25"),
+                meaning: "Its port (587 for submission, 465 with `smtp_security = \"tls\"`).",
+            },
+            Key {
+                name: "mail.smtp_security",
+                takes: "\"none\", \"starttls\" or \"tls\"",
+                default: Value("\"starttls\""),
+                meaning: "`\"starttls\"`: the connection must be upgraded to TLS (not \
+                    opportunistic); `\"tls\"`: TLS from the start; `\"none\"`: plain, for a local \
+                    relay.",
+            },
+            Key {
+                name: "mail.smtp_user",
+                takes: "text",
+                default: Words("no login"),
+                meaning: "The SMTP login, when the relay requires one; with `smtp_password` \
+                    (both, or neither).",
+            },
+            Key {
+                name: "mail.smtp_password",
+                takes: "text",
+                default: Words("no login"),
+                meaning: "Its password.",
+            },
+            Key {
+                name: "mail.sendmail",
+                takes: "text, a program's path",
+                default: Words("SMTP"),
+                meaning: "Send through this program instead of SMTP (run as \
+                    {PROGRAM} `-i -f` {FROM} `--` {TO...}); the `smtp_*` keys are then unused.",
+            },
+            Key {
+                name: "mail.tpl_mail_subject",
+                takes: "text, a template",
+                default: Words("the built-in subject, e.g. `[GLPI #42] CRITICAL web01:HTTP`"),
+                meaning: "The mail's subject. See TEMPLATES.",
+            },
+            Key {
+                name: "mail.tpl_mail_body",
+                takes: "text, a template",
+                default: Words("the built-in body"),
+                meaning: "The mail's body, plain text (its HTML alternative is the same text, \
+                    escaped); when the ticket is pending, the sentence saying so is put before \
+                    it anyway.",
+            },
+        ],
+    },
+];
+
+/// The template variables (a test renders each one).
+pub(super) const VARIABLES: &[(&str, &str)] = &[
+    ("node.name", "the node (host)"),
+    ("node.group.name", "its group"),
+    ("node.address", "its address"),
+    ("service.name", "the service (empty for a host alert)"),
+    ("service.state", "the state (CRITICAL, OK, DOWN, ...)"),
+    (
+        "service.previous_state",
+        "the state recorded before this event",
+    ),
+    ("service.output", "the check's output (cut at 64 KiB)"),
+    ("priority", "the priority, 1 to 6"),
+    ("priority.label", "its name (very low to major), in `lang`"),
+    ("date", "the date of the event"),
+    (
+        "notification.type",
+        "the notification type, when the engine gave one",
+    ),
+    (
+        "notification.author",
+        "who acknowledged, set the downtime, sent the custom notification",
+    ),
+    ("notification.comment", "and why"),
+];
+
+/// The mail templates' variables, besides the ticket's.
+pub(super) const MAIL_VARIABLES: &[(&str, &str)] = &[
+    (
+        "ticket.id",
+        "the ticket's number (empty while none is known)",
+    ),
+    ("ticket.url", "its address (empty while none is known)"),
+    (
+        "ticket.status",
+        "the sentence saying what became of it (pending, when GLPI was down)",
+    ),
+];
+
+const DESCRIPTION: &str = "\
+The configuration of `esia-glpi`(1) and of the alert programs
+`SEND_TICKET_GLPI` and `SEND_TICKET_GLPI_MAIL`, read at every run from
+`/etc/esia/glpi.conf`, or the file `--config` or `ESIA_GLPI_CONFIG` names.
+
+The file is TOML: `key = value` lines, text values in double quotes, numbers
+and true or false without; `#` starts a comment. The tables `[state]` and
+`[mail]` come last: every key after a table's line belongs to it. Every key
+below is optional unless it says otherwise; an unknown key, a missing
+required key or a bad value stops every run with exit 3, naming the key and
+its line, never echoing the line (it may hold a token).
+
+The file holds the GLPI tokens: mode 0640, owned by root, group of the
+monitoring engine's user (the package sets it so); a file every user can
+read draws a warning at each run. `esia-glpi check` says what is wrong with
+it, and then with GLPI.";
+
+const TEMPLATES: &str = "\
+`tpl_title`, `tpl_content`, `tpl_mail_subject` and `tpl_mail_body` are text
+in which `%`{name} stands for a variable. The longest known name wins
+(`%node.group.name` is not `%node.group` followed by `.name`); `%%` writes a
+`%`; an unknown name is left as written and reported as a warning. Every
+`--var` {KEY}`=`{VALUE} given to `notify` adds the variable `%`{KEY}.
+`esia-glpi render` shows what a template gives. The variables:";
+
+const EXAMPLES: &str = "\
+The file the Esia documentation shows (the tokens replaced by yours):
+
+    host=\"https://glpi.example.org/glpi\"
+    app_token=\"vrFkHRcPTYt4Dt79zD78oPuiGKRYlAJGqsYr9kjv\"
+    user_token=\"YjJC9qCUHSK8JKY1BSsJ2wDfg8IgBid1c1okKsrM\"
+    user_name=\"esia\"
+    tpl_title=\"( %node.group.name ) %node.name:%service.name\"
+
+GLPI 11's high-level API, tickets in entity 3, in English, with mail:
+
+    host = \"https://glpi.example.org\"
+    api = \"v2\"
+    client_id = \"2b1f0c3e...\"
+    client_secret = \"...\"
+    username = \"esia\"
+    password_file = \"/etc/esia/glpi.password\"
+    entity = 3
+    lang = \"en\"
+
+    [mail]
+    from = \"Esia <esia@example.org>\"
+    smtp_host = \"smtp.example.org\"
+    smtp_port = 587
+
+Two monitoring servers sharing their state:
+
+    [state]
+    backend = \"postgres\"
+    url = \"postgres://esia@db.example.org:5432/esia_glpi?sslmode=require\"
+    password_file = \"/etc/esia/state-db.password\"";
+
+/// The page `glpi.conf.5`.
+pub(super) fn page() -> String {
+    let mut page = Page::new("glpi.conf", "5");
+    page.name(
+        "glpi.conf",
+        "configuration of esia-glpi, the GLPI ticket maker of Esia and Nagios-family engines",
+    );
+    page.section("SYNOPSIS");
+    page.prose("`/etc/esia/glpi.conf`");
+    page.section("DESCRIPTION");
+    page.prose(DESCRIPTION);
+    for group in GROUPS {
+        page.section(group.title);
+        if !group.intro.is_empty() {
+            page.prose(group.intro);
+        }
+        for key in group.keys {
+            let shown = key.name.split_once('.').map_or(key.name, |(_, k)| k);
+            let mut tag = vec![bold(shown), roman(" = ")];
+            tag.extend(inline(key.takes));
+            let default = match key.default {
+                Value(v) => format!("Default: `{v}`."),
+                Words(w) => format!("Default: {w}."),
+            };
+            page.tagged(tag, &format!("{} {default}", key.meaning));
+        }
+    }
+    page.section("TEMPLATES");
+    page.prose(TEMPLATES);
+    for (name, meaning) in VARIABLES {
+        page.tagged(
+            vec![bold(format!("%{name}"))],
+            &format!("{}.", capital(meaning)),
+        );
+    }
+    page.prose("The mail templates have the ticket's too:");
+    for (name, meaning) in MAIL_VARIABLES {
+        page.tagged(
+            vec![bold(format!("%{name}"))],
+            &format!("{}.", capital(meaning)),
+        );
+    }
+    page.section("EXIT STATUS");
+    page.prose(
+        "Every command of `esia-glpi`(1) that reads the file exits 3 when it is missing, \
+         unreadable, not a regular file, larger than 256 KiB or invalid; the error names the \
+         key and its line, and `esia-glpi check` says how to fix it.",
+    );
+    page.section("ENVIRONMENT");
+    page.prose(
+        ": `ESIA_GLPI_CONFIG`\nThe configuration file to read instead of \
+         `/etc/esia/glpi.conf` (`--config` wins over it).",
+    );
+    page.section("FILES");
+    page.prose(
+        ": `/etc/esia/glpi.conf`\nThe configuration (a conffile of the package).\n\n\
+         : `/usr/share/doc/esia-glpi/examples/glpi.conf`\nThe file as shipped: the five keys of \
+         the Esia documentation, then every optional key commented out with its default.\n\n\
+         : `/var/lib/esia-glpi/`\nThe default `state_dir`.",
+    );
+    page.section("EXAMPLES");
+    page.prose(EXAMPLES);
+    page.section("SEE ALSO");
+    page.lines(vec![vec![
+        bold("esia-glpi"),
+        roman("(1), "),
+        bold("esia-glpi-check"),
+        roman("(1), "),
+        bold("esia-glpi-render"),
+        roman("(1), "),
+        bold("SEND_TICKET_GLPI_MAIL"),
+        roman("(1)"),
+    ]]);
+    page.prose(
+        "`/usr/share/doc/esia-glpi/README.md`: the whole manual (GLPI 11, several monitoring \
+         servers, durability, troubleshooting).",
+    );
+    page.finish()
+}
+
+fn capital(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::*;
+    use crate::config;
+
+    fn keys() -> impl Iterator<Item = &'static Key> {
+        GROUPS.iter().flat_map(|g| g.keys.iter())
+    }
+
+    /// The fields of `struct NAME` in `config/raw.rs`.
+    fn raw_fields(name: &str) -> BTreeSet<String> {
+        let source = include_str!("../../config/raw.rs");
+        let start = source
+            .find(&format!("struct {name} {{"))
+            .unwrap_or_else(|| panic!("no struct {name} in config/raw.rs"));
+        let body = &source[start..];
+        let body = &body[..body.find("\n}").unwrap()];
+        body.lines()
+            .filter_map(|l| l.trim().strip_prefix("pub(super) ")?.split_once(':'))
+            .map(|(field, _)| field.to_owned())
+            .collect()
+    }
+
+    /// Exactly the keys the configuration accepts.
+    #[test]
+    fn every_key_of_the_file_is_documented() {
+        let mut accepted: BTreeSet<String> = raw_fields("RawConfig");
+        assert!(accepted.remove("mail") && accepted.remove("state"));
+        accepted.extend(raw_fields("RawState").iter().map(|k| format!("state.{k}")));
+        accepted.extend(raw_fields("RawMail").iter().map(|k| format!("mail.{k}")));
+        assert!(accepted.len() > 40, "{accepted:?}");
+        let documented: BTreeSet<String> = keys().map(|k| k.name.to_owned()).collect();
+        assert_eq!(documented, accepted);
+        assert_eq!(keys().count(), documented.len(), "a key documented twice");
+    }
+
+    fn parsed(top: &str, tables: &str) -> String {
+        let text = format!(
+            "host = \"https://glpi.example.org\"\napp_token = \"a\"\nuser_token = \"u\"\n\
+             {top}\n{tables}"
+        );
+        let config =
+            config::parse(&text, Path::new("glpi.conf")).unwrap_or_else(|e| panic!("{e}:\n{text}"));
+        format!("{config:?}")
+    }
+
+    /// A default written as a value is the default: the file with it parses
+    /// to the same configuration as the file without it.
+    #[test]
+    fn the_defaults_are_the_code_s() {
+        let postgres =
+            "[state]\nbackend = \"postgres\"\nurl = \"postgres://esia@localhost/esia\"\n";
+        let mut checked = 0;
+        for key in keys() {
+            let Value(value) = key.default else { continue };
+            let (without, with) = match key.name.split_once('.') {
+                None => (
+                    parsed("", ""),
+                    parsed(&format!("{} = {value}", key.name), ""),
+                ),
+                Some(("mail", k)) => (
+                    parsed("", "[mail]\n"),
+                    parsed("", &format!("[mail]\n{k} = {value}\n")),
+                ),
+                Some(("state", "backend")) => (
+                    parsed("", "[state]\n"),
+                    parsed("", &format!("[state]\nbackend = {value}\n")),
+                ),
+                Some(("state", k)) => (
+                    parsed("", postgres),
+                    parsed("", &format!("{postgres}{k} = {value}\n")),
+                ),
+                Some((table, _)) => panic!("no table {table}"),
+            };
+            assert_eq!(without, with, "{} = {value} is not the default", key.name);
+            checked += 1;
+        }
+        assert!(checked >= 20, "{checked}");
+        // The check can fail: a wrong default is seen.
+        assert_ne!(parsed("", ""), parsed("timeout = 16", ""));
+    }
+
+    /// The shipped file, installed as the example too, names every key.
+    #[test]
+    fn the_example_names_every_key() {
+        let shipped = include_str!("../../../conf/glpi.conf");
+        for key in keys() {
+            let name = key.name.split_once('.').map_or(key.name, |(_, k)| k);
+            assert!(
+                shipped.contains(&format!("{name} =")) || shipped.contains(&format!("{name}=")),
+                "conf/glpi.conf does not mention {}",
+                key.name
+            );
+        }
+        for table in ["[mail]", "[state]"] {
+            assert!(shipped.contains(&format!("# {table}")), "{table}");
+        }
+    }
+
+    /// Every variable documented is one the templates know.
+    #[test]
+    fn the_variables_exist() {
+        use crate::core::{Event, Key as EventKey, State};
+        let event = Event {
+            key: EventKey::new("n", "s"),
+            group: "g".into(),
+            address: "a".into(),
+            state: State::Critical,
+            output: "o".into(),
+            priority: 3,
+            kind: None,
+            author: String::new(),
+            comment: String::new(),
+            vars: Vec::new(),
+            time: jiff::Timestamp::UNIX_EPOCH,
+            order: None,
+            started: None,
+            default_priority: false,
+        };
+        let vars = crate::text::vars(&event, None, "2026-01-01", crate::core::Lang::En);
+        for (name, _) in VARIABLES {
+            assert!(vars.get(name).is_some(), "%{name}");
+        }
+        let ticket = crate::text::MailTicket {
+            outcome: crate::core::Outcome::Created {
+                ticket: 42,
+                replaces: None,
+            },
+            url: Some("https://glpi.example.org/front/ticket.form.php?id=42".into()),
+        };
+        let vars = crate::text::mail::mail_vars(vars, &ticket, crate::core::Lang::En);
+        for (name, _) in MAIL_VARIABLES {
+            assert!(vars.get(name).is_some(), "%{name}");
+        }
+    }
+}

@@ -1,0 +1,660 @@
+//! The hand-written parts of the command pages: what the clap model cannot
+//! say (descriptions, examples, the files and variables each command
+//! reads). Options, synopses, command lists and the exit-status table come
+//! from the model and `cli::EXIT_STATUS_HELP` (`man.rs`); this file holds
+//! no flag that could drift, only prose naming them. Markup: `roff.rs`.
+
+/// One page per visible command, plus the two alert programs.
+pub(super) struct CommandDoc {
+    /// File name and title: `esia-glpi-notify` gives `esia-glpi-notify.1`.
+    pub(super) page: &'static str,
+    /// The clap subcommand the page documents (`""`: the root).
+    pub(super) command: &'static str,
+    /// How it is started.
+    pub(super) invoked: Invoked,
+    /// The NAME line's summary; `None`: the command's `about`.
+    pub(super) summary: Option<&'static str>,
+    pub(super) description: &'static str,
+    /// ENVIRONMENT lists the engine's macros (the commands that read an
+    /// event).
+    pub(super) macros: bool,
+    /// FILES entries after the common ones.
+    pub(super) files: &'static str,
+    /// Said before the exit-status table.
+    pub(super) exit: &'static str,
+    pub(super) examples: &'static str,
+    pub(super) see_also: &'static [&'static str],
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Invoked {
+    /// `esia-glpi [OPTIONS] COMMAND`.
+    Root,
+    /// `esia-glpi [GLOBAL OPTIONS] COMMAND ...`.
+    Command,
+    /// A name the binary is started under (a symbolic link), behaving as
+    /// `command`.
+    Alias,
+}
+
+const ALL_PAGES: &[&str] = &[
+    "esia-glpi(1)",
+    "esia-glpi-notify(1)",
+    "esia-glpi-check(1)",
+    "esia-glpi-flush(1)",
+    "esia-glpi-state(1)",
+    "esia-glpi-render(1)",
+    "esia-glpi-health(1)",
+    "SEND_TICKET_GLPI(1)",
+    "SEND_TICKET_GLPI_MAIL(1)",
+    "glpi.conf(5)",
+];
+
+pub(super) const COMMANDS: &[CommandDoc] = &[
+    CommandDoc {
+        page: "esia-glpi",
+        command: "",
+        invoked: Invoked::Root,
+        summary: None,
+        description: ROOT,
+        macros: true,
+        files: "\
+: `/usr/bin/SEND_TICKET_GLPI`, `/usr/bin/SEND_TICKET_GLPI_MAIL`
+Symbolic links to `esia-glpi`: the alert programs (see `SEND_TICKET_GLPI`(1)).",
+        exit: "",
+        examples: ROOT_EXAMPLES,
+        see_also: ALL_PAGES,
+    },
+    CommandDoc {
+        page: "esia-glpi-notify",
+        command: "notify",
+        invoked: Invoked::Command,
+        summary: None,
+        description: NOTIFY,
+        macros: true,
+        files: "",
+        exit: NOTIFY_EXIT,
+        examples: NOTIFY_EXAMPLES,
+        see_also: &[
+            "esia-glpi(1)",
+            "SEND_TICKET_GLPI(1)",
+            "esia-glpi-render(1)",
+            "esia-glpi-flush(1)",
+            "esia-glpi-state(1)",
+            "glpi.conf(5)",
+        ],
+    },
+    CommandDoc {
+        page: "esia-glpi-check",
+        command: "check",
+        invoked: Invoked::Command,
+        summary: None,
+        description: CHECK,
+        macros: false,
+        files: "",
+        exit: "\
+`check` exits 0 when `notify` will work (warnings allowed); otherwise with the
+class of the first problem: 3 the configuration, 4 a refusal or a missing right
+in GLPI, 5 GLPI unreachable, 6 the state database (`[state] backend =
+\"postgres\"`).",
+        examples: CHECK_EXAMPLES,
+        see_also: &["esia-glpi(1)", "glpi.conf(5)", "esia-glpi-notify(1)"],
+    },
+    CommandDoc {
+        page: "esia-glpi-flush",
+        command: "flush",
+        invoked: Invoked::Command,
+        summary: None,
+        description: FLUSH,
+        macros: false,
+        files: "\
+: `esia-glpi-flush.timer`, `esia-glpi-flush.service`
+The systemd units that run `esia-glpi flush` every minute.
+
+: `/etc/systemd/system/esia-glpi-flush.service.d/user.conf`
+The drop-in naming the user `flush` runs as: the monitoring engine's, the owner
+of the state directory. Written at installation.",
+        exit: "\
+`flush` exits 0 when nothing is left kept; otherwise with the worst status of
+the keys it handled (6 before 5 before 4), or 5 when `run_timeout` ran out
+before every key was reached, then 9 while events kept for another GLPI are
+left (`esia-glpi state adopt` hands them to this one).",
+        examples: FLUSH_EXAMPLES,
+        see_also: &[
+            "esia-glpi(1)",
+            "esia-glpi-state(1)",
+            "esia-glpi-notify(1)",
+            "systemd.timer(5)",
+        ],
+    },
+    CommandDoc {
+        page: "esia-glpi-state",
+        command: "state",
+        invoked: Invoked::Command,
+        summary: None,
+        description: STATE,
+        macros: false,
+        files: "",
+        exit: "",
+        examples: STATE_EXAMPLES,
+        see_also: &["esia-glpi(1)", "esia-glpi-flush(1)", "glpi.conf(5)"],
+    },
+    CommandDoc {
+        page: "esia-glpi-render",
+        command: "render",
+        invoked: Invoked::Command,
+        summary: None,
+        description: RENDER,
+        macros: true,
+        files: "",
+        exit: "`render` contacts nothing: it fails only on the command line (2) or the \
+configuration (3).",
+        examples: RENDER_EXAMPLES,
+        see_also: &["esia-glpi-notify(1)", "glpi.conf(5)"],
+    },
+    CommandDoc {
+        page: "esia-glpi-health",
+        command: "health",
+        invoked: Invoked::Command,
+        summary: None,
+        description: HEALTH,
+        macros: false,
+        files: "",
+        exit: "\
+`health` is a monitoring plugin: it exits 0 OK, 1 WARNING, 2 CRITICAL or 3
+UNKNOWN (an unreadable configuration or state), its line saying why. The
+table below is the other commands'.",
+        examples: HEALTH_EXAMPLES,
+        see_also: &["esia-glpi(1)", "esia-glpi-flush(1)", "esia-glpi-state(1)"],
+    },
+    CommandDoc {
+        page: "SEND_TICKET_GLPI",
+        command: "notify",
+        invoked: Invoked::Alias,
+        summary: Some("the alert program: open, follow up or solve the GLPI ticket of an alert"),
+        description: SEND_TICKET_GLPI,
+        macros: true,
+        files: "",
+        exit: NOTIFY_EXIT,
+        examples: SEND_TICKET_GLPI_EXAMPLES,
+        see_also: &[
+            "SEND_TICKET_GLPI_MAIL(1)",
+            "esia-glpi-notify(1)",
+            "esia-glpi(1)",
+            "glpi.conf(5)",
+        ],
+    },
+    CommandDoc {
+        page: "SEND_TICKET_GLPI_MAIL",
+        command: "notify",
+        invoked: Invoked::Alias,
+        summary: Some(
+            "the alert program with mail: handle the GLPI ticket of an alert, then mail it",
+        ),
+        description: SEND_TICKET_GLPI_MAIL,
+        macros: true,
+        files: "",
+        exit: NOTIFY_EXIT,
+        examples: SEND_TICKET_GLPI_MAIL_EXAMPLES,
+        see_also: &[
+            "SEND_TICKET_GLPI(1)",
+            "esia-glpi-notify(1)",
+            "esia-glpi(1)",
+            "glpi.conf(5)",
+        ],
+    },
+];
+
+/// FILES of every command page.
+pub(super) const COMMON_FILES: &str = "\
+: `/etc/esia/glpi.conf`
+The configuration (see `glpi.conf`(5)): GLPI's address and the API tokens,
+hence mode 0640, group of the monitoring engine's user. `--config` or
+`ESIA_GLPI_CONFIG` name another file.
+
+: `/var/lib/esia-glpi/`
+The state directory (`state_dir`), mode 0700, owned by the monitoring engine's
+user: `records/` (one record per node and service), `spool/` (the events kept
+until GLPI takes them), `intents/` (ticket creations in flight), `known/`,
+`locks/`, `cache/`, and `dropped/` (what `state forget` and corruption set
+aside, never deleted). Kept when the package is purged: it may hold events not
+yet delivered.
+
+: `/usr/share/esia-glpi/engines/`
+Ready-made notification commands: `nagios4.cfg` (Nagios 4, Naemon) and
+`icinga2.conf` (Icinga 2), which pass everything as arguments.
+
+: `/usr/share/doc/esia-glpi/examples/glpi.conf`
+The configuration as shipped, every optional key commented out with its
+default; `diff` it with yours to see what you changed.";
+
+/// ENVIRONMENT, before the engine's macros.
+pub(super) const MACROS_INTRO: &str = "\
+With its environment macros on (Nagios: `enable_environment_macros=1`), the
+engine exports the context of a notification as variables; each one below
+stands for the option beside it when that option is not given. An option
+given wins over `NAGIOS_`{NAME}, which wins over `ICINGA_`{NAME}; an empty
+variable counts as unset. The shipped definitions
+(`/usr/share/esia-glpi/engines/`) pass everything as arguments instead:
+Nagios ships with the macros off, Naemon has none, Icinga 2 passes arguments.";
+
+/// ENVIRONMENT of every command page, after the variables of the options.
+pub(super) const COMMON_ENVIRONMENT: &str = "\
+: `RUST_LOG`
+A log filter (`esia_glpi=debug`, `trace`) that replaces the level `-v` and
+`-q` set.
+
+: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`
+The HTTP proxy the connection to GLPI goes through, and the hosts it does not
+(lower-case names too).
+
+: `TZ`
+The time zone of the dates written in tickets and mails (default: the
+system's, `/etc/localtime`).";
+
+/// The engine's macros (`core::resolve::MACROS`, without their `NAGIOS_` /
+/// `ICINGA_` prefix), each group with the option it stands for and what it
+/// says. A unit test checks they are exactly the macros read, and that each
+/// option exists.
+pub(super) const MACRO_DOCS: &[(&[&str], Option<&str>, &str)] = &[
+    (&["HOSTNAME"], Some("node"), "The node (host) name."),
+    (
+        &["SERVICEDESC"],
+        Some("service"),
+        "The service name; unset or empty: a host alert, read from the `HOST` macros below.",
+    ),
+    (&["SERVICESTATE"], Some("state"), "A service alert's state."),
+    (
+        &["HOSTSTATE"],
+        Some("state"),
+        "A host alert's state: UP, DOWN, UNREACHABLE (0, 1, 2).",
+    ),
+    (
+        &["SERVICEOUTPUT"],
+        Some("output"),
+        "A service check's output.",
+    ),
+    (&["HOSTOUTPUT"], Some("output"), "A host check's output."),
+    (&["HOSTADDRESS"], Some("address"), "The node's address."),
+    (&["HOSTGROUPNAME"], Some("group"), "The node's group."),
+    (
+        &["NOTIFICATIONTYPE"],
+        Some("type"),
+        "The notification type: PROBLEM, RECOVERY, ACKNOWLEDGEMENT, FLAPPINGSTART, ...",
+    ),
+    (
+        &["NOTIFICATIONAUTHOR"],
+        Some("author"),
+        "Who acknowledged, set the downtime or sent the custom notification.",
+    ),
+    (&["NOTIFICATIONCOMMENT"], Some("comment"), "And why."),
+    (
+        &["SERVICEEVENTID", "HOSTEVENTID"],
+        Some("event-id"),
+        "The engine's number of this state change. The numbers are read from the \
+         environment only when it names the same node and service as the event.",
+    ),
+    (
+        &["LASTSERVICEEVENTID", "LASTHOSTEVENTID"],
+        Some("last-event-id"),
+        "The number of the object's previous state change.",
+    ),
+    (
+        &["SERVICEPROBLEMID", "HOSTPROBLEMID"],
+        Some("problem-id"),
+        "The id of the problem (opaque text: Naemon's are UUIDs).",
+    ),
+    (
+        &["LASTSERVICEPROBLEMID", "LASTHOSTPROBLEMID"],
+        Some("last-problem-id"),
+        "The id of the previous problem.",
+    ),
+    (
+        &["SERVICESTATETYPE", "HOSTSTATETYPE"],
+        Some("state-type"),
+        "SOFT or HARD.",
+    ),
+    (
+        &["LASTSERVICESTATE", "LASTHOSTSTATE"],
+        Some("last-state"),
+        "The object's previous state.",
+    ),
+    (
+        &["CONTACTEMAIL"],
+        None,
+        "The notification mail's recipients when no `--mail` is given (with \
+         `SEND_TICKET_GLPI_MAIL`, or `--mail` on another run).",
+    ),
+];
+
+const ROOT: &str = "\
+`esia-glpi` turns monitoring alerts into GLPI tickets. The monitoring engine
+(Esia, or any engine of the Nagios family: Nagios 4, Naemon, Icinga 2) runs it
+once per state change, as the alert program `SEND_TICKET_GLPI` or
+`SEND_TICKET_GLPI_MAIL`; according to a small state kept per node and service,
+it creates a GLPI ticket, adds a follow-up, or solves the ticket when the
+service is OK again, through the GLPI REST API (GLPI 10, or GLPI 11's
+high-level API).
+
+: WARNING, CRITICAL, UNKNOWN (DOWN, UNREACHABLE)
+No ticket open for the node and service: create one. A ticket open: add a
+follow-up \"status changed\" with the output, and update the priority if it
+changed. The same state again writes nothing (a re-notification).
+
+: OK (UP)
+A ticket open: add a solution (the ticket becomes solved) and forget it, so
+that the next problem opens a new ticket. None open: nothing to do.
+
+: ACK, UNACK
+A ticket open: a follow-up naming who acknowledged (or removed the
+acknowledgement) and why. None open: nothing to do.
+
+The notification type (`--type`) decides what an event means: an
+acknowledgement, the start or end of a downtime or of flapping, a custom
+notification (see `esia-glpi-notify`(1)). It never writes into a ticket a
+technician solved or closed: the next problem opens a new ticket, which names
+the old one. It never prints a token, and says what to do when GLPI refuses.
+
+An event GLPI cannot take (down, refusing, too slow) is kept in the state
+directory before anything else, and delivered in order by the next run for
+the same node and service or by `esia-glpi flush`, which the package's timer
+runs every minute: nothing is lost, nothing doubled.
+
+Start with `esia-glpi check`, run as the monitoring engine's user: it walks
+the path a notification takes and says precisely what is wrong. Standard
+output carries one line per run (with `--json`, one JSON object); logs go to
+standard error, and on request to the journal or syslog (`--log`).";
+
+const ROOT_EXAMPLES: &str = "\
+Check the set-up, as the user the engine runs alert programs as:
+
+    $ sudo -u nagios esia-glpi check
+
+Open a test ticket, then solve it:
+
+    $ esia-glpi notify -L 3 --node test-node --service HTTP \\
+          --state CRITICAL --output \"test\"
+    created ticket 42 https://glpi.example.org/front/ticket.form.php?id=42
+    $ esia-glpi notify --node test-node --service HTTP --state OK
+    solved ticket 42 https://glpi.example.org/front/ticket.form.php?id=42
+
+See what is kept, and deliver it:
+
+    $ esia-glpi state list
+    $ esia-glpi flush";
+
+const NOTIFY: &str = "\
+`esia-glpi notify` handles one state change of a node and service: what the
+alert programs `SEND_TICKET_GLPI` and `SEND_TICKET_GLPI_MAIL` run. The
+context comes from the options, else from the engine's environment macros
+(see ENVIRONMENT); `--node` (or `NAGIOS_HOSTNAME`) is required, and a state
+or a type. Every value may start with `-` (`--output \"-5 degrees\"`), and an
+empty value is an empty value (`--group \"\"`: an empty macro in quotes).
+
+: WARNING, CRITICAL, UNKNOWN (DOWN, UNREACHABLE)
+No ticket open for the node and service: create one, with the priority of
+`-L` (default `default_priority`, 3), linked to the asset named like the node
+and to the requester `user_name`. A ticket open: a follow-up \"status
+changed X to Y\" with the output; the priority is updated if it changed
+(`update_priority`).
+
+: OK (UP)
+A ticket open: a solution; the ticket becomes solved and is forgotten, so
+that the next problem opens a new one. None open: nothing to do.
+
+: ACK, UNACK
+A ticket open: a follow-up naming who acknowledged (or removed it) and why.
+
+The same state as the one recorded is a re-notification: nothing is written
+into GLPI (`ignored`). A ticket a technician solved, closed or deleted is
+never written into: a problem opens a new ticket that names it.
+
+The notification type (`--type`, Nagios `$NOTIFICATIONTYPE$`) decides what
+the event means, the state it carries decides the rest: ACKNOWLEDGEMENT is an
+acknowledgement whatever its state; FLAPPINGSTART opens a ticket for a
+problem state and otherwise writes \"flapping started\", never solving;
+FLAPPINGSTOP and FLAPPINGDISABLED carrying OK solve; DOWNTIMESTART never opens
+a ticket; DOWNTIMEEND and DOWNTIMECANCELLED carrying OK solve (\"recovered
+during the downtime\") and carrying a problem open one (it outlived the
+maintenance); CUSTOM writes a follow-up into an open ticket. An unknown type
+is read as no type, with a warning: a run never loses its alert to a
+malformed macro.
+
+Events are kept before anything else and delivered in the order they
+happened (the engine's event numbers, `--event-id` and `--last-event-id`,
+when it gives them; else the order the runs started). When GLPI cannot take
+the event, it stays kept (`spooled`, exit 4, 5 or 6) for the next run of the
+key or `esia-glpi flush`.
+
+Standard output is one line naming the action, the ticket and its address
+(`created ticket 42 https://...`, see EXAMPLES); with `--json`, one object with `action` (`created`, `followed_up`, `solved`,
+`acknowledged`, `ignored`, `spooled`), `ticket_id`, `url`, `node`,
+`service`, `state`, and `reason` when ignored or kept. With `--mail` (or as
+`SEND_TICKET_GLPI_MAIL`) a notification mail follows the ticket action
+(see `SEND_TICKET_GLPI_MAIL`(1)).";
+
+const NOTIFY_EXIT: &str = "\
+An event GLPI could not take (4, 5) or that the state could not deliver (6)
+is kept, and delivered by the next run for the same node and service or by
+`esia-glpi flush`. The engine does not retry an alert program: that is
+`flush`'s work.";
+
+const NOTIFY_EXAMPLES: &str = "\
+A service problem, then its recovery, as Nagios passes them:
+
+    $ esia-glpi notify -L 4 --type PROBLEM --node web01 --group Paris \\
+          --service HTTP --state CRITICAL --output \"connection refused\"
+    created ticket 42 https://glpi.example.org/front/ticket.form.php?id=42
+    $ esia-glpi notify --type RECOVERY --node web01 --service HTTP \\
+          --state OK --output \"HTTP OK\"
+    solved ticket 42 https://glpi.example.org/front/ticket.form.php?id=42
+
+An acknowledgement, whatever state it carries:
+
+    $ esia-glpi notify --type ACKNOWLEDGEMENT --node web01 \\
+          --service HTTP --state CRITICAL --author Jeanne \\
+          --comment \"restarting Apache\"
+
+A host alert (an empty service), answered in JSON:
+
+    $ esia-glpi --json notify -L 5 --node db02 --service \"\" --state DOWN
+    {\"action\":\"created\",\"ticket_id\":43,...}";
+
+const CHECK: &str = "\
+`esia-glpi check` walks the path a `notify` takes, in order, and prints one
+line per step: a check mark when it is fine, `!` when it works but deserves
+attention, a cross for a problem, with one sentence saying how to fix it;
+then whether `notify` will work. It writes nothing into GLPI and does not
+touch the state directory. Run it as the user the monitoring engine runs its
+alert programs as: that user must read the configuration and own the state
+directory.
+
+The steps: the configuration (syntax, values, required keys) and its
+permissions; DNS, TCP and TLS to `host` (an expired certificate, an unknown
+authority or a name mismatch is named, with `ca_file` as the way out); the
+REST API enabled; this address allowed and the `app_token`; the
+`user_token`; GLPI's version and API; the rights of the API user's profile
+(create, read, update, follow up and solve tickets, read users and each
+asset type; the explicit priority right is a warning only); the entity and
+category; the requester; with `[state] backend = \"postgres\"`, the state
+database and its schema.
+
+With `--json`, one object: `ok`, `problems`, `warnings`, `glpi_version`, and
+`checks`, each with `step`, `status` and `message`.";
+
+const CHECK_EXAMPLES: &str = "\
+As the engine's user, after installing or editing the configuration:
+
+    $ sudo -u nagios esia-glpi check
+
+A configuration being prepared, before it replaces the real one:
+
+    $ esia-glpi --config /tmp/glpi.conf check
+
+For a monitoring probe:
+
+    $ esia-glpi --json check";
+
+const FLUSH: &str = "\
+`esia-glpi flush` delivers the events that were kept because GLPI could not
+take them (down, refusing, too slow) or because the state database was
+unreachable: every node and service, each one's events oldest first, within
+`run_timeout` for the whole run; what is not reached in time stays for the
+next flush. A key whose delivery fails keeps its events, in order, behind the
+first failure.
+
+The package's timer (`esia-glpi-flush.timer`) runs it every minute, as the
+monitoring engine's user. Run it by hand once GLPI is back, or after fixing
+what GLPI refused; an event GLPI will never accept is set aside with
+`esia-glpi state forget`.
+
+Standard output is `nothing to flush`, or `flushed N event(s) for K key(s);
+M still kept` followed by one line per key still holding events, with the
+error that stopped it; with `--json`, one object (`delivered`, `kept`,
+`keys`).";
+
+const FLUSH_EXAMPLES: &str = "\
+    $ sudo -u nagios esia-glpi flush
+    $ systemctl list-timers esia-glpi-flush.timer
+    $ journalctl -u esia-glpi-flush.service --since today";
+
+const STATE: &str = "\
+`esia-glpi state` inspects and edits the state by hand: the record of each
+node and service (its open ticket, state and priority) and the events kept
+for it. It acts on the state directory, or on the state database with
+`[state] backend = \"postgres\"` in the configuration. `list`, `show` and
+`forget` accept `--state-dir` without a configuration.
+
+A node and service is a key: the service is empty for a host alert (omit it,
+or give `\"\"`).";
+
+const STATE_EXAMPLES: &str = "\
+What is open or kept, then one key in detail:
+
+    $ esia-glpi state list
+    $ esia-glpi state show web01 HTTP
+
+Drop an event GLPI keeps refusing (it is moved to `dropped/`):
+
+    $ esia-glpi state forget web01 HTTP
+
+Hand the events kept for another GLPI (`flush` exits 9) to this one:
+
+    $ esia-glpi state adopt
+
+After losing the state directory:
+
+    $ sudo -u nagios esia-glpi state rebuild
+
+Switching to the PostgreSQL backend, as the database's owner:
+
+    $ esia-glpi state migrate
+    $ esia-glpi state import";
+
+const HEALTH: &str = "\
+`esia-glpi health` is a check for the monitoring engine to run on the program
+itself. It reads the state only, never GLPI, and prints one line with
+performance data: the events kept for this configuration's GLPI (WARNING past
+`--kept-warning`, CRITICAL past `--kept-critical` seconds), the keys whose
+first kept event failed `--attempts` times (CRITICAL when GLPI refused it:
+only a fix delivers it), the events kept for another GLPI (WARNING: `state
+adopt` hands them over), and the age of the last successful `flush` (WARNING
+when none succeeded yet or past `--flush-warning`, CRITICAL past
+`--flush-critical`). With `--json`, one object.";
+
+const HEALTH_EXAMPLES: &str = "\
+    $ sudo -u nagios esia-glpi health
+    ESIA-GLPI OK - 0 event(s) kept; last flush 12 s ago | kept=0 ...
+    $ esia-glpi health --kept-warning 120 --kept-critical 600
+
+As a Nagios command:
+
+    define command {
+        command_name  check_esia_glpi
+        command_line  /usr/bin/esia-glpi health
+    }";
+
+const RENDER: &str = "\
+`esia-glpi render` takes the options of `notify` and prints the title and the
+HTML content a `notify` would send for a new ticket, contacting nothing
+(neither GLPI nor the state directory): the way to try `tpl_title` and
+`tpl_content`. Variables it does not know are reported (and left as written);
+with `--json`, one object with `title`, `content` and `unknown_variables`.";
+
+const RENDER_EXAMPLES: &str = "\
+    $ esia-glpi render --node web01 --group Paris --service HTTP \\
+          --state CRITICAL --output \"connection refused\"
+    $ esia-glpi --config /tmp/glpi.conf --json render --node web01 \\
+          --state DOWN --service \"\" --var site=Lyon";
+
+const SEND_TICKET_GLPI: &str = "\
+`SEND_TICKET_GLPI` is the alert program the monitoring engine runs once per
+state change (a symbolic link to `esia-glpi`). Started under this name, the
+binary behaves as `esia-glpi notify`: it creates the GLPI ticket of the node
+and service, follows it up, or solves it (see `esia-glpi-notify`(1)).
+
+Esia passes the priority with `-L` and the context as options, or as Nagios
+environment macros. Nagios 4, Naemon and Icinga 2 pass everything as
+arguments with the definitions in `/usr/share/esia-glpi/engines/`: every
+notification type must be sent, flapping and downtimes included, or a
+recovery that comes only as a DOWNTIMEEND or a FLAPPINGSTOP would leave its
+ticket open.
+
+The priority `-L`: 1 very low, 2 low, 3 medium (default: `default_priority`),
+4 high, 5 very high, 6 major. The ticket is created with that priority and
+the urgency and impact GLPI's default matrix maps to it (5 for major).";
+
+const SEND_TICKET_GLPI_EXAMPLES: &str = "\
+Check the set-up by hand, as the engine's user, with a test node:
+
+    $ sudo -u nagios SEND_TICKET_GLPI -L 3 --node test-node \\
+          --service HTTP --state CRITICAL --output \"test\"
+    $ sudo -u nagios SEND_TICKET_GLPI --node test-node \\
+          --service HTTP --state OK
+
+A Nagios command definition (the shipped one passes every macro):
+
+    define command {
+        command_name  notify-service-by-glpi
+        command_line  /usr/bin/SEND_TICKET_GLPI -L 4
+            --type \"$NOTIFICATIONTYPE$\" --node \"$HOSTNAME$\"
+            --service \"$SERVICEDESC$\" --state \"$SERVICESTATE$\"
+            --output \"$SERVICEOUTPUT$\" ...
+    }";
+
+const SEND_TICKET_GLPI_MAIL: &str = "\
+`SEND_TICKET_GLPI_MAIL` is the alert program that handles the GLPI ticket
+like `SEND_TICKET_GLPI` (see `SEND_TICKET_GLPI`(1) and `esia-glpi-notify`(1)),
+then sends a notification mail, like the engine's own SEND_MAIL, with the
+ticket's link in it. Started under this name (a symbolic link to
+`esia-glpi`), the binary behaves as `esia-glpi notify` with mail sending on.
+
+The recipients are every `--mail` value (repeatable; one value may list
+several addresses separated by commas), else the contact's address the
+engine exports (`NAGIOS_CONTACTEMAIL`, `ICINGA_CONTACTEMAIL`). The `[mail]`
+table of the configuration names at least the sender (`from`) and the relay
+(`smtp_host`, or `sendmail`): see `glpi.conf`(5).
+
+One mail per run, after the ticket action, whatever it was: created, followed
+up, solved, acknowledged, nothing to do, or pending when GLPI could not take
+the event (the mail says so: it is the fallback channel). The subject reads
+`[GLPI #42] CRITICAL web01:HTTP`; the body says what became of the ticket,
+its address, then the node, address, group, service, state, priority, date,
+the acknowledgement's author and comment, and the output, in the
+configuration's `lang`, as plain text with an HTML alternative.
+
+A mail that cannot be sent never holds back the ticket action: when the
+ticket action succeeded, the run exits 7; when it failed, its own status
+wins and the mail failure is only logged. The mail is not retried.";
+
+const SEND_TICKET_GLPI_MAIL_EXAMPLES: &str = "\
+    $ sudo -u nagios SEND_TICKET_GLPI_MAIL -L 4 --node test-node \\
+          --service HTTP --state CRITICAL --output \"test\" \\
+          --mail oncall@example.org,noc@example.org
+
+The configuration's `[mail]` table, last in `/etc/esia/glpi.conf`:
+
+    [mail]
+    from = \"Esia <esia@example.org>\"
+    smtp_host = \"smtp.example.org\"
+    smtp_port = 587";
