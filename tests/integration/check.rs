@@ -1086,6 +1086,9 @@ fn the_shipped_example_values_are_named_without_any_network_call() {
         run.stderr.lines().next(),
         Some(format!("esia-glpi: error: {error}").as_str())
     );
+    // A configuration mistake like the others: the event is kept for the
+    // fixed file.
+    assert_eq!(run.json()["action"], "spooled");
     assert!(env.sim.requests().is_empty());
 
     // The example host too: its name is never even resolved.
