@@ -47,13 +47,14 @@ pub(crate) fn generate() -> tempfile::TempDir {
 
 /// Every man page `generate` writes: section 1 for the program, each
 /// visible command and the two alert programs, section 5 for the file.
-pub(crate) const MAN_PAGES: [&str; 9] = [
+pub(crate) const MAN_PAGES: [&str; 10] = [
     "esia-glpi.1",
     "esia-glpi-notify.1",
     "esia-glpi-check.1",
     "esia-glpi-flush.1",
     "esia-glpi-state.1",
     "esia-glpi-render.1",
+    "esia-glpi-health.1",
     "SEND_TICKET_GLPI.1",
     "SEND_TICKET_GLPI_MAIL.1",
     "glpi.conf.5",
