@@ -80,6 +80,7 @@ fn skip_reason(skip: Skip, state: State) -> String {
         Skip::Renotification => format!("already recorded as {state}"),
         Skip::NoTicket => "no open ticket for this node and service".to_string(),
         Skip::Downtime => "a downtime never opens a ticket".to_string(),
+        Skip::TicketOpen => "a ticket is open already".to_string(),
         Skip::ClosedInGlpi(id, remote) => {
             let how = match remote {
                 Remote::Solved => "solved",

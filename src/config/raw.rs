@@ -53,6 +53,7 @@ pub(super) struct RawConfig {
     pub(super) lang: Option<Spanned<String>>,
     pub(super) mail: Option<RawMail>,
     pub(super) state: Option<RawState>,
+    pub(super) reconcile: Option<super::reconcile::RawReconcile>,
 }
 
 /// The `[state]` table: where records, kept events and locks live.
@@ -322,6 +323,7 @@ pub(super) fn sanitize(message: &str) -> String {
         ", expected i64" => ", expected a whole number",
         ", expected struct RawMail" => ", expected a [mail] table",
         ", expected struct RawState" => ", expected a [state] table",
+        ", expected struct RawReconcile" => ", expected a [reconcile] table",
         ", expected a sequence" => ", expected a list such as [\"a\", \"b\"]",
         ", expected a boolean" => ", expected true or false",
         ", expected a string" => ", expected a text in double quotes",

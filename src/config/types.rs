@@ -144,6 +144,9 @@ pub(crate) struct Config {
     pub(crate) mail: Option<MailConfig>,
     /// Where records, kept events and locks live (the `[state]` table).
     pub(crate) state: StateBackend,
+    /// Where `reconcile` reads the engine's state, and how it acts (the
+    /// `[reconcile]` table); `None` when the file has none.
+    pub(crate) reconcile: Option<super::ReconcileConfig>,
 }
 
 /// The state backend (`[state]`, key `backend`).

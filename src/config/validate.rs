@@ -21,7 +21,7 @@ pub(super) struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn invalid<T>(&self, key: &str, span: &Spanned<T>, reason: impl Into<String>) -> ConfigError {
+    pub(super) fn invalid<T>(&self, key: &str, span: &Spanned<T>, reason: impl Into<String>) -> ConfigError {
         ConfigError::InvalidValue {
             path: self.path.to_owned(),
             key: key.to_owned(),
@@ -30,7 +30,7 @@ impl Validator<'_> {
         }
     }
 
-    fn missing(&self, key: &'static str) -> ConfigError {
+    pub(super) fn missing(&self, key: &'static str) -> ConfigError {
         ConfigError::MissingKey {
             path: self.path.to_owned(),
             key,
@@ -123,6 +123,7 @@ impl Validator<'_> {
                 .map(|s| self.state(s))
                 .transpose()?
                 .unwrap_or_default(),
+            reconcile: raw.reconcile.map(|r| self.reconcile(r)).transpose()?,
         })
     }
 
@@ -361,7 +362,7 @@ impl Validator<'_> {
         Ok(())
     }
 
-    fn non_empty(
+    pub(super) fn non_empty(
         &self,
         key: &str,
         value: Spanned<String>,
@@ -417,7 +418,7 @@ impl Validator<'_> {
             .map_err(|_| self.invalid(key, &value, "is too large"))
     }
 
-    fn int_or<T: TryFrom<i64>>(
+    pub(super) fn int_or<T: TryFrom<i64>>(
         &self,
         key: &str,
         value: Option<Spanned<i64>>,
@@ -429,7 +430,7 @@ impl Validator<'_> {
     }
 
     /// Whole seconds, at least 1.
-    fn secs(
+    pub(super) fn secs(
         &self,
         key: &str,
         value: Option<Spanned<i64>>,

@@ -138,12 +138,16 @@ pub(crate) enum NotificationType {
     /// DOWNTIMECANCELLED (Nagios), DOWNTIMEREMOVED (Icinga 2).
     DowntimeCancelled,
     Custom,
+    /// Not the engine's: `esia-glpi reconcile` read the engine's state and
+    /// found GLPI out of step (an OK with a ticket open, a problem without
+    /// one). Never parsed from the command line.
+    Reconcile,
 }
 
 impl NotificationType {
     /// Every type, for tests that go through all of them.
     #[cfg(any(test, feature = "fuzzing"))]
-    pub(crate) const ALL: [NotificationType; 10] = [
+    pub(crate) const ALL: [NotificationType; 11] = [
         NotificationType::Problem,
         NotificationType::Recovery,
         NotificationType::Acknowledgement,
@@ -154,6 +158,7 @@ impl NotificationType {
         NotificationType::DowntimeEnd,
         NotificationType::DowntimeCancelled,
         NotificationType::Custom,
+        NotificationType::Reconcile,
     ];
 
     /// Every spelling of Nagios, Naemon and Icinga 2, any case; `None` for
@@ -195,6 +200,7 @@ impl NotificationType {
             NotificationType::DowntimeEnd => "DOWNTIMEEND",
             NotificationType::DowntimeCancelled => "DOWNTIMECANCELLED",
             NotificationType::Custom => "CUSTOM",
+            NotificationType::Reconcile => "RECONCILE",
         }
     }
 }
@@ -426,6 +432,8 @@ mod tests {
             assert_eq!(NotificationType::parse(text), Some(t), "{text}");
         }
         assert_eq!(NotificationType::parse("STATECHANGE"), None);
+        // Reconcile's own events never come from the command line.
+        assert_eq!(NotificationType::parse("RECONCILE"), None);
         assert_eq!(NotificationType::parse(""), None);
     }
 

@@ -91,6 +91,9 @@ pub(crate) enum Solution {
     /// A downtime ended (or was cancelled) on OK: it recovered meanwhile,
     /// and the engine sends no recovery during a downtime.
     RecoveredInDowntime,
+    /// `reconcile` found the object OK (or UP) in a hard state, and the
+    /// engine sent no recovery.
+    Reconciled,
 }
 
 /// One write into GLPI, executed in order.
@@ -183,6 +186,8 @@ enum Meaning {
     Ack(bool),
     /// A flapping, downtime or custom notification.
     Notification(NotificationType),
+    /// `reconcile`: the engine's own state, read.
+    Reconcile,
 }
 
 fn meaning(event: &Event) -> Meaning {
@@ -198,6 +203,7 @@ fn meaning(event: &Event) -> Meaning {
                 | NotificationType::Acknowledgement,
             ),
         ) => Meaning::State,
+        (_, Some(NotificationType::Reconcile)) => Meaning::Reconcile,
         (_, Some(kind)) => Meaning::Notification(kind),
     }
 }
@@ -233,7 +239,7 @@ fn is_repeat(record: &Record, event: &Event) -> bool {
             let s = event.state.acts_as();
             s == record.state.acts_as() && !s.is_ok()
         }
-        Meaning::Notification(_) => false,
+        Meaning::Notification(_) | Meaning::Reconcile => false,
     }
 }
 
@@ -343,6 +349,23 @@ pub(crate) fn decide(record: Option<&Record>, known: Known, event: &Event, polic
         Meaning::State => by_state(&tickets, event, policy),
         Meaning::Ack(given) => by_ack(record, known, given),
         Meaning::Notification(kind) => by_notification(&tickets, event, kind),
+        Meaning::Reconcile => by_reconcile(&tickets, event),
+    }
+}
+
+/// `reconcile`'s event: the engine's state, read when GLPI was out of step.
+/// OK solves the open ticket (saying the engine sent no recovery); a
+/// problem opens one only when none is open and no human closed the
+/// recorded one. Never a follow-up: a ticket open for a problem is right.
+fn by_reconcile(tickets: &Tickets<'_>, event: &Event) -> Plan {
+    match tickets.open {
+        Some((ticket, _)) if event.state.is_ok() => solve(ticket, Solution::Reconciled),
+        Some(_) => ignore(Skip::TicketOpen, RecordChange::Keep),
+        None if event.state.is_ok() => tickets.none_open(true),
+        None => match tickets.closed {
+            Some((id, remote)) => ignore(Skip::ClosedInGlpi(id, remote), RecordChange::Keep),
+            None => tickets.create(event),
+        },
     }
 }
 
@@ -1067,5 +1090,75 @@ mod tests {
                 why: Solution::Recovered
             }]
         );
+    }
+
+    #[test]
+    fn a_reconcile_event_solves_or_creates_and_never_follows_up() {
+        let ok = typed(T::Reconcile, State::Ok);
+        let crit = typed(T::Reconcile, State::Critical);
+        let r = record(State::Critical, 3, false);
+        // Never a re-notification: the recorded ticket is read first.
+        assert_eq!(
+            lookup(Some(&r), &crit, Known::default()),
+            Some(Lookup::ReadTicket(7))
+        );
+        // OK, the recorded ticket open: solved, saying the engine sent no
+        // recovery; the record goes.
+        let plan = decide(Some(&r), read(Remote::Open), &ok, POLICY);
+        assert_eq!(
+            plan.steps,
+            vec![Step::Solve {
+                ticket: 7,
+                why: Solution::Reconciled
+            }]
+        );
+        assert_eq!(plan.record, RecordChange::Forget);
+        assert_eq!(outcome(&plan).action(), "solved");
+        // The key's open ticket listed by GLPI, no record.
+        let plan = decide(None, searched(Some(9)), &ok, POLICY);
+        assert_eq!(
+            plan.steps,
+            vec![Step::Solve {
+                ticket: 9,
+                why: Solution::Reconciled
+            }]
+        );
+        // OK and nothing open: nothing; a record of a ticket a human closed
+        // is forgotten.
+        assert_eq!(
+            decide(None, searched(None), &ok, POLICY).skip,
+            Some(Skip::NoTicket)
+        );
+        for remote in CLOSED {
+            let plan = decide(Some(&r), both(remote, Search::Nothing), &ok, POLICY);
+            assert!(plan.steps.is_empty());
+            assert_eq!(plan.record, RecordChange::Forget);
+        }
+        // A problem with a ticket open: nothing written (no follow-up), the
+        // record kept as it is.
+        for known in [read(Remote::Open), both(Remote::Solved, Search::Open(9))] {
+            let plan = decide(Some(&r), known, &crit, POLICY);
+            assert!(plan.steps.is_empty(), "{known:?}");
+            assert_eq!(plan.skip, Some(Skip::TicketOpen));
+            assert_eq!(plan.record, RecordChange::Keep);
+        }
+        // A problem and no ticket: one is opened at the event's priority.
+        let plan = decide(None, searched(None), &crit, POLICY);
+        assert_eq!(plan.steps, vec![Step::Create { previous: None }]);
+        assert!(matches!(
+            plan.record,
+            RecordChange::Write {
+                state: State::Critical,
+                priority: 4,
+                ..
+            }
+        ));
+        // A problem whose recorded ticket a human closed: left to humans.
+        for remote in CLOSED {
+            let plan = decide(Some(&r), both(remote, Search::Nothing), &crit, POLICY);
+            assert!(plan.steps.is_empty());
+            assert_eq!(plan.skip, Some(Skip::ClosedInGlpi(7, remote)));
+            assert_eq!(plan.record, RecordChange::Keep);
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The domain, pure: what an event is and how it is resolved from what the
 //! engine gave, whom it concerns (the key) and which
 //! GLPI, what we remember of a key's ticket, the lifecycle decision, the
-//! order of a key's events, and the one typed
+//! order of a key's events, reconcile's decision (the engine's state
+//! against GLPI's open tickets), and the one typed
 //! outcome of a delivery that the output, the mail, the log line and the
 //! spool all match on.
 //!
@@ -14,6 +15,7 @@ pub(crate) mod knowledge;
 mod lang;
 pub(crate) mod lifecycle;
 pub(crate) mod order;
+pub(crate) mod reconcile;
 pub(crate) mod outcome;
 pub(crate) mod record;
 pub(crate) mod resolve;

@@ -91,6 +91,9 @@ pub(crate) enum Skip {
     /// A downtime started on a problem with no ticket open: a downtime
     /// never opens one.
     Downtime,
+    /// Reconcile found the key's ticket open already: it never writes a
+    /// follow-up.
+    TicketOpen,
 }
 
 /// The state of a ticket in GLPI, as far as we care.

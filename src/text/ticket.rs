@@ -412,6 +412,10 @@ fn notification_head(
         T::Problem => ("Problème", "Problem"),
         T::Recovery => ("Rétablissement", "Recovery"),
         T::Acknowledgement => return by("Acquitté", "Acknowledged"),
+        T::Reconcile => (
+            "Rapprochement avec l'état du moteur",
+            "Reconciled with the engine's state",
+        ),
     };
     match lang {
         Lang::Fr => fr.to_string(),
@@ -489,6 +493,14 @@ pub(crate) fn solution(event: &Event, why: Solution, date: &str, lang: Lang) -> 
         (Solution::RecoveredInDowntime, Lang::En) => {
             format!("Recovered during the downtime: {state} when the downtime ended ({date})")
         }
+        (Solution::Reconciled, Lang::Fr) => format!(
+            "Résolu par esia-glpi reconcile : le moteur de supervision n'a envoyé aucun \
+             rétablissement ; son état indique {state} depuis le {date}"
+        ),
+        (Solution::Reconciled, Lang::En) => format!(
+            "Solved by esia-glpi reconcile: the monitoring engine sent no recovery; its state \
+             says {state} since {date}"
+        ),
     };
     let mut out = format!("<p><b>{}</b></p>", escape_html(&head));
     let output = cap_output(&event.output, lang);
@@ -780,6 +792,20 @@ mod tests {
         let s = solution(&ok, Solution::FlappingStopped, "d", Lang::Fr);
         assert!(
             s.contains("Fin du bagotement : retour à l&#39;état OK"),
+            "{s}"
+        );
+        // Reconcile: the engine sent no recovery, and since when it is OK.
+        let s = solution(&ok, Solution::Reconciled, "2026-12-01 03:12", Lang::En);
+        assert!(
+            s.starts_with(
+                "<p><b>Solved by esia-glpi reconcile: the monitoring engine sent no recovery; \
+                 its state says OK since 2026-12-01 03:12</b></p>"
+            ),
+            "{s}"
+        );
+        let s = solution(&ok, Solution::Reconciled, "d", Lang::Fr);
+        assert!(
+            s.contains("aucun rétablissement ; son état indique OK depuis le d"),
             "{s}"
         );
     }

@@ -1,5 +1,6 @@
 //! `glpi.conf`(5): every key of the configuration file, with its type, its
-//! default and its meaning, and the `[state]` and `[mail]` tables.
+//! default and its meaning, and the `[state]`, `[reconcile]` and `[mail]`
+//! tables.
 //!
 //! The keys are written here, beside the page, and tests hold them to the
 //! code: the names are exactly the fields of the raw form
@@ -345,6 +346,104 @@ order). The other keys are accepted only with `backend = \"postgres\"`.",
         ],
     },
     Group {
+        title: "THE [reconcile] TABLE",
+        intro: "\
+Where `esia-glpi reconcile` (see `esia-glpi-reconcile`(1)) reads the engine's
+current state, and how it acts. Give exactly one source: `status_file`,
+`livestatus`, or `icinga2_url` with `icinga2_user` and
+`icinga2_password_file`. Without the table, `reconcile` says it is not
+configured and exits 0. Keep it before `[mail]`: every key after a table line
+belongs to that table. `notify` never reads the source nor the password file.",
+        keys: &[
+            Key {
+                name: "reconcile.status_file",
+                takes: "text, an absolute path",
+                default: Words("none: one source is required"),
+                meaning: "Nagios 4's or Naemon's `status.dat` (Debian's Nagios 4: \
+                    `/var/lib/nagios4/status.dat`), read whole once per run; its \
+                    `created` says how old it is.",
+            },
+            Key {
+                name: "reconcile.livestatus",
+                takes: "text, an absolute path",
+                default: Words("none"),
+                meaning: "A Livestatus unix socket (Naemon, Checkmk, Nagios with the \
+                    livestatus broker module, Icinga 2 up to 2.17 with a `LivestatusListener`).",
+            },
+            Key {
+                name: "reconcile.icinga2_url",
+                takes: "text, https://HOST:PORT",
+                default: Words("none"),
+                meaning: "Icinga 2's REST API, e.g. `https://localhost:5665`; read with \
+                    `/v1/status/IcingaApplication`, `/v1/objects/hosts` and \
+                    `/v1/objects/services`. Its `ApiUser` needs the permissions \
+                    `status/query`, `objects/query/Host` and `objects/query/Service`.",
+            },
+            Key {
+                name: "reconcile.icinga2_user",
+                takes: "text",
+                default: Words("none: required with `icinga2_url`"),
+                meaning: "The `ApiUser` reconcile logs in as (HTTP basic authentication).",
+            },
+            Key {
+                name: "reconcile.icinga2_password_file",
+                takes: "text, an absolute path",
+                default: Words("none: required with `icinga2_url`"),
+                meaning: "A file whose first line is that user's password (mode 0600 or \
+                    0640, readable by the user reconcile runs as).",
+            },
+            Key {
+                name: "reconcile.ca_file",
+                takes: "text, the path of a PEM file",
+                default: Words("the system's authorities only"),
+                meaning: "The certificate authority of Icinga 2's API (its own: \
+                    `/var/lib/icinga2/certs/ca.crt`), added to the system's.",
+            },
+            Key {
+                name: "reconcile.create_missing",
+                takes: "true or false",
+                default: Value("true"),
+                meaning: "Open a ticket for an object in a hard problem state, not in a \
+                    downtime, whose host is not DOWN or UNREACHABLE, and that has none — if \
+                    this program has seen it before (a record, a kept or delivered event, a \
+                    ticket with its marker) or `create_groups` / `create_names` name it. Such a \
+                    ticket takes `default_priority`.",
+            },
+            Key {
+                name: "reconcile.create_groups",
+                takes: "a list of host group names",
+                default: Value("[]"),
+                meaning: "Objects of hosts in these groups may get a ticket even if never \
+                    seen. `status.dat` names no groups: with `status_file`, use \
+                    `create_names`.",
+            },
+            Key {
+                name: "reconcile.create_names",
+                takes: "a list of patterns",
+                default: Value("[]"),
+                meaning: "`NODE` or `NODE/SERVICE` patterns (`*` any text, `?` one \
+                    character) of objects that may get a ticket even if never seen; a pattern \
+                    without `/` names a host and all its services.",
+            },
+            Key {
+                name: "reconcile.margin",
+                takes: "whole seconds, 0 to 3600",
+                default: Value("30"),
+                meaning: "Nothing acts on a state younger than this: its notification may be \
+                    on its way. Raise it to the engine's `first_notification_delay` when \
+                    notifications are delayed.",
+            },
+            Key {
+                name: "reconcile.max_age",
+                takes: SECONDS,
+                default: Value("60"),
+                meaning: "A `status.dat` written longer ago than this is stale: nothing is \
+                    changed and reconcile exits 8. Livestatus and the REST API answer from the \
+                    engine's memory: an answer is never old, no answer is exit 8.",
+            },
+        ],
+    },
+    Group {
         title: "THE [mail] TABLE",
         intro: "\
 The notification mail of `SEND_TICKET_GLPI_MAIL` and `--mail` (see
@@ -509,7 +608,18 @@ Two monitoring servers sharing their state:
     [state]
     backend = \"postgres\"
     url = \"postgres://esia@db.example.org:5432/esia_glpi?sslmode=require\"
-    password_file = \"/etc/esia/state-db.password\"";
+    password_file = \"/etc/esia/state-db.password\"
+
+Reconcile with Debian's Nagios 4, or with Icinga 2's REST API:
+
+    [reconcile]
+    status_file = \"/var/lib/nagios4/status.dat\"
+
+    [reconcile]
+    icinga2_url = \"https://localhost:5665\"
+    icinga2_user = \"esia-glpi\"
+    icinga2_password_file = \"/etc/esia/icinga2-api.password\"
+    ca_file = \"/var/lib/icinga2/certs/ca.crt\"";
 
 /// The page `glpi.conf.5`.
 pub(super) fn page() -> String {
@@ -610,9 +720,14 @@ mod tests {
         GROUPS.iter().flat_map(|g| g.keys.iter())
     }
 
-    /// The fields of `struct NAME` in `config/raw.rs`.
+    /// The fields of `struct NAME` in `config/raw.rs` (`RawReconcile`: in
+    /// `config/reconcile.rs`).
     fn raw_fields(name: &str) -> BTreeSet<String> {
-        let source = include_str!("../../config/raw.rs");
+        let source = if name == "RawReconcile" {
+            include_str!("../../config/reconcile.rs")
+        } else {
+            include_str!("../../config/raw.rs")
+        };
         let start = source
             .find(&format!("struct {name} {{"))
             .unwrap_or_else(|| panic!("no struct {name} in config/raw.rs"));
@@ -629,7 +744,13 @@ mod tests {
     fn every_key_of_the_file_is_documented() {
         let mut accepted: BTreeSet<String> = raw_fields("RawConfig");
         assert!(accepted.remove("mail") && accepted.remove("state"));
+        assert!(accepted.remove("reconcile"));
         accepted.extend(raw_fields("RawState").iter().map(|k| format!("state.{k}")));
+        accepted.extend(
+            raw_fields("RawReconcile")
+                .iter()
+                .map(|k| format!("reconcile.{k}")),
+        );
         accepted.extend(raw_fields("RawMail").iter().map(|k| format!("mail.{k}")));
         assert!(accepted.len() > 40, "{accepted:?}");
         let documented: BTreeSet<String> = keys().map(|k| k.name.to_owned()).collect();
@@ -653,6 +774,7 @@ mod tests {
     fn the_defaults_are_the_code_s() {
         let postgres =
             "[state]\nbackend = \"postgres\"\nurl = \"postgres://esia@localhost/esia\"\n";
+        let reconcile = "[reconcile]\nstatus_file = \"/var/lib/nagios4/status.dat\"\n";
         let mut checked = 0;
         for key in keys() {
             let Value(value) = key.default else { continue };
@@ -672,6 +794,10 @@ mod tests {
                 Some(("state", k)) => (
                     parsed("", postgres),
                     parsed("", &format!("{postgres}{k} = {value}\n")),
+                ),
+                Some(("reconcile", k)) => (
+                    parsed("", reconcile),
+                    parsed("", &format!("{reconcile}{k} = {value}\n")),
                 ),
                 Some((table, _)) => panic!("no table {table}"),
             };
@@ -695,7 +821,7 @@ mod tests {
                 key.name
             );
         }
-        for table in ["[mail]", "[state]"] {
+        for table in ["[mail]", "[state]", "[reconcile]"] {
             assert!(shipped.contains(&format!("# {table}")), "{table}");
         }
     }

@@ -7,12 +7,14 @@
 //! - `errors.rs`: unknown, missing and invalid keys, syntax errors, hints;
 //! - `secrets.rs`: no token or password in any error or `Debug`;
 //! - `state.rs`: the `[state]` backend and its errors;
+//! - `reconcile.rs`: the `[reconcile]` table and its errors;
 //! - `load.rs`: [`load`] on real files (not a regular file, too large, mode
 //!   warnings, password files) and the advisories.
 
 mod errors;
 mod load;
 mod parse;
+mod reconcile;
 mod secrets;
 mod state;
 mod urls;
