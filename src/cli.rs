@@ -37,6 +37,8 @@ Exit status:
   7  the ticket action succeeded but the notification mail (--mail,
      SEND_TICKET_GLPI_MAIL) could not be sent; when the ticket action itself
      failed, its status (4, 5, 6) wins and the mail failure is only logged
+  8  reconcile: the engine's state source is stale, unreadable or unreachable;
+     nothing was changed
   9  flush: events kept for another GLPI are left (`esia-glpi state adopt`
      hands them to this one, `state forget` drops them)";
 
@@ -94,6 +96,10 @@ pub(crate) enum Command {
     /// events kept too long, kept for another GLPI, keys whose delivery
     /// keeps failing, the age of the last successful flush
     Health(HealthArgs),
+    /// Make GLPI mirror the engine's current state, read from the source of
+    /// the [reconcile] table: solve the ticket of what recovered without a
+    /// recovery notification, open one for a problem that has none
+    Reconcile(ReconcileArgs),
     /// Inspect or edit the state (the state directory, or the state database)
     #[command(subcommand)]
     State(StateCommand),
@@ -161,6 +167,18 @@ pub(crate) struct HealthArgs {
     /// CRITICAL when no flush succeeded for this long
     #[arg(long, value_name = "SECS", default_value_t = 900)]
     pub(crate) flush_critical: u64,
+}
+
+/// `reconcile`'s options.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ReconcileArgs {
+    /// Print what it would solve and open, changing nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Read this Nagios 4 / Naemon status.dat instead of the [reconcile]
+    /// source (an absolute path)
+    #[arg(long, value_name = "FILE", value_parser = clap::builder::PathBufValueParser::new().try_map(absolute))]
+    pub(crate) status_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

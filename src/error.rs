@@ -1,5 +1,6 @@
 //! The top-level error and the one place that maps errors to SPEC's exit
-//! statuses (0/2/3/4/5/6, 7 for the mail, 9 for events of another GLPI;
+//! statuses (0/2/3/4/5/6, 7 for the mail, 8 for reconcile's state source, 9 for
+//! events of another GLPI;
 //! `health`'s plugin codes). Imported by `lib` and `commands` only; it
 //! imports each layer's error type.
 
@@ -10,6 +11,7 @@ use crate::core::{Failure, UsageError};
 use crate::engine::{EngineError, glpi_failure};
 use crate::glpi::GlpiError;
 use crate::mail::MailError;
+use crate::monitor::MonitorError;
 use crate::state::StateError;
 
 /// SPEC "Exit status"; the same table is in `--help` and the README.
@@ -23,6 +25,9 @@ pub(crate) enum ExitStatus {
     State = 6,
     /// The ticket action succeeded, the notification mail failed.
     Mail = 7,
+    /// `reconcile`: the engine's state source is stale, unreadable or
+    /// unreachable; nothing was changed.
+    Source = 8,
     /// `flush` left events kept for another GLPI.
     Foreign = 9,
 }
@@ -58,6 +63,9 @@ pub(crate) enum Error {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    /// `reconcile` could not read the engine's state, or it is too old.
+    #[error(transparent)]
+    Monitor(#[from] MonitorError),
     /// Standard output could not be written (a closed pipe, a full disk).
     #[error("cannot write the result on standard output")]
     Output(#[from] std::io::Error),
@@ -114,6 +122,7 @@ impl Error {
             Error::Usage(_) => ExitStatus::Usage,
             Error::Mail(_) | Error::Check { kind: None, .. } => ExitStatus::Mail,
             Error::ForeignKept { .. } => ExitStatus::Foreign,
+            Error::Monitor(_) => ExitStatus::Source,
             other => other.failure().into(),
         }
     }
@@ -129,6 +138,7 @@ impl Error {
             Error::Usage(_)
             | Error::State(_)
             | Error::Mail(_)
+            | Error::Monitor(_)
             | Error::Output(_)
             | Error::ForeignKept { .. }
             | Error::Plugin { .. }
@@ -148,6 +158,7 @@ impl Error {
             Error::State(e) => Some(e.hint()),
             Error::Engine(e) => e.hint(),
             Error::Mail(e) => Some(e.hint()),
+            Error::Monitor(e) => Some(e.hint()),
             Error::Generate { .. } => Some("give a writable output directory".into()),
             Error::Output(_) => Some(
                 "whatever reads esia-glpi's standard output stopped reading or has no room \
@@ -184,6 +195,7 @@ mod tests {
             (ExitStatus::Unavailable, 5),
             (ExitStatus::State, 6),
             (ExitStatus::Mail, 7),
+            (ExitStatus::Source, 8),
             (ExitStatus::Foreign, 9),
         ];
         for (status, code) in table {

@@ -9,7 +9,8 @@
 //!   the runtime and the clock;
 //! - `core` (event, key, record, lifecycle decision, outcome — pure),
 //!   `glpi` (the REST client), `state` (records, kept events, intents,
-//!   locks), `text` and `template` (every text, pure), `config`;
+//!   locks), `monitor` (the engine's current state, read for
+//!   `reconcile`), `text` and `template` (every text, pure), `config`;
 //! - beside them: `mail` (build and send), `output` (the one stdout writer),
 //!   `logging`, and `error`, which maps every failure to SPEC's exit
 //!   statuses in one place.
@@ -28,6 +29,7 @@ mod glpi;
 mod invariants;
 mod logging;
 mod mail;
+mod monitor;
 mod output;
 #[cfg(test)]
 mod proptests;

@@ -12,6 +12,7 @@ mod globals;
 mod health;
 mod notify;
 mod rebuild;
+mod reconcile;
 mod render;
 mod state;
 
@@ -41,6 +42,7 @@ pub(crate) async fn dispatch(cli: Cli, started: Option<HostStamp>) -> Result<(),
         Command::Check => check::run(&globals).await,
         Command::Render(args) => render::run(&globals, &args),
         Command::Health(args) => health::run(&globals, args).await,
+        Command::Reconcile(args) => reconcile::run(&globals, &args).await,
         Command::State(StateCommand::List) => state::list(&globals).await,
         Command::State(StateCommand::Show(k)) => state::show(&globals, k.key()).await,
         Command::State(StateCommand::Forget(k)) => state::forget(&globals, k.key()).await,

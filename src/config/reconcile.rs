@@ -63,9 +63,14 @@ pub(crate) struct Icinga2Api {
 }
 
 impl Icinga2Api {
-    /// The API user's password: the first line of `icinga2_password_file`.
-    pub(crate) fn password(&self) -> Result<SecretString, ConfigError> {
-        super::read_password(&self.password_file, "reconcile.icinga2_password_file")
+    /// The API user's password: the first line of `icinga2_password_file`
+    /// (`config`: the configuration file naming it, for the error).
+    pub(crate) fn password(&self, config: &std::path::Path) -> Result<SecretString, ConfigError> {
+        super::read_password(
+            config,
+            &self.password_file,
+            "reconcile.icinga2_password_file",
+        )
     }
 }
 
@@ -135,7 +140,10 @@ impl Validator<'_> {
         if raw.icinga2_url.is_none() {
             for (key, value) in [
                 ("reconcile.icinga2_user", &raw.icinga2_user),
-                ("reconcile.icinga2_password_file", &raw.icinga2_password_file),
+                (
+                    "reconcile.icinga2_password_file",
+                    &raw.icinga2_password_file,
+                ),
                 ("reconcile.ca_file", &raw.ca_file),
             ] {
                 if let Some(v) = value {

@@ -21,7 +21,12 @@ pub(super) struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    pub(super) fn invalid<T>(&self, key: &str, span: &Spanned<T>, reason: impl Into<String>) -> ConfigError {
+    pub(super) fn invalid<T>(
+        &self,
+        key: &str,
+        span: &Spanned<T>,
+        reason: impl Into<String>,
+    ) -> ConfigError {
         ConfigError::InvalidValue {
             path: self.path.to_owned(),
             key: key.to_owned(),

@@ -15,8 +15,8 @@ pub(crate) mod knowledge;
 mod lang;
 pub(crate) mod lifecycle;
 pub(crate) mod order;
-pub(crate) mod reconcile;
 pub(crate) mod outcome;
+pub(crate) mod reconcile;
 pub(crate) mod record;
 pub(crate) mod resolve;
 

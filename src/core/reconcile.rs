@@ -222,10 +222,12 @@ impl Scope {
         if groups.iter().any(|g| self.groups.contains(g)) {
             return true;
         }
-        self.names.iter().any(|pattern| match pattern.split_once('/') {
-            None => glob(pattern, &key.node),
-            Some((node, service)) => glob(node, &key.node) && glob(service, &key.service),
-        })
+        self.names
+            .iter()
+            .any(|pattern| match pattern.split_once('/') {
+                None => glob(pattern, &key.node),
+                Some((node, service)) => glob(node, &key.node) && glob(service, &key.service),
+            })
     }
 }
 
@@ -370,17 +372,33 @@ mod tests {
             // Recovered, no recovery sent: solve.
             ("ok, open", facts(Some(ok), open), Verdict::Solve(7)),
             ("host up, open", facts(Some(up), open), Verdict::Solve(7)),
-            ("flapping, ok", facts(Some(flapping_ok), open), Verdict::Solve(7)),
-            ("ok in a downtime", facts(Some(ok_in_downtime), open), Verdict::Solve(7)),
+            (
+                "flapping, ok",
+                facts(Some(flapping_ok), open),
+                Verdict::Solve(7),
+            ),
+            (
+                "ok in a downtime",
+                facts(Some(ok_in_downtime), open),
+                Verdict::Solve(7),
+            ),
             ("no since", facts(Some(no_since), open), Verdict::Solve(7)),
             ("30 s old", facts(Some(old_enough), open), Verdict::Solve(7)),
-            ("never seen, ok", not_seen(facts(Some(ok), open)), Verdict::Solve(7)),
+            (
+                "never seen, ok",
+                not_seen(facts(Some(ok), open)),
+                Verdict::Solve(7),
+            ),
             // The mirror holds.
             ("ok, none", facts(Some(ok), none), Verdict::Right),
             ("ok, closed", facts(Some(ok), closed), Verdict::Right),
             ("crit, open", facts(Some(crit), open), Verdict::Right),
             ("soft, open", facts(Some(soft), open), Verdict::Right),
-            ("pending ok, none", facts(Some(pending_ok), none), Verdict::Right),
+            (
+                "pending ok, none",
+                facts(Some(pending_ok), none),
+                Verdict::Right,
+            ),
             ("unknown, closed", facts(None, closed), Verdict::Right),
             // A problem without a ticket: create.
             ("crit, none", facts(Some(crit), none), Verdict::Create),
@@ -403,8 +421,16 @@ mod tests {
                 Verdict::Leave(Why::NotChecked),
             ),
             ("soft", facts(Some(soft), none), Verdict::Leave(Why::Soft)),
-            ("fresh ok", facts(Some(fresh_ok), open), Verdict::Leave(Why::Recent)),
-            ("fresh crit", facts(Some(fresh_crit), none), Verdict::Leave(Why::Recent)),
+            (
+                "fresh ok",
+                facts(Some(fresh_ok), open),
+                Verdict::Leave(Why::Recent),
+            ),
+            (
+                "fresh crit",
+                facts(Some(fresh_crit), none),
+                Verdict::Leave(Why::Recent),
+            ),
             (
                 "a clock behind the engine's",
                 facts(Some(ahead_of_clock), open),

@@ -75,10 +75,12 @@ pub(crate) fn parse(text: &str, what: &str) -> Result<Snapshot, MonitorError> {
                 };
                 match name {
                     "info" => {
-                        created = number(&fields, "created").and_then(|s| Timestamp::from_second(s).ok());
+                        created =
+                            number(&fields, "created").and_then(|s| Timestamp::from_second(s).ok());
                     }
                     "programstatus" => {
-                        program_start = number(&fields, "program_start").and_then(|s| epoch(s as f64));
+                        program_start =
+                            number(&fields, "program_start").and_then(|s| epoch(s as f64));
                     }
                     "hoststatus" | "servicestatus" => match object(&fields, name == "hoststatus") {
                         Some(o) => objects.push(o),
@@ -88,7 +90,10 @@ pub(crate) fn parse(text: &str, what: &str) -> Result<Snapshot, MonitorError> {
                 }
             }
             Some((name, fields)) => {
-                if matches!(*name, "info" | "programstatus" | "hoststatus" | "servicestatus") {
+                if matches!(
+                    *name,
+                    "info" | "programstatus" | "hoststatus" | "servicestatus"
+                ) {
                     if let Some((k, v)) = line.split_once('=') {
                         fields.push((k.trim_end(), v));
                     }
@@ -103,7 +108,9 @@ pub(crate) fn parse(text: &str, what: &str) -> Result<Snapshot, MonitorError> {
         return Err(malformed("no info { created= } block".into()));
     };
     if skipped > 0 {
-        tracing::warn!("{what}: {skipped} host or service block(s) without a name or state skipped");
+        tracing::warn!(
+            "{what}: {skipped} host or service block(s) without a name or state skipped"
+        );
     }
     Ok(Snapshot {
         source: what.to_owned(),
@@ -124,7 +131,11 @@ fn object(fields: &Fields<'_>, host: bool) -> Option<Object> {
         field(fields, "service_description")?
     };
     let n = number(fields, "current_state")?;
-    let state = if host { host_state(n)? } else { service_state(n)? };
+    let state = if host {
+        host_state(n)?
+    } else {
+        service_state(n)?
+    };
     let flag = |name| number(fields, name).is_some_and(|v| v > 0);
     Some(Object {
         key: Key::new(node, service),
@@ -139,7 +150,9 @@ fn object(fields: &Fields<'_>, host: bool) -> Option<Object> {
             acknowledged: flag("problem_has_been_acknowledged"),
             flapping: flag("is_flapping"),
         },
-        output: field(fields, "plugin_output").unwrap_or_default().to_owned(),
+        output: field(fields, "plugin_output")
+            .unwrap_or_default()
+            .to_owned(),
         address: String::new(),
         groups: Vec::new(),
     })
@@ -227,7 +240,10 @@ contactstatus {
         assert_eq!(s.program_start.unwrap().as_second(), 1_796_655_114);
         assert!(s.written);
         let keys: Vec<String> = s.objects.iter().map(|o| o.key.to_string()).collect();
-        assert_eq!(keys, ["srv-down", "srv-web-01", "srv-down/PING", "srv-web-01/HTTP"]);
+        assert_eq!(
+            keys,
+            ["srv-down", "srv-web-01", "srv-down/PING", "srv-web-01/HTTP"]
+        );
         let idx = s.index();
         let host = idx[&Key::new("srv-web-01", "")];
         assert_eq!(
@@ -269,7 +285,10 @@ contactstatus {
         for (text, reason) in [
             ("", "no info { created= } block"),
             ("hello\n", "line 1 is outside any block and opens none"),
-            ("info {\n\tcreated=5\n", "it ends inside a block (cut short)"),
+            (
+                "info {\n\tcreated=5\n",
+                "it ends inside a block (cut short)",
+            ),
             (
                 "programstatus {\n\tprogram_start=5\n\t}\n",
                 "no info { created= } block",

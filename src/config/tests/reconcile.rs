@@ -83,7 +83,11 @@ fn errors_name_the_key_and_its_line() {
         "reconcile.icinga2_url",
         6,
     );
-    assert_invalid(&t("status_file = \"status.dat\""), "reconcile.status_file", 5);
+    assert_invalid(
+        &t("status_file = \"status.dat\""),
+        "reconcile.status_file",
+        5,
+    );
     assert_invalid(&t("livestatus = \"run/live\""), "reconcile.livestatus", 5);
     assert_invalid(
         &t("status_file = \"/a\"\nicinga2_user = \"u\""),
@@ -107,12 +111,16 @@ fn errors_name_the_key_and_its_line() {
         7,
     );
     assert_invalid(
-        &t("icinga2_url = \"https://x:5665\"\nicinga2_user = \"u\"\nicinga2_password_file = \"pw\""),
+        &t(
+            "icinga2_url = \"https://x:5665\"\nicinga2_user = \"u\"\nicinga2_password_file = \"pw\"",
+        ),
         "reconcile.icinga2_password_file",
         7,
     );
     assert_invalid(
-        &t("icinga2_url = \"https://x:5665\"\nicinga2_user = \"a:b\"\nicinga2_password_file = \"/pw\""),
+        &t(
+            "icinga2_url = \"https://x:5665\"\nicinga2_user = \"a:b\"\nicinga2_password_file = \"/pw\"",
+        ),
         "reconcile.icinga2_user",
         6,
     );
@@ -121,7 +129,11 @@ fn errors_name_the_key_and_its_line() {
         "reconcile.margin",
         6,
     );
-    assert_invalid(&t("status_file = \"/a\"\nmax_age = 0"), "reconcile.max_age", 6);
+    assert_invalid(
+        &t("status_file = \"/a\"\nmax_age = 0"),
+        "reconcile.max_age",
+        6,
+    );
     assert_invalid(
         &t("status_file = \"/a\"\ncreate_names = [\"web*\", \" \"]"),
         "reconcile.create_names",
@@ -133,7 +145,10 @@ fn errors_name_the_key_and_its_line() {
         6,
     );
     for (extra, key) in [
-        ("", "reconcile.status_file (or reconcile.livestatus, or reconcile.icinga2_url)"),
+        (
+            "",
+            "reconcile.status_file (or reconcile.livestatus, or reconcile.icinga2_url)",
+        ),
         ("icinga2_url = \"https://x:5665\"", "reconcile.icinga2_user"),
         (
             "icinga2_url = \"https://x:5665\"\nicinga2_user = \"u\"",
@@ -182,7 +197,12 @@ fn the_shipped_block_gives_the_defaults() {
     let sources: [&[&str]; 3] = [
         &["status_file"],
         &["livestatus"],
-        &["icinga2_url", "icinga2_user", "icinga2_password_file", "ca_file"],
+        &[
+            "icinga2_url",
+            "icinga2_user",
+            "icinga2_password_file",
+            "ca_file",
+        ],
     ];
     for source in sources {
         let mut lines: Vec<&str> = keys
