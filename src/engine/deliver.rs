@@ -184,6 +184,36 @@ impl<'e, S: Store> Run<'e, S> {
         Ok(report)
     }
 
+    /// Delivers `event`, which is not kept (reconcile's: a run that fails
+    /// keeps nothing, the next reconcile reads the engine again), exactly
+    /// like a kept one: the key's record, the lifecycle's questions, the
+    /// decision, the writes, the record. The caller holds the key and saw
+    /// no kept event in it. `listed`: the key's open ticket in GLPI's
+    /// listing, used when the key has no record (it is read first, as any
+    /// recorded ticket).
+    pub(super) async fn deliver_unkept(
+        &mut self,
+        held: &mut S::Held,
+        event: Event,
+        listed: Option<u64>,
+    ) -> Result<Outcome, EngineError> {
+        let mut usable = self.load_record(held).await?;
+        if let Some(ticket) = listed.filter(|_| usable.may_know()) {
+            usable.record = Some(listed_record(&event.key, ticket, self.engine));
+        }
+        let mut kept = Kept {
+            id: crate::state::KeptId::new("reconcile"),
+            seq: 0,
+            glpi: Some(self.engine.ours().binding().clone()),
+            event,
+            attempts: 0,
+            last_error: None,
+            failure: None,
+            in_flight: false,
+        };
+        self.deliver_one(held, &mut kept, &mut usable).await
+    }
+
     /// The key's record, and whether this run may trust it.
     async fn load_record(&mut self, held: &mut S::Held) -> Result<Usable, EngineError> {
         let key = held.key().clone();

@@ -92,7 +92,7 @@ impl<S: Store> Run<'_, S> {
     /// On GLPI 11 the tickets are those whose `externalid` is an esia-glpi
     /// identity, as for a key's own search: a technician who clears it
     /// leaves the ticket to humans.
-    async fn list_open_tickets(&mut self) -> Result<Vec<(Key, u64)>, EngineError> {
+    pub(super) async fn list_open_tickets(&mut self) -> Result<Vec<(Key, u64)>, EngineError> {
         let mark = if self.glpi11().await? {
             Mark::Identity(text::EXTERNAL_ID_PREFIX)
         } else {

@@ -14,7 +14,12 @@
 //! ([`runtime`]) and started once, by `lib::run`; the clock is injected
 //! ([`Clock`]).
 //!
-//! Imports `core`, `glpi`, `state`, `text` and `config`; never `commands`.
+//! `reconcile` makes GLPI mirror the engine's state that `monitor` read:
+//! its decision is `core::reconcile`'s, its changes go through the same
+//! per-key hold and lifecycle ([`reconcile`](self::reconcile)).
+//!
+//! Imports `core`, `glpi`, `state`, `monitor`, `text` and `config`; never
+//! `commands`.
 
 mod api;
 mod clock;
@@ -26,6 +31,7 @@ mod knowledge;
 mod lookup;
 mod order;
 mod rebuild;
+mod reconcile;
 mod signals;
 mod tokens;
 
@@ -35,3 +41,4 @@ pub(crate) use context::{glpi_settings, runtime};
 pub(crate) use create::ticket_texts;
 pub(crate) use error::{EngineError, glpi_failure};
 pub(crate) use order::hold;
+pub(crate) use reconcile::{Action, KeyLine, Reconciled};

@@ -23,6 +23,7 @@ mod operations;
 mod order;
 mod pg;
 mod pg_check;
+mod reconcile;
 mod security;
 mod types;
 mod upgrade;

@@ -230,14 +230,23 @@ fn the_icinga2_password_is_read_only_when_asked() {
         ca_file: None,
     };
     use secrecy::ExposeSecret as _;
-    assert_eq!(api.password().unwrap().expose_secret(), "s3cret-api");
+    assert_eq!(
+        api.password(std::path::Path::new("/etc/esia/glpi.conf"))
+            .unwrap()
+            .expose_secret(),
+        "s3cret-api"
+    );
     assert!(!format!("{api:?}").contains("s3cret"));
     // A missing file fails reconcile, never the parse (notify never reads it).
     let missing = Icinga2Api {
         password_file: Path::new("/nonexistent/pw").into(),
         ..api
     };
-    assert!(missing.password().is_err());
+    assert!(
+        missing
+            .password(std::path::Path::new("/etc/esia/glpi.conf"))
+            .is_err()
+    );
     let c = reconcile(
         "icinga2_url = \"https://x:5665\"\nicinga2_user = \"u\"\n\
          icinga2_password_file = \"/nonexistent/pw\"",
