@@ -240,7 +240,7 @@ fn because(why: Why) -> String {
         Why::NotChecked => "not checked since the engine started".into(),
         Why::Soft => "in a soft state: the engine has not decided yet".into(),
         Why::Recent => "its state is younger than margin: a notification may be on its way".into(),
-        Why::Downtime => "in a downtime: a downtime never opens a ticket".into(),
+        Why::Downtime => "in a downtime: its end settles it".into(),
         Why::HostDown => "its host is DOWN or UNREACHABLE: the host's ticket says it".into(),
         Why::ClosedInGlpi(id) => format!(
             "ticket {id} was solved or closed in GLPI by a person: the next problem notification \

@@ -106,7 +106,9 @@ pub(crate) enum Why {
     Soft,
     /// Its state is younger than the margin: a notification may be on its way.
     Recent,
-    /// A problem in a downtime: a downtime never opens a ticket.
+    /// In a downtime (its own or its host's): a downtime never opens a
+    /// ticket, and a recovery inside it is settled when it ends (the
+    /// DOWNTIMEEND notification, or the next reconcile).
     Downtime,
     /// A service whose host is DOWN or UNREACHABLE (the host's own ticket
     /// says it).
@@ -180,9 +182,11 @@ pub(crate) fn verdict(facts: &Facts<'_>, rules: Rules, now: Timestamp) -> Verdic
     if let Some(why) = unsettled(object, rules.margin, now) {
         return Verdict::Leave(why);
     }
+    if object.downtime {
+        return Verdict::Leave(Why::Downtime);
+    }
     match open {
         Some(ticket) => Verdict::Solve(ticket),
-        None if object.downtime => Verdict::Leave(Why::Downtime),
         None if facts.host.is_some_and(Observed::host_down) => Verdict::Leave(Why::HostDown),
         None => match facts.ticket {
             Ticket::ClosedInGlpi(id) => Verdict::Leave(Why::ClosedInGlpi(id)),
@@ -377,10 +381,12 @@ mod tests {
                 facts(Some(flapping_ok), open),
                 Verdict::Solve(7),
             ),
+            // A downtime keeps what the key had: its end (a notification,
+            // or the next reconcile) settles it.
             (
                 "ok in a downtime",
                 facts(Some(ok_in_downtime), open),
-                Verdict::Solve(7),
+                Verdict::Leave(Why::Downtime),
             ),
             ("no since", facts(Some(no_since), open), Verdict::Solve(7)),
             ("30 s old", facts(Some(old_enough), open), Verdict::Solve(7)),

@@ -24,6 +24,7 @@ mod order;
 mod pg;
 mod pg_check;
 mod reconcile;
+mod reconcile_engines;
 mod security;
 mod types;
 mod upgrade;
