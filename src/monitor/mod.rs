@@ -117,7 +117,8 @@ pub(crate) enum MonitorError {
     /// Older than `max_age`: acting on it would act on old news.
     #[error("{what} is stale: written {age} s ago, more than max_age ({max} s)")]
     Stale { what: String, age: u64, max: u64 },
-    /// The HTTP client could not be set up (an unreadable `ca_file`).
+    /// The HTTP client could not be set up (an unreadable `ca_file`, an
+    /// `icinga2_url` that is not a URL).
     #[error("cannot set up the connection to the engine: {reason}")]
     Setup { reason: String },
 }
@@ -131,7 +132,8 @@ impl MonitorError {
             {
                 "reconcile runs as the engine's user (the timer's drop-in \
                  /etc/systemd/system/esia-glpi-reconcile.service.d/user.conf): that user must be \
-                 able to read the file; `esia-glpi check` run as that user says what it meets"
+                 able to read the file, or to connect to the Livestatus socket; `esia-glpi \
+                 check` run as that user says what it meets"
                     .into()
             }
             MonitorError::Unreadable { .. } => {
@@ -161,7 +163,9 @@ impl MonitorError {
                  old news; restart the engine, or raise [reconcile] max_age"
                     .into()
             }
-            MonitorError::Setup { .. } => "check [reconcile] ca_file (a PEM file)".into(),
+            MonitorError::Setup { .. } => {
+                "check [reconcile] icinga2_url (https://HOST:PORT) and ca_file (a PEM file)".into()
+            }
         }
     }
 }
@@ -271,7 +275,7 @@ mod tests {
     #[test]
     fn a_written_state_older_than_max_age_is_stale() {
         let now = Timestamp::from_second(1_000_100).unwrap();
-        let max = Duration::from_secs(60);
+        let max = Duration::from_mins(1);
         assert!(fresh(&snapshot(true, 1_000_040), now, max).is_ok());
         let e = fresh(&snapshot(true, 1_000_039), now, max).unwrap_err();
         assert_eq!(
