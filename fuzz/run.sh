@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")"
 secs=${1:-600}
 [ $# -gt 0 ] && shift
-targets=${*:-config template glpi_answer}
+targets=${*:-config template glpi_answer engine_state}
 # cargo-fuzz passes -Z flags (sanitizer, coverage instrumentation) that only
 # a nightly rustc accepts; RUSTC_BOOTSTRAP=1 lets the stable 1.95 toolchain
 # accept them. Nothing else changes.

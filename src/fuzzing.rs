@@ -12,7 +12,9 @@
 //! - [`template`]: the `%`-variable renderer and every ticket and mail text
 //!   built on it;
 //! - [`glpi_answer`]: every decoder of a GLPI answer and the classifier of
-//!   an error answer.
+//!   an error answer;
+//! - [`engine_state`]: the readers of the engine's state for `reconcile`
+//!   (`status.dat`, Livestatus and Icinga 2 answers).
 
 use reqwest::StatusCode;
 
@@ -170,4 +172,10 @@ pub fn glpi_answer(data: &[u8]) {
         StatusCode::from_u16(400 + u16::from(first % 100)).unwrap_or(StatusCode::BAD_REQUEST);
     invariants::glpi::error_answer(status, body, decode_error("GET Ticket/1", status, body));
     invariants::glpi::answer(body);
+}
+
+/// The first byte chooses the parser (`status.dat`, Livestatus, Icinga 2),
+/// the rest is its input, its answers separated by `0xFF`.
+pub fn engine_state(data: &[u8]) {
+    let _ = crate::monitor::parse_any(data);
 }

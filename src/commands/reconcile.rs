@@ -30,6 +30,8 @@ struct Report {
     source: String,
     /// The moment the engine's state describes (RFC 3339).
     taken: String,
+    /// When the engine last started, when it says (RFC 3339).
+    engine_started: Option<String>,
     objects: usize,
     open_tickets: usize,
     dry_run: bool,
@@ -148,6 +150,7 @@ fn report(
         configured: true,
         source: snapshot.source.clone(),
         taken: snapshot.taken.to_string(),
+        engine_started: snapshot.program_start.map(|t| t.to_string()),
         objects: snapshot.objects.len(),
         open_tickets: done.open_tickets,
         dry_run,

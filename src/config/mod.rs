@@ -16,7 +16,7 @@
 mod error;
 mod placeholders;
 mod raw;
-mod reconcile;
+pub(crate) mod reconcile;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -29,7 +29,7 @@ use secrecy::SecretString;
 pub(crate) use error::{ConfigError, PasswordProblem};
 pub(crate) use placeholders::require_real;
 use raw::strip_prefix_ignore_case;
-pub(crate) use reconcile::{Icinga2Api, ReconcileConfig, ReconcileSource};
+pub(crate) use reconcile::{ReconcileConfig, ReconcileSource};
 pub(crate) use types::{
     Api, Config, DEFAULT_PATH, EXAMPLE_PATH, Loaded, MailConfig, PgConfig, SmtpSecurity,
     StateBackend, TicketType, without_userinfo,

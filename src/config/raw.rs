@@ -128,9 +128,9 @@ pub(super) fn deserialize(text: &str, path: &Path) -> Result<RawConfig, ConfigEr
     })
 }
 
-/// The keys of the top level, of `[mail]` and of `[state]`, as the raw
+/// The keys of the top level, of `[mail]`, `[state]` and `[reconcile]`, as the raw
 /// forms above name them (a unit test compares them with serde's list).
-pub(super) const TOP_KEYS: [&str; 34] = [
+pub(super) const TOP_KEYS: [&str; 35] = [
     "host",
     "api",
     "client_id",
@@ -165,6 +165,7 @@ pub(super) const TOP_KEYS: [&str; 34] = [
     "lang",
     "mail",
     "state",
+    "reconcile",
 ];
 pub(super) const MAIL_KEYS: [&str; 9] = [
     "from",
@@ -179,12 +180,26 @@ pub(super) const MAIL_KEYS: [&str; 9] = [
 ];
 pub(super) const STATE_KEYS: [&str; 5] =
     ["backend", "url", "password_file", "ca_file", "tls_verify"];
+pub(super) const RECONCILE_KEYS: [&str; 11] = [
+    "status_file",
+    "livestatus",
+    "icinga2_url",
+    "icinga2_user",
+    "icinga2_password_file",
+    "ca_file",
+    "create_missing",
+    "create_groups",
+    "create_names",
+    "margin",
+    "max_age",
+];
 
 /// The keys a table accepts (`""`: the top level).
 fn keys_of(table: &str) -> &'static [&'static str] {
     match table {
         "mail" => &MAIL_KEYS,
         "state" => &STATE_KEYS,
+        "reconcile" => &RECONCILE_KEYS,
         _ => &TOP_KEYS,
     }
 }
@@ -207,7 +222,11 @@ fn unknown_key(text: &str, path: &Path, key: String, line: usize) -> ConfigError
         };
     }
     if table.is_empty() {
-        for (table, keys) in [("mail", &MAIL_KEYS[..]), ("state", &STATE_KEYS[..])] {
+        for (table, keys) in [
+            ("mail", &MAIL_KEYS[..]),
+            ("state", &STATE_KEYS[..]),
+            ("reconcile", &RECONCILE_KEYS[..]),
+        ] {
             if let Some(k) = keys.iter().find(|k| **k == name) {
                 return ConfigError::OutsideTable {
                     path: path.to_owned(),

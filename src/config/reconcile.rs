@@ -157,7 +157,7 @@ impl Validator<'_> {
             ReconcileSource::Livestatus(absolute("reconcile.livestatus", socket)?)
         } else if let Some(url) = raw.icinga2_url {
             ReconcileSource::Icinga2(self.icinga2(
-                url,
+                &url,
                 raw.icinga2_user,
                 raw.icinga2_password_file,
                 raw.ca_file,
@@ -205,7 +205,7 @@ impl Validator<'_> {
 
     fn icinga2(
         &self,
-        url: Spanned<String>,
+        url: &Spanned<String>,
         user: Option<Spanned<String>>,
         password_file: Option<Spanned<String>>,
         ca_file: Option<Spanned<String>>,
@@ -214,13 +214,13 @@ impl Validator<'_> {
         let rest = super::raw::strip_prefix_ignore_case(written, "https://").ok_or_else(|| {
             self.invalid(
                 "reconcile.icinga2_url",
-                &url,
+                url,
                 "must start with https:// (Icinga 2's API speaks only TLS), e.g. \
                  https://localhost:5665",
             )
         })?;
         if rest.is_empty() || rest.starts_with('/') || rest.chars().any(char::is_whitespace) {
-            return Err(self.invalid("reconcile.icinga2_url", &url, "names no server"));
+            return Err(self.invalid("reconcile.icinga2_url", url, "names no server"));
         }
         let user = user.ok_or_else(|| self.missing("reconcile.icinga2_user"))?;
         if user.get_ref().trim().is_empty() || user.get_ref().contains(':') {

@@ -18,6 +18,10 @@ use super::event::{Key, State};
 
 /// What the engine says of one host or service.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "the engine's own flags, one column each"
+)]
 pub(crate) struct Observed {
     /// Its current state: OK, WARNING, CRITICAL, UNKNOWN for a service; UP,
     /// DOWN, UNREACHABLE for a host.
@@ -292,7 +296,11 @@ mod tests {
         create_missing: true,
     };
 
-    fn facts<'a>(object: Option<&'a Observed>, ticket: Ticket) -> Facts<'a> {
+    fn not_seen(f: Facts<'_>) -> Facts<'_> {
+        Facts { seen: false, ..f }
+    }
+
+    fn facts(object: Option<&Observed>, ticket: Ticket) -> Facts<'_> {
         Facts {
             object,
             host: None,
@@ -303,6 +311,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the decision's table, one row per case"
+    )]
     fn every_case() {
         let ok = object(State::Ok);
         let up = object(State::Up);
@@ -363,9 +375,7 @@ mod tests {
         let open = Ticket::Open(7);
         let closed = Ticket::ClosedInGlpi(5);
         let none = Ticket::None;
-        fn not_seen(f: Facts<'_>) -> Facts<'_> {
-            Facts { seen: false, ..f }
-        }
+
         let (ok, up, crit, down, soft) = (&ok, &up, &crit, &down, &soft);
         let (pending_ok, pending_unknown) = (&pending_ok, &pending_unknown);
         let (fresh_ok, fresh_crit, old_enough) = (&fresh_ok, &fresh_crit, &old_enough);

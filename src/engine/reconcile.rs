@@ -173,8 +173,10 @@ impl<S: Store> Engine<'_, S> {
                 }
             };
             let ticket = match &action {
-                Action::Solved(id) | Action::Opened(id) | Action::WouldSolve(id) => Some(*id),
-                Action::Left(Why::ClosedInGlpi(id)) => Some(*id),
+                Action::Solved(id)
+                | Action::Opened(id)
+                | Action::WouldSolve(id)
+                | Action::Left(Why::ClosedInGlpi(id)) => Some(*id),
                 _ => open,
             };
             lines.push(KeyLine {

@@ -26,8 +26,6 @@ use secrecy::SecretString;
 use crate::core::Key;
 use crate::core::reconcile::Observed;
 
-pub(crate) use status_dat::parse as parse_status_dat;
-
 /// Where to read the engine's state, and how.
 #[derive(Debug)]
 pub(crate) enum Source {
@@ -170,10 +168,43 @@ impl MonitorError {
     }
 }
 
+/// Every parser of an engine's answer, on the fuzzer's bytes: the first
+/// byte chooses `status.dat` (0), Livestatus' three answers (1) or Icinga
+/// 2's (2), separated by `0xFF`. Whatever the bytes, a parser returns a
+/// snapshot or an error, never panics; a snapshot lists the hosts first.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn parse_any(data: &[u8]) -> Option<Snapshot> {
+    let (&which, rest) = data.split_first()?;
+    let text = String::from_utf8_lossy(rest);
+    let parts: Vec<&str> = text.split('\u{FFFD}').collect();
+    let part = |n: usize| parts.get(n).copied().unwrap_or_default();
+    let snapshot = match which % 3 {
+        0 => status_dat::parse(&text, "status.dat"),
+        1 => livestatus::parse(part(0), part(1), part(2), "Livestatus"),
+        _ => {
+            let json = |n: usize| serde_json::from_str(part(n)).unwrap_or_default();
+            icinga2::parse(&json(0), &json(1), &json(2), "Icinga 2 API")
+        }
+    };
+    let snapshot = snapshot.ok()?;
+    let first_service = snapshot
+        .objects
+        .iter()
+        .position(|o| !o.key.service.is_empty())
+        .unwrap_or(snapshot.objects.len());
+    assert!(
+        snapshot.objects[first_service..]
+            .iter()
+            .all(|o| !o.key.service.is_empty()),
+        "hosts first"
+    );
+    Some(snapshot)
+}
+
 /// Reads the engine's state from `source`.
 pub(crate) async fn read(source: &Source, limits: Limits) -> Result<Snapshot, MonitorError> {
     match source {
-        Source::StatusFile(path) => status_dat::read(path, limits).await,
+        Source::StatusFile(path) => status_dat::read(path),
         Source::Livestatus(path) => livestatus::read(path, limits).await,
         Source::Icinga2(api) => icinga2::read(api, limits).await,
     }

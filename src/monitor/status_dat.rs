@@ -16,12 +16,12 @@ use std::path::Path;
 
 use jiff::Timestamp;
 
-use super::{Limits, MonitorError, Object, Snapshot, epoch, finish, host_state, service_state};
+use super::{MonitorError, Object, Snapshot, epoch, finish, host_state, service_state};
 use crate::core::Key;
 use crate::core::reconcile::Observed;
 
 /// Reads and parses the file at `path`.
-pub(super) async fn read(path: &Path, _limits: Limits) -> Result<Snapshot, MonitorError> {
+pub(super) fn read(path: &Path) -> Result<Snapshot, MonitorError> {
     let bytes = std::fs::read(path).map_err(|source| MonitorError::Unreadable {
         path: path.to_owned(),
         source,
@@ -79,8 +79,8 @@ pub(crate) fn parse(text: &str, what: &str) -> Result<Snapshot, MonitorError> {
                             number(&fields, "created").and_then(|s| Timestamp::from_second(s).ok());
                     }
                     "programstatus" => {
-                        program_start =
-                            number(&fields, "program_start").and_then(|s| epoch(s as f64));
+                        program_start = number(&fields, "program_start")
+                            .and_then(|s| Timestamp::from_second(s).ok());
                     }
                     "hoststatus" | "servicestatus" => match object(&fields, name == "hoststatus") {
                         Some(o) => objects.push(o),
@@ -93,10 +93,9 @@ pub(crate) fn parse(text: &str, what: &str) -> Result<Snapshot, MonitorError> {
                 if matches!(
                     *name,
                     "info" | "programstatus" | "hoststatus" | "servicestatus"
-                ) {
-                    if let Some((k, v)) = line.split_once('=') {
-                        fields.push((k.trim_end(), v));
-                    }
+                ) && let Some((k, v)) = line.split_once('=')
+                {
+                    fields.push((k.trim_end(), v));
                 }
             }
         }

@@ -183,6 +183,7 @@ fn without_a_source_it_says_so_and_exits_0() {
 }
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "one table of cases, told in order")]
 fn it_solves_what_recovered_unnoticed_and_opens_what_has_no_ticket() {
     let w = World::new("");
     let env = &w.env;

@@ -17,7 +17,7 @@ use crate::support::engines::{
 use crate::support::glpi_sim::{Fault, FaultKind, Sim};
 use crate::support::{BIN, Env};
 
-const WAIT: Duration = Duration::from_secs(60);
+const WAIT: Duration = Duration::from_mins(1);
 const PROGRAM: &str = "/usr/bin/SEND_TICKET_GLPI";
 
 /// The program as Nagios runs it (the shipped definitions, through the
@@ -199,6 +199,7 @@ fn mirrored(
 }
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "one story, told in order")]
 fn after_a_storm_from_a_default_nagios_reconcile_makes_glpi_mirror_it() {
     let p = Program::new(Sim::start());
     let hosts: Vec<HostSpec> = (1..=4)
@@ -237,7 +238,7 @@ fn after_a_storm_from_a_default_nagios_reconcile_makes_glpi_mirror_it() {
         nagios.service_result(host, service, 2, "CRITICAL - first");
     }
     p.settle();
-    let mut rng = Rng(0x5eed_0f_e51a);
+    let mut rng = Rng(0x5eed_0fe5_1a00);
     for round in 0..8 {
         for (_, host, service) in &services {
             let state = [0, 0, 1, 2][usize::try_from(rng.next(4)).unwrap()];
@@ -262,7 +263,7 @@ fn after_a_storm_from_a_default_nagios_reconcile_makes_glpi_mirror_it() {
     }
     p.settle();
     nagios.schedule_service_downtime("h1", "S1", Duration::from_secs(4), "Paul", "short");
-    nagios.schedule_service_downtime("h1", "S2", Duration::from_secs(3600), "Paul", "long");
+    nagios.schedule_service_downtime("h1", "S2", Duration::from_hours(1), "Paul", "long");
     nagios.wait_status("both in a downtime", WAIT, |st| {
         st.service_field("h1", "S1", "scheduled_downtime_depth") == Some("1")
             && st.service_field("h1", "S2", "scheduled_downtime_depth") == Some("1")

@@ -299,7 +299,10 @@ fn a_top_level_key_after_a_table_is_named_as_such() {
 /// "expected one of" list of each table.
 #[test]
 fn key_lists_match_the_raw_forms() {
-    use crate::config::raw::{MAIL_KEYS, RawConfig, RawMail, RawState, STATE_KEYS, TOP_KEYS};
+    use crate::config::raw::{
+        MAIL_KEYS, RECONCILE_KEYS, RawConfig, RawMail, RawState, STATE_KEYS, TOP_KEYS,
+    };
+    use crate::config::reconcile::RawReconcile;
     fn expected<T: serde::de::DeserializeOwned>() -> Vec<String> {
         let e = toml::from_str::<T>("zz_not_a_key = 1").err().unwrap();
         let message = e.message().to_owned();
@@ -311,4 +314,5 @@ fn key_lists_match_the_raw_forms() {
     assert_eq!(expected::<RawConfig>(), TOP_KEYS);
     assert_eq!(expected::<RawMail>(), MAIL_KEYS);
     assert_eq!(expected::<RawState>(), STATE_KEYS);
+    assert_eq!(expected::<RawReconcile>(), RECONCILE_KEYS);
 }

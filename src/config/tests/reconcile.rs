@@ -5,8 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use secrecy::ExposeSecret as _;
+
 use super::{MINIMAL, SHIPPED, assert_invalid, err, ok, with};
-use crate::config::{ConfigError, Icinga2Api, ReconcileConfig, ReconcileSource};
+use crate::config::reconcile::Icinga2Api;
+use crate::config::{ConfigError, ReconcileConfig, ReconcileSource};
 use crate::core::reconcile::Scope;
 
 fn reconcile(extra: &str) -> ReconcileConfig {
@@ -29,7 +32,7 @@ fn status_file_with_every_default() {
             create_missing: true,
             scope: Scope::default(),
             margin: Duration::from_secs(30),
-            max_age: Duration::from_secs(60),
+            max_age: Duration::from_mins(1),
         }
     );
     assert_eq!(
@@ -53,7 +56,7 @@ fn every_key_is_read() {
     assert_eq!(c.scope.groups, ["Paris", "Lyon"]);
     assert_eq!(c.scope.names, ["web-*", "db-01/MySQL"]);
     assert_eq!(c.margin, Duration::ZERO);
-    assert_eq!(c.max_age, Duration::from_secs(300));
+    assert_eq!(c.max_age, Duration::from_mins(5));
     let c = reconcile(
         "icinga2_url = \"https://Icinga.example.org:5665/\"\nicinga2_user = \"esia-glpi\"\n\
          icinga2_password_file = \"/etc/esia/icinga2.pw\"\nca_file = \"/var/lib/icinga2/certs/ca.crt\"",
@@ -229,7 +232,6 @@ fn the_icinga2_password_is_read_only_when_asked() {
         password_file: file.clone(),
         ca_file: None,
     };
-    use secrecy::ExposeSecret as _;
     assert_eq!(
         api.password(std::path::Path::new("/etc/esia/glpi.conf"))
             .unwrap()
