@@ -66,7 +66,9 @@ struct Line {
 
 pub(crate) async fn run(globals: &Globals, args: &ReconcileArgs) -> Result<(), Error> {
     let started = Instant::now();
-    let config = globals.load_glpi_config()?;
+    // Not configured is said before the example values are refused: the
+    // package starts the timer's unit at install, before anyone edited it.
+    let config = globals.load_config()?;
     let settings = match (&args.status_file, &config.reconcile) {
         (Some(file), Some(table)) => ReconcileConfig {
             source: ReconcileSource::StatusFile(file.clone()),
@@ -89,6 +91,7 @@ pub(crate) async fn run(globals: &Globals, args: &ReconcileArgs) -> Result<(), E
             return Ok(());
         }
     };
+    crate::config::require_real(&config, &globals.config_path)?;
     let source = source(globals, &settings.source)?;
     let limits = Limits {
         connect_timeout: config.connect_timeout,

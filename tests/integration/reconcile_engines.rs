@@ -12,7 +12,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::engines::{
-    HostSpec, Nagios, NagiosOptions, Recorder, Retention, StatusDat, wait_until,
+    HostSpec, Icinga2, Icinga2Options, Nagios, NagiosOptions, Recorder, Retention, ServiceSpec,
+    StatusDat, Target, wait_until,
 };
 use crate::support::glpi_sim::{Fault, FaultKind, Sim};
 use crate::support::{BIN, Env};
@@ -42,16 +43,26 @@ impl Program {
     /// Writes the configuration: the simulator, the state directory in the
     /// recorder's directory, `[reconcile]` reading `status`.
     fn configure(&self, status: &Path) {
+        self.configure_with(&format!(
+            "[reconcile]\nstatus_file = \"{}\"\nmargin = 3\n",
+            status.display()
+        ));
+    }
+
+    /// Writes the configuration with `table` (a `[reconcile]` table) as
+    /// `name` in the recorder's directory.
+    fn configure_with(&self, table: &str) {
+        self.configure_as("glpi.conf", table);
+    }
+
+    fn configure_as(&self, name: &str, table: &str) {
         let text = std::fs::read_to_string(&self.env.config).unwrap();
         let text = text.replace(
             &format!("state_dir=\"{}\"", self.env.state.display()),
             &format!("state_dir=\"{}\"", self.rec.dir().join("state").display()),
         );
-        let text = format!(
-            "{text}[reconcile]\nstatus_file = \"{}\"\nmargin = 3\n",
-            status.display()
-        );
-        let config = self.rec.dir().join("glpi.conf");
+        let text = format!("{text}{table}");
+        let config = self.rec.dir().join(name);
         crate::support::write_private(&config, &text);
         if rustix::process::geteuid().is_root() {
             let out = std::process::Command::new("chown")
@@ -63,14 +74,21 @@ impl Program {
         }
     }
 
-    fn definitions(&self) -> String {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf/engines/nagios4.cfg");
+    fn definitions(&self, name: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("conf/engines")
+            .join(name);
         let text = std::fs::read_to_string(path).unwrap();
         text.replace(PROGRAM, &self.rec.script().display().to_string())
     }
 
     /// `esia-glpi ARGS` as the engine's user, with this configuration.
     fn esia(&self, args: &[&str]) -> crate::support::Run {
+        self.esia_with("glpi.conf", args)
+    }
+
+    /// `esia-glpi ARGS` as the engine's user, with the configuration `name`.
+    fn esia_with(&self, name: &str, args: &[&str]) -> crate::support::Run {
         let mut c = if rustix::process::geteuid().is_root() {
             let mut c = std::process::Command::new("runuser");
             c.args(["-u", "nagios", "--", BIN]);
@@ -82,7 +100,7 @@ impl Program {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("TZ", "UTC")
             .arg("--config")
-            .arg(self.rec.dir().join("glpi.conf"))
+            .arg(self.rec.dir().join(name))
             .args(args)
             .stdin(std::process::Stdio::null());
         let o = c.output().unwrap();
@@ -220,7 +238,7 @@ fn after_a_storm_from_a_default_nagios_reconcile_makes_glpi_mirror_it() {
         .collect();
     let nagios = Nagios::start(NagiosOptions {
         hosts: hosts.clone(),
-        commands: p.definitions(),
+        commands: p.definitions("nagios4.cfg"),
         contacts: "glpi".to_owned(),
         ..NagiosOptions::default()
     });
@@ -368,4 +386,200 @@ fn after_a_storm_from_a_default_nagios_reconcile_makes_glpi_mirror_it() {
     assert_eq!(r.code, 8, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("is stale"), "{}", r.stderr);
     assert_eq!(sim.tickets(), tickets, "nothing changed on old news");
+}
+
+/// The `[reconcile]` table of Icinga 2's REST API, as the README gives it:
+/// an ApiUser with only the permissions reconcile needs (declared in the
+/// engine's private configuration), its password in a file.
+const RECONCILE_API_USER: &str = "esia-reconcile";
+const RECONCILE_API_PASSWORD: &str = "reconcile-Pw-8c1f0e";
+
+fn api_user() -> String {
+    format!(
+        "object ApiUser \"{RECONCILE_API_USER}\" {{\n  password = \"{RECONCILE_API_PASSWORD}\"\n  \
+         permissions = [ \"status/query\", \"objects/query/Host\", \"objects/query/Service\" ]\n}}\n"
+    )
+}
+
+fn icinga2_table(p: &Program, icinga: &Icinga2, password: &str) -> String {
+    let file = p.rec.dir().join("icinga2-api.password");
+    std::fs::write(&file, format!("{password}\n")).unwrap();
+    format!(
+        "[reconcile]\nicinga2_url = \"{}\"\nicinga2_user = \"{RECONCILE_API_USER}\"\n\
+         icinga2_password_file = \"{}\"\nca_file = \"{}\"\nmargin = 3\n",
+        icinga.api_url(),
+        file.display(),
+        icinga.ca_file().display()
+    )
+}
+
+/// The action of `node`/`service` in a reconcile report.
+fn action(report: &serde_json::Value, node: &str, service: &str) -> (String, String) {
+    let line = report["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["node"] == node && k["service"] == service)
+        .unwrap_or_else(|| panic!("no line for {node}/{service}: {report:#}"));
+    (
+        line["action"].as_str().unwrap_or_default().to_owned(),
+        line["reason"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+fn open_count(sim: &Sim, name: &str) -> usize {
+    sim.tickets()
+        .iter()
+        .filter(|t| t.name == name && t.status < 5)
+        .count()
+}
+
+#[test]
+fn icinga2_through_its_rest_api_and_its_livestatus_listener() {
+    let p = Program::new(Sim::start());
+    let hosts = vec![
+        HostSpec::new("h1")
+            .group("G1")
+            .with(ServiceSpec::new("S1").no_flapping())
+            .with(ServiceSpec::new("S2").no_flapping())
+            .with(ServiceSpec::new("S3").no_flapping())
+            .with(ServiceSpec::new("S4").no_flapping()),
+        HostSpec::new("h2").group("G2"),
+    ];
+    let icinga = Icinga2::start(Icinga2Options {
+        hosts,
+        commands: p.definitions("icinga2.conf"),
+        extra: api_user(),
+        ..Icinga2Options::default()
+    });
+    p.configure_with(&icinga2_table(&p, &icinga, RECONCILE_API_PASSWORD));
+    p.configure_as(
+        "livestatus.conf",
+        &format!(
+            "[reconcile]\nlivestatus = \"{}\"\nmargin = 3\n",
+            icinga.livestatus_socket().display()
+        ),
+    );
+    let sim = &p.env.sim;
+    let (s1, s2, s3) = (
+        title("G1", "h1", "S1"),
+        title("G1", "h1", "S2"),
+        title("G1", "h1", "S3"),
+    );
+    let host = "( G2 ) h2".to_owned();
+
+    // Tickets for S1, S3 and the host h2; S2 had one, solved.
+    for s in ["S1", "S2", "S3"] {
+        icinga.service_result("h1", s, 2, &format!("CRITICAL - {s}"));
+    }
+    icinga.host_result("h2", 1, "DOWN - no route");
+    wait_until("four tickets", WAIT, || {
+        (sim.tickets().len() == 4).then_some(())
+    });
+    icinga.service_result("h1", "S2", 0, "OK - S2");
+    wait_until("S2 solved", WAIT, || {
+        (open_count(sim, &s2) == 0).then_some(())
+    });
+    icinga.service_result("h1", "S4", 0, "OK - S4");
+    // Nobody is told any more: S1 and h2 recover, S2 fails again.
+    for t in [
+        Target::service("h1", "S1"),
+        Target::service("h1", "S2"),
+        Target::host("h2"),
+    ] {
+        icinga.set_notifications_of(&t, false);
+    }
+    icinga.service_result("h1", "S1", 0, "OK - nobody told");
+    icinga.service_result("h1", "S2", 2, "CRITICAL - nobody told");
+    icinga.host_result("h2", 0, "UP - nobody told");
+    // S3 recovers inside a downtime that lasts: it keeps its ticket.
+    icinga.schedule_downtime(
+        &Target::service("h1", "S3"),
+        Duration::from_hours(1),
+        "Paul",
+        "long",
+    );
+    wait_until("S3 in a downtime", WAIT, || {
+        (icinga.service_attrs("h1", "S3")["downtime_depth"].as_f64() == Some(1.0)).then_some(())
+    });
+    icinga.service_result("h1", "S3", 0, "OK - during maintenance");
+    p.settle();
+    std::thread::sleep(Duration::from_secs(4));
+
+    // Through the REST API.
+    let r = p.esia(&["--json", "reconcile"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let report: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert!(
+        report["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("Icinga 2 API https://"),
+        "{report:#}"
+    );
+    assert_eq!(action(&report, "h1", "S1").0, "solved", "{report:#}");
+    assert_eq!(action(&report, "h1", "S2").0, "opened", "{report:#}");
+    assert_eq!(
+        action(&report, "h1", "S3"),
+        ("left".into(), "in_downtime".into())
+    );
+    assert_eq!(action(&report, "h2", "").0, "solved", "{report:#}");
+    assert_eq!(
+        (
+            open_count(sim, &s1),
+            open_count(sim, &s2),
+            open_count(sim, &s3),
+            open_count(sim, &host)
+        ),
+        (0, 1, 1, 0),
+        "{}",
+        sim.trail()
+    );
+    let opened = sim
+        .tickets()
+        .into_iter()
+        .rev()
+        .find(|t| t.name == s2)
+        .unwrap();
+    assert!(
+        opened.content.contains("CRITICAL - nobody told"),
+        "{}",
+        opened.content
+    );
+
+    // Through the LivestatusListener: S2 recovers, S1 fails, unnoticed.
+    icinga.service_result("h1", "S2", 0, "OK - again nobody told");
+    icinga.service_result("h1", "S1", 2, "CRITICAL - again nobody told");
+    std::thread::sleep(Duration::from_secs(4));
+    let r = p.esia_with("livestatus.conf", &["--json", "reconcile"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let report: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert!(
+        report["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("Livestatus "),
+        "{report:#}"
+    );
+    assert_eq!(action(&report, "h1", "S1").0, "opened", "{report:#}");
+    assert_eq!(action(&report, "h1", "S2").0, "solved", "{report:#}");
+    assert_eq!((open_count(sim, &s1), open_count(sim, &s2)), (1, 0));
+    let most = most_open_at_once(sim);
+    assert!(most.values().all(|n| *n <= 1), "{most:#?}");
+
+    // A wrong password: refused, exit 8, nothing changed, no secret shown.
+    p.configure_with(&icinga2_table(&p, &icinga, "not-the-password"));
+    let tickets = sim.tickets();
+    let r = p.esia(&["reconcile"]);
+    assert_eq!(r.code, 8, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("refused"), "{}", r.stderr);
+    assert!(r.stderr.contains("icinga2_password_file"), "{}", r.stderr);
+    assert!(!r.stderr.contains("not-the-password"), "{}", r.stderr);
+    assert_eq!(sim.tickets(), tickets);
+    // Icinga 2 stopped: unreachable, exit 8; Livestatus too.
+    drop(icinga);
+    assert_eq!(p.esia(&["reconcile"]).code, 8);
+    let r = p.esia_with("livestatus.conf", &["reconcile"]);
+    assert_eq!(r.code, 8, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(sim.tickets(), tickets);
 }
