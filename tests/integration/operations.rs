@@ -47,7 +47,7 @@ pub(crate) fn generate() -> tempfile::TempDir {
 
 /// Every man page `generate` writes: section 1 for the program, each
 /// visible command and the two alert programs, section 5 for the file.
-pub(crate) const MAN_PAGES: [&str; 10] = [
+pub(crate) const MAN_PAGES: [&str; 11] = [
     "esia-glpi.1",
     "esia-glpi-notify.1",
     "esia-glpi-check.1",
@@ -55,6 +55,7 @@ pub(crate) const MAN_PAGES: [&str; 10] = [
     "esia-glpi-state.1",
     "esia-glpi-render.1",
     "esia-glpi-health.1",
+    "esia-glpi-reconcile.1",
     "SEND_TICKET_GLPI.1",
     "SEND_TICKET_GLPI_MAIL.1",
     "glpi.conf.5",
@@ -213,6 +214,22 @@ fn the_man_pages_render() {
     );
     has("esia-glpi-flush.1", &["esia-glpi-flush.timer", "user.conf"]);
     has(
+        "esia-glpi-reconcile.1",
+        &[
+            "reconcile [--dry-run] [--status-file FILE]",
+            "esia-glpi-reconcile.timer",
+            "esia-glpi-reconcile.service.d/user.conf",
+            "nagioscore#817",
+            "create_names",
+            "margin",
+            "8 reconcile: the engine's state source is stale",
+            "not configured",
+            "would solve ticket 12",
+            "unknown_to_engine",
+            "glpi.conf(5)",
+        ],
+    );
+    has(
         "SEND_TICKET_GLPI.1",
         &[
             "SEND_TICKET_GLPI [GLOBAL OPTIONS] [-L|--priority N]",
@@ -230,6 +247,10 @@ fn the_man_pages_render() {
             "inventory_ttl = whole seconds",
             "THE [state] TABLE",
             "THE [mail] TABLE",
+            "THE [reconcile] TABLE",
+            "create_names = a list of patterns",
+            "margin = whole seconds, 0 to 3600",
+            "esia-glpi-reconcile(1)",
             "smtp_security",
             "%notification.author",
         ],
@@ -244,6 +265,40 @@ fn the_man_pages_render() {
             "{page}: the hidden command"
         );
     }
+}
+
+/// The README's exit-status table has the codes `--help` prints (8,
+/// reconcile's, included), in the same order.
+#[test]
+fn the_readme_exit_table_is_the_help_one() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let table = &readme[readme
+        .find("\n## Exit status\n")
+        .expect("an Exit status section")..];
+    let table = &table[..table[1..].find("\n## ").map_or(table.len(), |e| e + 1)];
+    let readme_codes: Vec<u8> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| ")?.split_once(" |"))
+        .filter_map(|(code, _)| code.trim().parse().ok())
+        .collect();
+    let help = Command::new(BIN)
+        .arg("--help")
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(help.status.success(), "{help:?}");
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let help_codes: Vec<u8> = help
+        .lines()
+        .filter_map(|l| l.strip_prefix("  ")?.split_once("  "))
+        .filter_map(|(code, _)| code.parse().ok())
+        .collect();
+    assert_eq!(
+        readme_codes, help_codes,
+        "README:\n{table}\n--help:\n{help}"
+    );
+    assert!(readme_codes.contains(&8), "{table}");
 }
 
 /// The newest .deb built by pkg/build-deb.sh.
@@ -347,7 +402,8 @@ fn packaged_docs(listing: &str, tree: &Path) {
 
 /// The packaged postinst is `pkg/debian/postinst` plus cargo-deb's units
 /// section; run (as `postinst_says_whom_it_chose_and_what_next` runs the
-/// source), it says what it did and what to do next, and enables the timer.
+/// source), it says what it did and what to do next, and enables and
+/// starts both timers.
 fn packaged_postinst(deb: &Path) {
     let postinst = info(deb, "postinst");
     let source = include_str!("../../pkg/debian/postinst");
@@ -373,7 +429,26 @@ fn packaged_postinst(deb: &Path) {
     );
     run.did("install -d -m 0700 -o nagios -g nagiosgrp ROOT/var/lib/esia-glpi");
     run.did("chmod 0640 ROOT/etc/esia/glpi.conf");
-    run.did("deb-systemd-helper enable esia-glpi-flush.timer");
+    for timer in ["esia-glpi-flush.timer", "esia-glpi-reconcile.timer"] {
+        run.did(&format!("deb-systemd-helper enable {timer}"));
+        // Started (restarted on upgrade) only where systemd runs
+        // (`/run/systemd/system`): read, not run.
+        assert!(
+            postinst
+                .lines()
+                .any(|l| l.trim_start().starts_with("deb-systemd-invoke ") && l.contains(timer)),
+            "the postinst does not start {timer}:\n{postinst}"
+        );
+    }
+    for service in ["esia-glpi-flush.service", "esia-glpi-reconcile.service"] {
+        run.never(&format!("deb-systemd-helper enable {service}"));
+    }
+    assert_eq!(
+        run.dropin("esia-glpi-reconcile"),
+        run.dropin("esia-glpi-flush")
+            .replace("flush runs as", "reconcile runs as flush, as"),
+        "reconcile runs as flush does"
+    );
 }
 
 #[test]
@@ -421,6 +496,8 @@ fn the_deb_contents() {
         "/fish/vendor_completions.d/esia-glpi.fish",
         "/systemd/system/esia-glpi-flush.service",
         "/systemd/system/esia-glpi-flush.timer",
+        "/systemd/system/esia-glpi-reconcile.service",
+        "/systemd/system/esia-glpi-reconcile.timer",
     ] {
         assert!(has(suffix), "no {suffix} in the package:\n{listing}");
     }
@@ -436,16 +513,7 @@ fn the_deb_contents() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let unit = |name: &str| {
-        ["lib/systemd/system", "usr/lib/systemd/system"]
-            .iter()
-            .find_map(|d| std::fs::read_to_string(tree.path().join(d).join(name)).ok())
-            .unwrap_or_else(|| panic!("{name} not extracted"))
-    };
-    assert!(unit("esia-glpi-flush.service").contains("\nExecStart=/usr/bin/esia-glpi flush\n"));
-    let timer = unit("esia-glpi-flush.timer");
-    assert!(timer.contains("\nOnCalendar=minutely\n"), "{timer}");
-    assert!(timer.contains("WantedBy=timers.target"), "{timer}");
+    packaged_units(tree.path());
     packaged_docs(&listing, tree.path());
     let help = Command::new(tree.path().join("usr/bin/esia-glpi"))
         .arg("--help")
@@ -455,6 +523,52 @@ fn the_deb_contents() {
     // The engines' wiring, as the README quotes it and the engine tests load
     // it.
     crate::wiring::assert_installed(tree.path());
+}
+
+/// The systemd units as the package installs them under `tree`: flush's
+/// timer every minute; reconcile's own oneshot unit every 5 minutes, bound
+/// to nothing (a failing flush must not stop it), its failures (exit 8)
+/// failures of the unit.
+fn packaged_units(tree: &Path) {
+    let unit = |name: &str| {
+        ["lib/systemd/system", "usr/lib/systemd/system"]
+            .iter()
+            .find_map(|d| std::fs::read_to_string(tree.join(d).join(name)).ok())
+            .unwrap_or_else(|| panic!("{name} not extracted"))
+    };
+    assert!(unit("esia-glpi-flush.service").contains("\nExecStart=/usr/bin/esia-glpi flush\n"));
+    let timer = unit("esia-glpi-flush.timer");
+    assert!(timer.contains("\nOnCalendar=minutely\n"), "{timer}");
+    assert!(timer.contains("WantedBy=timers.target"), "{timer}");
+    let service = unit("esia-glpi-reconcile.service");
+    assert!(
+        service.contains("\nExecStart=/usr/bin/esia-glpi reconcile\n"),
+        "{service}"
+    );
+    assert!(service.contains("\nType=oneshot\n"), "{service}");
+    for binding in [
+        "Requires=",
+        "BindsTo=",
+        "PartOf=",
+        "Requisite=",
+        "SuccessExitStatus=",
+    ] {
+        assert!(
+            !service.lines().any(|l| l.starts_with(binding)),
+            "{binding} in {service}"
+        );
+    }
+    // Its settings (not its comments) name no flush unit.
+    let names_flush = |text: &str| {
+        text.lines()
+            .any(|l| !l.starts_with('#') && l.contains("esia-glpi-flush"))
+    };
+    assert!(!names_flush(&service), "{service}");
+    let timer = unit("esia-glpi-reconcile.timer");
+    assert!(timer.contains("\nOnCalendar=*:0/5\n"), "{timer}");
+    assert!(timer.contains("\nRandomizedDelaySec="), "{timer}");
+    assert!(timer.contains("WantedBy=timers.target"), "{timer}");
+    assert!(!names_flush(&timer), "{timer}");
 }
 
 /// Stand-ins for the commands the postinst changes the system with: each
@@ -579,11 +693,13 @@ inside() {{
         );
     }
 
-    fn dropin(&self) -> String {
+    /// The drop-in naming the user of `unit` (`esia-glpi-flush`,
+    /// `esia-glpi-reconcile`).
+    fn dropin(&self, unit: &str) -> String {
         std::fs::read_to_string(
             self.root
                 .path()
-                .join("etc/systemd/system/esia-glpi-flush.service.d/user.conf"),
+                .join(format!("etc/systemd/system/{unit}.service.d/user.conf")),
         )
         .unwrap()
     }
@@ -615,10 +731,18 @@ fn postinst_says_whom_it_chose_and_what_next() {
     run.did("chown root:nagiosgrp ROOT/etc/esia/glpi.conf");
     run.did("chmod 0640 ROOT/etc/esia/glpi.conf");
     run.never("useradd");
-    assert!(
-        run.dropin().contains("\nUser=nagios\nGroup=nagiosgrp\n"),
-        "{}",
-        run.dropin()
+    for unit in ["esia-glpi-flush", "esia-glpi-reconcile"] {
+        assert!(
+            run.dropin(unit)
+                .contains("\nUser=nagios\nGroup=nagiosgrp\n"),
+            "{unit}: {}",
+            run.dropin(unit)
+        );
+    }
+    run.says(
+        "esia-glpi: esia-glpi-reconcile (every 5 minutes, once [reconcile] is set in \
+         /etc/esia/glpi.conf) runs as nagios \
+         (/etc/systemd/system/esia-glpi-reconcile.service.d/user.conf).",
     );
 
     // ESIA_GLPI_USER wins.
@@ -681,6 +805,54 @@ fn postinst_says_whom_it_chose_and_what_next() {
     run.never("install");
     run.never("chown");
     run.never("chmod");
+}
+
+/// An upgrade from a version without reconcile: flush's drop-in is there
+/// (its user changed by the administrator) and is kept; reconcile's is
+/// written with the same user.
+#[test]
+fn postinst_gives_reconcile_the_user_of_flush() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pkg/debian/postinst");
+    let dir = tempfile::tempdir().unwrap();
+    let wrapper = dir.path().join("postinst");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "mkdir -p \"$DPKG_ROOT/etc/systemd/system/esia-glpi-flush.service.d\"\n\
+             printf '%s\\n' '# edited' '[Service]' 'User=icinga' 'Group=icinga' \
+             >\"$DPKG_ROOT/etc/systemd/system/esia-glpi-flush.service.d/user.conf\"\n\
+             exec sh {} \"$@\"\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let run = Postinst::run(
+        &wrapper,
+        &["configure", "0.0.9"],
+        "nagios icinga",
+        None,
+        Some("icinga"),
+    );
+    run.succeeded();
+    assert_eq!(
+        run.dropin("esia-glpi-flush"),
+        "# edited\n[Service]\nUser=icinga\nGroup=icinga\n"
+    );
+    assert!(
+        run.dropin("esia-glpi-reconcile")
+            .ends_with("\n[Service]\nUser=icinga\nGroup=icinga\n"),
+        "{}",
+        run.dropin("esia-glpi-reconcile")
+    );
+    run.says(
+        "esia-glpi: esia-glpi-reconcile (every 5 minutes, once [reconcile] is set in \
+         /etc/esia/glpi.conf) runs as icinga \
+         (/etc/systemd/system/esia-glpi-reconcile.service.d/user.conf).",
+    );
+    assert!(
+        !run.stdout().contains("esia-glpi-flush (every minute)"),
+        "flush's drop-in is kept"
+    );
 }
 
 #[test]

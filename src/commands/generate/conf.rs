@@ -422,8 +422,8 @@ belongs to that table. `notify` never reads the source nor the password file.",
                 takes: "a list of patterns",
                 default: Value("[]"),
                 meaning: "`NODE` or `NODE/SERVICE` patterns (`*` any text, `?` one \
-                    character) of objects that may get a ticket even if never seen; a pattern \
-                    without `/` names a host and all its services.",
+                    character, case-sensitive) of objects that may get a ticket even if never \
+                    seen; a pattern without `/` names a host and all its services.",
             },
             Key {
                 name: "reconcile.margin",
@@ -438,7 +438,8 @@ belongs to that table. `notify` never reads the source nor the password file.",
                 takes: SECONDS,
                 default: Value("60"),
                 meaning: "A `status.dat` written longer ago than this is stale: nothing is \
-                    changed and reconcile exits 8. Livestatus and the REST API answer from the \
+                    changed and reconcile exits 8. The engine's `status_update_interval` (Nagios: \
+                    10 s by default) must be below it. Livestatus and the REST API answer from the \
                     engine's memory: an answer is never old, no answer is exit 8.",
             },
         ],
@@ -610,10 +611,15 @@ Two monitoring servers sharing their state:
     url = \"postgres://esia@db.example.org:5432/esia_glpi?sslmode=require\"
     password_file = \"/etc/esia/state-db.password\"
 
-Reconcile with Debian's Nagios 4, or with Icinga 2's REST API:
+Reconcile with Debian's Nagios 4, with a Livestatus socket, or with Icinga 2's
+REST API (one of the three):
 
     [reconcile]
     status_file = \"/var/lib/nagios4/status.dat\"
+    create_names = [\"web-*\", \"db01/Disk*\"]
+
+    [reconcile]
+    livestatus = \"/var/run/icinga2/cmd/livestatus\"
 
     [reconcile]
     icinga2_url = \"https://localhost:5665\"
@@ -690,6 +696,8 @@ pub(super) fn page() -> String {
         bold("esia-glpi-check"),
         roman("(1), "),
         bold("esia-glpi-render"),
+        roman("(1), "),
+        bold("esia-glpi-reconcile"),
         roman("(1), "),
         bold("SEND_TICKET_GLPI_MAIL"),
         roman("(1)"),

@@ -371,6 +371,7 @@ mod tests {
             ExitStatus::Unavailable,
             ExitStatus::State,
             ExitStatus::Mail,
+            ExitStatus::Source,
             ExitStatus::Foreign,
         ]
         .map(|s| s as u8);

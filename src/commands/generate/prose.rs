@@ -45,6 +45,7 @@ const ALL_PAGES: &[&str] = &[
     "esia-glpi-state(1)",
     "esia-glpi-render(1)",
     "esia-glpi-health(1)",
+    "esia-glpi-reconcile(1)",
     "SEND_TICKET_GLPI(1)",
     "SEND_TICKET_GLPI_MAIL(1)",
     "glpi.conf(5)",
@@ -166,6 +167,38 @@ UNKNOWN (an unreadable configuration or state), its line saying why. The
 table below is the other commands'.",
         examples: HEALTH_EXAMPLES,
         see_also: &["esia-glpi(1)", "esia-glpi-flush(1)", "esia-glpi-state(1)"],
+    },
+    CommandDoc {
+        page: "esia-glpi-reconcile",
+        command: "reconcile",
+        invoked: Invoked::Command,
+        summary: None,
+        description: RECONCILE,
+        macros: false,
+        files: "\
+: `esia-glpi-reconcile.timer`, `esia-glpi-reconcile.service`
+The systemd units that run `esia-glpi reconcile` every 5 minutes (up to 30 s
+late), independent of `flush`'s: a failing flush does not stop them. Exit 8
+shows as a failed unit: `systemctl status esia-glpi-reconcile.timer`,
+`journalctl -u esia-glpi-reconcile`.
+
+: `/etc/systemd/system/esia-glpi-reconcile.service.d/user.conf`
+The drop-in naming the user `reconcile` runs as: the same as `flush`'s, the
+monitoring engine's, owner of the state directory and reader of the engine's
+state. Written at installation.
+
+: `/var/lib/nagios4/status.dat`
+Debian's Nagios 4 status file, the usual `status_file`.",
+        exit: RECONCILE_EXIT,
+        examples: RECONCILE_EXAMPLES,
+        see_also: &[
+            "esia-glpi(1)",
+            "glpi.conf(5)",
+            "esia-glpi-check(1)",
+            "esia-glpi-state(1)",
+            "esia-glpi-flush(1)",
+            "systemd.timer(5)",
+        ],
     },
     CommandDoc {
         page: "SEND_TICKET_GLPI",
@@ -586,6 +619,109 @@ const RENDER_EXAMPLES: &str = "\
           --state CRITICAL --output \"connection refused\"
     $ esia-glpi --config /tmp/glpi.conf --json render --node web01 \\
           --state DOWN --service \"\" --var site=Lyon";
+
+const RECONCILE: &str = "\
+`esia-glpi reconcile` makes GLPI mirror the monitoring engine's current state.
+Engines do not send every recovery: Nagios sends none for a state that changed
+during a downtime (nagioscore#817), nor after flapping before Nagios 4.5.6
+(nagioscore#91), nor for a problem it forgot in a restart without its
+retention file, nor when `notification_options` lacks `r` or notifications
+are disabled; Icinga 2 has the same holes (icinga2#9449, #10845, #7086,
+#10631). Such a ticket would stay open for ever. `reconcile` asks the engine
+what its state is, instead of waiting for what it says.
+
+It reads the source of the `[reconcile]` table of the configuration (see
+`glpi.conf`(5)) once and lists GLPI's open tickets once (indexed, paged: no
+search per key). The keys with an open ticket are those of the records and
+GLPI's open tickets written by the API user that carry the marker. Then, for
+each node and service:
+
+: a ticket open, the object OK or UP in a hard state
+The ticket is solved; its solution says that the engine sent no recovery, and
+since when the object is OK.
+
+: a hard problem, no ticket open
+A ticket is opened, with `default_priority` (`create_missing`, on by
+default), if the object is not in a downtime, its host is not DOWN or
+UNREACHABLE, and this program has seen it (a record, a kept or delivered
+event, a ticket with its marker) or `create_groups` / `create_names` name it.
+A ticket a human solved or closed in GLPI is never reopened by `reconcile`:
+the next problem notification opens a new one.
+
+: an open ticket whose object the engine no longer knows
+Reported, left alone.
+
+Nothing acts on a state younger than `margin` (30 s by default; raise it to
+the engine's `first_notification_delay`): its notification may be on its way.
+Nothing acts on an object the engine has not checked since it started, nor on
+a soft state, nor on a key with kept events or held by a run: `reconcile`
+takes each key's turn like a notification, so the two never race into two
+tickets or a wrong solution.
+
+The sources: `status_file`, Nagios 4's or Naemon's `status.dat` (stale when
+written more than `max_age` seconds ago, 60 by default: the engine's
+`status_update_interval` must be below it; it names no host groups and no
+address, so `create_groups` does not apply and the ticket's
+`%node.group.name` and `%node.address` are empty); `livestatus`, a Livestatus
+unix socket (Naemon, Checkmk, Nagios with its broker module, Icinga 2 up to
+2.17); `icinga2_url`, Icinga 2's REST API. A live source answers from the
+engine's memory. `--status-file` reads another `status.dat` instead. A source
+that is stale, unreadable or unreachable changes nothing (exit 8). Without a
+`[reconcile]` table (and no `--status-file`), `reconcile` says it is not
+configured and exits 0. `esia-glpi check` verifies the source as the engine's
+user.
+
+Standard output: a first line naming the source, how old its state is and how
+many tickets are open in GLPI (`reconcile: 42 objects from status.dat
+/var/lib/nagios4/status.dat (written 3 s ago), 7 open tickets in GLPI`); one
+line per key acted upon or left for a reason worth saying (`solved ticket 12
+(srv-web-01 HTTP): OK since 2026-12-07 03:12, the engine sent no recovery`;
+`opened ticket 31 (db01 Disk): CRITICAL, no ticket was open`; `left srv-old
+PING (ticket 9): the engine does not know this object any more`); then the
+counts (`→ solved 1, opened 1, left 1`). With `--dry-run`, nothing is changed
+and the lines say `would solve ticket 12 (...)`, `would open a ticket (...)`.
+
+With `--json`, one object: `configured` (alone, false, without a
+`[reconcile]` table), `source`, `taken` (RFC 3339), `objects`,
+`open_tickets`, `dry_run`, `solved`, `opened`, `left`, `failed`, `keys` (each
+with `node`, `service`, `action` — `solved`, `opened`, `would_solve`,
+`would_open`, `left` or `failed` — `ticket`, `state`, `reason`, `error`),
+`requests`, `ms`. The reasons: `unknown_to_engine`, `not_checked`,
+`soft_state`, `within_margin`, `in_downtime`, `host_down`, `closed_in_glpi`,
+`notification_in_progress`, `newer_than_source`.
+
+Esia offers no state file or API that `reconcile` can read: it does not apply
+to an Esia site (see the README, \"Reconcile\").";
+
+const RECONCILE_EXIT: &str = "\
+`reconcile` exits 0 when GLPI mirrors the engine or was made to, and when it
+is not configured; 8 when the engine's state source is stale, unreadable or
+unreachable: nothing was changed, and a hint says what to fix. Otherwise a
+status of the table below: 3 the configuration; 4, 5 or 6 when GLPI or the
+state failed, the keys concerned `failed` in the report. Under the timer, any
+status but 0 is a failed unit.";
+
+const RECONCILE_EXAMPLES: &str = "\
+What it would do, as the engine's user, changing nothing:
+
+    $ sudo -u nagios esia-glpi reconcile --dry-run
+
+A copy of Nagios's state, or an answer in JSON:
+
+    $ sudo -u nagios esia-glpi reconcile --status-file /tmp/status.dat
+    $ sudo -u nagios esia-glpi --json reconcile
+
+The timer's runs:
+
+    $ systemctl status esia-glpi-reconcile.timer
+    $ journalctl -u esia-glpi-reconcile --since today
+
+The table for Debian's Nagios 4, before `[mail]`:
+
+    [reconcile]
+    status_file = \"/var/lib/nagios4/status.dat\"
+    create_names = [\"web-*\", \"db01/Disk*\"]
+    margin = 30";
 
 const SEND_TICKET_GLPI: &str = "\
 `SEND_TICKET_GLPI` is the alert program the monitoring engine runs once per
