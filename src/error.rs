@@ -95,14 +95,25 @@ pub(crate) enum Error {
     #[error("health: plugin status {code}")]
     Plugin { code: u8 },
     /// `check` found problems; its checklist on stdout names each one.
-    /// `kind`: the first problem's class; `None` when it stops only the
-    /// notification mail (exit 7, as `notify` when only its mail fails).
+    /// `stops`: what the first one stops.
     #[error("check found {problems} problem(s); the first: {first}")]
     Check {
         problems: usize,
         first: String,
-        kind: Option<Failure>,
+        stops: Stops,
     },
+}
+
+/// What a problem `check` found stops, which sets its exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stops {
+    /// `notify`, with this class of failure.
+    Notify(Failure),
+    /// Only the notification mail (exit 7, as `notify` when only its mail
+    /// fails).
+    Mail,
+    /// Only `reconcile`: its state source (exit 8, as `reconcile`).
+    Reconcile,
 }
 
 impl Error {
@@ -120,7 +131,14 @@ impl Error {
     pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Usage(_) => ExitStatus::Usage,
-            Error::Mail(_) | Error::Check { kind: None, .. } => ExitStatus::Mail,
+            Error::Mail(_)
+            | Error::Check {
+                stops: Stops::Mail, ..
+            } => ExitStatus::Mail,
+            Error::Check {
+                stops: Stops::Reconcile,
+                ..
+            } => ExitStatus::Source,
             Error::ForeignKept { .. } => ExitStatus::Foreign,
             Error::Monitor(_) => ExitStatus::Source,
             other => other.failure().into(),
@@ -134,7 +152,11 @@ impl Error {
             Error::Config(_) | Error::Unconfigured { .. } => Failure::Config,
             Error::Glpi(e) => glpi_failure(e),
             Error::Engine(e) => e.failure(),
-            Error::Check { kind, .. } => kind.unwrap_or(Failure::Local),
+            Error::Check {
+                stops: Stops::Notify(failure),
+                ..
+            } => *failure,
+            Error::Check { .. } => Failure::Local,
             Error::Usage(_)
             | Error::State(_)
             | Error::Mail(_)
@@ -230,13 +252,18 @@ mod tests {
             Error::Usage(UsageError::MissingNode).exit_status(),
             ExitStatus::Usage
         );
-        // check: the first problem's class; 7 when it stops only the mail.
-        let check = |kind| Error::Check {
+        // check: the first problem's class; 7 when it stops only the mail,
+        // 8 only reconcile.
+        let check = |stops| Error::Check {
             problems: 1,
             first: "x".into(),
-            kind,
+            stops,
         };
-        assert_eq!(check(Some(Failure::Local)).exit_status(), ExitStatus::State);
-        assert_eq!(check(None).exit_status(), ExitStatus::Mail);
+        assert_eq!(
+            check(Stops::Notify(Failure::Local)).exit_status(),
+            ExitStatus::State
+        );
+        assert_eq!(check(Stops::Mail).exit_status(), ExitStatus::Mail);
+        assert_eq!(check(Stops::Reconcile).exit_status(), ExitStatus::Source);
     }
 }

@@ -10,6 +10,7 @@
 //! changes that failed the worst of their classes (6 > 5 > 4), like `flush`.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -92,12 +93,8 @@ pub(crate) async fn run(globals: &Globals, args: &ReconcileArgs) -> Result<(), E
         }
     };
     crate::config::require_real(&config, &globals.config_path)?;
-    let source = source(globals, &settings.source)?;
-    let limits = Limits {
-        connect_timeout: config.connect_timeout,
-        timeout: config.request_timeout,
-    };
-    let snapshot = monitor::read(&source, limits).await?;
+    let source = source(&globals.config_path, &settings.source)?;
+    let snapshot = monitor::read(&source, limits(&config)).await?;
     let now = jiff::Timestamp::now();
     monitor::fresh(&snapshot, now, settings.max_age)?;
     let store = globals.open_store(&config)?;
@@ -114,16 +111,24 @@ pub(crate) async fn run(globals: &Globals, args: &ReconcileArgs) -> Result<(), E
     }
 }
 
+/// How long reading the engine's state may take: GLPI's timeouts.
+pub(super) fn limits(config: &Config) -> Limits {
+    Limits {
+        connect_timeout: config.connect_timeout,
+        timeout: config.request_timeout,
+    }
+}
+
 /// The engine's source as `monitor` reads it; the Icinga 2 password is
 /// read now (its file's errors are the configuration's, exit 3).
-fn source(globals: &Globals, source: &ReconcileSource) -> Result<Source, Error> {
+pub(super) fn source(config_path: &Path, source: &ReconcileSource) -> Result<Source, Error> {
     Ok(match source {
         ReconcileSource::StatusFile(path) => Source::StatusFile(path.clone()),
         ReconcileSource::Livestatus(path) => Source::Livestatus(path.clone()),
         ReconcileSource::Icinga2(api) => Source::Icinga2(Icinga2Settings {
             url: api.url.clone(),
             user: api.user.clone(),
-            password: api.password(&globals.config_path)?,
+            password: api.password(config_path)?,
             ca_file: api.ca_file.clone(),
         }),
     })

@@ -533,3 +533,48 @@ fn notifications_racing_reconcile_with_the_postgres_backend() {
     // The records are in the database.
     assert!(!pg.query("SELECT count(*) FROM records").trim().is_empty());
 }
+
+#[test]
+fn check_reads_the_source_and_exits_8_when_only_reconcile_would_fail() {
+    let w = World::new("");
+    w.write(&[Obj::host("web01", 0), Obj::service("web01", "HTTP", 0)]);
+    let r = w.env.esia(&["check"]);
+    r.ok();
+    assert!(
+        r.stdout.contains("✓ reconcile source: status.dat ")
+            && r.stdout
+                .contains(": 2 hosts and services, written 1 s ago (max_age 60 s)"),
+        "{}",
+        r.stdout
+    );
+    // Stale: notify works, reconcile does not.
+    write_file(&w.status, &status_dat(&[Obj::host("web01", 0)], 300));
+    let r = w.env.esia(&["check"]);
+    r.code(8);
+    assert!(r.stdout.contains("✗ reconcile source: "), "{}", r.stdout);
+    assert!(r.stdout.contains("is stale"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("→ notify will work, but not reconcile: 1 problem"),
+        "{}",
+        r.stdout
+    );
+    std::fs::remove_file(&w.status).unwrap();
+    let r = w.env.esia(&["--json", "check"]);
+    r.code(8);
+    let checks = r.json()["checks"].clone();
+    let line = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["step"] == "reconcile source")
+        .unwrap();
+    assert_eq!(line["status"], "fail");
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot read the engine's state"),
+        "{line}"
+    );
+}

@@ -9,20 +9,24 @@
 //! GLPI version → the active profile's rights (glpi-api.md §9.5) → entity →
 //! category → requester; then, with `[state] backend = "postgres"`, the
 //! state database (reached, schema version, rights, a lock); then, with a
-//! `[mail]` table, the notification mail (sender, relay or sendmail).
+//! `[mail]` table, the notification mail (sender, relay or sendmail); then,
+//! with a `[reconcile]` table, reconcile's source of the engine's state.
 //!
 //! Each step is one checklist line: ✓ done, ! works but deserves attention,
 //! ✗ a problem, with one actionable sentence. The exit status is that of the
 //! first problem's class ([`Failure`], mapped in `error.rs`; 7 when it
-//! stops only the mail): 0 when `notify` will work (warnings allowed).
+//! stops only the mail, 8 only reconcile): 0 when `notify` will work
+//! (warnings allowed).
 //! Nothing is written into GLPI nor into the state directory.
 //!
 //! By concern: the checklist and the configuration step here; DNS, TCP and
 //! TLS in `network.rs`; the GLPI API, its address filter and both tokens in
 //! `api.rs`; the version, rights, entity, category and requester in
 //! `rights.rs`; the high-level API in `hlapi.rs`; the state directory in
-//! `local.rs`; the state database in `database.rs`; the mail in `mail.rs`.
+//! `local.rs`; the state database in `database.rs`; the mail in `mail.rs`;
+//! reconcile's source in `reconcile.rs`.
 //! Imports `config`, `core`, `engine` (the GLPI settings), `glpi`, `mail`,
+//! `monitor` (through `commands::reconcile`),
 //! `state` (the directory's inspection, the database probe) and `output`.
 
 mod api;
@@ -31,6 +35,7 @@ mod hlapi;
 mod local;
 mod mail;
 mod network;
+mod reconcile;
 mod report;
 mod rights;
 
@@ -55,15 +60,16 @@ pub(crate) async fn run(globals: &Globals) -> Result<(), Error> {
         database::check_database(&mut report, &config).await;
         // After the ticket, as in a run.
         mail::check_mail(&mut report, &config);
+        reconcile::check_reconcile(&mut report, &config, &globals.config_path).await;
     }
     report.tally();
     output::emit(globals.json, &report, &report.human())?;
     match report.first_problem() {
         None => Ok(()),
-        Some((first, kind)) => Err(Error::Check {
+        Some((first, stops)) => Err(Error::Check {
             problems: report.problems(),
             first,
-            kind,
+            stops,
         }),
     }
 }

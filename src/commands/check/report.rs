@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::core::Failure;
+use crate::error::Stops;
 use crate::glpi::GlpiError;
 use crate::output;
 
@@ -24,14 +25,6 @@ impl Mark {
             Mark::Fail => "✗",
         }
     }
-}
-
-/// What a ✗ line stops: `notify` (its class of failure), or only its
-/// notification mail (`notify` exits 7 when asked for one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stops {
-    Notify(Failure),
-    Mail,
 }
 
 /// One line of the checklist.
@@ -81,20 +74,15 @@ impl Report {
         self.problems
     }
 
-    /// The first ✗ line ("step: message") and its class: `None` when it
-    /// stops only the notification mail.
-    pub(super) fn first_problem(&self) -> Option<(String, Option<Failure>)> {
+    /// The first ✗ line ("step: message") and what it stops.
+    pub(super) fn first_problem(&self) -> Option<(String, Stops)> {
         self.checks
             .iter()
             .find(|i| i.status == Mark::Fail)
             .map(|first| {
                 (
                     format!("{}: {}", first.step, first.message),
-                    match first.stops {
-                        Some(Stops::Notify(f)) => Some(f),
-                        Some(Stops::Mail) => None,
-                        None => Some(Failure::Refused),
-                    },
+                    first.stops.unwrap_or(Stops::Notify(Failure::Refused)),
                 )
             })
     }
@@ -135,6 +123,16 @@ impl Report {
         });
     }
 
+    /// A problem of `reconcile`'s state source alone: `notify` is unaffected.
+    pub(super) fn fail_reconcile(&mut self, step: &'static str, message: impl Into<String>) {
+        self.checks.push(Item {
+            step,
+            status: Mark::Fail,
+            message: message.into(),
+            stops: Some(Stops::Reconcile),
+        });
+    }
+
     pub(super) fn human(&self) -> String {
         let mut out = format!("esia-glpi check ({})\n", self.config);
         for i in &self.checks {
@@ -147,15 +145,26 @@ impl Report {
             out.push('\n');
         }
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-        let mail_only = self
+        let stopped = |what: Stops| {
+            self.checks
+                .iter()
+                .any(|i| i.status == Mark::Fail && i.stops == Some(what))
+        };
+        let notify_works = self
             .checks
             .iter()
             .filter(|i| i.status == Mark::Fail)
-            .all(|i| i.stops == Some(Stops::Mail));
-        let verdict = if mail_only {
-            "→ notify will work, but not its mail"
-        } else {
-            "→ notify will not work"
+            .all(|i| matches!(i.stops, Some(Stops::Mail | Stops::Reconcile)));
+        let verdict = match (
+            notify_works,
+            stopped(Stops::Mail),
+            stopped(Stops::Reconcile),
+        ) {
+            (false, _, _) => "→ notify will not work",
+            (true, true, true) => "→ notify will work, but not its mail, nor reconcile",
+            (true, true, false) => "→ notify will work, but not its mail",
+            (true, false, true) => "→ notify will work, but not reconcile",
+            (true, false, false) => "→ notify will work",
         };
         let summary = match (self.problems, self.warnings) {
             (0, 0) => "→ notify will work".to_string(),
