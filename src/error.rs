@@ -135,12 +135,12 @@ impl Error {
             | Error::Check {
                 stops: Stops::Mail, ..
             } => ExitStatus::Mail,
-            Error::Check {
+            Error::Monitor(_)
+            | Error::Check {
                 stops: Stops::Reconcile,
                 ..
             } => ExitStatus::Source,
             Error::ForeignKept { .. } => ExitStatus::Foreign,
-            Error::Monitor(_) => ExitStatus::Source,
             other => other.failure().into(),
         }
     }
@@ -156,8 +156,8 @@ impl Error {
                 stops: Stops::Notify(failure),
                 ..
             } => *failure,
-            Error::Check { .. } => Failure::Local,
-            Error::Usage(_)
+            Error::Check { .. }
+            | Error::Usage(_)
             | Error::State(_)
             | Error::Mail(_)
             | Error::Monitor(_)

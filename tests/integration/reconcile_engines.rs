@@ -389,7 +389,7 @@ fn after_a_storm_from_a_default_nagios_reconcile_makes_glpi_mirror_it() {
 }
 
 /// The `[reconcile]` table of Icinga 2's REST API, as the README gives it:
-/// an ApiUser with only the permissions reconcile needs (declared in the
+/// an `ApiUser` with only the permissions reconcile needs (declared in the
 /// engine's private configuration), its password in a file.
 const RECONCILE_API_USER: &str = "esia-reconcile";
 const RECONCILE_API_PASSWORD: &str = "reconcile-Pw-8c1f0e";
@@ -435,6 +435,7 @@ fn open_count(sim: &Sim, name: &str) -> usize {
 }
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "one story, told in order")]
 fn icinga2_through_its_rest_api_and_its_livestatus_listener() {
     let p = Program::new(Sim::start());
     let hosts = vec![

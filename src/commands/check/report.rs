@@ -221,10 +221,16 @@ mod tests {
             r.human()
                 .ends_with("→ notify will work, but not its mail: 1 problem")
         );
-        assert_eq!(r.first_problem().map(|p| p.1), Some(None));
+        assert_eq!(r.first_problem().map(|p| p.1), Some(Stops::Mail));
+        r.fail_reconcile("reconcile source", "stale");
+        r.tally();
+        assert!(
+            r.human()
+                .ends_with("→ notify will work, but not its mail, nor reconcile: 2 problems")
+        );
         r.fail("c", Failure::Unavailable, "down");
         r.tally();
-        assert!(r.human().ends_with("→ notify will not work: 2 problems"));
-        assert_eq!(r.first_problem().map(|p| p.1), Some(None));
+        assert!(r.human().ends_with("→ notify will not work: 3 problems"));
+        assert_eq!(r.first_problem().map(|p| p.1), Some(Stops::Mail));
     }
 }
