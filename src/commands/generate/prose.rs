@@ -654,9 +654,11 @@ Reported, left alone.
 Nothing acts on a state younger than `margin` (30 s by default; raise it to
 the engine's `first_notification_delay`): its notification may be on its way.
 Nothing acts on an object the engine has not checked since it started, nor on
-a soft state, nor on a key with kept events or held by a run: `reconcile`
-takes each key's turn like a notification, so the two never race into two
-tickets or a wrong solution.
+a soft state, nor on an object in a downtime (it keeps what it had: the
+downtime's end settles it), nor on a key with kept events or held by a run:
+`reconcile` takes each key's turn like a notification, so the two never race
+into two tickets or a wrong solution. It keeps nothing for later: a change
+GLPI does not take is reported as failed and decided again at the next run.
 
 The sources: `status_file`, Nagios 4's or Naemon's `status.dat` (stale when
 written more than `max_age` seconds ago, 60 by default: the engine's
@@ -683,10 +685,10 @@ and the lines say `would solve ticket 12 (...)`, `would open a ticket (...)`.
 
 With `--json`, one object: `configured` (alone, false, without a
 `[reconcile]` table), `source`, `taken` (RFC 3339), `objects`,
-`open_tickets`, `dry_run`, `solved`, `opened`, `left`, `failed`, `keys` (each
-with `node`, `service`, `action` — `solved`, `opened`, `would_solve`,
-`would_open`, `left` or `failed` — `ticket`, `state`, `reason`, `error`),
-`requests`, `ms`. The reasons: `unknown_to_engine`, `not_checked`,
+`engine_started`, `open_tickets`, `dry_run`, `solved`, `opened`, `left`,
+`failed`, `keys` (each with `node`, `service`, `action` — `solved`, `opened`,
+`would_solve`, `would_open`, `left` or `failed` — `ticket`, `state`, `since`,
+`reason`, `error`), `requests`, `source_requests`, `ms`. The reasons: `unknown_to_engine`, `not_checked`,
 `soft_state`, `within_margin`, `in_downtime`, `host_down`, `closed_in_glpi`,
 `notification_in_progress`, `newer_than_source`.
 
