@@ -24,7 +24,8 @@
 # then write: export OAUTH_CLIENT_ID=<identifier> OAUTH_CLIENT_SECRET=<secret> BOT_USERNAME=esia
 # BOT_PASSWORD=Esia-<APP_TOKEN>  (glpi-up.sh gives esia that password).
 #
-# What it does, in order (phases, --phases to pick some: history,reconcile,create,search,list):
+# What it does, in order (phases, --phases to pick some: history,reconcile,create,search,list,
+# reconcile-run):
 #   history    on each populated GLPI, adds (SQL, idempotent: only what is missing) --closed
 #              (50000) CLOSED tickets written by the API user with esia-glpi markers in their
 #              content — `[esia-glpi:<hex node>:<hex service>]`, 10,000 keys, 5 tickets each,
@@ -53,6 +54,11 @@
 #              open ticket the API user wrote that carries a marker (legacy and v2).
 #   list       the whole listing of those open marked tickets, paged (pages of 50 and of 1000),
 #              legacy and v2: the time of all the pages, --runs rounds.
+#   reconcile-run  `esia-glpi reconcile` with nothing to change, on each GLPI: a status.dat
+#              (written here) holding the --reconcile keys CRITICAL — each has its open ticket —
+#              and 5,000 other objects OK; a fresh state directory (no record: what GLPI's
+#              listing says is all it knows); one warm-up run, then --runs timed runs (the whole
+#              process, EPOCHREALTIME); requests: its --json `requests` and php -S's log.
 # At the end the tickets the timed creations opened are solved again (an OK through the binary;
 # --keep-open to leave them), and a table is printed.
 #
@@ -63,7 +69,7 @@
 # standard output, progress on standard error.
 set -euo pipefail
 
-BIN="" RUNS=7 CLOSED=50000 RECONCILE=300 PHASES="history,reconcile,create,search,list" WORK=""
+BIN="" RUNS=7 CLOSED=50000 RECONCILE=300 PHASES="history,reconcile,create,search,list,reconcile-run" WORK=""
 MYSQL=mysql KEEP_OPEN=0 CURL_SEARCH=0
 declare -A ENVF=()
 die() { echo "real-glpi.sh: $*" >&2; exit 2; }
@@ -514,6 +520,47 @@ if phase list; then
   done
 fi
 
+# ------------------------------------------------------------------ phase reconcile-run
+# status_dat FILE: the --reconcile keys CRITICAL (hard, for an hour), 1,000 other hosts UP with
+# 4 services OK each; `created` now.
+status_dat() {
+  local now; now=$(date +%s)
+  awk -v now="$now" -v n="$RECONCILE" 'function blk(kind, host, svc, state) {
+      printf "%s {\n\thost_name=%s\n", kind, host
+      if (svc != "") printf "\tservice_description=%s\n", svc
+      printf "\thas_been_checked=1\n\tcurrent_state=%d\n\tstate_type=1\n\tlast_hard_state_change=%d\n", state, now - 3600
+      printf "\tplugin_output=bench\n\tscheduled_downtime_depth=0\n\tproblem_has_been_acknowledged=0\n\tis_flapping=0\n\t}\n"
+    }
+    BEGIN {
+      printf "info {\n\tcreated=%d\n\tversion=4.4.6\n\t}\nprogramstatus {\n\tprogram_start=%d\n\t}\n", now, now - 86400
+      for (i = 1; i <= n; i++) { blk("hoststatus", "reconcile-" i, "", 0); blk("servicestatus", "reconcile-" i, "HTTP", 2) }
+      for (i = 1; i <= 1000; i++) { blk("hoststatus", "other-" i, "", 0); split("PING DISK LOAD HTTP", s, " "); for (j = 1; j <= 4; j++) blk("servicestatus", "other-" i, s[j], 0) }
+    }' >"$1"
+}
+if phase reconcile-run; then
+  LOAD[reconcile-run]+="$(cut -d' ' -f1 /proc/loadavg) "
+  for g in "${GS[@]}"; do
+    c=$(conf "$g" legacy); rc="$WORK/$g-reconcile.toml"
+    { cat "$c"; echo "[reconcile]"; echo "status_file = \"$WORK/status.dat\""; } >"$rc"; chmod 600 "$rc"
+    rm -rf "$WORK/state-$g-reconcile"; mkdir -p "$WORK/state-$g-reconcile"
+    say "$(date -u +%H:%M:%S) load $(cut -d' ' -f1 /proc/loadavg): $(label "$g"): reconcile with nothing to change, $RUNS runs"
+    for ((r = 0; r <= RUNS; r++)); do  # run 0 warms up (learns the GLPI, the API user's id)
+      status_dat "$WORK/status.dat"
+      a0=$(accepted "$g"); t0=$(now_us)
+      "$BIN" --config "$rc" --state-dir "$WORK/state-$g-reconcile" --json reconcile >"$WORK/reconcile-$g.json" 2>"$WORK/reconcile-$g.err" \
+        || die "reconcile on $(label "$g") exited $?: $(cat "$WORK/reconcile-$g.err")"
+      t1=$(now_us); a1=$(accepted "$g")
+      j=$(cat "$WORK/reconcile-$g.json")
+      [[ $j == *'"solved":0'* && $j == *'"opened":0'* && $j == *"\"open_tickets\":$RECONCILE"* ]] \
+        || die "reconcile on $(label "$g") did not find $RECONCILE open tickets and nothing to change: $j"
+      [ "$r" = 0 ] && continue
+      echo $((t1 - t0)) >>"$WORK/t/reconcile-$g"
+      sed -n 's/.*"requests":\([0-9]*\).*/\1/p' <<<"$j" >>"$WORK/t/reconcile-requests-$g"
+      echo $((a1 - a0)) >>"$WORK/t/reconcile-accepted-$g"
+    done
+  done
+fi
+
 for g in "${!SESSION[@]}"; do curl "${H_JSON[@]}" -H "App-Token: ${APP[$g]}" -H "Session-Token: ${SESSION[$g]}" "${URL[$g]}/apirest.php/killSession" >/dev/null || true; done
 
 # ------------------------------------------------------------------ the table
@@ -572,4 +619,11 @@ if phase list; then
     done
     printf '%-22s %22s %22s %8s   %22s %22s %8s\n' "$n /$size" "${row[@]}"
   done; done
+fi
+if phase reconcile-run; then
+  echo
+  echo "== reconcile with nothing to change ($RECONCILE open tickets, $((RECONCILE * 2 + 5000)) objects in status.dat), whole process (ms); requests: --json / php -S log (load ${LOAD[reconcile-run]% })"
+  for g in "${GS[@]}"; do
+    printf '%-26s %10s   requests %s/%s\n' "$(label "$g")" "$(ms "reconcile-$g")" "$(uniqv "reconcile-requests-$g")" "$(uniqv "reconcile-accepted-$g")"
+  done
 fi

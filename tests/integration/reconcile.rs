@@ -11,9 +11,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::support::Env;
 use crate::support::glpi_sim::{Fault, FaultKind, Sim};
 use crate::support::pg::Pg;
+use crate::support::{Env, Transport};
 
 fn now() -> i64 {
     i64::try_from(
@@ -107,8 +107,17 @@ impl World {
     }
 
     fn on(sim: Sim, extra: &str) -> World {
+        World::on_over(Transport::Legacy, sim, extra)
+    }
+
+    fn over(transport: Transport) -> World {
+        World::on_over(transport, Sim::start_with(transport.options()), "")
+    }
+
+    fn on_over(transport: Transport, sim: Sim, extra: &str) -> World {
         let status = tempfile::tempdir().unwrap().keep().join("status.dat");
-        let env = Env::with_sim(
+        let env = Env::with_sim_over(
+            transport,
             sim,
             &format!(
                 "lang=\"en\"\n{extra}\n[reconcile]\nstatus_file=\"{}\"\nmargin=5\n",
@@ -578,3 +587,33 @@ fn check_reads_the_source_and_exits_8_when_only_reconcile_would_fail() {
         "{line}"
     );
 }
+
+/// Both transports: reconcile lists GLPI's open tickets, solves and opens
+/// over the legacy API and over GLPI 11's high-level API alike.
+fn solves_and_opens(tr: Transport) {
+    let w = World::over(tr);
+    let env = &w.env;
+    env.notify("web01", "HTTP", "CRITICAL", &[]).ok();
+    env.notify("web02", "HTTP", "CRITICAL", &[]).ok();
+    env.notify("web02", "HTTP", "OK", &[]).ok();
+    w.write(&[
+        Obj::service("web01", "HTTP", 0),
+        Obj::service("web02", "HTTP", 2),
+    ]);
+    let report = w.reconcile(&[]);
+    report.ok();
+    let report = report.json();
+    assert_eq!(report["open_tickets"], 1, "{report:#}");
+    assert_eq!(line(&report, "web01", "HTTP")["action"], "solved");
+    assert_eq!(line(&report, "web02", "HTTP")["action"], "opened");
+    assert!(w.open(&title("web01", "HTTP")).is_empty());
+    assert_eq!(w.open(&title("web02", "HTTP")).len(), 1);
+    // Nothing left to change: one listing, no other request but the session's.
+    let again = w.reconcile(&[]).json();
+    assert_eq!(
+        (again["solved"].as_u64(), again["opened"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+crate::over_both_transports!(solves_and_opens);
