@@ -92,6 +92,10 @@ pub(crate) enum Verdict {
     Solve(u64),
     /// A hard problem, not in a downtime, with no ticket: open one.
     Create,
+    /// The object is OK/UP in a hard state, and its record names a ticket
+    /// GLPI's listing does not show: read it; solve it if it is open, else
+    /// forget the record.
+    Verify(u64),
     /// GLPI mirrors the engine already.
     Right,
     /// Left alone, for this reason.
@@ -171,9 +175,22 @@ pub(crate) fn verdict(facts: &Facts<'_>, rules: Rules, now: Timestamp) -> Verdic
         Ticket::Open(id) => Some(id),
         Ticket::ClosedInGlpi(_) | Ticket::None => None,
     };
-    // GLPI mirrors the engine: whatever the state's kind, nothing to do.
+    // GLPI mirrors the engine: whatever the state's kind, nothing to do —
+    // unless an OK object's record names a ticket the listing does not show
+    // (solved or closed by a person, or open without the listing's mark, as
+    // a ticket of an older version may be): it is read, and solved if open,
+    // else the record goes.
     if problem == open.is_some() {
-        return Verdict::Right;
+        return match facts.ticket {
+            Ticket::ClosedInGlpi(id)
+                if !problem
+                    && !object.downtime
+                    && unsettled(object, rules.margin, now).is_none() =>
+            {
+                Verdict::Verify(id)
+            }
+            _ => Verdict::Right,
+        };
     }
     if problem {
         if !rules.create_missing {
@@ -407,7 +424,18 @@ mod tests {
             ),
             // The mirror holds.
             ("ok, none", facts(Some(ok), none), Verdict::Right),
-            ("ok, closed", facts(Some(ok), closed), Verdict::Right),
+            // The record's ticket is not listed: read, solved if open.
+            ("ok, closed", facts(Some(ok), closed), Verdict::Verify(5)),
+            (
+                "fresh ok, closed",
+                facts(Some(fresh_ok), closed),
+                Verdict::Right,
+            ),
+            (
+                "ok in a downtime, closed",
+                facts(Some(ok_in_downtime), closed),
+                Verdict::Right,
+            ),
             ("crit, open", facts(Some(crit), open), Verdict::Right),
             ("soft, open", facts(Some(soft), open), Verdict::Right),
             (

@@ -164,12 +164,22 @@ impl<S: Store> Engine<'_, S> {
                 Verdict::Right => continue,
                 Verdict::Leave(why) if !why.reported() => continue,
                 Verdict::Leave(why) => Action::Left(why),
+                Verdict::Verify(_) if dry_run => continue,
                 Verdict::Solve(id) if dry_run => Action::WouldSolve(id),
                 Verdict::Create if dry_run => Action::WouldOpen,
-                Verdict::Solve(_) | Verdict::Create => {
+                Verdict::Solve(_) | Verdict::Create | Verdict::Verify(_) => {
                     let object = object.expect("a change is decided only for a known object");
                     let before = known.records.get(key);
-                    self.change(run, object, before, open).await
+                    match self.change(run, object, before, open).await {
+                        // The record's ticket was closed: its record went,
+                        // nothing to say.
+                        Action::Left(Why::Newer | Why::ClosedInGlpi(_))
+                            if matches!(verdict, Verdict::Verify(_)) =>
+                        {
+                            continue;
+                        }
+                        action => action,
+                    }
                 }
             };
             let ticket = match &action {

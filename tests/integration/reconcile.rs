@@ -617,3 +617,47 @@ fn solves_and_opens(tr: Transport) {
 }
 
 crate::over_both_transports!(solves_and_opens);
+
+#[test]
+fn a_recorded_ticket_the_listing_does_not_show_is_read_solved_or_forgotten() {
+    // GLPI 11 lists esia-glpi's tickets by their externalid: one that lost
+    // it (an older version's, or cleared) is not listed, yet still open.
+    let w = World::over(Transport::V2);
+    let env = &w.env;
+    env.notify("web01", "HTTP", "CRITICAL", &[]).ok();
+    env.notify("web02", "HTTP", "CRITICAL", &[]).ok();
+    let (unlisted, closed) = (
+        w.open(&title("web01", "HTTP"))[0],
+        w.open(&title("web02", "HTTP"))[0],
+    );
+    env.sim.set_ticket_external_id(unlisted, None);
+    // A person solved web02's ticket in GLPI.
+    env.sim.set_ticket_status(closed, 5);
+    w.write(&[
+        Obj::service("web01", "HTTP", 0),
+        Obj::service("web02", "HTTP", 0),
+    ]);
+    let report = w.reconcile(&[]).json();
+    assert_eq!(report["open_tickets"], 0, "{report:#}");
+    let l = line(&report, "web01", "HTTP");
+    assert_eq!(
+        (l["action"].as_str(), l["ticket"].as_u64()),
+        (Some("solved"), Some(unlisted))
+    );
+    assert_eq!(env.sim.ticket(unlisted).unwrap().status, 5);
+    // web02: nothing to say, and its record of a closed ticket is gone.
+    assert!(
+        report["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["node"] != "web02"),
+        "{report:#}"
+    );
+    let list = env.esia(&["state", "list"]);
+    list.ok();
+    assert!(!list.stdout.contains("web02"), "{}", list.stdout);
+    // Nothing left: a second run reads no ticket.
+    let again = w.reconcile(&[]).json();
+    assert!(again["keys"].as_array().unwrap().is_empty(), "{again:#}");
+}

@@ -648,6 +648,10 @@ event, a ticket with its marker) or `create_groups` / `create_names` name it.
 A ticket a human solved or closed in GLPI is never reopened by `reconcile`:
 the next problem notification opens a new one.
 
+: the object OK or UP, no open ticket listed, but a record naming one
+That ticket is read: solved if it is open (one the listing misses), else the
+record is forgotten.
+
 : an open ticket whose object the engine no longer knows
 Reported, left alone.
 
