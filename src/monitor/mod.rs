@@ -1,7 +1,7 @@
 //! The monitoring engine's current state, read from where the engine keeps
 //! it (README "Reconcile"): Nagios 4 / Naemon `status.dat`
 //! (`status_dat.rs`), a Livestatus unix socket (`livestatus.rs`), Icinga
-//! 2's REST API (`icinga2.rs`). Each gives one [`Snapshot`]: every host and
+//! 2's REST API (`icinga2/`). Each gives one [`Snapshot`]: every host and
 //! service with what `core::reconcile` needs ([`Observed`]) and what a
 //! ticket opened for it shows (output, address, host groups), and the
 //! moment that state describes.

@@ -729,7 +729,7 @@ fn open_before_upgrade(env: &Env, node: &str) -> u64 {
 /// before the upgrade), never written into since and never rebuilt, with its
 /// record lost: on GLPI 11 the key's open ticket is looked for by
 /// `externalid` only (a technician clearing it detaches the ticket,
-/// lifecycle.rs `v2_lost_record_finds_nothing_once_externalid_is_cleared`),
+/// lifecycle `v2_lost_record_finds_nothing_once_externalid_is_cleared`),
 /// so a problem event opens a second ticket — the limitation README
 /// "Limitations" states, with its remedy: `state rebuild` after the upgrade.
 /// `state rebuild` (by the description's marker) does recover it, and the key

@@ -2,7 +2,7 @@
 //! alert programs): what the clap model says (NAME, SYNOPSIS, the command
 //! lists, OPTIONS through `clap_mangen`, the variables options read), the
 //! exit-status table of `cli::EXIT_STATUS_HELP` (the one `--help` prints),
-//! and the prose of `prose.rs`. Pure: returns the pages' text.
+//! and the prose of `prose/`. Pure: returns the pages' text.
 
 use std::fmt::Write as _;
 

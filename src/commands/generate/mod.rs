@@ -8,8 +8,8 @@
 //!
 //! Writes `DIR/man/`: `esia-glpi.1`, one page per visible command
 //! (`esia-glpi-notify.1`, ...), the alert programs' `SEND_TICKET_GLPI.1` and
-//! `SEND_TICKET_GLPI_MAIL.1` (`man.rs`, with the prose of `prose.rs`), and
-//! `glpi.conf.5` (`conf.rs`): generated where the clap model knows (names,
+//! `SEND_TICKET_GLPI_MAIL.1` (`man.rs`, with the prose of `prose/`), and
+//! `glpi.conf.5` (`conf/`): generated where the clap model knows (names,
 //! synopses, options, the exit-status table `--help` prints), hand-written
 //! where it cannot (descriptions, files, environment, examples), the
 //! hand-written parts held to the code by unit tests. And

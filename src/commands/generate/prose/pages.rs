@@ -1,366 +1,8 @@
-//! The hand-written parts of the command pages: what the clap model cannot
-//! say (descriptions, examples, the files and variables each command
-//! reads). Options, synopses, command lists and the exit-status table come
-//! from the model and `cli::EXIT_STATUS_HELP` (`man.rs`); this file holds
-//! no flag that could drift, only prose naming them. Markup: `roff.rs`.
+//! Each command page's own prose: its description, its examples and, where
+//! it has one, the note on its exit status. `mod.rs` says which page takes
+//! which text.
 
-/// One page per visible command, plus the two alert programs.
-pub(super) struct CommandDoc {
-    /// File name and title: `esia-glpi-notify` gives `esia-glpi-notify.1`.
-    pub(super) page: &'static str,
-    /// The clap subcommand the page documents (`""`: the root).
-    pub(super) command: &'static str,
-    /// How it is started.
-    pub(super) invoked: Invoked,
-    /// The NAME line's summary; `None`: the command's `about`.
-    pub(super) summary: Option<&'static str>,
-    pub(super) description: &'static str,
-    /// ENVIRONMENT lists the engine's macros (the commands that read an
-    /// event).
-    pub(super) macros: bool,
-    /// FILES entries after the common ones.
-    pub(super) files: &'static str,
-    /// Said before the exit-status table.
-    pub(super) exit: &'static str,
-    pub(super) examples: &'static str,
-    pub(super) see_also: &'static [&'static str],
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Invoked {
-    /// `esia-glpi [OPTIONS] COMMAND`.
-    Root,
-    /// `esia-glpi [GLOBAL OPTIONS] COMMAND ...`.
-    Command,
-    /// A name the binary is started under (a symbolic link), behaving as
-    /// `command`.
-    Alias,
-}
-
-const ALL_PAGES: &[&str] = &[
-    "esia-glpi(1)",
-    "esia-glpi-notify(1)",
-    "esia-glpi-check(1)",
-    "esia-glpi-flush(1)",
-    "esia-glpi-state(1)",
-    "esia-glpi-render(1)",
-    "esia-glpi-health(1)",
-    "esia-glpi-reconcile(1)",
-    "SEND_TICKET_GLPI(1)",
-    "SEND_TICKET_GLPI_MAIL(1)",
-    "glpi.conf(5)",
-];
-
-pub(super) const COMMANDS: &[CommandDoc] = &[
-    CommandDoc {
-        page: "esia-glpi",
-        command: "",
-        invoked: Invoked::Root,
-        summary: None,
-        description: ROOT,
-        macros: true,
-        files: "\
-: `/usr/bin/SEND_TICKET_GLPI`, `/usr/bin/SEND_TICKET_GLPI_MAIL`
-Symbolic links to `esia-glpi`: the alert programs (see `SEND_TICKET_GLPI`(1)).",
-        exit: "",
-        examples: ROOT_EXAMPLES,
-        see_also: ALL_PAGES,
-    },
-    CommandDoc {
-        page: "esia-glpi-notify",
-        command: "notify",
-        invoked: Invoked::Command,
-        summary: None,
-        description: NOTIFY,
-        macros: true,
-        files: "",
-        exit: NOTIFY_EXIT,
-        examples: NOTIFY_EXAMPLES,
-        see_also: &[
-            "esia-glpi(1)",
-            "SEND_TICKET_GLPI(1)",
-            "esia-glpi-render(1)",
-            "esia-glpi-flush(1)",
-            "esia-glpi-state(1)",
-            "glpi.conf(5)",
-        ],
-    },
-    CommandDoc {
-        page: "esia-glpi-check",
-        command: "check",
-        invoked: Invoked::Command,
-        summary: None,
-        description: CHECK,
-        macros: false,
-        files: "",
-        exit: "\
-`check` exits 0 when `notify` will work (warnings allowed); otherwise with the
-class of the first problem: 3 the configuration, 4 a refusal or a missing right
-in GLPI, 5 GLPI unreachable, 6 the state database (`[state] backend =
-\"postgres\"`).",
-        examples: CHECK_EXAMPLES,
-        see_also: &["esia-glpi(1)", "glpi.conf(5)", "esia-glpi-notify(1)"],
-    },
-    CommandDoc {
-        page: "esia-glpi-flush",
-        command: "flush",
-        invoked: Invoked::Command,
-        summary: None,
-        description: FLUSH,
-        macros: false,
-        files: "\
-: `esia-glpi-flush.timer`, `esia-glpi-flush.service`
-The systemd units that run `esia-glpi flush` every minute.
-
-: `/etc/systemd/system/esia-glpi-flush.service.d/user.conf`
-The drop-in naming the user `flush` runs as: the monitoring engine's, the owner
-of the state directory. Written at installation.",
-        exit: "\
-`flush` exits 0 when nothing is left kept; otherwise with the worst status of
-the keys it handled (6 before 5 before 4), or 5 when `run_timeout` ran out
-before every key was reached, then 9 while events kept for another GLPI are
-left (`esia-glpi state adopt` hands them to this one).",
-        examples: FLUSH_EXAMPLES,
-        see_also: &[
-            "esia-glpi(1)",
-            "esia-glpi-state(1)",
-            "esia-glpi-notify(1)",
-            "systemd.timer(5)",
-        ],
-    },
-    CommandDoc {
-        page: "esia-glpi-state",
-        command: "state",
-        invoked: Invoked::Command,
-        summary: None,
-        description: STATE,
-        macros: false,
-        files: "",
-        exit: "",
-        examples: STATE_EXAMPLES,
-        see_also: &["esia-glpi(1)", "esia-glpi-flush(1)", "glpi.conf(5)"],
-    },
-    CommandDoc {
-        page: "esia-glpi-render",
-        command: "render",
-        invoked: Invoked::Command,
-        summary: None,
-        description: RENDER,
-        macros: true,
-        files: "",
-        exit: "`render` contacts nothing: it fails only on the command line (2) or the \
-configuration (3).",
-        examples: RENDER_EXAMPLES,
-        see_also: &["esia-glpi-notify(1)", "glpi.conf(5)"],
-    },
-    CommandDoc {
-        page: "esia-glpi-health",
-        command: "health",
-        invoked: Invoked::Command,
-        summary: None,
-        description: HEALTH,
-        macros: false,
-        files: "",
-        exit: "\
-`health` is a monitoring plugin: it exits 0 OK, 1 WARNING, 2 CRITICAL or 3
-UNKNOWN (an unreadable configuration or state), its line saying why. The
-table below is the other commands'.",
-        examples: HEALTH_EXAMPLES,
-        see_also: &["esia-glpi(1)", "esia-glpi-flush(1)", "esia-glpi-state(1)"],
-    },
-    CommandDoc {
-        page: "esia-glpi-reconcile",
-        command: "reconcile",
-        invoked: Invoked::Command,
-        summary: None,
-        description: RECONCILE,
-        macros: false,
-        files: "\
-: `esia-glpi-reconcile.timer`, `esia-glpi-reconcile.service`
-The systemd units that run `esia-glpi reconcile` every 5 minutes (up to 30 s
-late), independent of `flush`'s: a failing flush does not stop them. Exit 8
-shows as a failed unit: `systemctl status esia-glpi-reconcile.timer`,
-`journalctl -u esia-glpi-reconcile`.
-
-: `/etc/systemd/system/esia-glpi-reconcile.service.d/user.conf`
-The drop-in naming the user `reconcile` runs as: the same as `flush`'s, the
-monitoring engine's, owner of the state directory and reader of the engine's
-state. Written at installation.
-
-: `/var/lib/nagios4/status.dat`
-Debian's Nagios 4 status file, the usual `status_file`.",
-        exit: RECONCILE_EXIT,
-        examples: RECONCILE_EXAMPLES,
-        see_also: &[
-            "esia-glpi(1)",
-            "glpi.conf(5)",
-            "esia-glpi-check(1)",
-            "esia-glpi-state(1)",
-            "esia-glpi-flush(1)",
-            "systemd.timer(5)",
-        ],
-    },
-    CommandDoc {
-        page: "SEND_TICKET_GLPI",
-        command: "notify",
-        invoked: Invoked::Alias,
-        summary: Some("the alert program: open, follow up or solve the GLPI ticket of an alert"),
-        description: SEND_TICKET_GLPI,
-        macros: true,
-        files: "",
-        exit: NOTIFY_EXIT,
-        examples: SEND_TICKET_GLPI_EXAMPLES,
-        see_also: &[
-            "SEND_TICKET_GLPI_MAIL(1)",
-            "esia-glpi-notify(1)",
-            "esia-glpi(1)",
-            "glpi.conf(5)",
-        ],
-    },
-    CommandDoc {
-        page: "SEND_TICKET_GLPI_MAIL",
-        command: "notify",
-        invoked: Invoked::Alias,
-        summary: Some(
-            "the alert program with mail: handle the GLPI ticket of an alert, then mail it",
-        ),
-        description: SEND_TICKET_GLPI_MAIL,
-        macros: true,
-        files: "",
-        exit: NOTIFY_EXIT,
-        examples: SEND_TICKET_GLPI_MAIL_EXAMPLES,
-        see_also: &[
-            "SEND_TICKET_GLPI(1)",
-            "esia-glpi-notify(1)",
-            "esia-glpi(1)",
-            "glpi.conf(5)",
-        ],
-    },
-];
-
-/// FILES of every command page.
-pub(super) const COMMON_FILES: &str = "\
-: `/etc/esia/glpi.conf`
-The configuration (see `glpi.conf`(5)): GLPI's address and the API tokens,
-hence mode 0640, group of the monitoring engine's user. `--config` or
-`ESIA_GLPI_CONFIG` name another file.
-
-: `/var/lib/esia-glpi/`
-The state directory (`state_dir`), mode 0700, owned by the monitoring engine's
-user: `records/` (one record per node and service), `spool/` (the events kept
-until GLPI takes them), `intents/` (ticket creations in flight), `known/`,
-`locks/`, `cache/`, and `dropped/` (what `state forget` and corruption set
-aside, never deleted). Kept when the package is purged: it may hold events not
-yet delivered.
-
-: `/usr/share/esia-glpi/engines/`
-Ready-made notification commands: `nagios4.cfg` (Nagios 4, Naemon) and
-`icinga2.conf` (Icinga 2), which pass everything as arguments.
-
-: `/usr/share/doc/esia-glpi/examples/glpi.conf`
-The configuration as shipped, every optional key commented out with its
-default; `diff` it with yours to see what you changed.";
-
-/// ENVIRONMENT, before the engine's macros.
-pub(super) const MACROS_INTRO: &str = "\
-With its environment macros on (Nagios: `enable_environment_macros=1`), the
-engine exports the context of a notification as variables; each one below
-stands for the option beside it when that option is not given. An option
-given wins over `NAGIOS_`{NAME}, which wins over `ICINGA_`{NAME}; an empty
-variable counts as unset. The shipped definitions
-(`/usr/share/esia-glpi/engines/`) pass everything as arguments instead:
-Nagios ships with the macros off, Naemon has none, Icinga 2 passes arguments.";
-
-/// ENVIRONMENT of every command page, after the variables of the options.
-pub(super) const COMMON_ENVIRONMENT: &str = "\
-: `RUST_LOG`
-A log filter (`esia_glpi=debug`, `trace`) that replaces the level `-v` and
-`-q` set.
-
-: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`
-The HTTP proxy the connection to GLPI goes through, and the hosts it does not
-(lower-case names too).
-
-: `TZ`
-The time zone of the dates written in tickets and mails (default: the
-system's, `/etc/localtime`).";
-
-/// The engine's macros (`core::resolve::MACROS`, without their `NAGIOS_` /
-/// `ICINGA_` prefix), each group with the option it stands for and what it
-/// says. A unit test checks they are exactly the macros read, and that each
-/// option exists.
-pub(super) const MACRO_DOCS: &[(&[&str], Option<&str>, &str)] = &[
-    (&["HOSTNAME"], Some("node"), "The node (host) name."),
-    (
-        &["SERVICEDESC"],
-        Some("service"),
-        "The service name; unset or empty: a host alert, read from the `HOST` macros below.",
-    ),
-    (&["SERVICESTATE"], Some("state"), "A service alert's state."),
-    (
-        &["HOSTSTATE"],
-        Some("state"),
-        "A host alert's state: UP, DOWN, UNREACHABLE (0, 1, 2).",
-    ),
-    (
-        &["SERVICEOUTPUT"],
-        Some("output"),
-        "A service check's output.",
-    ),
-    (&["HOSTOUTPUT"], Some("output"), "A host check's output."),
-    (&["HOSTADDRESS"], Some("address"), "The node's address."),
-    (&["HOSTGROUPNAME"], Some("group"), "The node's group."),
-    (
-        &["NOTIFICATIONTYPE"],
-        Some("type"),
-        "The notification type: PROBLEM, RECOVERY, ACKNOWLEDGEMENT, FLAPPINGSTART, ...",
-    ),
-    (
-        &["NOTIFICATIONAUTHOR"],
-        Some("author"),
-        "Who acknowledged, set the downtime or sent the custom notification.",
-    ),
-    (&["NOTIFICATIONCOMMENT"], Some("comment"), "And why."),
-    (
-        &["SERVICEEVENTID", "HOSTEVENTID"],
-        Some("event-id"),
-        "The engine's number of this state change. The numbers are read from the \
-         environment only when it names the same node and service as the event.",
-    ),
-    (
-        &["LASTSERVICEEVENTID", "LASTHOSTEVENTID"],
-        Some("last-event-id"),
-        "The number of the object's previous state change.",
-    ),
-    (
-        &["SERVICEPROBLEMID", "HOSTPROBLEMID"],
-        Some("problem-id"),
-        "The id of the problem (opaque text: Naemon's are UUIDs).",
-    ),
-    (
-        &["LASTSERVICEPROBLEMID", "LASTHOSTPROBLEMID"],
-        Some("last-problem-id"),
-        "The id of the previous problem.",
-    ),
-    (
-        &["SERVICESTATETYPE", "HOSTSTATETYPE"],
-        Some("state-type"),
-        "SOFT or HARD.",
-    ),
-    (
-        &["LASTSERVICESTATE", "LASTHOSTSTATE"],
-        Some("last-state"),
-        "The object's previous state.",
-    ),
-    (
-        &["CONTACTEMAIL"],
-        None,
-        "The notification mail's recipients when no `--mail` is given (with \
-         `SEND_TICKET_GLPI_MAIL`, or `--mail` on another run).",
-    ),
-];
-
-const ROOT: &str = "\
+pub(super) const ROOT: &str = "\
 `esia-glpi` turns monitoring alerts into GLPI tickets. The monitoring engine
 (Esia, or any engine of the Nagios family: Nagios 4, Naemon, Icinga 2) runs it
 once per state change, as the alert program `SEND_TICKET_GLPI` or
@@ -398,7 +40,7 @@ the path a notification takes and says precisely what is wrong. Standard
 output carries one line per run (with `--json`, one JSON object); logs go to
 standard error, and on request to the journal or syslog (`--log`).";
 
-const ROOT_EXAMPLES: &str = "\
+pub(super) const ROOT_EXAMPLES: &str = "\
 Check the set-up, as the user the engine runs alert programs as:
 
     $ sudo -u nagios esia-glpi check
@@ -416,7 +58,7 @@ See what is kept, and deliver it:
     $ esia-glpi state list
     $ esia-glpi flush";
 
-const NOTIFY: &str = "\
+pub(super) const NOTIFY: &str = "\
 `esia-glpi notify` handles one state change of a node and service: what the
 alert programs `SEND_TICKET_GLPI` and `SEND_TICKET_GLPI_MAIL` run. The
 context comes from the options, else from the engine's environment macros
@@ -466,13 +108,13 @@ Standard output is one line naming the action, the ticket and its address
 `SEND_TICKET_GLPI_MAIL`) a notification mail follows the ticket action
 (see `SEND_TICKET_GLPI_MAIL`(1)).";
 
-const NOTIFY_EXIT: &str = "\
+pub(super) const NOTIFY_EXIT: &str = "\
 An event GLPI could not take (4, 5) or that the state could not deliver (6)
 is kept, and delivered by the next run for the same node and service or by
 `esia-glpi flush`. The engine does not retry an alert program: that is
 `flush`'s work.";
 
-const NOTIFY_EXAMPLES: &str = "\
+pub(super) const NOTIFY_EXAMPLES: &str = "\
 A service problem, then its recovery, as Nagios passes them:
 
     $ esia-glpi notify -L 4 --type PROBLEM --node web01 --group Paris \\
@@ -493,7 +135,7 @@ A host alert (an empty service), answered in JSON:
     $ esia-glpi --json notify -L 5 --node db02 --service \"\" --state DOWN
     {\"action\":\"created\",\"ticket_id\":43,...}";
 
-const CHECK: &str = "\
+pub(super) const CHECK: &str = "\
 `esia-glpi check` walks the path a `notify` takes, in order, and prints one
 line per step: a check mark when it is fine, `!` when it works but deserves
 attention, a cross for a problem, with one sentence saying how to fix it;
@@ -515,7 +157,7 @@ database and its schema.
 With `--json`, one object: `ok`, `problems`, `warnings`, `glpi_version`, and
 `checks`, each with `step`, `status` and `message`.";
 
-const CHECK_EXAMPLES: &str = "\
+pub(super) const CHECK_EXAMPLES: &str = "\
 As the engine's user, after installing or editing the configuration:
 
     $ sudo -u nagios esia-glpi check
@@ -528,7 +170,7 @@ For a monitoring probe:
 
     $ esia-glpi --json check";
 
-const FLUSH: &str = "\
+pub(super) const FLUSH: &str = "\
 `esia-glpi flush` delivers the events that were kept because GLPI could not
 take them (down, refusing, too slow) or because the state database was
 unreachable: every node and service, each one's events oldest first, within
@@ -546,12 +188,12 @@ M still kept` followed by one line per key still holding events, with the
 error that stopped it; with `--json`, one object (`delivered`, `kept`,
 `keys`).";
 
-const FLUSH_EXAMPLES: &str = "\
+pub(super) const FLUSH_EXAMPLES: &str = "\
     $ sudo -u nagios esia-glpi flush
     $ systemctl list-timers esia-glpi-flush.timer
     $ journalctl -u esia-glpi-flush.service --since today";
 
-const STATE: &str = "\
+pub(super) const STATE: &str = "\
 `esia-glpi state` inspects and edits the state by hand: the record of each
 node and service (its open ticket, state and priority) and the events kept
 for it. It acts on the state directory, or on the state database with
@@ -561,7 +203,7 @@ for it. It acts on the state directory, or on the state database with
 A node and service is a key: the service is empty for a host alert (omit it,
 or give `\"\"`).";
 
-const STATE_EXAMPLES: &str = "\
+pub(super) const STATE_EXAMPLES: &str = "\
 What is open or kept, then one key in detail:
 
     $ esia-glpi state list
@@ -584,7 +226,7 @@ Switching to the PostgreSQL backend, as the database's owner:
     $ esia-glpi state migrate
     $ esia-glpi state import";
 
-const HEALTH: &str = "\
+pub(super) const HEALTH: &str = "\
 `esia-glpi health` is a check for the monitoring engine to run on the program
 itself. It reads the state only, never GLPI, and prints one line with
 performance data: the events kept for this configuration's GLPI (WARNING past
@@ -595,7 +237,7 @@ adopt` hands them over), and the age of the last successful `flush` (WARNING
 when none succeeded yet or past `--flush-warning`, CRITICAL past
 `--flush-critical`). With `--json`, one object.";
 
-const HEALTH_EXAMPLES: &str = "\
+pub(super) const HEALTH_EXAMPLES: &str = "\
     $ sudo -u nagios esia-glpi health
     ESIA-GLPI OK - 0 event(s) kept; last flush 12 s ago | kept=0 ...
     $ esia-glpi health --kept-warning 120 --kept-critical 600
@@ -607,20 +249,20 @@ As a Nagios command:
         command_line  /usr/bin/esia-glpi health
     }";
 
-const RENDER: &str = "\
+pub(super) const RENDER: &str = "\
 `esia-glpi render` takes the options of `notify` and prints the title and the
 HTML content a `notify` would send for a new ticket, contacting nothing
 (neither GLPI nor the state directory): the way to try `tpl_title` and
 `tpl_content`. Variables it does not know are reported (and left as written);
 with `--json`, one object with `title`, `content` and `unknown_variables`.";
 
-const RENDER_EXAMPLES: &str = "\
+pub(super) const RENDER_EXAMPLES: &str = "\
     $ esia-glpi render --node web01 --group Paris --service HTTP \\
           --state CRITICAL --output \"connection refused\"
     $ esia-glpi --config /tmp/glpi.conf --json render --node web01 \\
           --state DOWN --service \"\" --var site=Lyon";
 
-const RECONCILE: &str = "\
+pub(super) const RECONCILE: &str = "\
 `esia-glpi reconcile` makes GLPI mirror the monitoring engine's current state.
 Engines do not send every recovery: Nagios sends none for a state that changed
 during a downtime (nagioscore#817), nor after flapping before Nagios 4.5.6
@@ -699,7 +341,7 @@ With `--json`, one object: `configured` (alone, false, without a
 Esia offers no state file or API that `reconcile` can read: it does not apply
 to an Esia site (see the README, \"Reconcile\").";
 
-const RECONCILE_EXIT: &str = "\
+pub(super) const RECONCILE_EXIT: &str = "\
 `reconcile` exits 0 when GLPI mirrors the engine or was made to, and when it
 is not configured; 8 when the engine's state source is stale, unreadable or
 unreachable: nothing was changed, and a hint says what to fix. Otherwise a
@@ -707,7 +349,7 @@ status of the table below: 3 the configuration; 4, 5 or 6 when GLPI or the
 state failed, the keys concerned `failed` in the report. Under the timer, any
 status but 0 is a failed unit.";
 
-const RECONCILE_EXAMPLES: &str = "\
+pub(super) const RECONCILE_EXAMPLES: &str = "\
 What it would do, as the engine's user, changing nothing:
 
     $ sudo -u nagios esia-glpi reconcile --dry-run
@@ -729,7 +371,7 @@ The table for Debian's Nagios 4, before `[mail]`:
     create_names = [\"web-*\", \"db01/Disk*\"]
     margin = 30";
 
-const SEND_TICKET_GLPI: &str = "\
+pub(super) const SEND_TICKET_GLPI: &str = "\
 `SEND_TICKET_GLPI` is the alert program the monitoring engine runs once per
 state change (a symbolic link to `esia-glpi`). Started under this name, the
 binary behaves as `esia-glpi notify`: it creates the GLPI ticket of the node
@@ -746,7 +388,7 @@ The priority `-L`: 1 very low, 2 low, 3 medium (default: `default_priority`),
 4 high, 5 very high, 6 major. The ticket is created with that priority and
 the urgency and impact GLPI's default matrix maps to it (5 for major).";
 
-const SEND_TICKET_GLPI_EXAMPLES: &str = "\
+pub(super) const SEND_TICKET_GLPI_EXAMPLES: &str = "\
 Check the set-up by hand, as the engine's user, with a test node:
 
     $ sudo -u nagios SEND_TICKET_GLPI -L 3 --node test-node \\
@@ -764,7 +406,7 @@ A Nagios command definition (the shipped one passes every macro):
             --output \"$SERVICEOUTPUT$\" ...
     }";
 
-const SEND_TICKET_GLPI_MAIL: &str = "\
+pub(super) const SEND_TICKET_GLPI_MAIL: &str = "\
 `SEND_TICKET_GLPI_MAIL` is the alert program that handles the GLPI ticket
 like `SEND_TICKET_GLPI` (see `SEND_TICKET_GLPI`(1) and `esia-glpi-notify`(1)),
 then sends a notification mail, like the engine's own SEND_MAIL, with the
@@ -789,7 +431,7 @@ A mail that cannot be sent never holds back the ticket action: when the
 ticket action succeeded, the run exits 7; when it failed, its own status
 wins and the mail failure is only logged. The mail is not retried.";
 
-const SEND_TICKET_GLPI_MAIL_EXAMPLES: &str = "\
+pub(super) const SEND_TICKET_GLPI_MAIL_EXAMPLES: &str = "\
     $ sudo -u nagios SEND_TICKET_GLPI_MAIL -L 4 --node test-node \\
           --service HTTP --state CRITICAL --output \"test\" \\
           --mail oncall@example.org,noc@example.org
