@@ -11,7 +11,8 @@
 //!   `glpi` (the REST client), `state` (records, kept events, intents,
 //!   locks), `monitor` (the engine's current state, read for
 //!   `reconcile`), `text` and `template` (every text, pure), `config`;
-//! - beside them: `mail` (build and send), `output` (the one stdout writer),
+//! - beside them: `mail` (build and send), `net` (what the GLPI and Icinga 2
+//!   HTTP clients share), `output` (the one stdout writer),
 //!   `logging`, and `error`, which maps every failure to SPEC's exit
 //!   statuses in one place.
 
@@ -30,6 +31,7 @@ mod invariants;
 mod logging;
 mod mail;
 mod monitor;
+mod net;
 mod output;
 #[cfg(test)]
 mod proptests;

@@ -104,19 +104,9 @@ impl Client {
     /// does not load the system's root certificates (~4 ms over https).
     pub(crate) fn new(settings: Settings) -> Result<Client, GlpiError> {
         let roots = match &settings.ca_file {
-            Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| GlpiError::Setup {
-                    reason: format!("cannot read ca_file {}: {e}", path.display()),
-                })?;
-                let certs =
-                    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| GlpiError::Setup {
-                        reason: format!(
-                            "ca_file {} holds no usable PEM certificate: {e}",
-                            path.display()
-                        ),
-                    })?;
-                Roots::SystemAnd(certs)
-            }
+            Some(path) => Roots::SystemAnd(
+                crate::net::ca_certs(path).map_err(|reason| GlpiError::Setup { reason })?,
+            ),
             // No TLS will ever be spoken: no root certificate is needed.
             None if plain_http(&settings.api_url) => Roots::None,
             None => Roots::System,

@@ -185,7 +185,7 @@ impl Client {
         let response = req.send().await.map_err(|e| {
             // A write whose request went out may have been applied.
             let sent = is_write && !e.is_connect() && !e.is_builder();
-            unavailable(describe(&e), sent)
+            unavailable(crate::net::describe(&e), sent)
         })?;
         let status = response.status();
         if status.is_redirection() {
@@ -195,7 +195,7 @@ impl Client {
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| unavailable(describe(&e), is_write))?;
+            .map_err(|e| unavailable(crate::net::describe(&e), is_write))?;
         tracing::debug!(
             "{what} → {} ({} ms)",
             status.as_u16(),
@@ -291,27 +291,6 @@ fn backoff(attempt: u32) -> Duration {
             .map_or(0, |d| d.subsec_nanos()),
     ) % (base / 2 + 1);
     Duration::from_millis(base + jitter)
-}
-
-/// A short reason for a transport error, without the URL's query (no token
-/// is ever in a URL, but keep messages short and stable).
-fn describe(e: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    let mut reason = kind.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
-        source = s.source();
-    }
-    reason
 }
 
 /// GLPI's error object in the high-level API (glpi-api.md §11.3) and in

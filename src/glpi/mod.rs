@@ -21,7 +21,8 @@
 //!
 //! Returns its own types (ids, matches) and, for where a ticket stands,
 //! `core`'s [`Remote`](crate::core::Remote): imports only `core`'s data
-//! types from the rest of the crate (the caller passes [`Settings`]).
+//! types and `net` (the `ca_file`, a transport error in words) from the
+//! rest of the crate (the caller passes [`Settings`]).
 
 mod client;
 mod code;

@@ -8,7 +8,7 @@
 //!
 //! A bottom layer beside `glpi` and `state`: it reads, it never writes, and
 //! it knows nothing of GLPI or of the lifecycle. Imports only `core`'s data
-//! types; the caller passes the [`Source`] (built from `[reconcile]`).
+//! types and `net` (shared with the GLPI client); the caller passes the [`Source`] (built from `[reconcile]`).
 //! Every failure is a [`MonitorError`] (exit 8, `error.rs`), and whether the
 //! state is too old to act upon is [`fresh`]'s to say.
 

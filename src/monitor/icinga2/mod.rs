@@ -129,16 +129,7 @@ fn client(api: &Icinga2Settings, limits: Limits) -> Result<reqwest::Client, Moni
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(0);
     if let Some(path) = &api.ca_file {
-        let pem = std::fs::read(path).map_err(|e| MonitorError::Setup {
-            reason: format!("cannot read ca_file {}: {e}", path.display()),
-        })?;
-        let certs =
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| MonitorError::Setup {
-                reason: format!(
-                    "ca_file {} holds no usable PEM certificate: {e}",
-                    path.display()
-                ),
-            })?;
+        let certs = crate::net::ca_certs(path).map_err(|reason| MonitorError::Setup { reason })?;
         if certs.is_empty() {
             return Err(MonitorError::Setup {
                 reason: format!("ca_file {} holds no PEM certificate", path.display()),
@@ -147,7 +138,7 @@ fn client(api: &Icinga2Settings, limits: Limits) -> Result<reqwest::Client, Moni
         builder = builder.tls_certs_merge(certs);
     }
     builder.build().map_err(|e| MonitorError::Setup {
-        reason: describe(&e),
+        reason: crate::net::describe(&e),
     })
 }
 
@@ -170,7 +161,7 @@ async fn get(
         .await
         .map_err(|e| MonitorError::Unreachable {
             what: what.to_owned(),
-            reason: format!("GET {path}: {}", describe(&e)),
+            reason: format!("GET {path}: {}", crate::net::describe(&e)),
         })?;
     let code = response.status().as_u16();
     let body = response
@@ -178,7 +169,7 @@ async fn get(
         .await
         .map_err(|e| MonitorError::Unreachable {
             what: what.to_owned(),
-            reason: format!("GET {path}: {}", describe(&e)),
+            reason: format!("GET {path}: {}", crate::net::describe(&e)),
         })?;
     answer(code, &body, path, request.permission, &api.user, what)
 }
@@ -236,26 +227,6 @@ fn answer(
             reason: format!("{head} ({message})"),
         }),
     }
-}
-
-/// A short reason for a transport error (the URL left out: it says
-/// nothing more than `what`).
-fn describe(e: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut reason = if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        "connection failed".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = e.source();
-    while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
-        source = s.source();
-    }
-    reason
 }
 
 /// The state the three answers describe; `what` names the API. `taken` is
